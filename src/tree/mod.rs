@@ -1,0 +1,457 @@
+//! A faithful Rust port of the Linux 6.12 maple tree (`lib/maple_tree.c`).
+//!
+//! The maple tree maps non-overlapping inclusive ranges of `u64` indices to
+//! non-zero `u64` entries; every index not covered by an entry is NULL.
+//! This port keeps the kernel's node types and capacities, its store-type
+//! classification and its split, rebalance and spanning-store algorithms, so
+//! that a differential fuzzer exercising it exercises the kernel's logic.
+//! Function names follow the kernel (`mas_wr_node_store` is
+//! [`write::mas_wr_node_store`]) so the two can be read side by side.
+//!
+//! ```
+//! use maplefuzz::tree::MapleTree;
+//! let mut mt = MapleTree::new();
+//! mt.store_range(0x1000, 0x1fff, Some(0x10)).unwrap();
+//! mt.store_range(0x1800, 0x27ff, Some(0x20)).unwrap();
+//! assert_eq!(mt.load(0x17ff), Some(0x10));
+//! assert_eq!(mt.load(0x1800), Some(0x20));
+//! assert_eq!(mt.entries().collect::<Vec<_>>(),
+//!            vec![(0x1000, 0x17ff, 0x10), (0x1800, 0x27ff, 0x20)]);
+//! mt.validate().unwrap();
+//! ```
+//!
+//! Entries are opaque words, as the kernel's `void *` entries are. Zero is
+//! NULL, and words whose low two bits are `10` are the kernel's internal
+//! encodings (node pointers, retry and zero entries): storing one is refused
+//! with `EINVAL`.
+
+mod bignode;
+mod dump;
+mod iter;
+pub mod node;
+mod rebalance;
+mod state;
+mod validate;
+mod write;
+
+pub use node::{NodeCounters, NodeType};
+pub use state::Status;
+pub use validate::{Invariant, NodeRef, ValidationError};
+
+use node::{safe_root, xa_is_internal, xa_is_node, NodeArena};
+use state::{Mas, NodePool};
+
+/// `MT_FLAGS_ALLOC_RANGE`: track gaps in internal nodes (allocation tree).
+pub const MT_FLAGS_ALLOC_RANGE: u32 = 0x01;
+/// `MT_FLAGS_USE_RCU`: never modify a node a reader might be walking.
+pub const MT_FLAGS_USE_RCU: u32 = 0x02;
+pub(crate) const MT_FLAGS_HEIGHT_OFFSET: u32 = 0x02;
+pub(crate) const MT_FLAGS_HEIGHT_MASK: u32 = 0x7C;
+pub(crate) const MAPLE_HEIGHT_MAX: u32 = 31;
+
+/// Errors, named after the kernel's errno values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Errno {
+    /// Invalid argument (`first > last`, a reserved entry, a bad window).
+    EINVAL,
+    /// The range is (partly) occupied.
+    EEXIST,
+    /// No free range fits.
+    EBUSY,
+    /// A node allocation failed.
+    ENOMEM,
+}
+
+impl std::fmt::Display for Errno {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+impl std::error::Error for Errno {}
+
+/// `enum store_type`: how `mas_wr_store_type()` classified a write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum StoreType {
+    /// `wr_invalid`
+    Invalid = 0,
+    /// `wr_new_root`: the write covers the whole index space.
+    NewRoot,
+    /// `wr_store_root`: the tree is empty or a single root entry.
+    StoreRoot,
+    /// `wr_exact_fit`: the write replaces exactly one slot.
+    ExactFit,
+    /// `wr_spanning_store`: the write crosses leaf boundaries.
+    SpanningStore,
+    /// `wr_split_store`: the leaf overflows and splits.
+    SplitStore,
+    /// `wr_rebalance`: the leaf falls below minimum occupancy.
+    Rebalance,
+    /// `wr_append`: the write adds at the end of the leaf's data.
+    Append,
+    /// `wr_node_store`: the leaf is rebuilt in place.
+    NodeStore,
+    /// `wr_slot_store`: one or two slots change, no size change.
+    SlotStore,
+}
+
+impl StoreType {
+    /// Every store type, in the kernel's enum order.
+    pub const ALL: [StoreType; 10] = [
+        StoreType::Invalid,
+        StoreType::NewRoot,
+        StoreType::StoreRoot,
+        StoreType::ExactFit,
+        StoreType::SpanningStore,
+        StoreType::SplitStore,
+        StoreType::Rebalance,
+        StoreType::Append,
+        StoreType::NodeStore,
+        StoreType::SlotStore,
+    ];
+
+    /// The kernel's name without the `wr_` prefix.
+    pub fn name(self) -> &'static str {
+        match self {
+            StoreType::Invalid => "invalid",
+            StoreType::NewRoot => "new_root",
+            StoreType::StoreRoot => "store_root",
+            StoreType::ExactFit => "exact_fit",
+            StoreType::SpanningStore => "spanning_store",
+            StoreType::SplitStore => "split_store",
+            StoreType::Rebalance => "rebalance",
+            StoreType::Append => "append",
+            StoreType::NodeStore => "node_store",
+            StoreType::SlotStore => "slot_store",
+        }
+    }
+}
+
+/// How many stores of each type a tree has executed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    counts: [u64; 10],
+}
+
+impl StoreStats {
+    /// Stores of type `ty` so far.
+    pub fn get(&self, ty: StoreType) -> u64 {
+        self.counts[ty as usize]
+    }
+
+    pub(crate) fn bump(&mut self, ty: StoreType) {
+        self.counts[ty as usize] += 1;
+    }
+
+    /// Adds another tree's counts to these.
+    pub fn merge(&mut self, other: &StoreStats) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *a += b;
+        }
+    }
+
+    /// `(store type, count)` for every real store type.
+    pub fn iter(&self) -> impl Iterator<Item = (StoreType, u64)> + '_ {
+        StoreType::ALL[1..]
+            .iter()
+            .map(|t| (*t, self.counts[*t as usize]))
+    }
+}
+
+/// A maple tree.
+#[derive(Debug, Default)]
+pub struct MapleTree {
+    /// `ma_flags`: attributes plus the height.
+    pub(crate) flags: u32,
+    /// `ma_root`: NULL, a single entry for index 0, or a tagged root node.
+    pub(crate) root: u64,
+    pub(crate) arena: NodeArena,
+    /// The node pool of the maple state currently writing (`mas->alloc`).
+    pub(crate) pool: NodePool,
+    pub(crate) stats: StoreStats,
+}
+
+/// Returns `EINVAL` for entries the normal API must not store.
+fn check_entry(entry: u64) -> Result<(), Errno> {
+    if xa_is_internal(entry) {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(())
+    }
+}
+
+impl MapleTree {
+    /// An empty tree (`DEFINE_MTREE`).
+    pub fn new() -> MapleTree {
+        MapleTree::default()
+    }
+
+    /// An empty tree with attribute flags (`mt_init_flags`), e.g.
+    /// [`MT_FLAGS_ALLOC_RANGE`] or [`MT_FLAGS_USE_RCU`].
+    pub fn with_flags(flags: u32) -> MapleTree {
+        MapleTree {
+            flags: flags & !MT_FLAGS_HEIGHT_MASK,
+            ..MapleTree::default()
+        }
+    }
+
+    /// The attribute flags (without the height).
+    pub fn attrs(&self) -> u32 {
+        self.flags & !MT_FLAGS_HEIGHT_MASK
+    }
+
+    /// `mt_height()`: levels of nodes (0 for an empty tree or a root entry).
+    pub fn tree_height(&self) -> u32 {
+        self.height()
+    }
+
+    /// Whether the tree holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.root == 0
+    }
+
+    /// The node allocator's counters.
+    pub fn node_counters(&self) -> NodeCounters {
+        self.arena.counters()
+    }
+
+    /// Nodes currently allocated by this tree's allocator.
+    pub fn nodes_live(&self) -> u64 {
+        self.arena.live()
+    }
+
+    /// How many stores of each type this tree has run.
+    pub fn store_stats(&self) -> &StoreStats {
+        &self.stats
+    }
+
+    /// `mtree_load()`: the entry at `index`.
+    pub fn load(&self, index: u64) -> Option<u64> {
+        let root = self.root;
+        let e = if xa_is_node(root) {
+            state::mtree_lookup_walk(&self.arena, safe_root(root), index)
+        } else if index == 0 {
+            root
+        } else {
+            0
+        };
+        (e != 0).then_some(e)
+    }
+
+    /// `mtree_store_range()`: store `entry` (or NULL) over `[first, last]`.
+    pub fn store_range(&mut self, first: u64, last: u64, entry: Option<u64>) -> Result<(), Errno> {
+        let e = entry.unwrap_or(0);
+        check_entry(e)?;
+        if first > last {
+            return Err(Errno::EINVAL);
+        }
+        let mut mas = Mas::new(first, last);
+        write::mas_store_gfp(self, &mut mas, e)
+    }
+
+    /// `mtree_store()`: store over a single index.
+    pub fn store(&mut self, index: u64, entry: Option<u64>) -> Result<(), Errno> {
+        self.store_range(index, index, entry)
+    }
+
+    /// `mtree_insert_range()`: store only if `[first, last]` is all NULL.
+    pub fn insert_range(&mut self, first: u64, last: u64, entry: u64) -> Result<(), Errno> {
+        check_entry(entry)?;
+        if entry == 0 || first > last {
+            return Err(Errno::EINVAL);
+        }
+        let mut mas = Mas::new(first, last);
+        write::mtree_insert(self, &mut mas, entry)
+    }
+
+    /// `mtree_insert()`.
+    pub fn insert(&mut self, index: u64, entry: u64) -> Result<(), Errno> {
+        self.insert_range(index, index, entry)
+    }
+
+    /// `mtree_erase()`: remove the whole entry containing `index`.
+    pub fn erase(&mut self, index: u64) -> Option<u64> {
+        let mut mas = Mas::new(index, index);
+        let e = write::mas_erase(self, &mut mas);
+        (e != 0).then_some(e)
+    }
+
+    /// `mt_find()`: the first entry in `[*index, max]`; on success `*index`
+    /// becomes the index after that entry (wrapping to 0 past `u64::MAX`).
+    pub fn find(&self, index: &mut u64, max: u64) -> Option<u64> {
+        iter::mt_find(self, index, max)
+    }
+
+    /// Every entry as `(first, last, entry)`, in index order.
+    pub fn entries(&self) -> Entries<'_> {
+        Entries {
+            tree: self,
+            mas: Mas::new(0, 0),
+            done: false,
+        }
+    }
+
+    /// `mtree_destroy()`: free every node and empty the tree.
+    pub fn destroy(&mut self) {
+        write::mt_destroy(self);
+    }
+
+    /// `mt_validate()` plus this project's stricter checks (see
+    /// [`validate`](mod@validate)).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        validate::validate(self)
+    }
+
+    /// A dump shaped like the kernel's `mt_dump(mt, mt_dump_hex)`.
+    pub fn dump(&self) -> String {
+        dump::dump(self)
+    }
+}
+
+/// Iterator over `(first, last, entry)`, as `mas_for_each`.
+pub struct Entries<'a> {
+    tree: &'a MapleTree,
+    mas: Mas,
+    done: bool,
+}
+
+impl Iterator for Entries<'_> {
+    type Item = (u64, u64, u64);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let e = iter::mas_find(self.tree, &mut self.mas, u64::MAX, false);
+        if e == 0 {
+            self.done = true;
+            return None;
+        }
+        Some((self.mas.index, self.mas.last, e))
+    }
+}
+
+/// A maple state: a cursor into one tree with the kernel's `ma_state`
+/// semantics (status, index and last of the entry returned). It may be used
+/// across writes to the tree, as in the kernel.
+#[derive(Debug)]
+pub struct MaState {
+    pub(crate) mas: Mas,
+    pub(crate) pool: NodePool,
+}
+
+impl MaState {
+    /// `MA_STATE(mas, mt, first, last)`.
+    pub fn new(first: u64, last: u64) -> MaState {
+        MaState {
+            mas: Mas::new(first, last),
+            pool: NodePool::default(),
+        }
+    }
+
+    /// The first index of the current range.
+    pub fn index(&self) -> u64 {
+        self.mas.index
+    }
+
+    /// The last index of the current range.
+    pub fn last(&self) -> u64 {
+        self.mas.last
+    }
+
+    /// The state's status.
+    pub fn status(&self) -> Status {
+        self.mas.status
+    }
+
+    /// `mas_set()`.
+    pub fn set(&mut self, index: u64) {
+        self.mas.set_range(index, index);
+    }
+
+    /// `mas_set_range()`.
+    pub fn set_range(&mut self, first: u64, last: u64) {
+        self.mas.set_range(first, last);
+    }
+
+    /// `mas_reset()`.
+    pub fn reset(&mut self) {
+        self.mas.reset();
+    }
+
+    /// `mas_pause()`.
+    pub fn pause(&mut self) {
+        iter::mas_pause(&mut self.mas);
+    }
+
+    /// `mas_walk()`.
+    pub fn walk(&mut self, t: &MapleTree) -> Option<u64> {
+        nz(state::mas_walk(t, &mut self.mas))
+    }
+
+    /// `mas_find()`.
+    pub fn find(&mut self, t: &MapleTree, max: u64) -> Option<u64> {
+        nz(iter::mas_find(t, &mut self.mas, max, false))
+    }
+
+    /// `mas_find_range()`: like `find`, but NULL ranges are returned too.
+    pub fn find_range(&mut self, t: &MapleTree, max: u64) -> Option<u64> {
+        nz(iter::mas_find(t, &mut self.mas, max, true))
+    }
+
+    /// `mas_find_rev()`.
+    pub fn find_rev(&mut self, t: &MapleTree, min: u64) -> Option<u64> {
+        nz(iter::mas_find_rev(t, &mut self.mas, min, false))
+    }
+
+    /// `mas_find_range_rev()`.
+    pub fn find_range_rev(&mut self, t: &MapleTree, min: u64) -> Option<u64> {
+        nz(iter::mas_find_rev(t, &mut self.mas, min, true))
+    }
+
+    /// `mas_next()`.
+    pub fn next(&mut self, t: &MapleTree, max: u64) -> Option<u64> {
+        nz(iter::mas_next(t, &mut self.mas, max, false))
+    }
+
+    /// `mas_next_range()`.
+    pub fn next_range(&mut self, t: &MapleTree, max: u64) -> Option<u64> {
+        nz(iter::mas_next(t, &mut self.mas, max, true))
+    }
+
+    /// `mas_prev()`.
+    pub fn prev(&mut self, t: &MapleTree, min: u64) -> Option<u64> {
+        nz(iter::mas_prev(t, &mut self.mas, min, false))
+    }
+
+    /// `mas_prev_range()`.
+    pub fn prev_range(&mut self, t: &MapleTree, min: u64) -> Option<u64> {
+        nz(iter::mas_prev(t, &mut self.mas, min, true))
+    }
+
+    /// `mas_store_gfp()`: store `entry` over the state's `[index, last]`.
+    pub fn store(&mut self, t: &mut MapleTree, entry: Option<u64>) -> Result<(), Errno> {
+        let e = entry.unwrap_or(0);
+        check_entry(e)?;
+        if self.mas.index > self.mas.last {
+            return Err(Errno::EINVAL);
+        }
+        std::mem::swap(&mut t.pool, &mut self.pool);
+        let r = write::mas_store_gfp(t, &mut self.mas, e);
+        std::mem::swap(&mut t.pool, &mut self.pool);
+        r
+    }
+
+    /// `mas_erase()`: erase the entry at the state's index.
+    pub fn erase(&mut self, t: &mut MapleTree) -> Option<u64> {
+        std::mem::swap(&mut t.pool, &mut self.pool);
+        let e = write::mas_erase(t, &mut self.mas);
+        std::mem::swap(&mut t.pool, &mut self.pool);
+        nz(e)
+    }
+}
+
+#[inline]
+fn nz(e: u64) -> Option<u64> {
+    (e != 0).then_some(e)
+}

@@ -1,0 +1,1659 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Tree validation: every check of the kernel's `mt_validate()` (Linux 6.12,
+//! `CONFIG_DEBUG_MAPLE_TREE`) plus stricter checks of this project.
+//!
+//! The kernel visits the nodes bottom-up with `mas_dfs_postorder()` and runs,
+//! per node, the dead-node check, the occupancy check,
+//! `mas_validate_parent_slot()`, `mas_validate_limits()`,
+//! `mas_validate_child_slot()` and (allocation trees) `mas_validate_gaps()`,
+//! then `mt_validate_nulls()` over the leaves. Here the tree is walked
+//! top-down from the root, carrying each node's `[min, max]` and depth, and a
+//! node's child pointers are checked before the walk follows them, so that a
+//! corrupt tree is reported instead of crashing the validator. Every condition
+//! the kernel reports with `MT_BUG_ON` or `MAS_WARN_ON` is a violation here,
+//! decided with the kernel's rules and exemptions (for example the occupancy
+//! check skips nodes whose max is `ULONG_MAX`, and the kernel lets the last
+//! physical slot hold something past the data end because the metadata of a
+//! range node lives there).
+//!
+//! On top of that ([`Invariant`] lists which checks are which):
+//!
+//! * nothing past the data end at all: no slot, no pivot, and in the slot-15
+//!   word of a leaf_64/range_64 node nothing but the two metadata bytes; the
+//!   metadata end equals the data end whenever the node has metadata;
+//! * pivots strictly increasing;
+//! * every leaf at depth `height`, the height flag right, node types right for
+//!   their position and the tree's flavour, the root's parent the tree;
+//! * no reachable node dead or freed, none reachable twice;
+//! * no leaf but the right-most ends in NULL;
+//! * in allocation trees, each gap equals the largest NULL run of its child's
+//!   subtree, recomputed from the leaves;
+//! * node accounting: allocated nodes = reachable nodes + pooled nodes.
+//!
+//! [`validate`] returns the first violation found. The order is: the root
+//! word and the height flag; then every node top-down, left to right (for
+//! each node: dead, type and depth, occupancy, parent slot, limits and stale
+//! data, child pointers, gaps); then the NULL rules over the leaf sequence;
+//! then the recomputed gaps; then node accounting.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use super::node::{
+    addr_to_id, enode_addr, enode_id, enode_type, safe_root, xa_is_internal, xa_is_node, NodeArena,
+    NodeId, NodeType, MAPLE_PARENT_RANGE64, MAPLE_PARENT_SLOT_SHIFT, TREE_PARENT,
+};
+use super::{MapleTree, MAPLE_HEIGHT_MAX};
+
+/// The check a [`ValidationError`] failed.
+///
+/// Variants marked *kernel* are checks of `mt_validate()`; the others are this
+/// project's stricter checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Invariant {
+    /// *Kernel* (`MAS_WARN_ON(mte_dead_node)`): a node in the tree is dead
+    /// (its parent word points at itself).
+    Dead,
+    /// *Kernel* ("Invalid size"): a node whose max is not `ULONG_MAX` has a
+    /// data end below `mt_min_slots` of its type.
+    MinOccupancy,
+    /// *Kernel* (`mas_validate_parent_slot`): the parent's slot named by the
+    /// node's parent word does not hold the node, another slot of the parent
+    /// holds it too, or the parent word is not the exact encoding expected.
+    ParentSlot,
+    /// *Kernel* ("Missing node limit pivot"): a zero pivot after slot 0 before
+    /// the node's limit.
+    MissingPivot,
+    /// *Kernel* for decreasing pivots; equal pivots are this project's
+    /// addition (pivots must be strictly increasing).
+    PivotOrder,
+    /// *Kernel*: a pivot below the node's min or above its max.
+    PivotLimit,
+    /// *Kernel*: `mas_data_end()` differs from the offset of the pivot equal
+    /// to the node's max.
+    DataEnd,
+    /// *Kernel* for slots past the end other than the last physical slot;
+    /// the rest (the last slot of an arange_64 node, anything but the
+    /// metadata bytes in slot 15 of a leaf_64/range_64 node) is this
+    /// project's addition.
+    StaleSlot,
+    /// *Kernel* for pivots past the end below the last pivot; the last pivot
+    /// is this project's addition.
+    StalePivot,
+    /// The metadata end of a leaf_64/range_64 node whose data end is below 15
+    /// differs from the data end computed from its pivots.
+    MetaEnd,
+    /// *Kernel* ("Non-leaf node lacks child"): an internal slot up to the end
+    /// is NULL.
+    MissingChild,
+    /// *Kernel* ("Slot error"): a child's parent word names another slot.
+    ChildSlot,
+    /// *Kernel*: a child's parent word names another node.
+    ChildParent,
+    /// A non-NULL slot of an internal node that is not an encoded node
+    /// pointer (the kernel would dereference it).
+    BadPointer,
+    /// A reachable node is not allocated (freed).
+    Freed,
+    /// A node is reachable through two slots.
+    Duplicate,
+    /// A node's type is not valid for its position: the type bits name no
+    /// node type, or an internal node is range_64 in an allocation tree or
+    /// arange_64 in a normal tree.
+    NodeType,
+    /// A leaf is not at depth `height`, or an internal node is at depth
+    /// `height` or below.
+    LeafDepth,
+    /// The height flag differs from the depth of the leaves, or is not 0
+    /// for a tree without nodes.
+    Height,
+    /// The root node's parent word is not the tree marker.
+    RootParent,
+    /// The tree's root word is a single entry with internal low bits.
+    RootEntry,
+    /// *Kernel* (`mas_validate_gaps`): a gap larger than the range of its
+    /// slot, or a node's largest gap larger than its max.
+    GapTooLarge,
+    /// *Kernel*: the metadata gap offset of an arange_64 node is past its end.
+    GapOffset,
+    /// *Kernel*: the gap at the metadata gap offset is not the node's largest.
+    MaxGap,
+    /// *Kernel*: a gap past the end of an arange_64 node is not zero.
+    StaleGap,
+    /// *Kernel*: the parent's gap for this node differs from the node's
+    /// largest gap.
+    ParentGap,
+    /// A gap of an arange_64 node differs from the largest run of NULL
+    /// indices in its child's subtree, recomputed from the leaves.
+    GapRecompute,
+    /// *Kernel* (`mt_validate_nulls`): two NULL slots in a row in the leaf
+    /// sequence (across leaf boundaries too).
+    AdjacentNulls,
+    /// A leaf other than the right-most ends in NULL.
+    TrailingNull,
+    /// Allocated nodes differ from the nodes reachable from the root plus the
+    /// nodes held by maple states (a leak, or a node counted twice).
+    Leak,
+}
+
+impl Invariant {
+    /// A short human-readable name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Invariant::Dead => "dead node in the tree",
+            Invariant::MinOccupancy => "node below minimum occupancy",
+            Invariant::ParentSlot => "parent slot does not hold this node",
+            Invariant::MissingPivot => "missing node limit pivot",
+            Invariant::PivotOrder => "pivots not strictly increasing",
+            Invariant::PivotLimit => "pivot outside the node's range",
+            Invariant::DataEnd => "data end differs from the limit pivot",
+            Invariant::StaleSlot => "stale slot past data end",
+            Invariant::StalePivot => "stale pivot past data end",
+            Invariant::MetaEnd => "metadata end differs from data end",
+            Invariant::MissingChild => "internal node lacks a child",
+            Invariant::ChildSlot => "child's parent slot is wrong",
+            Invariant::ChildParent => "child's parent is another node",
+            Invariant::BadPointer => "slot is not a node pointer",
+            Invariant::Freed => "freed node reachable",
+            Invariant::Duplicate => "node reachable twice",
+            Invariant::NodeType => "wrong node type",
+            Invariant::LeafDepth => "leaf depth differs from tree height",
+            Invariant::Height => "height flag is wrong",
+            Invariant::RootParent => "root parent is not the tree",
+            Invariant::RootEntry => "root entry is an internal value",
+            Invariant::GapTooLarge => "gap larger than its range",
+            Invariant::GapOffset => "metadata gap offset past data end",
+            Invariant::MaxGap => "metadata gap is not the largest gap",
+            Invariant::StaleGap => "gap past data end is not zero",
+            Invariant::ParentGap => "parent gap differs from the node's largest gap",
+            Invariant::GapRecompute => "gap differs from the largest NULL run below it",
+            Invariant::AdjacentNulls => "two adjacent NULLs",
+            Invariant::TrailingNull => "non-right-most leaf ends in NULL",
+            Invariant::Leak => "node accounting",
+        }
+    }
+}
+
+impl fmt::Display for Invariant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The node a violation was found at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeRef {
+    /// The node's address word (the encoded pointer without its low byte).
+    pub addr: u64,
+    /// The node's type, from the pointer that led to it.
+    pub ty: NodeType,
+    /// The first index the node covers (from its parent's pivots).
+    pub min: u64,
+    /// The last index the node covers (from its parent's pivots).
+    pub max: u64,
+    /// The node's depth: 1 for the root, `height` for the leaves.
+    pub depth: u32,
+}
+
+impl fmt::Display for NodeRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} node {:#x} [{:#x}, {:#x}] depth {}",
+            self.ty.name(),
+            self.addr,
+            self.min,
+            self.max,
+            self.depth
+        )
+    }
+}
+
+/// A broken invariant: which check failed, where, and the details.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValidationError {
+    /// The check that failed.
+    pub invariant: Invariant,
+    /// The node it failed at (`None` for whole-tree checks).
+    pub node: Option<NodeRef>,
+    /// What exactly is wrong.
+    pub detail: String,
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.node {
+            Some(n) => write!(f, "{}: {}: {}", n, self.invariant.name(), self.detail),
+            None => write!(f, "tree: {}: {}", self.invariant.name(), self.detail),
+        }
+    }
+}
+
+impl std::error::Error for ValidationError {}
+
+type VResult<T> = Result<T, ValidationError>;
+
+fn fail<T>(invariant: Invariant, node: Option<NodeRef>, detail: String) -> VResult<T> {
+    Err(ValidationError {
+        invariant,
+        node,
+        detail,
+    })
+}
+
+/// The largest run of NULL indices in a subtree, with what is needed to join
+/// runs across the boundaries of neighbouring subtrees. Lengths are exact
+/// (`u128`): the whole index space is 2^64 indices long.
+#[derive(Clone, Copy, Debug)]
+struct NullRuns {
+    /// The subtree holds only NULLs.
+    all_null: bool,
+    /// Length of the NULL run at the start.
+    prefix: u128,
+    /// Length of the NULL run at the end.
+    suffix: u128,
+    /// Length of the longest NULL run.
+    best: u128,
+}
+
+impl NullRuns {
+    const EMPTY: NullRuns = NullRuns {
+        all_null: true,
+        prefix: 0,
+        suffix: 0,
+        best: 0,
+    };
+
+    fn slot(is_null: bool, len: u128) -> NullRuns {
+        if is_null {
+            NullRuns {
+                all_null: true,
+                prefix: len,
+                suffix: len,
+                best: len,
+            }
+        } else {
+            NullRuns {
+                all_null: false,
+                prefix: 0,
+                suffix: 0,
+                best: 0,
+            }
+        }
+    }
+
+    /// `self` followed by `next`.
+    fn then(self, next: NullRuns) -> NullRuns {
+        NullRuns {
+            all_null: self.all_null && next.all_null,
+            prefix: if self.all_null {
+                self.prefix + next.prefix
+            } else {
+                self.prefix
+            },
+            suffix: if next.all_null {
+                self.suffix + next.suffix
+            } else {
+                next.suffix
+            },
+            best: self.best.max(next.best).max(self.suffix + next.prefix),
+        }
+    }
+}
+
+/// A leaf, remembered for the checks over the leaf sequence.
+struct Leaf {
+    enode: u64,
+    node: NodeRef,
+    end: usize,
+}
+
+/// A gap to compare with its recomputation once the NULL rules have run.
+struct GapCheck {
+    node: NodeRef,
+    slot: usize,
+    gap: u64,
+    runs: u128,
+}
+
+struct Validator<'a> {
+    t: &'a MapleTree,
+    a: &'a NodeArena,
+    height: u32,
+    alloc: bool,
+    /// The type every internal node must have.
+    internal: NodeType,
+    visited: HashSet<NodeId>,
+    leaves: Vec<Leaf>,
+    gap_checks: Vec<GapCheck>,
+}
+
+/// Whether `word` is shaped like an encoded child pointer: a node address
+/// with the type bits and `MAPLE_ENODE_NULL` set and nothing else in the low
+/// byte. The type bits are judged separately.
+#[inline]
+fn looks_like_enode(word: u64) -> bool {
+    word & 0x87 == 0x04 && addr_to_id(word).is_some()
+}
+
+/// The raw 4-bit type field of an encoded pointer.
+#[inline]
+fn type_bits(enode: u64) -> u64 {
+    (enode >> 3) & 0xF
+}
+
+fn node_ref(enode: u64, min: u64, max: u64, depth: u32) -> NodeRef {
+    NodeRef {
+        addr: enode_addr(enode),
+        ty: enode_type(enode),
+        min,
+        max,
+        depth,
+    }
+}
+
+/// `mt_validate()` plus this project's stricter checks: `Ok` if the tree is
+/// sound, else the first violation found (see the module documentation for
+/// the order).
+pub(crate) fn validate(t: &MapleTree) -> Result<(), ValidationError> {
+    let alloc = t.is_alloc();
+    let mut v = Validator {
+        t,
+        a: &t.arena,
+        height: t.height(),
+        alloc,
+        internal: if alloc {
+            NodeType::Arange64
+        } else {
+            NodeType::Range64
+        },
+        visited: HashSet::new(),
+        leaves: Vec::new(),
+        gap_checks: Vec::new(),
+    };
+    v.run()
+}
+
+impl Validator<'_> {
+    fn run(&mut self) -> VResult<()> {
+        let root = self.t.root;
+        if xa_is_node(root) {
+            let enode = self.check_root(root)?;
+            self.visit(enode, 0, u64::MAX, 1)?;
+            self.check_nulls()?;
+            self.check_recomputed_gaps()?;
+        } else {
+            if xa_is_internal(root) {
+                return fail(
+                    Invariant::RootEntry,
+                    None,
+                    format!("the root word {root:#x} is internal but not a node pointer"),
+                );
+            }
+            if self.height != 0 {
+                return fail(
+                    Invariant::Height,
+                    None,
+                    format!(
+                        "height flag {} but the tree has no nodes (root {root:#x})",
+                        self.height
+                    ),
+                );
+            }
+        }
+        self.check_accounting()
+    }
+
+    // ---- the root and the height -------------------------------------------
+
+    /// Checks the root word, the root node's parent word and the height flag;
+    /// returns the root node's encoded pointer.
+    fn check_root(&self, root: u64) -> VResult<u64> {
+        let enode = safe_root(root);
+        let rref = node_ref(enode, 0, u64::MAX, 1);
+        if !looks_like_enode(enode) {
+            return fail(
+                Invariant::BadPointer,
+                None,
+                format!("the root word {root:#x} is not an encoded root node pointer"),
+            );
+        }
+        let id = enode_id(enode);
+        if !self.a.is_allocated(id) {
+            return fail(
+                Invariant::Freed,
+                Some(rref),
+                format!("the root word {root:#x} names a node that is not allocated"),
+            );
+        }
+        if self.a.is_dead(enode) {
+            return fail(
+                Invariant::Dead,
+                Some(rref),
+                format!(
+                    "parent word {:#x} points at the node itself",
+                    self.a.parent_word(enode)
+                ),
+            );
+        }
+        let pw = self.a.parent_word(enode);
+        if pw != TREE_PARENT {
+            return fail(
+                Invariant::RootParent,
+                Some(rref),
+                format!("parent word {pw:#x}, expected the tree marker {TREE_PARENT:#x}"),
+            );
+        }
+        if self.height == 0 {
+            return fail(
+                Invariant::Height,
+                Some(rref),
+                "height flag 0 in a tree with a root node".to_string(),
+            );
+        }
+        if let Some(depth) = self.leftmost_depth(enode) {
+            if depth != self.height {
+                return fail(
+                    Invariant::Height,
+                    Some(rref),
+                    format!(
+                        "height flag {} but the left-most leaf is at depth {depth}",
+                        self.height
+                    ),
+                );
+            }
+        }
+        Ok(enode)
+    }
+
+    /// The depth of the left-most leaf, following slot 0 down from the root as
+    /// `mt_validate()` does; `None` if the path is broken (the walk reports
+    /// why).
+    fn leftmost_depth(&self, root: u64) -> Option<u32> {
+        let mut enode = root;
+        let mut depth = 1;
+        loop {
+            match type_bits(enode) {
+                1 => return Some(depth),
+                2 | 3 => {}
+                _ => return None,
+            }
+            if depth > MAPLE_HEIGHT_MAX {
+                return Some(depth);
+            }
+            let child = self.a.slot(enode, 0);
+            if !looks_like_enode(child) || !self.a.is_allocated(enode_id(child)) {
+                return None;
+            }
+            enode = child;
+            depth += 1;
+        }
+    }
+
+    // ---- the walk ------------------------------------------------------------
+
+    /// Validates the node `enode` covering `[min, max]` at `depth`, then its
+    /// subtree. The caller has checked that `enode` is an allocated node not
+    /// visited before and that its parent word names the caller's node.
+    /// Returns the NULL runs of the subtree.
+    fn visit(&mut self, enode: u64, min: u64, max: u64, depth: u32) -> VResult<NullRuns> {
+        let me = node_ref(enode, min, max, depth);
+        self.visited.insert(enode_id(enode));
+
+        // MAS_WARN_ON(mte_dead_node()).
+        if self.a.is_dead(enode) {
+            return fail(
+                Invariant::Dead,
+                Some(me),
+                format!(
+                    "parent word {:#x} points at the node itself",
+                    self.a.parent_word(enode)
+                ),
+            );
+        }
+
+        let ty = self.check_type(enode, me)?;
+        let end = self.mas_data_end(enode, max);
+
+        // The occupancy check, with the kernel's exemption for nodes ending
+        // at ULONG_MAX (which covers the root).
+        if end < ty.min_slots() && max != u64::MAX {
+            return fail(
+                Invariant::MinOccupancy,
+                Some(me),
+                format!(
+                    "data end {end} is below the minimum {} of a {} node",
+                    ty.min_slots(),
+                    ty.name()
+                ),
+            );
+        }
+
+        self.validate_parent_slot(enode, me)?;
+        let end = self.validate_limits(enode, me, end)?;
+        self.validate_child_slots(enode, me, end)?;
+        if self.alloc {
+            self.validate_gaps(enode, me)?;
+        }
+
+        if ty.is_leaf() {
+            let mut runs = NullRuns::EMPTY;
+            let mut start = min;
+            for i in 0..=end {
+                let stop = self.safe_pivot(enode, i, max);
+                let len = u128::from(stop.wrapping_sub(start)) + 1;
+                runs = runs.then(NullRuns::slot(self.a.slot(enode, i) == 0, len));
+                start = stop.wrapping_add(1);
+            }
+            self.leaves.push(Leaf {
+                enode,
+                node: me,
+                end,
+            });
+            return Ok(runs);
+        }
+
+        let mut runs = NullRuns::EMPTY;
+        let mut start = min;
+        for i in 0..=end {
+            let stop = self.safe_pivot(enode, i, max);
+            let child = self.a.slot(enode, i);
+            let child_runs = self.visit(child, start, stop, depth + 1)?;
+            if ty == NodeType::Arange64 {
+                self.gap_checks.push(GapCheck {
+                    node: me,
+                    slot: i,
+                    gap: self.a.gap(enode, i),
+                    runs: child_runs.best,
+                });
+            }
+            runs = runs.then(child_runs);
+            start = stop.wrapping_add(1);
+        }
+        Ok(runs)
+    }
+
+    /// The type bits must name a node type that fits the depth and the tree's
+    /// flavour. Returns the type.
+    fn check_type(&self, enode: u64, me: NodeRef) -> VResult<NodeType> {
+        let bits = type_bits(enode);
+        if !(1..=3).contains(&bits) {
+            return fail(
+                Invariant::NodeType,
+                Some(me),
+                format!("pointer {enode:#x} has type bits {bits}, which name no tree node type"),
+            );
+        }
+        let ty = enode_type(enode);
+        if ty.is_leaf() {
+            if me.depth != self.height {
+                return fail(
+                    Invariant::LeafDepth,
+                    Some(me),
+                    format!(
+                        "leaf at depth {} in a tree of height {}",
+                        me.depth, self.height
+                    ),
+                );
+            }
+        } else {
+            if me.depth >= self.height {
+                return fail(
+                    Invariant::LeafDepth,
+                    Some(me),
+                    format!(
+                        "internal node at depth {} in a tree of height {}: its leaves are too deep",
+                        me.depth, self.height
+                    ),
+                );
+            }
+            if ty != self.internal {
+                return fail(
+                    Invariant::NodeType,
+                    Some(me),
+                    format!(
+                        "{} internal node in {} tree (expected {})",
+                        ty.name(),
+                        if self.alloc {
+                            "an allocation"
+                        } else {
+                            "a normal"
+                        },
+                        self.internal.name()
+                    ),
+                );
+            }
+        }
+        Ok(ty)
+    }
+
+    /// `mas_data_end()`: the metadata end for arange_64, 0 for a dead node,
+    /// else `ma_data_end()` against the node's max.
+    fn mas_data_end(&self, enode: u64, max: u64) -> usize {
+        if enode_type(enode) == NodeType::Arange64 {
+            return self.a.meta_end(enode);
+        }
+        if self.a.is_dead(enode) {
+            return 0;
+        }
+        self.a.data_end(enode, max)
+    }
+
+    /// `mas_safe_pivot()`: pivot `i`, or the node's max past the pivot array.
+    #[inline]
+    fn safe_pivot(&self, enode: u64, i: usize, max: u64) -> u64 {
+        if i >= enode_type(enode).pivots() {
+            max
+        } else {
+            self.a.pivot(enode, i)
+        }
+    }
+
+    /// `mas_validate_parent_slot()`: the parent's slot named by the parent
+    /// word holds this node and no other slot of the parent does.
+    fn validate_parent_slot(&self, enode: u64, me: NodeRef) -> VResult<()> {
+        if self.a.is_root(enode) {
+            return Ok(());
+        }
+        let p_addr = self.a.parent_addr(enode);
+        let p_slot = self.a.parent_slot(enode);
+        let p_type = self.t.parent_type(enode);
+        if p_addr == me.addr {
+            return fail(
+                Invariant::ParentSlot,
+                Some(me),
+                "the node is its own parent".into(),
+            );
+        }
+        let p_id = match addr_to_id(p_addr) {
+            Some(id) if self.a.is_allocated(id) => id,
+            _ => {
+                return fail(
+                    Invariant::ParentSlot,
+                    Some(me),
+                    format!(
+                        "parent word {:#x} names no live node",
+                        self.a.parent_word(enode)
+                    ),
+                )
+            }
+        };
+        let words = self.a.words(p_id);
+        for i in 0..p_type.slots() {
+            let s = words[p_type.slot_base() + i];
+            if i == p_slot && s != enode {
+                return fail(
+                    Invariant::ParentSlot,
+                    Some(me),
+                    format!("parent {p_addr:#x} slot {i} holds {s:#x}, not this node ({enode:#x})"),
+                );
+            }
+            if i != p_slot && s == enode {
+                return fail(
+                    Invariant::ParentSlot,
+                    Some(me),
+                    format!(
+                        "parent {p_addr:#x} holds this node in slot {i} as well as in its \
+                         parent slot {p_slot}"
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// `mas_validate_limits()` plus the stricter stale-data and ordering
+    /// checks. `end` is `mas_data_end()`; returns it once it is known to
+    /// agree with the pivots.
+    fn validate_limits(&self, enode: u64, me: NodeRef, end: usize) -> VResult<usize> {
+        let ty = enode_type(enode);
+        let (min, max) = (me.min, me.max);
+        let mut prev = 0u64;
+        let mut i = 0;
+        while i < ty.slots() {
+            let piv = self.safe_pivot(enode, i, max);
+            if piv == 0 && i != 0 {
+                return fail(
+                    Invariant::MissingPivot,
+                    Some(me),
+                    format!("pivot {i} is 0 before the node's limit {max:#x}"),
+                );
+            }
+            if i != 0 && prev >= piv {
+                let what = if prev > piv { "below" } else { "equal to" };
+                return fail(
+                    Invariant::PivotOrder,
+                    Some(me),
+                    format!("pivot {i} ({piv:#x}) is {what} pivot {} ({prev:#x})", i - 1),
+                );
+            }
+            if piv < min {
+                return fail(
+                    Invariant::PivotLimit,
+                    Some(me),
+                    format!("pivot {i} ({piv:#x}) is below the node's min {min:#x}"),
+                );
+            }
+            if piv > max {
+                return fail(
+                    Invariant::PivotLimit,
+                    Some(me),
+                    format!("pivot {i} ({piv:#x}) is above the node's max {max:#x}"),
+                );
+            }
+            prev = piv;
+            if piv == max {
+                break;
+            }
+            i += 1;
+        }
+        if end != i {
+            return fail(
+                Invariant::DataEnd,
+                Some(me),
+                format!("data end {end}, but the pivot equal to the max is at offset {i}"),
+            );
+        }
+
+        // Nothing past the end. The kernel exempts the last physical slot
+        // (range node metadata) and only warns about the last pivot; here only
+        // the metadata bytes are allowed.
+        let last_slot = ty.slots() - 1;
+        for j in end + 1..ty.slots() {
+            let s = self.a.slot(enode, j);
+            let meta_slot = j == last_slot && ty != NodeType::Arange64;
+            if !meta_slot && s != 0 {
+                return fail(
+                    Invariant::StaleSlot,
+                    Some(me),
+                    format!("slot {j} holds {s:#x} (data end {end})"),
+                );
+            }
+            if meta_slot && s & !0xFFFF != 0 {
+                return fail(
+                    Invariant::StaleSlot,
+                    Some(me),
+                    format!("slot {j} holds {s:#x}, more than the metadata bytes (data end {end})"),
+                );
+            }
+            if j < ty.pivots() {
+                let p = self.a.pivot(enode, j);
+                if p != 0 {
+                    return fail(
+                        Invariant::StalePivot,
+                        Some(me),
+                        format!("pivot {j} holds {p:#x} (data end {end})"),
+                    );
+                }
+            }
+        }
+
+        if ty != NodeType::Arange64 && end < ty.slots() - 1 {
+            let meta = self.a.meta_end(enode);
+            if meta != end {
+                return fail(
+                    Invariant::MetaEnd,
+                    Some(me),
+                    format!("metadata end {meta}, data end from the pivots {end}"),
+                );
+            }
+        }
+        Ok(end)
+    }
+
+    /// `mas_validate_child_slot()`, with each child pointer checked before it
+    /// is read: every slot up to the end holds an allocated node whose parent
+    /// word is exactly this node and slot.
+    fn validate_child_slots(&self, enode: u64, me: NodeRef, end: usize) -> VResult<()> {
+        let ty = enode_type(enode);
+        if ty.is_leaf() {
+            return Ok(());
+        }
+        for i in 0..=end {
+            let child = self.a.slot(enode, i);
+            let (c_min, c_max) = self.child_limits(enode, me, i);
+            let cref = node_ref(child, c_min, c_max, me.depth + 1);
+            if child == 0 {
+                return fail(
+                    Invariant::MissingChild,
+                    Some(me),
+                    format!("slot {i} is NULL"),
+                );
+            }
+            if !looks_like_enode(child) {
+                return fail(
+                    Invariant::BadPointer,
+                    Some(me),
+                    format!("slot {i} holds {child:#x}, not an encoded node pointer"),
+                );
+            }
+            let id = enode_id(child);
+            if !self.a.is_allocated(id) {
+                return fail(
+                    Invariant::Freed,
+                    Some(me),
+                    format!("slot {i} holds {child:#x}, a node that is not allocated"),
+                );
+            }
+            if self.a.is_dead(child) {
+                return fail(
+                    Invariant::Dead,
+                    Some(cref),
+                    format!(
+                        "parent word {:#x} points at the node itself (slot {i} of {:#x})",
+                        self.a.parent_word(child),
+                        me.addr
+                    ),
+                );
+            }
+            let pw = self.a.parent_word(child);
+            if self.a.parent_addr(child) != me.addr || self.a.is_root(child) {
+                return fail(
+                    Invariant::ChildParent,
+                    Some(me),
+                    format!(
+                        "slot {i} holds {child:#x}, whose parent word {pw:#x} names another \
+                         parent"
+                    ),
+                );
+            }
+            let p_slot = self.a.parent_slot(child);
+            if p_slot != i {
+                return fail(
+                    Invariant::ChildSlot,
+                    Some(cref),
+                    format!(
+                        "the node sits in slot {i} of {:#x} but its parent word {pw:#x} \
+                         says slot {p_slot}",
+                        me.addr
+                    ),
+                );
+            }
+            let expected = me.addr | ((i as u64) << MAPLE_PARENT_SLOT_SHIFT) | MAPLE_PARENT_RANGE64;
+            if pw != expected {
+                return fail(
+                    Invariant::ParentSlot,
+                    Some(cref),
+                    format!("parent word {pw:#x}, expected {expected:#x}"),
+                );
+            }
+            // Unreachable once the parent words agree, but it keeps a corrupt
+            // tree from being walked twice.
+            if self.visited.contains(&id) {
+                return fail(
+                    Invariant::Duplicate,
+                    Some(me),
+                    format!("slot {i} holds {child:#x}, a node already reached elsewhere"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The range of slot `i` of a node whose pivots passed the limits check.
+    fn child_limits(&self, enode: u64, me: NodeRef, i: usize) -> (u64, u64) {
+        let min = if i == 0 {
+            me.min
+        } else {
+            self.a.pivot(enode, i - 1).wrapping_add(1)
+        };
+        (min, self.safe_pivot(enode, i, me.max))
+    }
+
+    /// `mas_validate_gaps()`: the largest gap of this node, computed from its
+    /// slots (leaf) or gaps (arange_64), is what its metadata and its parent
+    /// record.
+    fn validate_gaps(&self, enode: u64, me: NodeRef) -> VResult<()> {
+        let ty = enode_type(enode);
+        let has_gaps = ty == NodeType::Arange64;
+        let mut gap = 0u64;
+        let mut max_gap = 0u64;
+        let mut p_start = me.min;
+        let mut i = 0;
+        while i < ty.slots() {
+            let p_end = self.safe_pivot(enode, i, me.max);
+            // Sizes wrap as the kernel's unsigned arithmetic does.
+            let size = p_end.wrapping_sub(p_start).wrapping_add(1);
+            if !has_gaps {
+                if self.a.slot(enode, i) == 0 {
+                    gap = size;
+                }
+            } else {
+                gap = self.a.gap(enode, i);
+                if self.a.slot(enode, i) == 0 {
+                    return fail(
+                        Invariant::MissingChild,
+                        Some(me),
+                        format!("slot {i} is NULL"),
+                    );
+                }
+                if gap > size {
+                    return fail(
+                        Invariant::GapTooLarge,
+                        Some(me),
+                        format!(
+                            "gap {i} is {gap:#x}, larger than its range [{p_start:#x}, \
+                             {p_end:#x}]"
+                        ),
+                    );
+                }
+            }
+            max_gap = max_gap.max(gap);
+            p_start = p_end.wrapping_add(1);
+            if p_end >= me.max {
+                break;
+            }
+            i += 1;
+        }
+
+        if has_gaps {
+            let offset = self.a.meta_gap(enode);
+            if offset > i || offset >= ty.slots() {
+                return fail(
+                    Invariant::GapOffset,
+                    Some(me),
+                    format!("metadata gap offset {offset}, data end {i}"),
+                );
+            }
+            let g = self.a.gap(enode, offset);
+            if g != max_gap {
+                return fail(
+                    Invariant::MaxGap,
+                    Some(me),
+                    format!(
+                        "metadata gap offset {offset} names gap {g:#x}, but the largest gap is \
+                         {max_gap:#x}"
+                    ),
+                );
+            }
+            for j in i + 1..ty.slots() {
+                let g = self.a.gap(enode, j);
+                if g != 0 {
+                    return fail(
+                        Invariant::StaleGap,
+                        Some(me),
+                        format!("gap {j} is {g:#x} past the data end {i}"),
+                    );
+                }
+            }
+        }
+
+        if self.a.is_root(enode) {
+            return Ok(());
+        }
+        if max_gap > me.max {
+            return fail(
+                Invariant::GapTooLarge,
+                Some(me),
+                format!("largest gap {max_gap:#x} exceeds the node's max"),
+            );
+        }
+        let parent = self.t.parent_enode(enode);
+        let p_slot = self.a.parent_slot(enode);
+        let pg = self.a.gap(parent, p_slot);
+        if pg != max_gap {
+            return fail(
+                Invariant::ParentGap,
+                Some(me),
+                format!(
+                    "parent {:#x} gap {p_slot} is {pg:#x}, the node's largest gap is {max_gap:#x}",
+                    enode_addr(parent)
+                ),
+            );
+        }
+        Ok(())
+    }
+
+    // ---- checks over the leaf sequence -------------------------------------
+
+    /// `mt_validate_nulls()` (no two NULLs in a row, across leaves too), then
+    /// no leaf but the right-most ending in NULL.
+    fn check_nulls(&self) -> VResult<()> {
+        let mut last_null = false;
+        for leaf in &self.leaves {
+            for off in 0..=leaf.end {
+                let entry = self.a.slot(leaf.enode, off);
+                if last_null && entry == 0 {
+                    let prev = if off == 0 {
+                        "the last slot of the previous leaf".to_string()
+                    } else {
+                        format!("slot {}", off - 1)
+                    };
+                    return fail(
+                        Invariant::AdjacentNulls,
+                        Some(leaf.node),
+                        format!("slot {off} is NULL and so is {prev}"),
+                    );
+                }
+                last_null = entry == 0;
+            }
+        }
+        for leaf in &self.leaves {
+            if leaf.node.max != u64::MAX && self.a.slot(leaf.enode, leaf.end) == 0 {
+                return fail(
+                    Invariant::TrailingNull,
+                    Some(leaf.node),
+                    format!("the last slot ({}) is NULL", leaf.end),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Each arange_64 gap against the largest NULL run of its child subtree.
+    fn check_recomputed_gaps(&self) -> VResult<()> {
+        for c in &self.gap_checks {
+            // The kernel's sizes wrap at 2^64; so does the comparison.
+            if c.gap != c.runs as u64 {
+                return fail(
+                    Invariant::GapRecompute,
+                    Some(c.node),
+                    format!(
+                        "gap {} is {:#x}, the largest NULL run below slot {} is {:#x}",
+                        c.slot, c.gap, c.slot, c.runs
+                    ),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    // ---- node accounting -----------------------------------------------------
+
+    fn check_accounting(&self) -> VResult<()> {
+        let live = self.a.live();
+        let reachable = self.visited.len() as u64;
+        let pooled = self.a.pooled;
+        if live != reachable + pooled {
+            return fail(
+                Invariant::Leak,
+                None,
+                format!(
+                    "{live} nodes allocated, {reachable} reachable from the root, {pooled} \
+                     pooled ({} unaccounted)",
+                    live as i128 - (reachable + pooled) as i128
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::node::MAPLE_RANGE64_SLOTS;
+    use crate::tree::MT_FLAGS_ALLOC_RANGE;
+
+    /// A storable entry: non-zero, low bits `01`.
+    fn val(i: u64) -> u64 {
+        (i << 4) | 1
+    }
+
+    /// `n` ranges of 10 indices, back to back.
+    fn build_dense(flags: u32, n: u64) -> MapleTree {
+        let mut t = MapleTree::with_flags(flags);
+        for i in 0..n {
+            t.store_range(i * 10, i * 10 + 9, Some(val(i))).unwrap();
+        }
+        t
+    }
+
+    /// `n` ranges of 8 indices with a hole of 8 after each, so that leaves
+    /// alternate entries and NULLs.
+    fn build(flags: u32, n: u64) -> MapleTree {
+        let mut t = MapleTree::with_flags(flags);
+        for i in 0..n {
+            t.store_range(i * 16, i * 16 + 7, Some(val(i))).unwrap();
+        }
+        t
+    }
+
+    type Node = (u64, u64, u64, u32);
+
+    /// Every node of the tree as (encoded pointer, min, max, depth), top-down.
+    fn nodes(t: &MapleTree) -> Vec<Node> {
+        fn rec(t: &MapleTree, e: u64, min: u64, max: u64, d: u32, out: &mut Vec<Node>) {
+            out.push((e, min, max, d));
+            let ty = enode_type(e);
+            if ty.is_leaf() {
+                return;
+            }
+            let end = t.arena.data_end(e, max);
+            let mut start = min;
+            for i in 0..=end {
+                let stop = if i < ty.pivots() {
+                    t.arena.pivot(e, i)
+                } else {
+                    max
+                };
+                rec(t, t.arena.slot(e, i), start, stop, d + 1, out);
+                start = stop.wrapping_add(1);
+            }
+        }
+        let mut out = Vec::new();
+        rec(t, safe_root(t.root), 0, u64::MAX, 1, &mut out);
+        out
+    }
+
+    fn leaves(t: &MapleTree) -> Vec<Node> {
+        nodes(t)
+            .into_iter()
+            .filter(|n| enode_type(n.0).is_leaf())
+            .collect()
+    }
+
+    /// The index of a leaf that is neither the left-most nor the right-most
+    /// and has room past its end, in `leaves(t)`.
+    fn middle_leaf_index(t: &MapleTree) -> usize {
+        let l = leaves(t);
+        assert!(l.len() >= 3);
+        (1..l.len() - 1)
+            .find(|&i| t.arena.data_end(l[i].0, l[i].2) < MAPLE_RANGE64_SLOTS - 3)
+            .expect("a leaf with room")
+    }
+
+    /// The node whose slot holds `enode`.
+    fn parent_of(t: &MapleTree, enode: u64) -> Node {
+        let all = nodes(t);
+        let p = all
+            .iter()
+            .position(|n| n.0 == enode)
+            .and_then(|k| all[..k].iter().rev().find(|n| n.3 + 1 == all[k].3))
+            .expect("a parent");
+        *p
+    }
+
+    fn middle_leaf(t: &MapleTree) -> Node {
+        leaves(t)[middle_leaf_index(t)]
+    }
+
+    /// Asserts that validation fails with `inv` at the node `(enode, min,
+    /// max)` (or at no node), and that the message names it.
+    fn expect(t: &MapleTree, inv: Invariant, node: Option<(u64, u64, u64)>) -> ValidationError {
+        let e = t.validate().expect_err("the corruption must be found");
+        assert_eq!(e.invariant, inv, "{e}");
+        let text = e.to_string();
+        assert!(text.contains(inv.name()), "{text}");
+        match node {
+            Some((enode, min, max)) => {
+                let n = e.node.expect("a node");
+                assert_eq!((n.addr, n.min, n.max), (enode_addr(enode), min, max), "{e}");
+                assert!(text.contains(&format!("[{min:#x}, {max:#x}]")), "{text}");
+                assert!(
+                    text.contains(&format!("node {:#x} ", enode_addr(enode))),
+                    "{text}"
+                );
+            }
+            None => assert!(e.node.is_none(), "{e}"),
+        }
+        e
+    }
+
+    #[test]
+    fn valid_trees_of_height_1_2_3() {
+        for (n, h) in [(10, 1), (200, 2), (3000, 3)] {
+            let t = build_dense(0, n);
+            assert_eq!(t.height(), h, "{n} ranges");
+            t.validate().unwrap();
+            let t = build_dense(MT_FLAGS_ALLOC_RANGE, n);
+            t.validate().unwrap();
+            for flags in [0, MT_FLAGS_ALLOC_RANGE] {
+                let t = build(flags, n);
+                assert!(t.height() >= h);
+                t.validate().unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_root_entry_trees() {
+        let mut t = MapleTree::new();
+        t.validate().unwrap();
+        t.store(0, Some(0x11)).unwrap();
+        assert!(!xa_is_node(t.root));
+        t.validate().unwrap();
+        t.root = 0x402;
+        expect(&t, Invariant::RootEntry, None);
+    }
+
+    #[test]
+    fn erase_and_overwrite_keep_trees_valid() {
+        for flags in [0, MT_FLAGS_ALLOC_RANGE] {
+            let mut t = build(flags, 3000);
+            for i in (0..3000).step_by(3) {
+                t.erase(i * 16);
+                t.validate().unwrap();
+            }
+            t.store_range(1000, 30000, Some(val(7))).unwrap();
+            t.validate().unwrap();
+            t.store_range(0, 40000, None).unwrap();
+            t.validate().unwrap();
+            t.store_range(0, u64::MAX, None).unwrap();
+            t.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn display_names_node_and_invariant() {
+        let e = ValidationError {
+            invariant: Invariant::StaleSlot,
+            node: Some(NodeRef {
+                addr: 0x1400,
+                ty: NodeType::Leaf64,
+                min: 0x1000,
+                max: 0x1fff,
+                depth: 2,
+            }),
+            detail: "slot 7 holds 0x35 (data end 5)".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "leaf_64 node 0x1400 [0x1000, 0x1fff] depth 2: stale slot past data end: \
+             slot 7 holds 0x35 (data end 5)"
+        );
+    }
+
+    #[test]
+    fn a_stale_slot_past_the_end() {
+        let mut t = build(0, 200);
+        let (leaf, min, max, _) = middle_leaf(&t);
+        let end = t.arena.data_end(leaf, max);
+        t.arena.set_slot(leaf, end + 2, 0x35);
+        let e = expect(&t, Invariant::StaleSlot, Some((leaf, min, max)));
+        assert!(
+            e.detail.contains(&format!("slot {} holds 0x35", end + 2)),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_stale_bits_in_slot_15_beyond_the_metadata() {
+        let mut t = build(0, 200);
+        let (leaf, min, max, _) = middle_leaf(&t);
+        let w = t.arena.slot(leaf, 15);
+        t.arena.set_slot(leaf, 15, w | 0x1_0000);
+        expect(&t, Invariant::StaleSlot, Some((leaf, min, max)));
+    }
+
+    #[test]
+    fn b_stale_pivot_past_the_end() {
+        let mut t = build(0, 200);
+        let (leaf, min, max, _) = middle_leaf(&t);
+        let end = t.arena.data_end(leaf, max);
+        t.arena.set_pivot(leaf, end + 2, 0x1234);
+        let e = expect(&t, Invariant::StalePivot, Some((leaf, min, max)));
+        assert!(e.detail.contains("0x1234"), "{e}");
+    }
+
+    #[test]
+    fn b_meta_end_disagrees() {
+        // A full-but-one leaf (end 14) keeps its end in the metadata too.
+        let mut t = MapleTree::new();
+        for i in 0..14 {
+            t.store_range(i * 10, i * 10 + 9, Some(val(i))).unwrap();
+        }
+        let root = safe_root(t.root);
+        assert_eq!(t.arena.data_end(root, u64::MAX), 14);
+        t.validate().unwrap();
+        t.arena.set_meta(root, 0, 13);
+        expect(&t, Invariant::MetaEnd, Some((root, 0, u64::MAX)));
+    }
+
+    #[test]
+    fn c_wrong_parent_slot_in_a_child() {
+        let mut t = build(0, 200);
+        let (leaf, min, max, _) = middle_leaf(&t);
+        let pw = t.arena.parent_word(leaf);
+        let slot = t.arena.parent_slot(leaf) as u64;
+        let other = if slot == 0 { 1 } else { slot - 1 };
+        t.arena
+            .set_parent_word(leaf, (pw & !0xF8) | (other << MAPLE_PARENT_SLOT_SHIFT));
+        let e = expect(&t, Invariant::ChildSlot, Some((leaf, min, max)));
+        assert!(e.detail.contains(&format!("says slot {other}")), "{e}");
+    }
+
+    #[test]
+    fn d_under_full_leaf() {
+        let mut t = build(0, 200);
+        let (leaf, min, max, _) = middle_leaf(&t);
+        assert!(t.arena.data_end(leaf, max) >= 6);
+        // Keep slots 0..=4 and end the node at slot 5, which ends at the max.
+        for i in 6..15 {
+            t.arena.set_pivot(leaf, i, 0);
+        }
+        for i in 6..16 {
+            t.arena.set_slot(leaf, i, 0);
+        }
+        t.arena.set_pivot(leaf, 5, max);
+        t.arena.set_slot(leaf, 5, val(99));
+        t.arena.set_meta(leaf, 0, 5);
+        let e = expect(&t, Invariant::MinOccupancy, Some((leaf, min, max)));
+        assert!(e.detail.contains("data end 5"), "{e}");
+    }
+
+    #[test]
+    fn d_under_full_right_most_leaf_is_exempt() {
+        let mut t = build(0, 200);
+        let (leaf, _, max, _) = *leaves(&t).last().unwrap();
+        assert_eq!(max, u64::MAX);
+        assert!(t.arena.data_end(leaf, max) >= 2);
+        // Shrink to two slots: [min, pivot 0] and [pivot 0 + 1, max].
+        for i in 1..15 {
+            t.arena.set_pivot(leaf, i, 0);
+        }
+        for i in 2..16 {
+            t.arena.set_slot(leaf, i, 0);
+        }
+        t.arena.set_pivot(leaf, 1, max);
+        t.arena.set_slot(leaf, 1, val(98));
+        t.arena.set_meta(leaf, 0, 1);
+        t.validate().unwrap();
+    }
+
+    #[test]
+    fn e_leaked_node() {
+        let mut t = build(0, 200);
+        let live = t.arena.live();
+        let _ = t.arena.alloc().unwrap();
+        let e = expect(&t, Invariant::Leak, None);
+        assert!(
+            e.detail.contains(&format!("{} nodes allocated", live + 1)),
+            "{e}"
+        );
+        assert!(e.detail.contains(&format!("{live} reachable")), "{e}");
+        assert!(e.detail.contains("0 pooled"), "{e}");
+        assert!(e.to_string().starts_with("tree: node accounting: "), "{e}");
+    }
+
+    #[test]
+    fn f_adjacent_nulls() {
+        let mut t = build(0, 200);
+        let (leaf, min, max, _) = middle_leaf(&t);
+        let end = t.arena.data_end(leaf, max);
+        // Clear an entry that is followed by a NULL inside the node.
+        let i = (0..end)
+            .find(|&i| t.arena.slot(leaf, i) != 0 && t.arena.slot(leaf, i + 1) == 0)
+            .unwrap();
+        t.arena.set_slot(leaf, i, 0);
+        let e = expect(&t, Invariant::AdjacentNulls, Some((leaf, min, max)));
+        // Holes and entries alternate: the cleared slot follows a NULL too,
+        // unless it is slot 0 (then the previous leaf ends in an entry).
+        let first = if i == 0 { 1 } else { i };
+        assert!(e.detail.contains(&format!("slot {first} is NULL")), "{e}");
+    }
+
+    #[test]
+    fn f_adjacent_nulls_across_leaves() {
+        let mut t = build(0, 200);
+        let k = middle_leaf_index(&t);
+        let l = leaves(&t);
+        let (leaf, _, max, _) = l[k];
+        let (next, nmin, nmax, _) = l[k + 1];
+        let end = t.arena.data_end(leaf, max);
+        assert_eq!(
+            t.arena.slot(next, 0),
+            0,
+            "the hole after the leaf's last entry"
+        );
+        t.arena.set_slot(leaf, end - 1, val(77));
+        t.arena.set_slot(leaf, end, 0);
+        let e = expect(&t, Invariant::AdjacentNulls, Some((next, nmin, nmax)));
+        assert!(e.detail.contains("previous leaf"), "{e}");
+    }
+
+    #[test]
+    fn trailing_null_in_a_middle_leaf() {
+        let mut t = build(0, 200);
+        let k = middle_leaf_index(&t);
+        let l = leaves(&t);
+        let (leaf, min, max, _) = l[k];
+        let next = l[k + 1].0;
+        let end = t.arena.data_end(leaf, max);
+        t.arena.set_slot(leaf, end - 1, val(77));
+        t.arena.set_slot(leaf, end, 0);
+        t.arena.set_slot(next, 0, val(78));
+        expect(&t, Invariant::TrailingNull, Some((leaf, min, max)));
+    }
+
+    #[test]
+    fn g_decreasing_pivots() {
+        let mut t = build(0, 200);
+        let (leaf, min, max, _) = middle_leaf(&t);
+        let p1 = t.arena.pivot(leaf, 1);
+        t.arena.set_pivot(leaf, 2, p1 - 1);
+        let e = expect(&t, Invariant::PivotOrder, Some((leaf, min, max)));
+        assert!(e.detail.contains("below"), "{e}");
+        // Equal pivots: the kernel lets them pass, this validator does not.
+        t.arena.set_pivot(leaf, 2, p1);
+        let e = expect(&t, Invariant::PivotOrder, Some((leaf, min, max)));
+        assert!(e.detail.contains("equal"), "{e}");
+    }
+
+    #[test]
+    fn h_child_pointer_to_another_parents_node() {
+        let mut t = build_dense(0, 3000);
+        assert_eq!(t.height(), 3);
+        // Two internal nodes at depth 2: point slot 0 of the second at the
+        // first's child 0.
+        let internal: Vec<_> = nodes(&t).into_iter().filter(|n| n.3 == 2).collect();
+        let (p, pmin, pmax, _) = internal[1];
+        let q = internal[0].0;
+        let stolen = t.arena.slot(q, 0);
+        t.arena.set_slot(p, 0, stolen);
+        let e = expect(&t, Invariant::ChildParent, Some((p, pmin, pmax)));
+        assert!(e.detail.contains(&format!("{stolen:#x}")), "{e}");
+    }
+
+    #[test]
+    fn missing_child_and_bad_pointer() {
+        let mut t = build(0, 200);
+        let root = safe_root(t.root);
+        t.arena.set_slot(root, 1, 0);
+        expect(&t, Invariant::MissingChild, Some((root, 0, u64::MAX)));
+        t.arena.set_slot(root, 1, 0x35);
+        expect(&t, Invariant::BadPointer, Some((root, 0, u64::MAX)));
+    }
+
+    #[test]
+    fn dead_and_freed_nodes() {
+        let mut t = build(0, 200);
+        let (leaf, min, max, _) = middle_leaf(&t);
+        t.arena.set_dead(leaf);
+        expect(&t, Invariant::Dead, Some((leaf, min, max)));
+
+        let mut t = build(0, 200);
+        let (leaf, _, _, _) = middle_leaf(&t);
+        let (p, pmin, pmax, _) = parent_of(&t, leaf);
+        let slot = t.arena.parent_slot(leaf);
+        t.arena.free(enode_id(leaf));
+        let e = expect(&t, Invariant::Freed, Some((p, pmin, pmax)));
+        assert!(e.detail.contains(&format!("slot {slot} ")), "{e}");
+    }
+
+    #[test]
+    fn height_flag_and_leaf_depth() {
+        let mut t = build_dense(0, 200);
+        assert_eq!(t.height(), 2);
+        let root = safe_root(t.root);
+        t.set_height(3);
+        expect(&t, Invariant::Height, Some((root, 0, u64::MAX)));
+        t.set_height(0);
+        expect(&t, Invariant::Height, Some((root, 0, u64::MAX)));
+        t.set_height(2);
+        // Hang a leaf where an internal node belongs.
+        let mut u = build_dense(0, 3000);
+        let internal: Vec<_> = nodes(&u).into_iter().filter(|n| n.3 == 2).collect();
+        let (p, pmin, pmax, _) = internal[0];
+        let old = *u.arena.words(enode_id(u.arena.slot(p, 0)));
+        let id = u.arena.alloc().unwrap();
+        u.arena.copy_node(id, &old);
+        let child = super::super::node::mk_node(id, NodeType::Leaf64);
+        let root = safe_root(u.root);
+        u.arena.set_slot(root, 1, child);
+        u.arena.set_parent(child, root, 1);
+        let (cmin, cmax) = (u.arena.pivot(root, 0) + 1, u.arena.pivot(root, 1));
+        let e = expect(&u, Invariant::LeafDepth, Some((child, cmin, cmax)));
+        assert!(e.detail.contains("depth 2"), "{e} {pmin} {pmax}");
+
+        let mut t = MapleTree::new();
+        t.set_height(2);
+        expect(&t, Invariant::Height, None);
+    }
+
+    #[test]
+    fn wrong_node_type_and_root_parent() {
+        // range_64 internal nodes in a tree flagged as an allocation tree.
+        let mut t = build(0, 200);
+        t.flags |= MT_FLAGS_ALLOC_RANGE;
+        expect(
+            &t,
+            Invariant::NodeType,
+            Some((safe_root(t.root), 0, u64::MAX)),
+        );
+
+        let mut t = build(0, 5);
+        assert_eq!(t.height(), 1);
+        let root = safe_root(t.root);
+        t.validate().unwrap();
+        t.arena.set_parent_word(root, 0x5);
+        expect(&t, Invariant::RootParent, Some((root, 0, u64::MAX)));
+    }
+
+    #[test]
+    fn gaps_are_checked_in_allocation_trees() {
+        let mut t = build(MT_FLAGS_ALLOC_RANGE, 200);
+        let root = safe_root(t.root);
+        assert_eq!(enode_type(root), NodeType::Arange64);
+        let g = t.arena.gap(root, 1);
+        t.arena.set_gap(root, 1, g + 1);
+        let e = t.validate().unwrap_err();
+        assert!(
+            matches!(e.invariant, Invariant::ParentGap | Invariant::MaxGap),
+            "{e}"
+        );
+
+        let mut t = build(MT_FLAGS_ALLOC_RANGE, 200);
+        let root = safe_root(t.root);
+        let end = t.arena.meta_end(root);
+        assert!(end + 1 < 10);
+        t.arena.set_gap(root, end + 1, 5);
+        expect(&t, Invariant::StaleGap, Some((root, 0, u64::MAX)));
+    }
+
+    #[test]
+    fn leaf_gaps_include_merged_nulls() {
+        // In an allocation tree, two NULLs in a row make a larger NULL run
+        // than any single slot. The kernel's per-slot check misses that; the
+        // NULL rule reports it before the recomputed gaps do.
+        let mut t = build(MT_FLAGS_ALLOC_RANGE, 200);
+        let (leaf, min, max, _) = middle_leaf(&t);
+        let end = t.arena.data_end(leaf, max);
+        let i = (0..end)
+            .find(|&i| t.arena.slot(leaf, i) != 0 && t.arena.slot(leaf, i + 1) == 0)
+            .unwrap();
+        t.arena.set_slot(leaf, i, 0);
+        let e = t.validate().unwrap_err();
+        // Clearing an entry grows the largest NULL slot only if it was larger.
+        assert!(
+            matches!(e.invariant, Invariant::ParentGap | Invariant::AdjacentNulls),
+            "{e} [{min:#x}, {max:#x}]"
+        );
+    }
+
+    #[test]
+    fn null_runs_join_across_children() {
+        let a = NullRuns::slot(true, 3).then(NullRuns::slot(false, 1));
+        let b = NullRuns::slot(true, 4).then(NullRuns::slot(true, 5));
+        let c = a
+            .then(b)
+            .then(NullRuns::slot(false, 2))
+            .then(NullRuns::slot(true, 1));
+        assert_eq!(c.best, 9);
+        assert_eq!(c.prefix, 3);
+        assert_eq!(c.suffix, 1);
+        assert!(!c.all_null);
+        assert_eq!(NullRuns::slot(true, 1 << 64).best as u64, 0);
+    }
+
+    #[test]
+    fn gap_recompute_is_checked_after_the_null_rules() {
+        // With the NULL rules satisfied the recomputed gaps always agree with
+        // the kernel's per-node checks, so drive the steps directly.
+        let mut t = build(MT_FLAGS_ALLOC_RANGE, 200);
+        let (leaf, _, max, _) = middle_leaf(&t);
+        let (p, pmin, pmax, _) = parent_of(&t, leaf);
+        let end = t.arena.data_end(leaf, max);
+        let i = (1..end)
+            .find(|&i| t.arena.slot(leaf, i) != 0 && t.arena.slot(leaf, i + 1) == 0)
+            .unwrap();
+        t.arena.set_slot(leaf, i, 0);
+        let mut v = Validator {
+            t: &t,
+            a: &t.arena,
+            height: t.height(),
+            alloc: true,
+            internal: NodeType::Arange64,
+            visited: HashSet::new(),
+            leaves: Vec::new(),
+            gap_checks: Vec::new(),
+        };
+        v.visit(safe_root(t.root), 0, u64::MAX, 1).unwrap();
+        assert_eq!(
+            v.check_nulls().unwrap_err().invariant,
+            Invariant::AdjacentNulls
+        );
+        let e = v.check_recomputed_gaps().unwrap_err();
+        assert_eq!(e.invariant, Invariant::GapRecompute, "{e}");
+        let n = e.node.unwrap();
+        assert_eq!((n.addr, n.min, n.max), (enode_addr(p), pmin, pmax), "{e}");
+    }
+
+    /// A small deterministic generator for the random test.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+    }
+
+    #[test]
+    fn random_operations_keep_trees_valid() {
+        use crate::tree::MT_FLAGS_USE_RCU;
+        let rcu_alloc = MT_FLAGS_USE_RCU | MT_FLAGS_ALLOC_RANGE;
+        for flags in [0, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, rcu_alloc] {
+            for seed in 1..=4u64 {
+                let mut rng = XorShift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let mut t = MapleTree::with_flags(flags);
+                let mut highest = 0;
+                for step in 0..1500u64 {
+                    let first = rng.next() % 6000;
+                    let len = match rng.next() % 4 {
+                        0 => 0,
+                        1 => rng.next() % 8,
+                        2 => rng.next() % 64,
+                        _ => rng.next() % 600,
+                    };
+                    match rng.next() % 5 {
+                        0 => {
+                            t.erase(first);
+                        }
+                        1 => t.store_range(first, first + len, None).unwrap(),
+                        _ => t
+                            .store_range(first, first + len, Some(val(step + 1)))
+                            .unwrap(),
+                    }
+                    if let Err(e) = t.validate() {
+                        panic!("flags {flags} seed {seed} step {step}: {e}\n{}", t.dump());
+                    }
+                    highest = highest.max(t.height());
+                }
+                assert!(highest >= 2, "the random trees grow past one leaf");
+            }
+        }
+    }
+}

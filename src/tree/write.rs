@@ -1,0 +1,985 @@
+//! The write path: classifying a store (`mas_wr_store_type`) and the store
+//! types that change one node in place (exact fit, append, slot store, node
+//! store), the root stores, the node pool of a maple state, and the API
+//! entry points built on them (`mas_store_gfp`, `mas_erase`, `mas_insert`).
+//! Splits, rebalances and spanning stores live in `rebalance.rs`.
+
+use super::bignode::{mas_store_b_node, BigNode};
+use super::node::{enode_type, mk_node, mk_root, xa_is_node, NodeType, NODE_WORDS, TREE_PARENT};
+use super::rebalance::{mas_commit_b_node, mas_wr_spanning_store};
+use super::state::{
+    mas_start, mas_state_walk, safe_min, Mas, Status, MA_STATE_BULK, MA_STATE_PREALLOC,
+    MA_STATE_REBALANCE,
+};
+use super::{Errno, MapleTree, StoreType};
+
+/// The kernel's `struct ma_wr_state`: what a write learnt on its way down.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct WrState {
+    /// The node being written (encoded).
+    pub node: u64,
+    pub r_min: u64,
+    pub r_max: u64,
+    pub ty: NodeType,
+    pub offset_end: usize,
+    pub end_piv: u64,
+    /// The entry the write overwrites at `mas.offset`.
+    pub content: u64,
+    /// The entry being written (0 for NULL).
+    pub entry: u64,
+}
+
+impl WrState {
+    /// `MA_WR_STATE(name, mas, entry)`.
+    pub fn new(entry: u64) -> WrState {
+        WrState {
+            node: 0,
+            r_min: 0,
+            r_max: 0,
+            ty: NodeType::Dense,
+            offset_end: 0,
+            end_piv: 0,
+            content: 0,
+            entry,
+        }
+    }
+}
+
+// ---- gaps ---------------------------------------------------------------
+
+/// `mas_leaf_max_gap()`: the largest NULL range in a leaf.
+pub(crate) fn mas_leaf_max_gap(t: &MapleTree, mas: &Mas) -> u64 {
+    let a = &t.arena;
+    let n = mas.node;
+    let mut max_gap = 0u64;
+    let mut i;
+    if a.slot(n, 0) == 0 {
+        max_gap = a.pivot(n, 0).wrapping_sub(mas.min).wrapping_add(1);
+        i = 2;
+    } else {
+        i = 1;
+    }
+    let max_piv = a.data_end(n, mas.max).wrapping_sub(1);
+    if mas.max == u64::MAX && a.slot(n, max_piv.wrapping_add(1)) == 0 {
+        let gap = u64::MAX - a.pivot(n, max_piv);
+        if gap > max_gap {
+            max_gap = gap;
+        }
+        if max_gap > a.pivot(n, max_piv).wrapping_sub(mas.min) {
+            return max_gap;
+        }
+    }
+    while i <= max_piv {
+        if a.slot(n, i) != 0 {
+            i += 1;
+            continue;
+        }
+        let gap = a.pivot(n, i).wrapping_sub(a.pivot(n, i - 1));
+        if gap > max_gap {
+            max_gap = gap;
+        }
+        i += 2;
+    }
+    max_gap
+}
+
+/// `ma_max_gap()`: the largest gap of an arange node and its offset.
+pub(crate) fn ma_max_gap(t: &MapleTree, enode: u64) -> (u64, usize) {
+    let a = &t.arena;
+    let mut i = a.meta_end(enode);
+    let mut offset = i;
+    let mut max_gap = 0;
+    loop {
+        let g = a.gap(enode, i);
+        if g > max_gap {
+            max_gap = g;
+            offset = i;
+        }
+        if i == 0 {
+            break;
+        }
+        i -= 1;
+    }
+    (max_gap, offset)
+}
+
+/// `mas_max_gap()`.
+pub(crate) fn mas_max_gap(t: &MapleTree, mas: &Mas) -> u64 {
+    let ty = enode_type(mas.node);
+    if ty.is_leaf() {
+        return mas_leaf_max_gap(t, mas);
+    }
+    assert_eq!(
+        ty,
+        NodeType::Arange64,
+        "maple tree: gap of a non-arange node"
+    );
+    let off = t.arena.meta_gap(mas.node);
+    t.arena.gap(mas.node, off)
+}
+
+/// `mas_parent_gap()`: record `new` as the gap of `offset` in the parent and
+/// propagate a change of the parent's largest gap upwards.
+fn mas_parent_gap(t: &mut MapleTree, mas: &Mas, mut offset: usize, mut new: u64) {
+    let mut penode = t.parent_enode(mas.node);
+    loop {
+        assert_eq!(
+            enode_type(penode),
+            NodeType::Arange64,
+            "maple tree: gap in a non-arange parent"
+        );
+        let meta_offset = t.arena.meta_gap(penode);
+        let meta_gap = t.arena.gap(penode, meta_offset);
+        t.arena.set_gap(penode, offset, new);
+        if meta_gap == new {
+            return;
+        }
+        if offset != meta_offset {
+            if meta_gap > new {
+                return;
+            }
+            t.arena.set_meta_gap(penode, offset);
+        } else if new < meta_gap {
+            let (g, off) = ma_max_gap(t, penode);
+            new = g;
+            t.arena.set_meta_gap(penode, off);
+        }
+        if t.arena.is_root(penode) {
+            return;
+        }
+        offset = t.arena.parent_slot(penode);
+        penode = t.parent_enode(penode);
+    }
+}
+
+/// `mas_update_gap()`: refresh the parent's record of this node's largest gap.
+pub(crate) fn mas_update_gap(t: &mut MapleTree, mas: &Mas) {
+    if !t.is_alloc() {
+        return;
+    }
+    if t.arena.is_root(mas.node) {
+        return;
+    }
+    let max_gap = mas_max_gap(t, mas);
+    let pslot = t.arena.parent_slot(mas.node);
+    let p_gap = t.arena.gap(t.parent_enode(mas.node), pslot);
+    if p_gap != max_gap {
+        mas_parent_gap(t, mas, pslot, max_gap);
+    }
+}
+
+// ---- the node pool ----------------------------------------------------------
+
+/// `mas_alloc_nodes()`: fill the pool up to its pending request.
+pub(crate) fn mas_alloc_nodes(t: &mut MapleTree, mas: &mut Mas) {
+    let requested = t.pool.request;
+    if requested == 0 {
+        return;
+    }
+    t.pool.request = 0;
+    if mas.flags & MA_STATE_PREALLOC != 0 && t.pool.allocated() != 0 {
+        return;
+    }
+    for done in 0..requested {
+        match t.arena.alloc() {
+            Some(id) => {
+                t.pool.nodes.push(id);
+                t.arena.pooled += 1;
+            }
+            None => {
+                t.pool.request = requested - done;
+                mas.set_err(Errno::ENOMEM);
+                return;
+            }
+        }
+    }
+}
+
+/// `mas_node_count_gfp()` / `mas_node_count()`: make sure `count` nodes are held.
+pub(crate) fn mas_node_count(t: &mut MapleTree, mas: &mut Mas, count: usize) {
+    let allocated = t.pool.allocated();
+    if allocated < count {
+        t.pool.request = count - allocated;
+        mas_alloc_nodes(t, mas);
+    }
+}
+
+/// `mas_pop_node()`: take a zeroed node from the pool. Running dry means the
+/// store needed more nodes than were counted for it: in the kernel a WARN
+/// followed by a NULL dereference. Here it is reported as a panic.
+pub(crate) fn mas_pop_node(t: &mut MapleTree) -> u32 {
+    let id = match t.pool.nodes.pop() {
+        Some(id) => id,
+        None => panic!(
+            "maple tree: mas_pop_node() with no node allocated \
+             (a store needed more nodes than its preallocation held)"
+        ),
+    };
+    t.arena.pooled -= 1;
+    if t.pool.request != 0 {
+        t.pool.request += 1;
+    }
+    *t.arena.words_mut(id) = [0; NODE_WORDS];
+    id
+}
+
+/// `mas_new_ma_node()`: a fresh node of type `ty`, encoded.
+#[inline]
+pub(crate) fn mas_new_node(t: &mut MapleTree, ty: NodeType) -> u64 {
+    mk_node(mas_pop_node(t), ty)
+}
+
+/// `mas_push_node()`: give a node the write no longer needs back to the pool.
+pub(crate) fn mas_push_node(t: &mut MapleTree, id: u32) {
+    t.pool.nodes.push(id);
+    t.arena.pooled += 1;
+    if t.pool.request > 1 {
+        t.pool.request -= 1;
+    }
+}
+
+/// `mas_free()`: in RCU mode a replaced node is freed (after a grace period,
+/// which this single-threaded port does not need to wait for); otherwise it
+/// goes back to the pool for reuse.
+pub(crate) fn mas_free(t: &mut MapleTree, enode: u64) {
+    let id = super::node::enode_id(enode);
+    if t.in_rcu() {
+        t.arena.free(id);
+    } else {
+        mas_push_node(t, id);
+    }
+}
+
+/// `mas_destroy()`: release every node the state still holds.
+pub(crate) fn mas_destroy(t: &mut MapleTree, mas: &mut Mas) {
+    // Bulk mode (mas_expected_entries) is not ported; without it the
+    // rebalance flag is never set.
+    debug_assert_eq!(mas.flags & MA_STATE_REBALANCE, 0);
+    mas.flags &= !(MA_STATE_BULK | MA_STATE_PREALLOC);
+    while let Some(id) = t.pool.nodes.pop() {
+        t.arena.pooled -= 1;
+        t.arena.free(id);
+    }
+    t.pool.request = 0;
+}
+
+/// `mas_nomem()`: after an `ENOMEM`, allocate what was asked for outside the
+/// lock and retry. Returns true if the caller should retry.
+pub(crate) fn mas_nomem(t: &mut MapleTree, mas: &mut Mas) -> bool {
+    if !(mas.is_err() && mas.err == Errno::ENOMEM) {
+        return false;
+    }
+    mas_alloc_nodes(t, mas);
+    if t.pool.allocated() == 0 {
+        return false;
+    }
+    mas.status = Status::Start;
+    true
+}
+
+// ---- root stores ------------------------------------------------------------
+
+/// `mas_root_expand()`: turn an empty or single-entry tree into a leaf.
+fn mas_root_expand(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> usize {
+    let contents = t.root;
+    let node = mas_new_node(t, NodeType::Leaf64);
+    t.arena.set_parent_word(node, TREE_PARENT);
+    mas.node = node;
+    mas.status = Status::Active;
+    let mut slot = 0;
+    if mas.index != 0 {
+        if contents != 0 {
+            t.arena.set_slot(node, slot, contents);
+            if mas.index > 1 {
+                slot += 1;
+            }
+        }
+        t.arena.set_pivot(node, slot, mas.index - 1);
+        slot += 1;
+    }
+    t.arena.set_slot(node, slot, entry);
+    mas.offset = slot;
+    t.arena.set_pivot(node, slot, mas.last);
+    if mas.last != u64::MAX {
+        slot += 1;
+        t.arena.set_pivot(node, slot, u64::MAX);
+    }
+    mas.depth = 1;
+    t.set_height(1);
+    t.arena.set_meta(node, 0, slot);
+    t.root = mk_root(node);
+    slot
+}
+
+/// `mas_store_root()`: a write to an empty tree or a single root entry.
+fn mas_store_root(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
+    if entry == 0 {
+        if mas.index == 0 {
+            t.root = 0;
+        }
+    } else if mas.last != 0 || mas.index != 0 || entry & 3 == 2 {
+        mas_root_expand(t, mas, entry);
+    } else {
+        t.root = entry;
+        mas.status = Status::Start;
+    }
+}
+
+/// `mas_new_root()`: a write covering the whole index space.
+pub(crate) fn mas_new_root(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
+    let root = t.root;
+    if entry == 0 && mas.index == 0 && mas.last == u64::MAX {
+        mas.depth = 0;
+        t.set_height(0);
+        t.root = 0;
+        mas.status = Status::Start;
+    } else {
+        let node = mas_new_node(t, NodeType::Leaf64);
+        t.arena.set_parent_word(node, TREE_PARENT);
+        mas.node = node;
+        mas.status = Status::Active;
+        t.arena.set_slot(node, 0, entry);
+        t.arena.set_pivot(node, 0, mas.last);
+        mas.depth = 1;
+        t.set_height(1);
+        t.root = mk_root(node);
+    }
+    if xa_is_node(root) {
+        mte_destroy_walk(t, super::node::safe_root(root));
+    }
+}
+
+// ---- walking down for a write ------------------------------------------------
+
+/// `mas_wr_node_walk()`: find the slot of `mas.index` in the current node.
+pub(crate) fn mas_wr_node_walk(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) {
+    let a = &t.arena;
+    wr.node = mas.node;
+    let count = a.data_end(mas.node, mas.max);
+    mas.end = count;
+    let mut offset = mas.offset;
+    while offset < count && mas.index > a.pivot(mas.node, offset) {
+        offset += 1;
+    }
+    wr.r_max = if offset < count {
+        a.pivot(mas.node, offset)
+    } else {
+        mas.max
+    };
+    wr.r_min = safe_min(a, mas, mas.node, offset);
+    wr.offset_end = offset;
+    mas.offset = offset;
+}
+
+/// `mas_is_span_wr()`: does the write reach past this node?
+fn mas_is_span_wr(mas: &Mas, wr: &WrState) -> bool {
+    let mut max = wr.r_max;
+    let last = mas.last;
+    if last < max {
+        return false;
+    }
+    if wr.ty.is_leaf() {
+        max = mas.max;
+        if last < max {
+            return false;
+        }
+    }
+    if last == max && (wr.entry != 0 || last == u64::MAX) {
+        return false;
+    }
+    true
+}
+
+/// `mas_wr_walk_descend()`.
+#[inline]
+pub(crate) fn mas_wr_walk_descend(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) {
+    wr.ty = enode_type(mas.node);
+    mas_wr_node_walk(t, mas, wr);
+}
+
+/// `mas_wr_walk_traverse()`.
+#[inline]
+fn mas_wr_walk_traverse(mas: &mut Mas, wr: &WrState) {
+    mas.max = wr.r_max;
+    mas.min = wr.r_min;
+    mas.node = wr.content;
+    mas.offset = 0;
+    mas.depth += 1;
+}
+
+/// `mas_wr_walk()`: descend to the leaf; false if the write spans nodes.
+fn mas_wr_walk(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) -> bool {
+    loop {
+        mas_wr_walk_descend(t, mas, wr);
+        if mas_is_span_wr(mas, wr) {
+            return false;
+        }
+        wr.content = t.arena.slot(mas.node, mas.offset);
+        if wr.ty.is_leaf() {
+            return true;
+        }
+        mas_wr_walk_traverse(mas, wr);
+    }
+}
+
+/// `mas_wr_walk_index()`: descend to the leaf holding `mas.index`.
+pub(crate) fn mas_wr_walk_index(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) {
+    loop {
+        mas_wr_walk_descend(t, mas, wr);
+        wr.content = t.arena.slot(mas.node, mas.offset);
+        if wr.ty.is_leaf() {
+            return;
+        }
+        mas_wr_walk_traverse(mas, wr);
+    }
+}
+
+/// `mas_wr_end_piv()`: find the slot holding `mas.last`.
+pub(crate) fn mas_wr_end_piv(t: &MapleTree, mas: &Mas, wr: &mut WrState) {
+    let a = &t.arena;
+    while wr.offset_end < mas.end && mas.last > a.pivot(wr.node, wr.offset_end) {
+        wr.offset_end += 1;
+    }
+    wr.end_piv = if wr.offset_end < mas.end {
+        a.pivot(wr.node, wr.offset_end)
+    } else {
+        mas.max
+    };
+}
+
+/// `mas_wr_new_end()`: the data end after the write.
+/// The kernel computes this in `unsigned char` for every store type, also
+/// where the fields are stale (root stores); it is only used where they are
+/// valid, so the arithmetic wraps like a u8.
+pub(crate) fn mas_wr_new_end(mas: &Mas, wr: &WrState) -> usize {
+    let mut new_end = (mas.end as u8).wrapping_add(2);
+    new_end = new_end.wrapping_sub((wr.offset_end as u8).wrapping_sub(mas.offset as u8));
+    if wr.r_min == mas.index {
+        new_end = new_end.wrapping_sub(1);
+    }
+    if wr.end_piv == mas.last {
+        new_end = new_end.wrapping_sub(1);
+    }
+    new_end as usize
+}
+
+/// `mas_wr_extend_null()`: widen a NULL write over neighbouring NULLs so
+/// that no two NULL ranges are ever adjacent.
+fn mas_wr_extend_null(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) {
+    let a = &t.arena;
+    if a.slot(wr.node, wr.offset_end) == 0 {
+        mas.last = wr.end_piv;
+    } else if mas.last == wr.end_piv
+        && mas.end != wr.offset_end
+        && a.slot(wr.node, wr.offset_end + 1) == 0
+    {
+        wr.offset_end += 1;
+        mas.last = if wr.offset_end == mas.end {
+            mas.max
+        } else {
+            a.pivot(wr.node, wr.offset_end)
+        };
+        wr.end_piv = mas.last;
+    }
+    if wr.content == 0 {
+        mas.index = wr.r_min;
+    } else if mas.index == wr.r_min && mas.offset != 0 && a.slot(wr.node, mas.offset - 1) == 0 {
+        mas.offset -= 1;
+        wr.r_min = safe_min(a, mas, wr.node, mas.offset);
+        mas.index = wr.r_min;
+        wr.r_max = a.pivot(wr.node, mas.offset);
+    }
+}
+
+/// `mas_wr_prealloc_setup()`: decide whether the state can be reused as it
+/// stands or must walk from the root.
+pub(crate) fn mas_wr_prealloc_setup(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) {
+    let reset = if !mas.is_active() {
+        !mas.is_start()
+    } else {
+        mas.last > mas.max
+            || (wr.entry == 0 && enode_type(mas.node).is_leaf() && mas.last == mas.max)
+    };
+    if reset {
+        mas.reset();
+    }
+    wr.content = mas_start(t, mas);
+}
+
+/// `mas_wr_store_type()`: classify the write.
+pub(crate) fn mas_wr_store_type(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) {
+    if mas.is_none() || mas.is_ptr() {
+        mas.store_type = StoreType::StoreRoot;
+        return;
+    }
+    if !mas_wr_walk(t, mas, wr) {
+        mas.store_type = StoreType::SpanningStore;
+        return;
+    }
+    mas_wr_end_piv(t, mas, wr);
+    if wr.entry == 0 {
+        mas_wr_extend_null(t, mas, wr);
+    }
+    let new_end = mas_wr_new_end(mas, wr);
+    if wr.r_min == mas.index && wr.r_max == mas.last {
+        mas.store_type = StoreType::ExactFit;
+        return;
+    }
+    if mas.index == 0 && mas.last == u64::MAX {
+        mas.store_type = StoreType::NewRoot;
+        return;
+    }
+    let is_root = t.arena.is_root(mas.node);
+    if new_end < wr.ty.min_slots() {
+        mas.store_type = if !is_root && mas.flags & MA_STATE_BULK == 0 {
+            StoreType::Rebalance
+        } else {
+            StoreType::NodeStore
+        };
+        return;
+    }
+    if new_end >= wr.ty.slots() {
+        mas.store_type = StoreType::SplitStore;
+        return;
+    }
+    if !t.in_rcu() && mas.offset == mas.end {
+        mas.store_type = StoreType::Append;
+        return;
+    }
+    if new_end == mas.end && (!t.in_rcu() || wr.offset_end - mas.offset == 1) {
+        mas.store_type = StoreType::SlotStore;
+        return;
+    }
+    // new_end >= min_slots here, so the kernel's final condition always holds.
+    mas.store_type = StoreType::NodeStore;
+}
+
+/// `mas_prealloc_calc()`: the nodes a store of this type may need (6.12).
+pub(crate) fn mas_prealloc_calc(t: &MapleTree, mas: &Mas, entry: u64) -> usize {
+    let h = t.height() as usize;
+    match mas.store_type {
+        StoreType::Invalid => h * 3 + 1,
+        StoreType::NewRoot => 1,
+        StoreType::StoreRoot => {
+            if mas.last != 0 || mas.index != 0 || entry & 3 == 2 {
+                1
+            } else {
+                0
+            }
+        }
+        StoreType::SpanningStore => h * 3 + 1,
+        StoreType::SplitStore => h * 2 + 1,
+        StoreType::Rebalance => (h * 2).saturating_sub(1),
+        StoreType::NodeStore => usize::from(t.in_rcu()),
+        StoreType::Append | StoreType::ExactFit | StoreType::SlotStore => 0,
+    }
+}
+
+/// `mas_wr_preallocate()`: classify and allocate what the store needs.
+pub(crate) fn mas_wr_preallocate(t: &mut MapleTree, mas: &mut Mas, wr: &mut WrState) {
+    mas_wr_prealloc_setup(t, mas, wr);
+    mas_wr_store_type(t, mas, wr);
+    let request = mas_prealloc_calc(t, mas, wr.entry);
+    if request == 0 {
+        return;
+    }
+    mas_node_count(t, mas, request);
+}
+
+// ---- the in-place store types ---------------------------------------------------
+
+/// `mas_wr_slot_store()`: overwrite one or two slots without changing the
+/// node's size.
+fn mas_wr_slot_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrState) {
+    let offset = mas.offset;
+    let n = wr.node;
+    let in_rcu = t.in_rcu();
+    let a = &mut t.arena;
+    let mut gap = a.slot(n, offset) == 0;
+    gap |= a.slot(n, offset + 1) == 0;
+    if wr.offset_end - offset == 1 {
+        if mas.index == wr.r_min {
+            a.set_slot(n, offset, wr.entry);
+            a.set_pivot(n, offset, mas.last);
+        } else {
+            a.set_slot(n, offset + 1, wr.entry);
+            a.set_pivot(n, offset, mas.index - 1);
+            mas.offset += 1;
+        }
+    } else if !in_rcu {
+        gap |= a.slot(n, offset + 2) == 0;
+        a.set_slot(n, offset + 1, wr.entry);
+        a.set_pivot(n, offset, mas.index - 1);
+        a.set_pivot(n, offset + 1, mas.last);
+        mas.offset += 1;
+    } else {
+        return;
+    }
+    if wr.entry == 0 || gap {
+        mas_update_gap(t, mas);
+    }
+}
+
+/// `mas_wr_node_store()`: rebuild the node with the new entry (on the side,
+/// then copied over the old node; a fresh node in RCU mode).
+fn mas_wr_node_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrState, new_end: usize) {
+    let mut offset_end = wr.offset_end;
+    let node_pivots = wr.ty.pivots();
+    let in_rcu = t.in_rcu();
+    if mas.last == wr.end_piv {
+        offset_end += 1;
+    }
+    // (mas_bulk_rebalance: bulk mode is not ported.)
+    let ty = wr.ty;
+    let old = *t.arena.words(super::node::enode_id(wr.node));
+    let mut new = [0u64; NODE_WORDS];
+    new[0] = old[0];
+    let pb = ty.pivot_base();
+    let sb = ty.slot_base();
+    new[pb..pb + mas.offset].copy_from_slice(&old[pb..pb + mas.offset]);
+    new[sb..sb + mas.offset].copy_from_slice(&old[sb..sb + mas.offset]);
+    if wr.r_min < mas.index {
+        new[sb + mas.offset] = wr.content;
+        new[pb + mas.offset] = mas.index - 1;
+        mas.offset += 1;
+    }
+    if mas.offset < node_pivots {
+        new[pb + mas.offset] = mas.last;
+    }
+    new[sb + mas.offset] = wr.entry;
+    if offset_end <= mas.end {
+        let dst_offset = mas.offset + 1;
+        let copy_size = mas.end - offset_end + 1;
+        new[sb + dst_offset..sb + dst_offset + copy_size]
+            .copy_from_slice(&old[sb + offset_end..sb + offset_end + copy_size]);
+        new[pb + dst_offset..pb + dst_offset + copy_size - 1]
+            .copy_from_slice(&old[pb + offset_end..pb + offset_end + copy_size - 1]);
+        if new_end < node_pivots {
+            new[pb + new_end] = mas.max;
+        }
+    }
+    // mas_leaf_set_meta(newnode, maple_leaf_64, new_end)
+    if new_end < NodeType::Leaf64.slots() - 1 {
+        let mw = NodeType::Leaf64.meta_word();
+        new[mw] = (new[mw] & !0xFFFF) | (new_end as u64 & 0xFF);
+    }
+    if in_rcu {
+        let old_enode = mas.node;
+        let id = mas_pop_node(t);
+        t.arena.copy_node(id, &new);
+        mas.node = mk_node(id, ty);
+        super::rebalance::mas_replace_node(t, mas, old_enode);
+    } else {
+        t.arena.copy_node(super::node::enode_id(wr.node), &new);
+    }
+    mas_update_gap(t, mas);
+    mas.end = new_end;
+}
+
+/// `mas_wr_append()`: add the entry after the node's last slot.
+fn mas_wr_append(t: &mut MapleTree, mas: &mut Mas, wr: &WrState, new_end: usize) {
+    let end = mas.end;
+    let n = wr.node;
+    let a = &mut t.arena;
+    if new_end < wr.ty.pivots() {
+        let p = a.pivot(n, end);
+        a.set_pivot(n, new_end, p);
+        a.set_meta(n, 0, new_end);
+    }
+    if new_end == end + 1 {
+        if mas.last == wr.r_max {
+            a.set_slot(n, new_end, wr.entry);
+            a.set_pivot(n, end, mas.index - 1);
+            mas.offset = new_end;
+        } else {
+            a.set_slot(n, new_end, wr.content);
+            a.set_pivot(n, end, mas.last);
+            a.set_slot(n, end, wr.entry);
+        }
+    } else {
+        a.set_slot(n, new_end, wr.content);
+        a.set_pivot(n, end + 1, mas.last);
+        a.set_slot(n, end + 1, wr.entry);
+        a.set_pivot(n, end, mas.index - 1);
+        mas.offset = end + 1;
+    }
+    if wr.content == 0 || wr.entry == 0 {
+        mas_update_gap(t, mas);
+    }
+    mas.end = new_end;
+}
+
+/// `mas_wr_bnode()`: a split or rebalance through a big node.
+fn mas_wr_bnode(t: &mut MapleTree, mas: &mut Mas, wr: &mut WrState) {
+    let mut b = BigNode::default();
+    let offset_end = wr.offset_end;
+    mas_store_b_node(t, mas, wr, &mut b, offset_end);
+    mas_commit_b_node(t, mas, &mut b);
+}
+
+/// `mas_wr_store_entry()`: run the store type chosen by `mas_wr_store_type`.
+pub(crate) fn mas_wr_store_entry(t: &mut MapleTree, mas: &mut Mas, wr: &mut WrState) {
+    let new_end = mas_wr_new_end(mas, wr);
+    t.stats.bump(mas.store_type);
+    match mas.store_type {
+        StoreType::Invalid => panic!("maple tree: store of invalid type"),
+        StoreType::NewRoot => mas_new_root(t, mas, wr.entry),
+        StoreType::StoreRoot => mas_store_root(t, mas, wr.entry),
+        StoreType::ExactFit => {
+            t.arena.set_slot(wr.node, mas.offset, wr.entry);
+            if (wr.entry != 0) != (wr.content != 0) {
+                mas_update_gap(t, mas);
+            }
+        }
+        StoreType::Append => mas_wr_append(t, mas, wr, new_end),
+        StoreType::SlotStore => mas_wr_slot_store(t, mas, wr),
+        StoreType::NodeStore => mas_wr_node_store(t, mas, wr, new_end),
+        StoreType::SpanningStore => mas_wr_spanning_store(t, mas, wr),
+        StoreType::SplitStore | StoreType::Rebalance => mas_wr_bnode(t, mas, wr),
+    }
+}
+
+// ---- API entry points ------------------------------------------------------------
+
+/// `mas_store_gfp()`: allocate what the store needs (retrying after
+/// `ENOMEM` through `mas_nomem`), store, and release the leftovers.
+pub(crate) fn mas_store_gfp(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> Result<(), Errno> {
+    let index = mas.index;
+    let last = mas.last;
+    let mut wr = WrState::new(entry);
+    loop {
+        mas_wr_preallocate(t, mas, &mut wr);
+        if mas_nomem(t, mas) {
+            if entry == 0 {
+                mas.index = index;
+                mas.last = last;
+            }
+            continue;
+        }
+        break;
+    }
+    let ret = if mas.is_err() {
+        Err(mas.err)
+    } else {
+        mas_wr_store_entry(t, mas, &mut wr);
+        Ok(())
+    };
+    mas_destroy(t, mas);
+    ret
+}
+
+/// `mas_erase()`: erase the entry at `mas.index`, returning it.
+pub(crate) fn mas_erase(t: &mut MapleTree, mas: &mut Mas) -> u64 {
+    let index = mas.index;
+    if !mas.is_active() || !mas.is_start() {
+        mas.status = Status::Start;
+    }
+    let mut wr = WrState::new(0);
+    let entry = loop {
+        let entry = mas_state_walk(t, mas);
+        if entry == 0 {
+            return 0;
+        }
+        mas.reset();
+        mas_wr_preallocate(t, mas, &mut wr);
+        if mas_nomem(t, mas) {
+            mas.index = index;
+            mas.last = index;
+            continue;
+        }
+        break entry;
+    };
+    if !mas.is_err() {
+        mas_wr_store_entry(t, mas, &mut wr);
+    }
+    mas_destroy(t, mas);
+    entry
+}
+
+/// `mas_insert()`: store only into NULL; `EEXIST` otherwise.
+fn mas_insert(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
+    let mut wr = WrState::new(entry);
+    wr.content = mas_start(t, mas);
+    if wr.content != 0 {
+        mas.set_err(Errno::EEXIST);
+        return;
+    }
+    mas_wr_preallocate(t, mas, &mut wr);
+    if mas.is_err() {
+        return;
+    }
+    if mas.store_type == StoreType::SpanningStore {
+        mas.set_err(Errno::EEXIST);
+        return;
+    }
+    if mas.store_type != StoreType::NewRoot && mas.store_type != StoreType::StoreRoot {
+        wr.offset_end = mas.offset;
+        wr.end_piv = wr.r_max;
+        if wr.content != 0 || mas.last > wr.r_max {
+            mas.set_err(Errno::EEXIST);
+            return;
+        }
+    }
+    mas_wr_store_entry(t, mas, &mut wr);
+}
+
+/// `mtree_insert_range()`'s body.
+pub(crate) fn mtree_insert(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> Result<(), Errno> {
+    loop {
+        mas_insert(t, mas, entry);
+        if mas_nomem(t, mas) {
+            continue;
+        }
+        break;
+    }
+    let ret = if mas.is_err() { Err(mas.err) } else { Ok(()) };
+    mas_destroy(t, mas);
+    ret
+}
+
+// ---- destroy -----------------------------------------------------------------------
+
+// The dead-node overlay (`struct maple_node`'s second view): word 3 holds the
+// parent's encoded pointer, word 4 the parent slot (byte 0) and the node type
+// (bytes 4..8), word 5 the number of leaves freed below (byte 0). These words
+// are pivots of a live node: a destroy walk overwrites them, as in the kernel.
+const DEAD_PIV_PARENT: usize = 3;
+const DEAD_SLOT_TYPE: usize = 4;
+const DEAD_SLOT_LEN: usize = 5;
+
+fn dead_set(
+    t: &mut MapleTree,
+    id: u32,
+    piv_parent: Option<u64>,
+    parent_slot: Option<usize>,
+    ty: NodeType,
+) {
+    let w = t.arena.words_mut(id);
+    if let Some(p) = piv_parent {
+        w[DEAD_PIV_PARENT] = p;
+    }
+    let slot = match parent_slot {
+        Some(s) => s as u64,
+        None => w[DEAD_SLOT_TYPE] & 0xFF,
+    };
+    w[DEAD_SLOT_TYPE] = (w[DEAD_SLOT_TYPE] & 0x0000_0000_FFFF_FF00) | slot | ((ty as u64) << 32);
+}
+
+/// `mte_dead_leaves()`: mark the leaf children of a bottom internal node dead
+/// and count them. It stops at the first slot that does not decode as a node
+/// (address or type zero), which is how the metadata in the last slot of a
+/// non-full node is told apart from a child.
+fn mte_dead_leaves(t: &mut MapleTree, enode: u64) -> usize {
+    let ty = enode_type(enode);
+    let mut offset = 0;
+    while offset < ty.slots() {
+        let entry = t.arena.slot(enode, offset);
+        let ety = enode_type(entry);
+        let id = match super::node::addr_to_id(entry) {
+            Some(id) if ety != NodeType::Dense => id,
+            _ => break,
+        };
+        t.arena.set_dead(mk_node(id, ety));
+        dead_set(t, id, None, None, ety);
+        t.arena.set_slot(enode, offset, super::node::node_addr(id));
+        offset += 1;
+    }
+    offset
+}
+
+/// `mte_destroy_descend()`: go down the left-most live children, marking
+/// each node dead and recording how to come back up. Returns the bottom
+/// internal node whose slots hold leaves.
+fn mte_destroy_descend(t: &mut MapleTree, enode: &mut u64, mut prev: u64, mut offset: usize) {
+    let mut next = *enode;
+    let mut next_offset = 0;
+    loop {
+        *enode = next;
+        let ty = enode_type(*enode);
+        next = t.arena.slot(*enode, next_offset);
+        if t.arena.is_dead(next) {
+            next_offset += 1;
+            next = t.arena.slot(*enode, next_offset);
+        }
+        t.arena.set_dead(*enode);
+        let id = super::node::enode_id(*enode);
+        dead_set(t, id, Some(prev), Some(offset), ty);
+        offset = next_offset;
+        next_offset = 0;
+        prev = *enode;
+        if enode_type(next).is_leaf() {
+            return;
+        }
+    }
+}
+
+/// `mt_destroy_walk()`: free a whole subtree, iteratively and post-order,
+/// using only the dead-node overlay to find the way back up. A node's
+/// children are freed by `mte_dead_leaves()` once the walk returns to it.
+pub(crate) fn mt_destroy_walk(t: &mut MapleTree, enode: u64) {
+    use super::node::{addr_to_id, enode_addr, enode_id};
+    if enode_type(enode).is_leaf() {
+        t.arena.set_dead(enode);
+        t.arena.free(enode_id(enode));
+        return;
+    }
+    let start = enode;
+    let mut enode = enode;
+    mte_destroy_descend(t, &mut enode, start, 0);
+    let mut node = enode_id(enode);
+    loop {
+        let slot_len = mte_dead_leaves(t, enode);
+        t.arena.words_mut(node)[DEAD_SLOT_LEN] = slot_len as u64;
+        free_bulk(t, enode, slot_len);
+        let w = t.arena.words(node);
+        let offset = (w[DEAD_SLOT_TYPE] & 0xFF) as usize + 1;
+        let parent = w[DEAD_PIV_PARENT];
+        if enode_addr(parent) == super::node::node_addr(node) {
+            // The start of the walk records itself as its parent.
+            t.arena.free(node);
+            return;
+        }
+        enode = parent;
+        let pty = enode_type(parent);
+        if offset < pty.slots() {
+            let tmp = t.arena.slot(parent, offset);
+            if enode_type(tmp) != NodeType::Dense && addr_to_id(tmp).is_some() {
+                enode = tmp;
+                mte_destroy_descend(t, &mut enode, parent, offset);
+            }
+        }
+        node = enode_id(enode);
+        if enode == start {
+            break;
+        }
+    }
+    let slot_len = mte_dead_leaves(t, enode);
+    t.arena.words_mut(node)[DEAD_SLOT_LEN] = slot_len as u64;
+    free_bulk(t, enode, slot_len);
+    t.arena.free(node);
+}
+
+/// `mt_free_bulk()` over the first `n` slots of `enode` (bare addresses).
+fn free_bulk(t: &mut MapleTree, enode: u64, n: usize) {
+    for i in 0..n {
+        let addr = t.arena.slot(enode, i);
+        let id = super::node::enode_id(addr);
+        t.arena.free(id);
+    }
+}
+
+/// `mte_destroy_walk()`. In RCU mode the kernel defers the frees to an RCU
+/// callback; with no concurrent readers here they happen at once.
+pub(crate) fn mte_destroy_walk(t: &mut MapleTree, enode: u64) {
+    mt_destroy_walk(t, enode);
+}
+
+/// `__mt_destroy()`.
+pub(crate) fn mt_destroy(t: &mut MapleTree) {
+    let root = t.root;
+    t.root = 0;
+    if xa_is_node(root) {
+        mte_destroy_walk(t, super::node::safe_root(root));
+    }
+    t.flags &= !super::MT_FLAGS_HEIGHT_MASK;
+}
