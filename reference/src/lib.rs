@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Naive oracles for maplefuzz.
+//!
+//! [`TreeOracle`] models the observable semantics of the Linux 6.12 maple
+//! tree (`lib/maple_tree.c`) on a `std::collections::BTreeMap`: the
+//! contents (non-overlapping inclusive ranges of `u64` mapped to non-zero
+//! `u64` values, NULL everywhere else), the results and errors of the normal
+//! API, and the kind of root ([`RootKind`]), which is the one structural
+//! fact the read API exposes. [`Cursor`] models `struct ma_state` as seen
+//! from outside: `index`, `last`, `status` and the entry each call returns,
+//! for the read API (`mas_walk()`, `mas_find*()`, `mas_next*()`,
+//! `mas_prev*()`, `mas_pause()`, ...) and for writes through a state
+//! (`mas_store_gfp()`, `mas_erase()`).
+//!
+//! The kernel's state also carries a node position that the oracle does
+//! not have. Where the kernel's next step would depend on it in a way the
+//! contents cannot tell (a state that predates a write by someone else, or
+//! one the kernel left with stale cached fields),
+//! [`Cursor::is_positioned`] is false; reset or pause such a cursor before
+//! stepping it if the results are to be compared.
+//!
+//! The oracle is meant to be obviously correct rather than fast. It shares
+//! no code with the engines it is compared with and depends on `std` only.
+
+mod cursor;
+mod errno;
+mod tree;
+
+#[cfg(test)]
+mod tests;
+
+pub use cursor::{Cursor, Status};
+pub use errno::Errno;
+pub use tree::{RootKind, Slot, TreeOracle};
