@@ -27,6 +27,7 @@
 
 mod bignode;
 mod dump;
+mod gap;
 mod iter;
 pub mod node;
 mod rebalance;
@@ -220,6 +221,38 @@ impl MapleTree {
         self.arena.live()
     }
 
+    /// Node accounting: `(allocated, reachable from the root, held by maple
+    /// states)`. In a sound tree the first is the sum of the other two.
+    /// The walk tolerates corruption: it follows only slots of internal nodes
+    /// that name allocated nodes, and each node once.
+    pub fn node_accounting(&self) -> (u64, u64, u64) {
+        let mut reachable = 0u64;
+        if xa_is_node(self.root) {
+            let mut seen = std::collections::HashSet::new();
+            let mut stack = vec![safe_root(self.root)];
+            while let Some(e) = stack.pop() {
+                let Some(id) = node::addr_to_id(e) else {
+                    continue;
+                };
+                if !self.arena.is_allocated(id) || !seen.insert(id) {
+                    continue;
+                }
+                reachable += 1;
+                let ty = node::enode_type(e);
+                if ty.is_leaf() {
+                    continue;
+                }
+                for i in 0..ty.slots() {
+                    let child = self.arena.slot(e, i);
+                    if child & 0x87 == 0x04 {
+                        stack.push(child);
+                    }
+                }
+            }
+        }
+        (self.arena.live(), reachable, self.arena.pooled)
+    }
+
     /// How many stores of each type this tree has run.
     pub fn store_stats(&self) -> &StoreStats {
         &self.stats
@@ -267,6 +300,64 @@ impl MapleTree {
     /// `mtree_insert()`.
     pub fn insert(&mut self, index: u64, entry: u64) -> Result<(), Errno> {
         self.insert_range(index, index, entry)
+    }
+
+    /// `mtree_alloc_range()`: store `entry` in the lowest free range of
+    /// `size` indices within `[min, max]` and return its first index.
+    /// Allocation trees only (`EINVAL` otherwise); `EBUSY` when nothing fits.
+    pub fn alloc_range(&mut self, entry: u64, size: u64, min: u64, max: u64) -> Result<u64, Errno> {
+        self.alloc(entry, size, min, max, false)
+    }
+
+    /// `mtree_alloc_rrange()`: like [`alloc_range`](Self::alloc_range), but
+    /// the highest free range.
+    pub fn alloc_rrange(
+        &mut self,
+        entry: u64,
+        size: u64,
+        min: u64,
+        max: u64,
+    ) -> Result<u64, Errno> {
+        self.alloc(entry, size, min, max, true)
+    }
+
+    fn alloc(
+        &mut self,
+        entry: u64,
+        size: u64,
+        min: u64,
+        max: u64,
+        rev: bool,
+    ) -> Result<u64, Errno> {
+        if !self.is_alloc() {
+            return Err(Errno::EINVAL);
+        }
+        check_entry(entry)?;
+        if entry == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut mas = Mas::new(0, 0);
+        let ret = loop {
+            let found = if rev {
+                gap::mas_empty_area_rev(self, &mut mas, min, max, size)
+            } else {
+                gap::mas_empty_area(self, &mut mas, min, max, size)
+            };
+            if let Err(e) = found {
+                break Err(e);
+            }
+            write::mas_insert(self, &mut mas, entry);
+            if write::mas_nomem(self, &mut mas) {
+                continue;
+            }
+            break if mas.is_err() {
+                Err(mas.err)
+            } else {
+                Ok(mas.index)
+            };
+        };
+        write::mas_destroy(self, &mut mas);
+        ret
     }
 
     /// `mtree_erase()`: remove the whole entry containing `index`.
@@ -427,6 +518,31 @@ impl MaState {
     /// `mas_prev_range()`.
     pub fn prev_range(&mut self, t: &MapleTree, min: u64) -> Option<u64> {
         nz(iter::mas_prev(t, &mut self.mas, min, true))
+    }
+
+    /// `mas_empty_area()`: find the lowest range of `size` NULL indices in
+    /// `[min, max]`; on success [`index`](Self::index) and
+    /// [`last`](Self::last) hold it and the state is positioned for a store.
+    pub fn empty_area(
+        &mut self,
+        t: &MapleTree,
+        min: u64,
+        max: u64,
+        size: u64,
+    ) -> Result<(), Errno> {
+        gap::mas_empty_area(t, &mut self.mas, min, max, size)
+    }
+
+    /// `mas_empty_area_rev()`: like [`empty_area`](Self::empty_area), the
+    /// highest such range.
+    pub fn empty_area_rev(
+        &mut self,
+        t: &MapleTree,
+        min: u64,
+        max: u64,
+        size: u64,
+    ) -> Result<(), Errno> {
+        gap::mas_empty_area_rev(t, &mut self.mas, min, max, size)
     }
 
     /// `mas_store_gfp()`: store `entry` over the state's `[index, last]`.

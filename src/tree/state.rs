@@ -100,10 +100,17 @@ impl Mas {
         self.status == Status::Error
     }
 
-    /// `mas_set_err()`.
+    /// `mas_set_err()`: `mas->node` becomes `MA_ERROR(-errno)`, an internal
+    /// word distinct from NULL and from every node (code compares it).
     #[inline]
     pub fn set_err(&mut self, err: Errno) {
-        self.node = 0;
+        let errno: i64 = match err {
+            Errno::EINVAL => -22,
+            Errno::EEXIST => -17,
+            Errno::EBUSY => -16,
+            Errno::ENOMEM => -12,
+        };
+        self.node = ((errno << 2) as u64) | 2;
         self.status = Status::Error;
         self.err = err;
     }

@@ -797,7 +797,7 @@ pub(crate) fn mas_erase(t: &mut MapleTree, mas: &mut Mas) -> u64 {
 }
 
 /// `mas_insert()`: store only into NULL; `EEXIST` otherwise.
-fn mas_insert(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
+pub(crate) fn mas_insert(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
     let mut wr = WrState::new(entry);
     wr.content = mas_start(t, mas);
     if wr.content != 0 {
