@@ -25,22 +25,26 @@
 //! encodings (node pointers, retry and zero entries): storing one is refused
 //! with `EINVAL`.
 
+mod alloc;
 mod bignode;
 mod dump;
 mod gap;
 mod iter;
 pub mod node;
+mod prealloc;
 mod rebalance;
 mod state;
 mod validate;
 mod write;
 
-pub use node::{NodeCounters, NodeType};
+pub use node::{FaultSchedule, NodeCounters, NodeType};
 pub use state::Status;
 pub use validate::{Invariant, NodeRef, ValidationError};
 
+use alloc::NodePool;
+pub use alloc::PreallocViolation;
 use node::{safe_root, xa_is_internal, xa_is_node, NodeArena};
-use state::{Mas, NodePool};
+use state::Mas;
 
 /// `MT_FLAGS_ALLOC_RANGE`: track gaps in internal nodes (allocation tree).
 pub const MT_FLAGS_ALLOC_RANGE: u32 = 0x01;
@@ -253,6 +257,16 @@ impl MapleTree {
         (self.arena.live(), reachable, self.arena.pooled)
     }
 
+    /// Makes node allocations fail by `s` from now on (fault injection).
+    pub fn set_fault_schedule(&mut self, s: FaultSchedule) {
+        self.arena.set_faults(s);
+    }
+
+    /// Node allocations attempted since the fault schedule was last set.
+    pub fn alloc_attempts(&self) -> u64 {
+        self.arena.attempts()
+    }
+
     /// How many stores of each type this tree has run.
     pub fn store_stats(&self) -> &StoreStats {
         &self.stats
@@ -347,7 +361,7 @@ impl MapleTree {
                 break Err(e);
             }
             write::mas_insert(self, &mut mas, entry);
-            if write::mas_nomem(self, &mut mas) {
+            if alloc::mas_nomem(self, &mut mas) {
                 continue;
             }
             break if mas.is_err() {
@@ -356,7 +370,7 @@ impl MapleTree {
                 Ok(mas.index)
             };
         };
-        write::mas_destroy(self, &mut mas);
+        alloc::mas_destroy(self, &mut mas);
         ret
     }
 
@@ -554,6 +568,74 @@ impl MaState {
         }
         std::mem::swap(&mut t.pool, &mut self.pool);
         let r = write::mas_store_gfp(t, &mut self.mas, e);
+        std::mem::swap(&mut t.pool, &mut self.pool);
+        r
+    }
+
+    /// `mas_preallocate()`: reserve the nodes a store of `entry` over the
+    /// state's range may need (the kernel's rule for its store type and the
+    /// tree height). Returns how many nodes were requested. Follow it with
+    /// [`store_prealloc`](Self::store_prealloc), or with
+    /// [`store_advanced`](Self::store_advanced) (possibly several times) and
+    /// [`destroy`](Self::destroy).
+    pub fn preallocate(&mut self, t: &mut MapleTree, entry: Option<u64>) -> Result<usize, Errno> {
+        let e = entry.unwrap_or(0);
+        check_entry(e)?;
+        self.with_pool(t, |t, mas| prealloc::mas_preallocate(t, mas, e))
+    }
+
+    /// `mas_store_prealloc()`: store on a preallocated state, then release
+    /// the leftovers. Needing a node the state does not hold raises
+    /// [`PreallocViolation`] (a panic), as the kernel crashes there.
+    pub fn store_prealloc(&mut self, t: &mut MapleTree, entry: Option<u64>) -> Result<(), Errno> {
+        let e = entry.unwrap_or(0);
+        check_entry(e)?;
+        self.with_pool(t, |t, mas| prealloc::mas_store_prealloc(t, mas, e));
+        Ok(())
+    }
+
+    /// `mas_store()`: the advanced store. On a preallocated state it uses
+    /// the nodes held and keeps the rest for further stores; otherwise it
+    /// allocates (and may fail with `ENOMEM`, writing nothing) and releases
+    /// the leftovers. Returns the entry first overwritten.
+    pub fn store_advanced(
+        &mut self,
+        t: &mut MapleTree,
+        entry: Option<u64>,
+    ) -> Result<Option<u64>, Errno> {
+        let e = entry.unwrap_or(0);
+        check_entry(e)?;
+        let old = self.with_pool(t, |t, mas| prealloc::mas_store(t, mas, e));
+        if self.mas.is_err() {
+            return Err(self.mas.err);
+        }
+        Ok(nz(old))
+    }
+
+    /// `mas_destroy()`: release every node the state holds and end its
+    /// preallocation.
+    pub fn destroy(&mut self, t: &mut MapleTree) {
+        self.with_pool(t, alloc::mas_destroy);
+    }
+
+    /// `mas_allocated()`: nodes the state holds.
+    pub fn allocated(&mut self, t: &mut MapleTree) -> usize {
+        self.with_pool(t, |t, _| prealloc::allocated(t))
+    }
+
+    /// The store type the last write or preallocation chose.
+    pub fn store_type(&self) -> StoreType {
+        self.mas.store_type
+    }
+
+    /// Runs `f` with this state's node pool parked in the tree.
+    fn with_pool<R>(
+        &mut self,
+        t: &mut MapleTree,
+        f: impl FnOnce(&mut MapleTree, &mut Mas) -> R,
+    ) -> R {
+        std::mem::swap(&mut t.pool, &mut self.pool);
+        let r = f(t, &mut self.mas);
         std::mem::swap(&mut t.pool, &mut self.pool);
         r
     }

@@ -249,8 +249,37 @@ impl NodeCounters {
     }
 }
 
+/// When node allocations fail (fault injection). Counting starts when the
+/// schedule is set; every node the tree asks for counts once, whether it is
+/// allocated alone or in a bulk (a bulk fails whole if any node in it fails).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum FaultSchedule {
+    /// Allocations never fail.
+    #[default]
+    Never,
+    /// Only the k-th allocation from now fails (k >= 1).
+    Nth(u64),
+    /// The next n allocations fail.
+    Next(u64),
+    /// Every n-th allocation from now fails (n >= 1).
+    Every(u64),
+}
+
+impl FaultSchedule {
+    /// Whether allocation number `seen` (1-based) fails.
+    pub fn fails(self, seen: u64) -> bool {
+        match self {
+            FaultSchedule::Never => false,
+            FaultSchedule::Nth(k) => seen == k,
+            FaultSchedule::Next(n) => seen <= n,
+            FaultSchedule::Every(n) => n != 0 && seen % n == 0,
+        }
+    }
+}
+
 /// The node allocator: an arena of 256-byte nodes standing in for the
-/// kernel's `maple_node_cache`. Every allocation and free is counted.
+/// kernel's `maple_node_cache`. Every allocation and free is counted, and a
+/// [`FaultSchedule`] can make any allocation fail.
 #[derive(Clone, Debug, Default)]
 pub struct NodeArena {
     words: Vec<[u64; NODE_WORDS]>,
@@ -259,9 +288,28 @@ pub struct NodeArena {
     counters: NodeCounters,
     /// Nodes that sit in maple-state pools (allocated, not yet in the tree).
     pub(crate) pooled: u64,
+    faults: FaultSchedule,
+    /// Allocation attempts since the schedule was set.
+    fault_seen: u64,
 }
 
 impl NodeArena {
+    /// Sets the fault schedule and restarts its count.
+    pub fn set_faults(&mut self, s: FaultSchedule) {
+        self.faults = s;
+        self.fault_seen = 0;
+    }
+
+    /// The fault schedule in force.
+    pub fn faults(&self) -> FaultSchedule {
+        self.faults
+    }
+
+    /// Allocation attempts since the schedule was set.
+    pub fn attempts(&self) -> u64 {
+        self.fault_seen
+    }
+
     /// Allocation counters.
     pub fn counters(&self) -> NodeCounters {
         self.counters
@@ -269,6 +317,11 @@ impl NodeArena {
 
     /// `kmem_cache_alloc()`: a zeroed node, or `None` when the allocation fails.
     pub(crate) fn alloc(&mut self) -> Option<NodeId> {
+        self.fault_seen += 1;
+        if self.faults.fails(self.fault_seen) {
+            self.counters.failed += 1;
+            return None;
+        }
         let id = match self.free_ids.pop() {
             Some(id) => {
                 self.words[id as usize] = [0; NODE_WORDS];

@@ -3,6 +3,7 @@
 //! shared `mas_spanning_rebalance`, plus the "topiary" that puts the new
 //! subtree in place and frees the old one.
 
+use super::alloc::{mas_free, mas_push_node};
 use super::bignode::{
     mab_calc_split, mab_mas_cp, mab_no_null_split, mab_set_b_end, mab_shift_right, mas_mab_cp,
     mas_store_b_node, BigNode,
@@ -13,8 +14,8 @@ use super::state::{
     Mas, Status,
 };
 use super::write::{
-    mas_free, mas_new_node, mas_new_root, mas_push_node, mas_update_gap, mas_wr_node_walk,
-    mas_wr_walk_index, mt_destroy_walk, WrState,
+    mas_new_node, mas_new_root, mas_update_gap, mas_wr_node_walk, mas_wr_walk_index,
+    mt_destroy_walk, WrState,
 };
 use super::{MapleTree, StoreType};
 

@@ -2,13 +2,12 @@
 //!
 //! [`Mas`] is the plain-data part of the kernel's `ma_state`: the kernel
 //! copies it freely (`l_mas = *mas`) and so does this port. The nodes a state
-//! holds for a write (`mas->alloc`) live in a [`NodePool`] beside it; while a
+//! holds for a write (`mas->alloc`) live in a `NodePool` beside it; while a
 //! write runs, the pool is parked in the tree so that every node the write
-//! pops comes from the caller's state, as in the kernel.
+//! pops comes from the caller's state, as in the kernel (see `alloc.rs`).
 
 use super::node::{
-    enode_addr, enode_type, mk_node, safe_root, xa_is_node, NodeArena, NodeId, NodeType,
-    MAPLE_NODE_SLOTS,
+    enode_addr, enode_type, mk_node, safe_root, xa_is_node, NodeArena, NodeType, MAPLE_NODE_SLOTS,
 };
 use super::{Errno, MapleTree, StoreType};
 
@@ -146,24 +145,6 @@ impl Mas {
             self.node = 0;
             self.status = Status::None;
         }
-    }
-}
-
-/// The nodes a maple state holds for its writes (`mas->alloc` and the pending
-/// request). The kernel chains them through `struct maple_alloc` nodes; here
-/// they are a stack of node ids, popped most-recent first.
-#[derive(Debug, Default)]
-pub(crate) struct NodePool {
-    pub nodes: Vec<NodeId>,
-    /// `mas_alloc_req()`: nodes still wanted after a failed allocation.
-    pub request: usize,
-}
-
-impl NodePool {
-    /// `mas_allocated()`.
-    #[inline]
-    pub fn allocated(&self) -> usize {
-        self.nodes.len()
     }
 }
 

@@ -1,16 +1,14 @@
 //! The write path: classifying a store (`mas_wr_store_type`) and the store
 //! types that change one node in place (exact fit, append, slot store, node
-//! store), the root stores, the node pool of a maple state, and the API
+//! store), the root stores, and the API
 //! entry points built on them (`mas_store_gfp`, `mas_erase`, `mas_insert`).
 //! Splits, rebalances and spanning stores live in `rebalance.rs`.
 
+use super::alloc::{mas_destroy, mas_node_count, mas_nomem, mas_pop_node};
 use super::bignode::{mas_store_b_node, BigNode};
 use super::node::{enode_type, mk_node, mk_root, xa_is_node, NodeType, NODE_WORDS, TREE_PARENT};
 use super::rebalance::{mas_commit_b_node, mas_wr_spanning_store};
-use super::state::{
-    mas_start, mas_state_walk, safe_min, Mas, Status, MA_STATE_BULK, MA_STATE_PREALLOC,
-    MA_STATE_REBALANCE,
-};
+use super::state::{mas_start, mas_state_walk, safe_min, Mas, Status, MA_STATE_BULK};
 use super::{Errno, MapleTree, StoreType};
 
 /// The kernel's `struct ma_wr_state`: what a write learnt on its way down.
@@ -168,113 +166,10 @@ pub(crate) fn mas_update_gap(t: &mut MapleTree, mas: &Mas) {
     }
 }
 
-// ---- the node pool ----------------------------------------------------------
-
-/// `mas_alloc_nodes()`: fill the pool up to its pending request.
-pub(crate) fn mas_alloc_nodes(t: &mut MapleTree, mas: &mut Mas) {
-    let requested = t.pool.request;
-    if requested == 0 {
-        return;
-    }
-    t.pool.request = 0;
-    if mas.flags & MA_STATE_PREALLOC != 0 && t.pool.allocated() != 0 {
-        return;
-    }
-    for done in 0..requested {
-        match t.arena.alloc() {
-            Some(id) => {
-                t.pool.nodes.push(id);
-                t.arena.pooled += 1;
-            }
-            None => {
-                t.pool.request = requested - done;
-                mas.set_err(Errno::ENOMEM);
-                return;
-            }
-        }
-    }
-}
-
-/// `mas_node_count_gfp()` / `mas_node_count()`: make sure `count` nodes are held.
-pub(crate) fn mas_node_count(t: &mut MapleTree, mas: &mut Mas, count: usize) {
-    let allocated = t.pool.allocated();
-    if allocated < count {
-        t.pool.request = count - allocated;
-        mas_alloc_nodes(t, mas);
-    }
-}
-
-/// `mas_pop_node()`: take a zeroed node from the pool. Running dry means the
-/// store needed more nodes than were counted for it: in the kernel a WARN
-/// followed by a NULL dereference. Here it is reported as a panic.
-pub(crate) fn mas_pop_node(t: &mut MapleTree) -> u32 {
-    let id = match t.pool.nodes.pop() {
-        Some(id) => id,
-        None => panic!(
-            "maple tree: mas_pop_node() with no node allocated \
-             (a store needed more nodes than its preallocation held)"
-        ),
-    };
-    t.arena.pooled -= 1;
-    if t.pool.request != 0 {
-        t.pool.request += 1;
-    }
-    *t.arena.words_mut(id) = [0; NODE_WORDS];
-    id
-}
-
 /// `mas_new_ma_node()`: a fresh node of type `ty`, encoded.
 #[inline]
 pub(crate) fn mas_new_node(t: &mut MapleTree, ty: NodeType) -> u64 {
     mk_node(mas_pop_node(t), ty)
-}
-
-/// `mas_push_node()`: give a node the write no longer needs back to the pool.
-pub(crate) fn mas_push_node(t: &mut MapleTree, id: u32) {
-    t.pool.nodes.push(id);
-    t.arena.pooled += 1;
-    if t.pool.request > 1 {
-        t.pool.request -= 1;
-    }
-}
-
-/// `mas_free()`: in RCU mode a replaced node is freed (after a grace period,
-/// which this single-threaded port does not need to wait for); otherwise it
-/// goes back to the pool for reuse.
-pub(crate) fn mas_free(t: &mut MapleTree, enode: u64) {
-    let id = super::node::enode_id(enode);
-    if t.in_rcu() {
-        t.arena.free(id);
-    } else {
-        mas_push_node(t, id);
-    }
-}
-
-/// `mas_destroy()`: release every node the state still holds.
-pub(crate) fn mas_destroy(t: &mut MapleTree, mas: &mut Mas) {
-    // Bulk mode (mas_expected_entries) is not ported; without it the
-    // rebalance flag is never set.
-    debug_assert_eq!(mas.flags & MA_STATE_REBALANCE, 0);
-    mas.flags &= !(MA_STATE_BULK | MA_STATE_PREALLOC);
-    while let Some(id) = t.pool.nodes.pop() {
-        t.arena.pooled -= 1;
-        t.arena.free(id);
-    }
-    t.pool.request = 0;
-}
-
-/// `mas_nomem()`: after an `ENOMEM`, allocate what was asked for outside the
-/// lock and retry. Returns true if the caller should retry.
-pub(crate) fn mas_nomem(t: &mut MapleTree, mas: &mut Mas) -> bool {
-    if !(mas.is_err() && mas.err == Errno::ENOMEM) {
-        return false;
-    }
-    mas_alloc_nodes(t, mas);
-    if t.pool.allocated() == 0 {
-        return false;
-    }
-    mas.status = Status::Start;
-    true
 }
 
 // ---- root stores ------------------------------------------------------------
