@@ -24,6 +24,7 @@
 
 mod cursor;
 mod errno;
+mod gaps;
 mod tree;
 
 #[cfg(test)]
