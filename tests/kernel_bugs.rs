@@ -29,3 +29,27 @@ fn rev_gap_search_up_to_ulong_max_misses_a_gap_starting_at_zero() {
     // A window that stops one short of ULONG_MAX does not wrap.
     assert_eq!(t.alloc_rrange(entry, 8, 0x17d, u64::MAX - 1), Ok(u64::MAX - 15));
 }
+
+/// A hole covering the whole index space has size `ULONG_MAX - 0 + 1`,
+/// which wraps to 0 in `mas_anode_descend()` / `mas_rev_awalk()` (and in
+/// `mas_leaf_max_gap()`). Storing an entry over `[0, ULONG_MAX]` and then
+/// NULL over the same range is an exact fit, so the tree keeps a leaf whose
+/// one slot is NULL: the tree is empty, yet every search and allocation
+/// fails with `EBUSY`. Reproduced in the kernel's userspace build.
+#[test]
+fn an_emptied_allocation_tree_has_no_room() {
+    let entry = (0x11 << 1) | 1;
+    let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+    t.store_range(0, u64::MAX, Some(entry)).unwrap();
+    t.store_range(0, u64::MAX, None).unwrap();
+    assert_eq!(t.entries().count(), 0);
+    assert!(!t.is_empty(), "a node holding one NULL slot remains");
+    // Linux 6.12 (and the port): nothing fits anywhere.
+    assert_eq!(t.alloc_range(entry, 1, 0, u64::MAX), Err(Errno::EBUSY));
+    assert_eq!(t.alloc_rrange(entry, 1, 0, u64::MAX), Err(Errno::EBUSY));
+
+    let mut o = TreeOracle::new();
+    o.store_range(0, u64::MAX, Some(entry)).unwrap();
+    o.store_range(0, u64::MAX, None).unwrap();
+    assert_eq!(o.alloc_range(true, entry, 1, 0, u64::MAX, false), Ok(0));
+}

@@ -112,7 +112,7 @@ fn mas_anode_descend(t: &MapleTree, mas: &mut Mas, size: u64) -> bool {
             let gap = if gaps {
                 a.gap(n, offset)
             } else if a.slot(n, offset) == 0 {
-                pivot.min(mas.last) - mas.index.max(min) + 1
+                pivot.min(mas.last).wrapping_sub(mas.index.max(min)).wrapping_add(1)
             } else {
                 break 'slot true;
             };
