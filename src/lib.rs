@@ -1,9 +1,16 @@
 //! maplefuzz: a differential fuzzing harness for the Linux maple tree and the
 //! VMA logic built on it.
 //!
-//! The [`tree`] module is a faithful port of Linux 6.12 `lib/maple_tree.c`,
-//! usable on its own as a range map.
+//! - [`tree`]: a faithful port of Linux 6.12 `lib/maple_tree.c`, usable on
+//!   its own as a range map.
+//! - [`ops`]: the operation language (programs), its binary and text forms.
+//! - [`engine`]: the engines a program runs on (the oracle, the Rust port).
+//! - [`diff`]: the differential executor and its per-step checks.
 
 #![forbid(unsafe_code)]
 
+pub mod diff;
+pub mod driver;
+pub mod engine;
+pub mod ops;
 pub mod tree;

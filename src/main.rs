@@ -1,6 +1,95 @@
 //! The `maplefuzz` command line.
+//!
+//! Exit status: 0 no divergence, 1 divergence (a reproducer was written),
+//! 2 usage or input error.
 
-fn main() {
-    eprintln!("maplefuzz: the fuzz driver lands with the harness issue");
-    std::process::exit(2);
+use clap::builder::PossibleValuesParser;
+use clap::{Parser, Subcommand};
+use maplefuzz::driver::{self, FuzzOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Differential fuzzing of the Linux maple tree.
+#[derive(Parser, Debug)]
+#[command(name = "maplefuzz", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the stable seeded driver: generated programs on every engine.
+    Fuzz {
+        /// The target to fuzz, or `all`.
+        #[arg(long, default_value = "all", value_parser = PossibleValuesParser::new(driver::target_names()))]
+        target: String,
+        /// Time budget in seconds (0: no time limit).
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Campaign seed, decimal or 0x-hex (default: from the clock).
+        #[arg(long, value_parser = parse_u64)]
+        seed: Option<u64>,
+        /// Stop after this many executions.
+        #[arg(long)]
+        max_execs: Option<u64>,
+        /// Where reproducers of divergences are written.
+        #[arg(long, default_value = "crashes")]
+        crash_dir: PathBuf,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Run one program (text or binary file) and report the first divergence.
+    Replay {
+        /// The program file.
+        file: PathBuf,
+        /// Print every op and each engine's result.
+        #[arg(long)]
+        trace: bool,
+    },
+}
+
+fn parse_u64(s: &str) -> Result<u64, String> {
+    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => s.parse(),
+    };
+    r.map_err(|_| format!("`{s}` is not a 64-bit number (decimal or 0x-hex)"))
+}
+
+fn main() -> ExitCode {
+    // clap prints its own usage errors and exits with status 2.
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Fuzz {
+            target,
+            seconds,
+            seed,
+            max_execs,
+            crash_dir,
+            quiet,
+        } => {
+            let opts = FuzzOptions {
+                target,
+                seconds,
+                seed,
+                max_execs,
+                crash_dir,
+                quiet,
+                print: true,
+            };
+            driver::fuzz(&opts).map(|o| o.exit_code())
+        }
+        Command::Replay { file, trace } => {
+            driver::replay(&file, trace).map(|o| i32::from(o.diverged()))
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            eprintln!("maplefuzz: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

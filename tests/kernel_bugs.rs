@@ -4,7 +4,7 @@
 //! from the naive oracle. When the kernel is fixed and the port follows, the
 //! test is updated to expect agreement.
 
-use maplefuzz::tree::{Errno, MapleTree, MT_FLAGS_ALLOC_RANGE};
+use maplefuzz::tree::{Errno, Fixes, MapleTree, MT_FLAGS_ALLOC_RANGE};
 use maplefuzz_reference::TreeOracle;
 
 /// `mas_rev_awalk()` accepts a gap only if `size <= mas->last - min + 1`.
@@ -24,10 +24,16 @@ fn rev_gap_search_up_to_ulong_max_misses_a_gap_starting_at_zero() {
     let mut o = TreeOracle::new();
     o.store_range(u64::MAX - 7, u64::MAX, Some(entry)).unwrap();
     // The right answer: the 8 indices just below the entry.
-    assert_eq!(o.alloc_range(true, entry, 8, 0x17d, u64::MAX, true), Ok(u64::MAX - 15));
+    assert_eq!(
+        o.alloc_range(true, entry, 8, 0x17d, u64::MAX, true),
+        Ok(u64::MAX - 15)
+    );
 
     // A window that stops one short of ULONG_MAX does not wrap.
-    assert_eq!(t.alloc_rrange(entry, 8, 0x17d, u64::MAX - 1), Ok(u64::MAX - 15));
+    assert_eq!(
+        t.alloc_rrange(entry, 8, 0x17d, u64::MAX - 1),
+        Ok(u64::MAX - 15)
+    );
 }
 
 /// A hole covering the whole index space has size `ULONG_MAX - 0 + 1`,
@@ -52,4 +58,49 @@ fn an_emptied_allocation_tree_has_no_room() {
     o.store_range(0, u64::MAX, Some(entry)).unwrap();
     o.store_range(0, u64::MAX, None).unwrap();
     assert_eq!(o.alloc_range(true, entry, 1, 0, u64::MAX, false), Ok(0));
+}
+
+/// `mas_insert()` checks for occupied slots only when the store type is not
+/// `wr_new_root`; an insert over `[0, ULONG_MAX]` into a tree whose root is a
+/// leaf is classified new-root before anything is checked, and replaces
+/// every entry. (With a taller tree it is a spanning store and correctly
+/// fails with `EEXIST`.) Found by the stable driver; reproduced in the
+/// kernel's userspace build.
+#[test]
+fn insert_over_the_whole_space_overwrites_a_single_leaf_tree() {
+    let (v1, v2) = ((1 << 1) | 1, (2 << 1) | 1);
+    let mut t = MapleTree::new();
+    t.store_range(5, 0x10, Some(v1)).unwrap();
+    // Linux 6.12 (and the port): the insert succeeds and the entry is gone.
+    assert_eq!(t.insert_range(0, u64::MAX, v2), Ok(()));
+    assert_eq!(t.entries().collect::<Vec<_>>(), vec![(0, u64::MAX, v2)]);
+
+    let mut o = TreeOracle::new();
+    o.store_range(5, 0x10, Some(v1)).unwrap();
+    assert_eq!(
+        o.insert_range(0, u64::MAX, Some(v2)),
+        Err(maplefuzz_reference::Errno::EEXIST)
+    );
+}
+
+/// With the fixes on, the port gives the oracle's answers.
+#[test]
+fn the_fixes_give_the_right_answers() {
+    let e = (0x11 << 1) | 1;
+    let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+    t.set_fixes(Fixes::all());
+    t.store_range(u64::MAX - 7, u64::MAX, Some(e)).unwrap();
+    assert_eq!(t.alloc_rrange(e, 8, 0x17d, u64::MAX), Ok(u64::MAX - 15));
+
+    let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+    t.set_fixes(Fixes::all());
+    t.store_range(0, u64::MAX, Some(e)).unwrap();
+    t.store_range(0, u64::MAX, None).unwrap();
+    assert_eq!(t.alloc_range(e, 1, 0, u64::MAX), Ok(0));
+
+    let mut t = MapleTree::new();
+    t.set_fixes(Fixes::all());
+    t.store_range(5, 0x10, Some(e)).unwrap();
+    assert_eq!(t.insert_range(0, u64::MAX, e), Err(Errno::EEXIST));
+    assert_eq!(t.entries().count(), 1);
 }

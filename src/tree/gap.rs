@@ -38,9 +38,19 @@ fn mas_rev_awalk(
             gap = a.gap(n, offset);
         } else if a.slot(n, offset) == 0 {
             gap = max.wrapping_sub(min).wrapping_add(1);
+            if gap == 0 && t.fixes.whole_space_gap {
+                gap = u64::MAX;
+            }
         }
         if gap != 0 {
-            if size <= gap && size <= mas.last.wrapping_sub(min).wrapping_add(1) {
+            // Linux 6.12 writes `size <= last - min + 1`, which wraps to 0
+            // for min == 0 and last == ULONG_MAX (Fixes::rev_gap_window).
+            let window_fits = if t.fixes.rev_gap_window {
+                size - 1 <= mas.last.wrapping_sub(min)
+            } else {
+                size <= mas.last.wrapping_sub(min).wrapping_add(1)
+            };
+            if size <= gap && window_fits {
                 break;
             }
             if !gaps {
@@ -112,7 +122,17 @@ fn mas_anode_descend(t: &MapleTree, mas: &mut Mas, size: u64) -> bool {
             let gap = if gaps {
                 a.gap(n, offset)
             } else if a.slot(n, offset) == 0 {
-                pivot.min(mas.last).wrapping_sub(mas.index.max(min)).wrapping_add(1)
+                // The size of a whole-space hole wraps to 0 in Linux 6.12
+                // (Fixes::whole_space_gap).
+                let g = pivot
+                    .min(mas.last)
+                    .wrapping_sub(mas.index.max(min))
+                    .wrapping_add(1);
+                if g == 0 && t.fixes.whole_space_gap {
+                    u64::MAX
+                } else {
+                    g
+                }
             } else {
                 break 'slot true;
             };

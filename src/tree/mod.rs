@@ -163,9 +163,42 @@ impl StoreStats {
     }
 }
 
+/// Fixes for bugs this project found in Linux 6.12 `lib/maple_tree.c`
+/// (see the README). All off by default: the port then behaves exactly as
+/// 6.12 does. Fuzz campaigns turn them on so that they look for new bugs
+/// instead of finding the known ones again; `tests/kernel_bugs.rs` pins the
+/// unfixed behaviour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Fixes {
+    /// `mas_insert()` skips its occupancy check for `wr_new_root`, so
+    /// `mtree_insert_range(0, ULONG_MAX)` overwrites a single-leaf tree.
+    /// Fixed: such an insert fails with `EEXIST` if the tree holds an entry.
+    pub insert_whole_space: bool,
+    /// `mas_rev_awalk()`'s `size <= mas->last - min + 1` wraps to 0 for a
+    /// window ending at `ULONG_MAX` and a slot starting at 0. Fixed: compare
+    /// `size - 1 <= mas->last - min`.
+    pub rev_gap_window: bool,
+    /// A NULL slot spanning `[0, ULONG_MAX]` has size `ULONG_MAX + 1`, which
+    /// wraps to 0 in the gap searches. Fixed: the size saturates.
+    pub whole_space_gap: bool,
+}
+
+impl Fixes {
+    /// Every fix.
+    pub fn all() -> Fixes {
+        Fixes {
+            insert_whole_space: true,
+            rev_gap_window: true,
+            whole_space_gap: true,
+        }
+    }
+}
+
 /// A maple tree.
 #[derive(Debug, Default)]
 pub struct MapleTree {
+    /// Fixes applied on top of Linux 6.12 (none by default).
+    pub(crate) fixes: Fixes,
     /// `ma_flags`: attributes plus the height.
     pub(crate) flags: u32,
     /// `ma_root`: NULL, a single entry for index 0, or a tagged root node.
@@ -198,6 +231,16 @@ impl MapleTree {
             flags: flags & !MT_FLAGS_HEIGHT_MASK,
             ..MapleTree::default()
         }
+    }
+
+    /// Applies fixes for known Linux 6.12 bugs (see [`Fixes`]).
+    pub fn set_fixes(&mut self, fixes: Fixes) {
+        self.fixes = fixes;
+    }
+
+    /// The fixes in force.
+    pub fn fixes(&self) -> Fixes {
+        self.fixes
     }
 
     /// The attribute flags (without the height).

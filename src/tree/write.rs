@@ -707,6 +707,15 @@ pub(crate) fn mas_insert(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
         mas.set_err(Errno::EEXIST);
         return;
     }
+    // Linux 6.12 checks nothing more for a new-root store, so an insert over
+    // [0, ULONG_MAX] replaces a single-leaf tree (Fixes::insert_whole_space).
+    if mas.store_type == StoreType::NewRoot
+        && t.fixes.insert_whole_space
+        && super::iter::mt_find(t, &mut 0, u64::MAX).is_some()
+    {
+        mas.set_err(Errno::EEXIST);
+        return;
+    }
     if mas.store_type != StoreType::NewRoot && mas.store_type != StoreType::StoreRoot {
         wr.offset_end = mas.offset;
         wr.end_piv = wr.r_max;

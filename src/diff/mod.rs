@@ -1,0 +1,390 @@
+//! The differential executor: one program, every engine, checks after every op.
+//!
+//! After each op the executor checks, in this order:
+//!
+//! 1. **result**: every engine returned the same [`Outcome`];
+//! 2. **contents**: the engines hold the same entries — around the range the
+//!    op touched after every write, and in full every
+//!    [`Options::full_every`] ops, after a destroy and at the end;
+//! 3. **accounting**: for engines that allocate nodes, allocated nodes equal
+//!    the nodes reachable from the root plus the nodes held by maple states;
+//! 4. **validate**: each inspectable engine's structural checks.
+//!
+//! A panic inside an engine is caught and reported as a **crash**. The first
+//! failed check ends the run with a [`Divergence`] that carries the step, the
+//! op, the check and the evidence.
+//!
+//! Two rules keep the maple-state ops meaningful: after a write through the
+//! tree API every engine's cursor is paused (a kernel caller must not reuse a
+//! maple state across a write made elsewhere), and before a cursor op that
+//! the oracle cannot position exactly (the kernel would step from a stale or
+//! missing node) the cursors are paused too. Both depend only on the program,
+//! so every driver replays a program identically.
+
+use crate::engine::{Outcome, TreeEngine};
+use crate::ops::{Program, TreeOp};
+use crate::tree::StoreStats;
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// Which check failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Check {
+    /// Engines returned different results.
+    Result,
+    /// Engines hold different entries.
+    Contents,
+    /// Allocated nodes are not all reachable or held.
+    Accounting,
+    /// An engine's structural validation failed.
+    Validate,
+    /// An engine panicked.
+    Crash,
+}
+
+impl Check {
+    /// The check's name in reports and signatures.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Result => "result",
+            Check::Contents => "contents",
+            Check::Accounting => "accounting",
+            Check::Validate => "validate",
+            Check::Crash => "crash",
+        }
+    }
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A failed check: where, which, and the evidence.
+#[derive(Clone, Debug)]
+pub struct Divergence {
+    /// Index of the op after which the check failed.
+    pub step: usize,
+    /// That op.
+    pub op: TreeOp,
+    /// The check that failed.
+    pub check: Check,
+    /// The engine the failure is attributed to (the one that differs from
+    /// the first engine, or the one whose own check failed).
+    pub engine: String,
+    /// What was seen: both results, a diff of both entry lists, the
+    /// validation message, the panic message.
+    pub detail: String,
+    /// Node dumps of the engines that have one, after the op.
+    pub dumps: Vec<(String, String)>,
+}
+
+impl Divergence {
+    /// A short signature for deduplication: check, op kind and engine.
+    pub fn signature(&self) -> String {
+        format!("{}-{}-{}", self.check.name(), self.op.kind(), self.engine)
+    }
+}
+
+impl fmt::Display for Divergence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "divergence at step {}: {} check failed in engine {} after `{}`",
+            self.step,
+            self.check,
+            self.engine,
+            crate::ops::text::format_op(&self.op)
+        )?;
+        writeln!(f, "{}", self.detail)?;
+        for (name, dump) in &self.dumps {
+            writeln!(f, "--- {name} dump\n{dump}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Executor options.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Compare the full contents every this many ops (and at the end).
+    pub full_every: usize,
+    /// Attach node dumps to divergences.
+    pub dumps: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            full_every: 16,
+            dumps: true,
+        }
+    }
+}
+
+/// What a clean run did.
+#[derive(Clone, Debug, Default)]
+pub struct RunStats {
+    /// Ops executed.
+    pub ops: usize,
+    /// Store types the Rust engine ran.
+    pub store_stats: StoreStats,
+    /// The largest number of entries seen.
+    pub max_entries: usize,
+}
+
+/// The default engine set: the oracle and the Rust port.
+pub fn default_engines(program: &Program) -> Vec<Box<dyn TreeEngine>> {
+    vec![
+        Box::new(crate::engine::OracleEngine::new(program.config)),
+        Box::new(crate::engine::RustEngine::new(program.config)),
+    ]
+}
+
+/// Runs `program` on the oracle and the Rust port with default options.
+pub fn run(program: &Program) -> Result<RunStats, Box<Divergence>> {
+    let mut engines = default_engines(program);
+    run_with(program, &mut engines, Options::default())
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+/// The range of entries an op may have changed, widened by one index on
+/// each side so that trimmed neighbours are compared too.
+fn touched(op: &TreeOp) -> Option<(u64, u64)> {
+    match *op {
+        TreeOp::Store { first, last, .. } | TreeOp::Insert { first, last, .. } => {
+            let (a, b) = if first <= last {
+                (first, last)
+            } else {
+                (last, first)
+            };
+            Some((a.saturating_sub(1), b.saturating_add(1)))
+        }
+        TreeOp::Erase { index } => Some((index.saturating_sub(1), index.saturating_add(1))),
+        _ => None,
+    }
+}
+
+fn entries_diff(a: &[(u64, u64, u64)], b: &[(u64, u64, u64)]) -> String {
+    let fmt = |v: &[(u64, u64, u64)]| -> Vec<String> {
+        v.iter()
+            .map(|(x, y, t)| format!("{x:#x}-{y:#x} v{t}"))
+            .collect()
+    };
+    format!("{}", pretty_assertions::Comparison::new(&fmt(a), &fmt(b)))
+}
+
+/// Runs `program` on `engines` (the first is the reference the others are
+/// compared with), checking after every op.
+pub fn run_with(
+    program: &Program,
+    engines: &mut [Box<dyn TreeEngine>],
+    opts: Options,
+) -> Result<RunStats, Box<Divergence>> {
+    let mut stats = RunStats::default();
+    let n = program.ops.len();
+    for (step, op) in program.ops.iter().enumerate() {
+        let is_cursor_op = matches!(
+            op,
+            TreeOp::MasFind { .. }
+                | TreeOp::MasFindRev { .. }
+                | TreeOp::MasNext { .. }
+                | TreeOp::MasPrev { .. }
+        );
+        if is_cursor_op && engines.iter().any(|e| e.cursor_positioned() == Some(false)) {
+            pause_all(engines, step, op, &opts)?;
+        }
+        let mut outcomes: Vec<Outcome> = Vec::with_capacity(engines.len());
+        for e in engines.iter_mut() {
+            match catch_unwind(AssertUnwindSafe(|| e.apply(op))) {
+                Ok(o) => outcomes.push(o),
+                Err(p) => {
+                    return Err(diverge(
+                        engines,
+                        step,
+                        op,
+                        Check::Crash,
+                        e_name(engines, outcomes.len()),
+                        format!("engine panicked: {}", panic_message(p)),
+                        &opts,
+                    ))
+                }
+            }
+        }
+        for (i, o) in outcomes.iter().enumerate().skip(1) {
+            if *o != outcomes[0] {
+                let detail = format!(
+                    "{}: {:?}\n{}: {:?}",
+                    engines[0].name(),
+                    outcomes[0],
+                    engines[i].name(),
+                    o
+                );
+                return Err(diverge(
+                    engines,
+                    step,
+                    op,
+                    Check::Result,
+                    e_name(engines, i),
+                    detail,
+                    &opts,
+                ));
+            }
+        }
+        if op.is_write() {
+            pause_all(engines, step, op, &opts)?;
+        }
+        let full = (step + 1) % opts.full_every.max(1) == 0
+            || step + 1 == n
+            || matches!(op, TreeOp::Destroy);
+        let range = if full { None } else { touched(op) };
+        if full || range.is_some() {
+            let lists: Vec<Vec<(u64, u64, u64)>> = engines
+                .iter()
+                .map(|e| match range {
+                    None => e.entries(),
+                    Some((lo, hi)) => e.entries_in(lo, hi),
+                })
+                .collect();
+            if full {
+                stats.max_entries = stats.max_entries.max(lists[0].len());
+            }
+            for (i, l) in lists.iter().enumerate().skip(1) {
+                if *l != lists[0] {
+                    let scope = match range {
+                        None => "all entries".to_string(),
+                        Some((lo, hi)) => format!("entries meeting [{lo:#x}, {hi:#x}]"),
+                    };
+                    let detail = format!(
+                        "{scope} differ ({} left, {} right):\n{}",
+                        engines[0].name(),
+                        engines[i].name(),
+                        entries_diff(&lists[0], l)
+                    );
+                    return Err(diverge(
+                        engines,
+                        step,
+                        op,
+                        Check::Contents,
+                        e_name(engines, i),
+                        detail,
+                        &opts,
+                    ));
+                }
+            }
+        }
+        for i in 0..engines.len() {
+            let Some(ins) = engines[i].inspect() else {
+                continue;
+            };
+            let acc = ins.accounting();
+            if !acc.balanced() {
+                let detail = format!(
+                    "{} nodes allocated, {} reachable from the root, {} held by maple states: {} unaccounted",
+                    acc.live,
+                    acc.reachable,
+                    acc.held,
+                    acc.live as i128 - (acc.reachable + acc.held) as i128
+                );
+                return Err(diverge(
+                    engines,
+                    step,
+                    op,
+                    Check::Accounting,
+                    e_name(engines, i),
+                    detail,
+                    &opts,
+                ));
+            }
+            if let Err(msg) = ins.validate() {
+                return Err(diverge(
+                    engines,
+                    step,
+                    op,
+                    Check::Validate,
+                    e_name(engines, i),
+                    msg,
+                    &opts,
+                ));
+            }
+        }
+        stats.ops += 1;
+    }
+    for e in engines.iter() {
+        if let Some(ins) = e.inspect() {
+            stats.store_stats.merge(&ins.store_stats());
+        }
+    }
+    Ok(stats)
+}
+
+fn e_name(engines: &[Box<dyn TreeEngine>], i: usize) -> String {
+    engines.get(i).map(|e| e.name()).unwrap_or("?").to_string()
+}
+
+fn pause_all(
+    engines: &mut [Box<dyn TreeEngine>],
+    step: usize,
+    op: &TreeOp,
+    opts: &Options,
+) -> Result<(), Box<Divergence>> {
+    for i in 0..engines.len() {
+        let e = &mut engines[i];
+        if let Err(p) = catch_unwind(AssertUnwindSafe(|| e.apply(&TreeOp::Pause))) {
+            let name = e_name(engines, i);
+            return Err(diverge(
+                engines,
+                step,
+                op,
+                Check::Crash,
+                name,
+                format!("engine panicked pausing its cursor: {}", panic_message(p)),
+                opts,
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn diverge(
+    engines: &[Box<dyn TreeEngine>],
+    step: usize,
+    op: &TreeOp,
+    check: Check,
+    engine: String,
+    detail: String,
+    opts: &Options,
+) -> Box<Divergence> {
+    let mut dumps = Vec::new();
+    if opts.dumps {
+        for e in engines {
+            if let Some(ins) = e.inspect() {
+                // A crashed engine may be too broken to dump.
+                if let Ok(d) = catch_unwind(AssertUnwindSafe(|| ins.dump())) {
+                    dumps.push((e.name().to_string(), d));
+                }
+            }
+        }
+    }
+    Box::new(Divergence {
+        step,
+        op: op.clone(),
+        check,
+        engine,
+        detail,
+        dumps,
+    })
+}
+
+#[cfg(test)]
+mod tests;

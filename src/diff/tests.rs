@@ -1,0 +1,191 @@
+//! Every check of the executor, shown to fire: an engine wrapper with a
+//! planted defect runs beside the oracle and the report must name the right
+//! check, step and engine.
+
+use super::*;
+use crate::engine::{Inspect, OracleEngine, RustEngine};
+use crate::ops::text::parse_program;
+use crate::ops::TreeConfig;
+use crate::tree::node::{enode_type, safe_root, xa_is_node};
+
+/// What the wrapper breaks, after the op with index `at`.
+#[derive(Clone, Copy)]
+enum Defect {
+    /// Report a wrong result for a load.
+    WrongResult,
+    /// Silently lose an entry (erase it behind the executor's back).
+    DropEntry,
+    /// Leave a non-NULL slot past the end of the root leaf's data.
+    StaleSlot,
+    /// Allocate a node and lose it.
+    LeakNode,
+    /// Panic.
+    Crash,
+}
+
+struct Broken {
+    inner: RustEngine,
+    defect: Defect,
+    at: usize,
+    step: usize,
+}
+
+impl TreeEngine for Broken {
+    fn name(&self) -> &'static str {
+        "broken"
+    }
+
+    fn apply(&mut self, op: &TreeOp) -> Outcome {
+        let step = self.step;
+        // Implicit pauses are not program steps.
+        if !matches!(op, TreeOp::Pause) {
+            self.step += 1;
+        }
+        let out = self.inner.apply(op);
+        if step != self.at || matches!(op, TreeOp::Pause) {
+            return out;
+        }
+        match self.defect {
+            Defect::WrongResult => match out {
+                Outcome::Entry(Some(t)) => Outcome::Entry(Some(t + 1)),
+                other => other,
+            },
+            Defect::DropEntry => {
+                let first = self.inner.entries()[0].0;
+                self.inner.tree_mut().erase(first);
+                out
+            }
+            Defect::StaleSlot => {
+                let t = self.inner.tree_mut();
+                assert!(xa_is_node(t.root));
+                let leaf = safe_root(t.root);
+                assert!(enode_type(leaf).is_leaf());
+                let end = t.arena.data_end(leaf, u64::MAX);
+                t.arena.set_slot(leaf, end + 2, 0x4242 << 1 | 1);
+                out
+            }
+            Defect::LeakNode => {
+                self.inner.tree_mut().arena.alloc().unwrap();
+                out
+            }
+            Defect::Crash => panic!("planted crash"),
+        }
+    }
+
+    fn entries(&self) -> Vec<(u64, u64, u64)> {
+        self.inner.entries()
+    }
+
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        self.inner.inspect()
+    }
+}
+
+fn program() -> Program {
+    parse_program(
+        "store 0x10 0x1f v1\n\
+         store 0x30 0x3f v2\n\
+         load 0x35\n\
+         store 0x50 0x5f v3\n\
+         load 0x55\n",
+    )
+    .unwrap()
+}
+
+fn run_broken(defect: Defect, at: usize) -> Box<Divergence> {
+    let p = program();
+    let mut engines: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(Broken {
+            inner: RustEngine::new(TreeConfig::default()),
+            defect,
+            at,
+            step: 0,
+        }),
+    ];
+    run_with(&p, &mut engines, Options::default()).expect_err("the planted defect must be caught")
+}
+
+#[test]
+fn healthy_engines_agree() {
+    let stats = run(&program()).unwrap();
+    assert_eq!(stats.ops, 5);
+}
+
+#[test]
+fn a_wrong_result_is_caught_by_the_result_check() {
+    let d = run_broken(Defect::WrongResult, 2);
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Result, 2, "broken")
+    );
+    assert!(d.detail.contains("oracle: Entry(Some(2))"), "{}", d.detail);
+    assert!(d.detail.contains("broken: Entry(Some(3))"), "{}", d.detail);
+}
+
+#[test]
+fn a_dropped_entry_is_caught_by_the_contents_check() {
+    // Dropped after step 1; the next full comparison (at the end) sees it
+    // even though no later op touches the lost range.
+    let d = run_broken(Defect::DropEntry, 1);
+    assert_eq!((d.check, d.engine.as_str()), (Check::Contents, "broken"));
+    assert!(d.detail.contains("0x10-0x1f v1"), "{}", d.detail);
+}
+
+#[test]
+fn a_stale_slot_is_caught_by_validate() {
+    let d = run_broken(Defect::StaleSlot, 3);
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Validate, 3, "broken")
+    );
+    assert!(
+        d.detail.contains("stale slot past data end"),
+        "{}",
+        d.detail
+    );
+    assert!(
+        d.detail.contains("[0x0, 0xffffffffffffffff]"),
+        "{}",
+        d.detail
+    );
+    // The evidence includes the node dump, which shows the stale word.
+    assert!(
+        d.dumps.iter().any(|(_, dump)| dump.contains("0x8485")),
+        "{:?}",
+        d.dumps
+    );
+}
+
+#[test]
+fn a_leaked_node_is_caught_by_the_accounting_check() {
+    let d = run_broken(Defect::LeakNode, 0);
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Accounting, 0, "broken")
+    );
+    assert!(d.detail.contains("1 unaccounted"), "{}", d.detail);
+}
+
+#[test]
+fn a_panic_is_caught_as_a_crash() {
+    let d = run_broken(Defect::Crash, 4);
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Crash, 4, "broken")
+    );
+    assert!(d.detail.contains("planted crash"), "{}", d.detail);
+    assert_eq!(d.signature(), "crash-load-broken");
+}
+
+#[test]
+fn the_report_prints_the_op_and_the_check() {
+    let d = run_broken(Defect::WrongResult, 2);
+    let text = d.to_string();
+    assert!(
+        text.starts_with(
+            "divergence at step 2: result check failed in engine broken after `load 0x35`"
+        ),
+        "{text}"
+    );
+}

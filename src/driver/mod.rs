@@ -1,0 +1,466 @@
+//! The stable seeded driver: campaigns of generated programs, and replay.
+//!
+//! A campaign ([`fuzz`]) runs executions until its time budget or exec limit
+//! is spent, or until the first divergence. Execution `i` of a campaign with
+//! seed `s` is fully determined by `(s, i)`: its seed is
+//! [`exec_seed`]`(s, i)`, its program is [`generate`] on a `ChaCha8Rng`
+//! seeded with that, and it runs through [`diff::run`]. So
+//! `maplefuzz fuzz --seed S --max-execs N` repeats a campaign exactly,
+//! and a failing execution also leaves its program on disk
+//! (`<crash_dir>/<signature>-<exec seed>.txt` and `.bin`) before anything
+//! is printed.
+//!
+//! [`replay`] runs one program from a text or binary file.
+
+mod crash;
+mod replay;
+mod stats;
+
+pub use crash::Artifact;
+pub use replay::{load_program, replay, replay_to, Format, ReplayOutcome};
+pub use stats::CampaignStats;
+
+use crate::diff::{self, Divergence};
+use crate::ops::gen::generate;
+use crate::ops::text::format_program;
+use crate::ops::Program;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::fmt;
+use std::io::Write;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// A fuzz target: a kind of program the driver generates and runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// Maple tree ops (`TreeOp`) on the oracle and the Rust port.
+    TreeOps,
+}
+
+impl Target {
+    /// Every target, in the order `all` runs them.
+    pub const ALL: [Target; 1] = [Target::TreeOps];
+
+    /// The target's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::TreeOps => "tree_ops",
+        }
+    }
+
+    /// The target called `name`.
+    pub fn from_name(name: &str) -> Option<Target> {
+        Target::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    /// This target's program for one execution.
+    fn program(self, rng: &mut ChaCha8Rng) -> Program {
+        match self {
+            Target::TreeOps => generate(rng),
+        }
+    }
+}
+
+/// Every name `--target` accepts: `all`, then each target's name.
+pub fn target_names() -> Vec<&'static str> {
+    std::iter::once("all")
+        .chain(Target::ALL.iter().map(|t| t.name()))
+        .collect()
+}
+
+/// The targets a `--target` name stands for (`all`: every target).
+pub fn resolve_targets(name: &str) -> Result<Vec<Target>, DriverError> {
+    if name == "all" {
+        return Ok(Target::ALL.to_vec());
+    }
+    Target::from_name(name)
+        .map(|t| vec![t])
+        .ok_or_else(|| DriverError::UnknownTarget(name.to_string()))
+}
+
+/// A usage or input error: the command cannot run (exit status 2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DriverError {
+    /// `--target` names no target.
+    UnknownTarget(String),
+    /// A file could not be read or is not a valid program.
+    Input {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong (for a text program: `line N: ...`).
+        message: String,
+    },
+}
+
+impl fmt::Display for DriverError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DriverError::UnknownTarget(name) => write!(
+                f,
+                "unknown target `{name}` (expected one of: {})",
+                target_names().join(", ")
+            ),
+            DriverError::Input { path, message } => write!(f, "{}: {message}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for DriverError {}
+
+/// What a campaign runs.
+#[derive(Clone, Debug)]
+pub struct FuzzOptions {
+    /// A target name, or `all`.
+    pub target: String,
+    /// Time budget in seconds; 0 means no time limit.
+    pub seconds: u64,
+    /// The campaign seed; `None` takes one from the clock.
+    pub seed: Option<u64>,
+    /// Stop after this many executions.
+    pub max_execs: Option<u64>,
+    /// Where reproducers of divergences go.
+    pub crash_dir: PathBuf,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Print the summary (and a divergence report) to stdout.
+    pub print: bool,
+}
+
+impl Default for FuzzOptions {
+    fn default() -> Self {
+        FuzzOptions {
+            target: "all".to_string(),
+            seconds: 30,
+            seed: None,
+            max_execs: None,
+            crash_dir: PathBuf::from("crashes"),
+            quiet: false,
+            print: true,
+        }
+    }
+}
+
+/// An execution that failed: a divergence, or a panic in the harness itself.
+#[derive(Debug)]
+pub struct Failure {
+    /// The target that ran.
+    pub target: Target,
+    /// Index of the execution in the campaign.
+    pub exec: u64,
+    /// The execution's seed ([`exec_seed`]).
+    pub exec_seed: u64,
+    /// Deduplication signature (`Divergence::signature`, or `harness-panic`).
+    pub signature: String,
+    /// The divergence, when the executor reported one.
+    pub divergence: Option<Box<Divergence>>,
+    /// The full report (the divergence's `Display`, or the panic message).
+    pub report: String,
+    /// The program, unless generating it was what failed.
+    pub program: Option<Program>,
+    /// The reproducer files, or why they could not be written.
+    pub artifact: Result<Artifact, String>,
+}
+
+/// How a campaign ended.
+#[derive(Debug)]
+pub struct FuzzOutcome {
+    /// The campaign seed (given or taken from the clock).
+    pub seed: u64,
+    /// The targets that ran.
+    pub targets: Vec<Target>,
+    /// What ran, including the failing execution if any.
+    pub stats: CampaignStats,
+    /// The first failure; `None` for a clean campaign.
+    pub failure: Option<Failure>,
+}
+
+impl FuzzOutcome {
+    /// The process exit status: 0 clean, 1 divergence.
+    pub fn exit_code(&self) -> i32 {
+        if self.failure.is_some() {
+            1
+        } else {
+            0
+        }
+    }
+}
+
+/// `splitmix64`: a bijective mixer of 64-bit words.
+fn splitmix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The seed of execution `index` of a campaign seeded `campaign`: the
+/// `index`-th output of a splitmix64 stream started at `campaign`.
+pub fn exec_seed(campaign: u64, index: u64) -> u64 {
+    const GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
+    splitmix64(campaign.wrapping_add(index.wrapping_add(1).wrapping_mul(GAMMA)))
+}
+
+/// The program execution `index` of campaign `campaign` runs on `target`.
+pub fn exec_program(target: Target, campaign: u64, index: u64) -> Program {
+    let mut rng = ChaCha8Rng::seed_from_u64(exec_seed(campaign, index));
+    target.program(&mut rng)
+}
+
+/// A campaign seed from the clock and the process id.
+pub fn clock_seed() -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    splitmix64(nanos ^ (u64::from(std::process::id()) << 32))
+}
+
+fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic with a non-string payload".to_string()
+    }
+}
+
+/// What one execution did.
+enum Exec {
+    Clean(diff::RunStats),
+    Diverged(Program, Box<Divergence>),
+    /// A panic outside the executor's engines (a harness bug).
+    HarnessPanic(Option<Program>, String),
+}
+
+fn execute(target: Target, seed: u64) -> Exec {
+    let generated = catch_unwind(|| {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        target.program(&mut rng)
+    });
+    let program = match generated {
+        Ok(p) => p,
+        Err(p) => {
+            return Exec::HarnessPanic(
+                None,
+                format!("the generator panicked: {}", panic_message(&*p)),
+            )
+        }
+    };
+    match catch_unwind(AssertUnwindSafe(|| diff::run(&program))) {
+        Ok(Ok(stats)) => Exec::Clean(stats),
+        Ok(Err(d)) => Exec::Diverged(program, d),
+        Err(p) => Exec::HarnessPanic(
+            Some(program),
+            format!("the executor panicked: {}", panic_message(&*p)),
+        ),
+    }
+}
+
+fn progress_bar(opts: &FuzzOptions) -> ProgressBar {
+    if opts.quiet {
+        return ProgressBar::hidden();
+    }
+    let target = ProgressDrawTarget::stderr_with_hz(4);
+    if opts.seconds > 0 {
+        let style = ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} s  {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> ");
+        ProgressBar::with_draw_target(Some(opts.seconds), target).with_style(style)
+    } else {
+        let style = ProgressStyle::with_template("{spinner} {elapsed}  {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        ProgressBar::with_draw_target(None, target).with_style(style)
+    }
+}
+
+/// Runs a campaign (see the module documentation).
+///
+/// Returns `Err` only for a usage error (an unknown target); a divergence
+/// is a normal outcome with [`FuzzOutcome::failure`] set and exit code 1.
+pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
+    let targets = resolve_targets(&opts.target)?;
+    let seed = opts.seed.unwrap_or_else(clock_seed);
+    let mut stats = CampaignStats::default();
+    let start = Instant::now();
+    let budget = (opts.seconds > 0).then(|| Duration::from_secs(opts.seconds));
+    let bar = progress_bar(opts);
+    let mut last_draw = start;
+    let mut failure = None;
+
+    let mut index = 0u64;
+    loop {
+        if opts.max_execs.is_some_and(|m| index >= m) {
+            break;
+        }
+        let now = Instant::now();
+        if budget.is_some_and(|b| now.duration_since(start) >= b) {
+            break;
+        }
+        if now.duration_since(last_draw) >= Duration::from_millis(250) {
+            last_draw = now;
+            stats.elapsed = now.duration_since(start);
+            bar.set_position(stats.elapsed.as_secs());
+            bar.set_message(stats.progress_line());
+        }
+        let target = targets[(index % targets.len() as u64) as usize];
+        let s = exec_seed(seed, index);
+        match execute(target, s) {
+            Exec::Clean(run) => stats.record(&run),
+            Exec::Diverged(program, d) => {
+                stats.execs += 1;
+                failure = Some(fail(
+                    opts,
+                    seed,
+                    target,
+                    index,
+                    s,
+                    Some(program),
+                    Some(d),
+                    None,
+                ));
+                break;
+            }
+            Exec::HarnessPanic(program, message) => {
+                stats.execs += 1;
+                failure = Some(fail(
+                    opts,
+                    seed,
+                    target,
+                    index,
+                    s,
+                    program,
+                    None,
+                    Some(message),
+                ));
+                break;
+            }
+        }
+        index += 1;
+    }
+    stats.elapsed = start.elapsed();
+    bar.finish_and_clear();
+
+    let outcome = FuzzOutcome {
+        seed,
+        targets,
+        stats,
+        failure,
+    };
+    if opts.print {
+        let mut out = std::io::stdout().lock();
+        if let Some(f) = &outcome.failure {
+            let _ = print_failure(&mut out, f);
+        }
+        let _ = write!(out, "{}", summary(opts, &outcome));
+        let _ = out.flush();
+    }
+    Ok(outcome)
+}
+
+/// Records a failed execution: writes the reproducer first, then builds
+/// the report.
+#[allow(clippy::too_many_arguments)]
+fn fail(
+    opts: &FuzzOptions,
+    campaign: u64,
+    target: Target,
+    exec: u64,
+    exec_seed: u64,
+    program: Option<Program>,
+    divergence: Option<Box<Divergence>>,
+    panic: Option<String>,
+) -> Failure {
+    let (signature, report) = match (&divergence, panic) {
+        (Some(d), _) => (d.signature(), d.to_string()),
+        (None, Some(m)) => ("harness-panic".to_string(), m),
+        (None, None) => ("harness-panic".to_string(), "unknown failure".to_string()),
+    };
+    let first_line = report.lines().next().unwrap_or("").to_string();
+    let mut header = vec![
+        "maplefuzz reproducer".to_string(),
+        format!("target: {}", target.name()),
+        format!("campaign seed: {campaign:#x}"),
+        format!("exec: {exec} (exec seed {exec_seed:#x})"),
+        format!("signature: {signature}"),
+        first_line,
+        format!(
+            "the whole exec again: maplefuzz fuzz --target {} --seed {campaign:#x} --max-execs {}",
+            target.name(),
+            exec + 1
+        ),
+    ];
+    if program.is_none() {
+        header.push("no program: generating it was what failed".to_string());
+    }
+    let stem = format!("{}-{exec_seed:016x}", crash::sanitize(&signature));
+    let empty = Program::default();
+    let artifact = crash::write_reproducer(
+        &opts.crash_dir,
+        &stem,
+        &header,
+        program.as_ref().unwrap_or(&empty),
+    )
+    .map_err(|e| e.to_string());
+    Failure {
+        target,
+        exec,
+        exec_seed,
+        signature,
+        divergence,
+        report,
+        program,
+        artifact,
+    }
+}
+
+fn print_failure(out: &mut dyn Write, f: &Failure) -> std::io::Result<()> {
+    if let Some(p) = &f.program {
+        writeln!(
+            out,
+            "# program of exec {} (seed {:#x})",
+            f.exec, f.exec_seed
+        )?;
+        write!(out, "{}", format_program(p))?;
+        writeln!(out)?;
+    }
+    writeln!(out, "{}", f.report.trim_end())?;
+    writeln!(out)?;
+    match &f.artifact {
+        Ok(a) => {
+            writeln!(
+                out,
+                "reproducer written: {} and {}",
+                a.text.display(),
+                a.binary.display()
+            )?;
+            writeln!(out, "replay it with: maplefuzz replay {}", a.text.display())?;
+        }
+        Err(e) => writeln!(out, "could not write the reproducer: {e}")?,
+    }
+    Ok(())
+}
+
+/// The end-of-campaign summary.
+pub fn summary(opts: &FuzzOptions, o: &FuzzOutcome) -> String {
+    let names: Vec<&str> = o.targets.iter().map(|t| t.name()).collect();
+    let verdict = match &o.failure {
+        None => "no divergence".to_string(),
+        Some(f) => format!("DIVERGENCE ({}) in exec {}", f.signature, f.exec),
+    };
+    let mut s = format!(
+        "maplefuzz fuzz: {verdict}\n  targets      {}\n  seed         {:#x}\n",
+        names.join(", "),
+        o.seed
+    );
+    s.push_str(&o.stats.report());
+    if o.failure.is_none() {
+        s.push_str(&format!(
+            "  reproduce    maplefuzz fuzz --target {} --seed {:#x} --max-execs {}\n",
+            opts.target, o.seed, o.stats.execs
+        ));
+    }
+    s
+}

@@ -1,0 +1,131 @@
+//! The operation language: what a fuzz program is.
+//!
+//! A [`Program`] is a tree configuration and a list of [`TreeOp`]s. Every
+//! driver (libFuzzer, honggfuzz, the stable driver, `cargo test`) turns its
+//! input into a `Program` through the same decoders and runs it through the
+//! same executor ([`crate::diff::run`]), so a failure found by one replays
+//! identically in all the others.
+//!
+//! Entries are written as value tokens (`v7` in the text form). Every engine
+//! stores token `t` as the word `2t + 1` (the kernel's `xa_mk_value(t)`), an
+//! odd word that is never one of the kernel's internal encodings, and maps it
+//! back when reporting results.
+
+pub mod binary;
+pub mod gen;
+pub mod text;
+
+/// How the tree under test is created (`mt_init_flags`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TreeConfig {
+    /// `MT_FLAGS_ALLOC_RANGE`: an allocation tree (arange_64 internal nodes, gaps).
+    pub alloc: bool,
+    /// `MT_FLAGS_USE_RCU`: RCU mode (copy-on-write node replacement).
+    pub rcu: bool,
+}
+
+impl TreeConfig {
+    /// The kernel's `ma_flags` for this configuration.
+    pub fn flags(self) -> u32 {
+        let mut f = 0;
+        if self.alloc {
+            f |= crate::tree::MT_FLAGS_ALLOC_RANGE;
+        }
+        if self.rcu {
+            f |= crate::tree::MT_FLAGS_USE_RCU;
+        }
+        f
+    }
+}
+
+/// One operation on the tree, or on the program's maple state (cursor).
+///
+/// Tree-level ops mirror the kernel's normal API (`mtree_*`, `mt_find`);
+/// cursor ops mirror the advanced API (`mas_*`) on one maple state that
+/// lives for the whole program. After any write through the tree API the
+/// executor pauses the cursor, as a kernel caller must before reusing a
+/// maple state across a write made elsewhere.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum TreeOp {
+    /// `mtree_store_range(first, last, value)`; `None` stores NULL.
+    Store {
+        first: u64,
+        last: u64,
+        value: Option<u64>,
+    },
+    /// `mtree_insert_range(first, last, value)`: `EEXIST` on any overlap.
+    Insert { first: u64, last: u64, value: u64 },
+    /// `mtree_erase(index)`: removes the whole entry holding `index`.
+    Erase { index: u64 },
+    /// `mtree_load(index)`.
+    Load { index: u64 },
+    /// `mt_find(&index, max)`: the first entry in `[index, max]`.
+    Find { index: u64, max: u64 },
+    /// `mas_set(index)` then `mas_walk()`.
+    Walk { index: u64 },
+    /// `mas_find(max)`.
+    MasFind { max: u64 },
+    /// `mas_find_rev(min)`.
+    MasFindRev { min: u64 },
+    /// `mas_next(max)`.
+    MasNext { max: u64 },
+    /// `mas_prev(min)`.
+    MasPrev { min: u64 },
+    /// `mas_pause()`.
+    Pause,
+    /// `mas_set(index)`: move the cursor to `index` and restart it.
+    Set { index: u64 },
+    /// `mtree_destroy()`.
+    Destroy,
+}
+
+impl TreeOp {
+    /// Whether the op writes to the tree (through the tree API).
+    pub fn is_write(&self) -> bool {
+        matches!(
+            self,
+            TreeOp::Store { .. } | TreeOp::Insert { .. } | TreeOp::Erase { .. } | TreeOp::Destroy
+        )
+    }
+
+    /// The op's kind, for statistics and failure signatures.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TreeOp::Store { .. } => "store",
+            TreeOp::Insert { .. } => "insert",
+            TreeOp::Erase { .. } => "erase",
+            TreeOp::Load { .. } => "load",
+            TreeOp::Find { .. } => "find",
+            TreeOp::Walk { .. } => "walk",
+            TreeOp::MasFind { .. } => "mas_find",
+            TreeOp::MasFindRev { .. } => "mas_find_rev",
+            TreeOp::MasNext { .. } => "mas_next",
+            TreeOp::MasPrev { .. } => "mas_prev",
+            TreeOp::Pause => "pause",
+            TreeOp::Set { .. } => "set",
+            TreeOp::Destroy => "destroy",
+        }
+    }
+}
+
+/// A program: a tree configuration and the ops to run on it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Program {
+    pub config: TreeConfig,
+    pub ops: Vec<TreeOp>,
+}
+
+/// The word an engine stores for value token `t` (`xa_mk_value(t)`).
+#[inline]
+pub fn token_to_entry(t: u64) -> u64 {
+    (t << 1) | 1
+}
+
+/// The value token behind a stored word (`xa_to_value`).
+#[inline]
+pub fn entry_to_token(e: u64) -> u64 {
+    e >> 1
+}
+
+/// The largest value token (its entry word must fit in 64 bits).
+pub const MAX_TOKEN: u64 = u64::MAX >> 1;

@@ -1,0 +1,143 @@
+//! The `maplefuzz` binary: exit statuses and messages.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn maplefuzz(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_maplefuzz"))
+        .args(args)
+        .output()
+        .expect("run maplefuzz")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A fresh directory under the system temp dir, unique to this test.
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("maplefuzz-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn fuzz_runs_clean_and_prints_a_summary() {
+    let dir = temp_dir("fuzz");
+    let crashes = dir.join("crashes");
+    let out = maplefuzz(&[
+        "fuzz",
+        "--max-execs",
+        "50",
+        "--seed",
+        "1",
+        "--quiet",
+        "--crash-dir",
+        crashes.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("no divergence"), "{stdout}");
+    assert!(stdout.contains("execs        50 "), "{stdout}");
+    assert!(stdout.contains("seed         0x1"), "{stdout}");
+    assert!(stdout.contains("store types"), "{stdout}");
+    assert!(!crashes.exists(), "a clean campaign writes no reproducer");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["fuzz", "--no-such-flag"][..],
+        &["fuzz", "--target", "no_such_target"],
+        &["fuzz", "--seed", "banana"],
+        &["replay"],
+        &["frobnicate"],
+    ] {
+        let out = maplefuzz(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(!out.stderr.is_empty(), "{args:?}");
+    }
+}
+
+#[test]
+fn replay_of_a_missing_file_exits_2_naming_it() {
+    let dir = temp_dir("missing");
+    let path = dir.join("does-not-exist.txt");
+    let out = maplefuzz(&["replay", path.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("does-not-exist.txt"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replay_of_a_corrupt_text_file_names_the_line() {
+    let dir = temp_dir("corrupt");
+    let path = dir.join("corrupt.txt");
+    std::fs::write(&path, "config alloc\nstore 1 2 v1\nstroe 1 2 v1\nload 1\n").unwrap();
+    let out = maplefuzz(&["replay", path.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(stderr.contains("stroe"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replay_of_a_clean_program_exits_0() {
+    let dir = temp_dir("clean");
+    let path = dir.join("clean.txt");
+    std::fs::write(
+        &path,
+        "# a clean program\nconfig alloc rcu\nstore 0x1000 0x1fff v1\ninsert 0x3000 0x3fff v2\n\
+         load 0x1800\nwalk 0x1000\nmas_next max\nmas_prev 0x0\nerase 0x1000\nfind 0x0 max\n",
+    )
+    .unwrap();
+    let out = maplefuzz(&["replay", path.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("no divergence"), "{stdout}");
+
+    let out = maplefuzz(&["replay", "--trace", path.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("store 0x1000 0x1fff v1"), "{stdout}");
+    assert!(stdout.contains("load 0x1800"), "{stdout}");
+    assert!(stdout.contains(" v1\n"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replay_reads_binary_files() {
+    let dir = temp_dir("binary");
+    let path = dir.join("input.bin");
+    std::fs::write(&path, [0u8, 0, 1, 2, 3, 0xff, 0x80, 7, 7, 7]).unwrap();
+    let out = maplefuzz(&["replay", path.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    assert!(stdout.contains("binary"), "{stdout}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
