@@ -142,17 +142,36 @@ pub fn default_engines(program: &Program) -> Vec<Box<dyn TreeEngine>> {
     ]
 }
 
+/// The body of every coverage-guided fuzz target (libFuzzer, honggfuzz):
+/// decode the bytes with the one decoder, run the program with the one
+/// executor, and on a divergence panic with the runnable text program and
+/// the report, so the fuzzer records a crash whose message reproduces it.
+pub fn fuzz_bytes(data: &[u8]) {
+    let p = crate::ops::binary::decode(data);
+    if let Err(d) = run(&p) {
+        panic!(
+            "maplefuzz divergence; the program:\n{}\n{}",
+            crate::ops::text::format_program(&p),
+            d
+        );
+    }
+}
+
 /// Runs `program` on the oracle and the Rust port with default options.
 pub fn run(program: &Program) -> Result<RunStats, Box<Divergence>> {
     let mut engines = default_engines(program);
     run_with(program, &mut engines, Options::default())
 }
 
-fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+/// The message of a caught panic (string payloads, and the tree's
+/// [`PreallocViolation`](crate::tree::PreallocViolation)).
+pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = p.downcast_ref::<String>() {
         s.clone()
+    } else if let Some(v) = p.downcast_ref::<crate::tree::PreallocViolation>() {
+        format!("preallocation violated: {}", v.0)
     } else {
         "panic with a non-string payload".to_string()
     }
@@ -215,7 +234,7 @@ pub fn run_with(
                         op,
                         Check::Crash,
                         e_name(engines, outcomes.len()),
-                        format!("engine panicked: {}", panic_message(p)),
+                        format!("engine panicked: {}", panic_message(&*p)),
                         &opts,
                     ))
                 }
@@ -348,7 +367,7 @@ fn pause_all(
                 op,
                 Check::Crash,
                 name,
-                format!("engine panicked pausing its cursor: {}", panic_message(p)),
+                format!("engine panicked pausing its cursor: {}", panic_message(&*p)),
                 opts,
             ));
         }

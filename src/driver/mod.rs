@@ -20,6 +20,7 @@ pub use crash::Artifact;
 pub use replay::{load_program, replay, replay_to, Format, ReplayOutcome};
 pub use stats::CampaignStats;
 
+use crate::diff::panic_message;
 use crate::diff::{self, Divergence};
 use crate::ops::gen::generate;
 use crate::ops::text::format_program;
@@ -215,16 +216,6 @@ pub fn clock_seed() -> u64 {
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
     splitmix64(nanos ^ (u64::from(std::process::id()) << 32))
-}
-
-fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "panic with a non-string payload".to_string()
-    }
 }
 
 /// What one execution did.

@@ -241,6 +241,15 @@ fn mas_sparse_area(
     Ok(())
 }
 
+/// The argument checks both searches start with: `EINVAL` unless
+/// `[min, max]` can hold `size` indices.
+fn check_window(min: u64, max: u64, size: u64) -> Result<(), Errno> {
+    if min > max || size == 0 || max - min < size - 1 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
 /// `mas_empty_area()`: the lowest range of `size` NULL indices within
 /// `[min, max]`; on success `mas.index`/`mas.last` hold it.
 pub(crate) fn mas_empty_area(
@@ -250,12 +259,7 @@ pub(crate) fn mas_empty_area(
     max: u64,
     size: u64,
 ) -> Result<(), Errno> {
-    if min > max {
-        return Err(Errno::EINVAL);
-    }
-    if size == 0 || max - min < size - 1 {
-        return Err(Errno::EINVAL);
-    }
+    check_window(min, max, size)?;
     if mas.is_start() {
         mas_start(t, mas);
     } else if mas.offset >= 2 {
@@ -295,12 +299,7 @@ pub(crate) fn mas_empty_area_rev(
     size: u64,
 ) -> Result<(), Errno> {
     let mut last = mas.node;
-    if min > max {
-        return Err(Errno::EINVAL);
-    }
-    if size == 0 || max - min < size - 1 {
-        return Err(Errno::EINVAL);
-    }
+    check_window(min, max, size)?;
     if mas.is_start() {
         mas_start(t, mas);
     } else if mas.offset < 2 && !mas_rewind_node(t, mas) {

@@ -609,10 +609,7 @@ impl MaState {
         if self.mas.index > self.mas.last {
             return Err(Errno::EINVAL);
         }
-        std::mem::swap(&mut t.pool, &mut self.pool);
-        let r = write::mas_store_gfp(t, &mut self.mas, e);
-        std::mem::swap(&mut t.pool, &mut self.pool);
-        r
+        self.with_pool(t, |t, mas| write::mas_store_gfp(t, mas, e))
     }
 
     /// `mas_preallocate()`: reserve the nodes a store of `entry` over the
@@ -685,10 +682,7 @@ impl MaState {
 
     /// `mas_erase()`: erase the entry at the state's index.
     pub fn erase(&mut self, t: &mut MapleTree) -> Option<u64> {
-        std::mem::swap(&mut t.pool, &mut self.pool);
-        let e = write::mas_erase(t, &mut self.mas);
-        std::mem::swap(&mut t.pool, &mut self.pool);
-        nz(e)
+        nz(self.with_pool(t, write::mas_erase))
     }
 }
 
