@@ -330,6 +330,78 @@ mod tests {
     }
 
     #[test]
+    fn random_text_never_panics_and_round_trips() {
+        // A deterministic little generator over the parser's vocabulary and
+        // noise, so that both valid and invalid lines are common.
+        let words = [
+            "store",
+            "insert",
+            "erase",
+            "load",
+            "find",
+            "walk",
+            "mas_find",
+            "mas_find_rev",
+            "mas_next",
+            "mas_prev",
+            "pause",
+            "set",
+            "destroy",
+            "config",
+            "alloc",
+            "rcu",
+            "none",
+            "0x10",
+            "16",
+            "max",
+            "v3",
+            "null",
+            "v",
+            "0x",
+            "#",
+            "-1",
+            "\u{e9}",
+            "0xfffffffffffffffff",
+        ];
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let (mut parsed, mut rejected) = (0, 0);
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            for _ in 0..next() % 6 {
+                for _ in 0..next() % 5 {
+                    let x = next();
+                    text.push_str(words[(x % words.len() as u64) as usize]);
+                    text.push(if x % 9 == 0 { '\t' } else { ' ' });
+                }
+                text.push('\n');
+            }
+            match parse_program(&text) {
+                Ok(p) => {
+                    parsed += 1;
+                    assert_eq!(parse_program(&format_program(&p)).unwrap(), p, "{text:?}");
+                }
+                Err(e) => {
+                    rejected += 1;
+                    assert!(
+                        e.line >= 1 && e.line <= text.lines().count(),
+                        "{text:?}: {e}"
+                    );
+                }
+            }
+        }
+        assert!(
+            parsed > 1000 && rejected > 1000,
+            "{parsed} parsed, {rejected} rejected"
+        );
+    }
+
+    #[test]
     fn errors_name_the_line() {
         let cases = [
             ("store 1 2 v1\nstroe 1 2 v1\n", 2, "unknown op `stroe`"),
