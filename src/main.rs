@@ -40,6 +40,13 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run a program once per node allocation with that allocation failing
+    /// (and once with it and every later one failing), checking atomicity,
+    /// node accounting and validity after every op.
+    Sweep {
+        /// The program file (its own fail_allocs ops are dropped).
+        file: PathBuf,
+    },
     /// Run one program (text or binary file) and report the first divergence.
     Replay {
         /// The program file.
@@ -81,6 +88,7 @@ fn main() -> ExitCode {
             };
             driver::fuzz(&opts).map(|o| o.exit_code())
         }
+        Command::Sweep { file } => driver::sweep::sweep(&file).map(i32::from),
         Command::Replay { file, trace } => {
             driver::replay(&file, trace).map(|o| i32::from(o.diverged()))
         }

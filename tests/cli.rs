@@ -52,6 +52,92 @@ fn fuzz_runs_clean_and_prints_a_summary() {
 }
 
 #[test]
+fn every_target_runs_from_the_command_line() {
+    let dir = temp_dir("targets");
+    let crashes = dir.join("crashes");
+    let help = text(&maplefuzz(&["fuzz", "--help"]).stdout);
+    for target in [
+        "tree_ops",
+        "tree_alloc",
+        "tree_prealloc",
+        "tree_faults",
+        "all",
+    ] {
+        assert!(
+            help.contains(target),
+            "{target} missing from --help:\n{help}"
+        );
+        let out = maplefuzz(&[
+            "fuzz",
+            "--target",
+            target,
+            "--max-execs",
+            "8",
+            "--seed",
+            "5",
+            "--quiet",
+            "--crash-dir",
+            crashes.to_str().unwrap(),
+        ]);
+        let stdout = text(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{target}: {stdout}\n{}",
+            text(&out.stderr)
+        );
+        assert!(stdout.contains("no divergence"), "{target}: {stdout}");
+        assert!(stdout.contains("execs        8 "), "{target}: {stdout}");
+        if target != "all" {
+            assert!(
+                stdout.contains(&format!("targets      {target}\n")),
+                "{stdout}"
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn replay_of_the_new_ops_in_text() {
+    let dir = temp_dir("newops");
+    let path = dir.join("new_ops.txt");
+    std::fs::write(
+        &path,
+        "config alloc\nstore 0x1000 0x1fff v1\nempty_area 0x0 max 0x1000\n\
+         alloc_rrange 0x10 0x0 0xffff v2\nprealloc 0x3000 0x3fff v3\nstore_prealloc v3\n\
+         fail_allocs next 1\nload 0x3000\nfail_allocs never\nmas_destroy\n",
+    )
+    .unwrap();
+    let out = maplefuzz(&["replay", "--trace", path.to_str().unwrap()]);
+    let stdout = text(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        text(&out.stderr)
+    );
+    for line in [
+        "empty_area 0x0 max 0x1000",
+        "alloc_rrange 0x10 0x0 0xffff v2",
+        "prealloc 0x3000 0x3fff v3",
+        "store_prealloc v3",
+        "fail_allocs next 0x1",
+        "mas_destroy",
+    ] {
+        assert!(stdout.contains(line), "{line}: {stdout}");
+    }
+    let path = dir.join("bad.txt");
+    std::fs::write(&path, "config alloc\nfail_allocs sometimes\n").unwrap();
+    let out = maplefuzz(&["replay", path.to_str().unwrap()]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 2"), "{stderr}");
+    assert!(stderr.contains("sometimes"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn usage_errors_exit_2() {
     for args in [
         &["fuzz", "--no-such-flag"][..],

@@ -1,6 +1,6 @@
 //! The binary codec (`ops::binary`): round trips, totality, agreement with
-//! the text form, and the committed binary seeds in `corpus/tree_ops/`
-//! (text sources in `corpus/seeds/tree_ops/`).
+//! the text form, and the committed binary seeds in `corpus/<target>/`
+//! (text sources in `corpus/seeds/<target>/`).
 //!
 //! Regenerate the binary seeds after editing or adding a text seed:
 //!
@@ -10,7 +10,7 @@
 
 use maplefuzz::ops::binary::{decode, encode, MAX_OPS};
 use maplefuzz::ops::text::{format_program, parse_program};
-use maplefuzz::ops::{Program, TreeConfig, TreeOp, MAX_TOKEN};
+use maplefuzz::ops::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
@@ -93,7 +93,82 @@ fn op(rng: &mut ChaCha8Rng, kind: u8) -> TreeOp {
         9 => TreeOp::MasPrev { min: key(rng) },
         10 => TreeOp::Pause,
         11 => TreeOp::Set { index: key(rng) },
-        _ => TreeOp::Destroy,
+        12 => TreeOp::Destroy,
+        13 => TreeOp::EmptyArea {
+            min: key(rng),
+            max: key(rng),
+            size: size(rng),
+        },
+        14 => TreeOp::EmptyAreaRev {
+            min: key(rng),
+            max: key(rng),
+            size: size(rng),
+        },
+        15 => TreeOp::AllocRange {
+            size: size(rng),
+            min: key(rng),
+            max: key(rng),
+            value: token(rng),
+        },
+        16 => TreeOp::AllocRRange {
+            size: size(rng),
+            min: key(rng),
+            max: key(rng),
+            value: token(rng),
+        },
+        17 => {
+            let (first, last) = range(rng);
+            TreeOp::Prealloc {
+                first,
+                last,
+                value: store_value(rng),
+            }
+        }
+        18 => TreeOp::StorePrealloc {
+            value: store_value(rng),
+        },
+        19 => {
+            let (first, last) = range(rng);
+            TreeOp::MasStore {
+                first,
+                last,
+                value: store_value(rng),
+            }
+        }
+        20 => TreeOp::MasDestroy,
+        _ => TreeOp::FailAllocs {
+            schedule: schedule(rng),
+        },
+    }
+}
+
+/// The number of op kinds `op` draws from.
+const KINDS: u8 = 22;
+
+fn size(rng: &mut ChaCha8Rng) -> u64 {
+    match rng.gen_range(0..3) {
+        0 => rng.gen_range(0..20),
+        1 => EDGE_KEYS[rng.gen_range(0..EDGE_KEYS.len())],
+        _ => rng.gen(),
+    }
+}
+
+fn store_value(rng: &mut ChaCha8Rng) -> Option<u64> {
+    if rng.gen_bool(0.25) {
+        None
+    } else {
+        Some(token(rng))
+    }
+}
+
+fn schedule(rng: &mut ChaCha8Rng) -> FaultSchedule {
+    let n = size(rng);
+    match rng.gen_range(0..5) {
+        0 => FaultSchedule::Never,
+        1 => FaultSchedule::Nth(n),
+        2 => FaultSchedule::Next(n),
+        3 => FaultSchedule::Every(n),
+        _ => FaultSchedule::From(n),
     }
 }
 
@@ -110,7 +185,7 @@ fn program(rng: &mut ChaCha8Rng) -> Program {
         },
         ops: (0..n)
             .map(|_| {
-                let kind = rng.gen_range(0..13);
+                let kind = rng.gen_range(0..KINDS);
                 op(rng, kind)
             })
             .collect(),
@@ -172,7 +247,77 @@ fn round_trip_every_op_kind_and_edge() {
             TreeOp::Pause,
             TreeOp::Set { index: k },
             TreeOp::Destroy,
+            TreeOp::StorePrealloc { value: None },
+            TreeOp::StorePrealloc {
+                value: Some(k & MAX_TOKEN),
+            },
+            TreeOp::MasDestroy,
+            TreeOp::FailAllocs {
+                schedule: FaultSchedule::Never,
+            },
+            TreeOp::FailAllocs {
+                schedule: FaultSchedule::Nth(k),
+            },
+            TreeOp::FailAllocs {
+                schedule: FaultSchedule::Next(k),
+            },
+            TreeOp::FailAllocs {
+                schedule: FaultSchedule::Every(k),
+            },
+            TreeOp::FailAllocs {
+                schedule: FaultSchedule::From(k),
+            },
         ]);
+        for &l in &EDGE_KEYS[..4] {
+            for &size in &[0, 1, k, u64::MAX] {
+                ops.extend([
+                    TreeOp::EmptyArea {
+                        min: k,
+                        max: l,
+                        size,
+                    },
+                    TreeOp::EmptyAreaRev {
+                        min: k,
+                        max: l,
+                        size,
+                    },
+                    TreeOp::AllocRange {
+                        size,
+                        min: k,
+                        max: l,
+                        value: 0,
+                    },
+                    TreeOp::AllocRRange {
+                        size,
+                        min: l,
+                        max: k,
+                        value: MAX_TOKEN,
+                    },
+                ]);
+            }
+            ops.extend([
+                TreeOp::Prealloc {
+                    first: k,
+                    last: l,
+                    value: None,
+                },
+                TreeOp::Prealloc {
+                    first: l,
+                    last: k,
+                    value: Some(MAX_TOKEN),
+                },
+                TreeOp::MasStore {
+                    first: k,
+                    last: l,
+                    value: Some(0),
+                },
+                TreeOp::MasStore {
+                    first: l,
+                    last: k,
+                    value: None,
+                },
+            ]);
+        }
     }
     assert!(ops.len() <= MAX_OPS);
     for (alloc, rcu) in [(false, false), (true, false), (false, true), (true, true)] {
@@ -187,7 +332,7 @@ fn round_trip_every_op_kind_and_edge() {
 #[test]
 fn round_trip_random_programs() {
     let mut rng = ChaCha8Rng::seed_from_u64(0x6d61_706c_6566_757a);
-    let mut kinds = [0usize; 13];
+    let mut kinds = [0usize; KINDS as usize];
     for _ in 0..20_000 {
         let p = program(&mut rng);
         for o in &p.ops {
@@ -297,12 +442,16 @@ fn overlong_varints_decode_like_short_ones() {
     data.push(0x00);
     assert_eq!(decode(&data).ops, [TreeOp::Load { index: u64::MAX }]);
     // An 11th continuation byte is not part of the varint: it is the next
-    // opcode (0x80 % 13 = 11, `set`), whose key is then cut off (0).
+    // opcode (0x80 % 22 = 18, `store_prealloc`), whose value is then cut
+    // off (0, NULL).
     let mut data = vec![0u8, 3];
     data.extend([0x80; 11]);
     assert_eq!(
         decode(&data).ops,
-        [TreeOp::Load { index: 0 }, TreeOp::Set { index: 0 }]
+        [
+            TreeOp::Load { index: 0 },
+            TreeOp::StorePrealloc { value: None }
+        ]
     );
     // High bits past bit 63 are dropped: code u64::MAX is key 2^63.
     for last in [0x01u8, 0x7f] {
@@ -371,32 +520,56 @@ fn arbitrary_decodes_like_decode() {
     }
 }
 
-/// Binary seeds live where the fuzzers read them (`corpus/tree_ops/`);
-/// their text sources beside, in `corpus/seeds/tree_ops/`, out of the
+/// Binary seeds live where the fuzzers read them (`corpus/<target>/`);
+/// their text sources beside, in `corpus/seeds/<target>/`, out of the
 /// fuzzers' way (libFuzzer would read a text file as binary input).
-fn corpus_dir(ext: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+fn corpus_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus")
+}
+
+/// The folder of `target`'s seeds in the form `ext`.
+fn corpus_dir(target: &str, ext: &str) -> PathBuf {
     if ext == "txt" {
-        root.join("corpus/seeds/tree_ops")
+        corpus_root().join("seeds").join(target)
     } else {
-        root.join("corpus/tree_ops")
+        corpus_root().join(target)
     }
 }
 
-/// The twin of a seed file in the other form.
-fn twin(p: &Path) -> PathBuf {
+/// Every target with a seed folder in either form: the folders under
+/// `corpus/seeds/` and under `corpus/` (but `seeds/` and `regressions/`).
+fn corpus_targets() -> Vec<String> {
+    let mut targets = Vec::new();
+    for dir in [corpus_root().join("seeds"), corpus_root()] {
+        let Ok(rd) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.expect("readable corpus entry").path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if p.is_dir() && name != "seeds" && name != "regressions" && !targets.contains(&name) {
+                targets.push(name);
+            }
+        }
+    }
+    targets.sort();
+    targets
+}
+
+/// The twin of a seed file of `target` in the other form.
+fn twin(target: &str, p: &Path) -> PathBuf {
     let stem = p.file_stem().expect("seed file name");
     let ext = if p.extension().is_some_and(|e| e == "txt") {
         "bin"
     } else {
         "txt"
     };
-    corpus_dir(ext).join(stem).with_extension(ext)
+    corpus_dir(target, ext).join(stem).with_extension(ext)
 }
 
-/// Every file with extension `ext` in the seed corpus, sorted.
-fn corpus_files(ext: &str) -> Vec<PathBuf> {
-    let Ok(dir) = std::fs::read_dir(corpus_dir(ext)) else {
+/// Every file with extension `ext` in `target`'s seed corpus, sorted.
+fn corpus_files(target: &str, ext: &str) -> Vec<PathBuf> {
+    let Ok(dir) = std::fs::read_dir(corpus_dir(target, ext)) else {
         return Vec::new();
     };
     let mut files: Vec<PathBuf> = dir
@@ -414,43 +587,58 @@ fn encoded_text(txt: &Path) -> Vec<u8> {
 }
 
 /// Every binary seed is the encoding of its text twin, and every text seed
-/// has a binary twin, so the two forms never drift.
+/// has a binary twin, in every target's folders, so the two forms never
+/// drift.
 #[test]
 fn corpus_bins_match_texts() {
-    for bin in corpus_files("bin") {
-        let txt = twin(&bin);
+    let targets = corpus_targets();
+    for t in ["tree_ops", "tree_alloc", "tree_prealloc", "tree_faults"] {
         assert!(
-            txt.exists(),
-            "{} has no text twin {}",
-            bin.display(),
-            txt.display()
+            targets.iter().any(|x| x == t),
+            "no seeds for {t}: {targets:?}"
         );
-        let bytes = std::fs::read(&bin).expect("readable binary seed");
-        assert!(
-            bytes == encoded_text(&txt),
-            "{} is not encode(parse({})); regenerate with \
-             `cargo test --test codec -- --ignored write_corpus_bins`",
-            bin.display(),
-            txt.display()
-        );
+        assert!(!corpus_files(t, "txt").is_empty(), "no text seeds for {t}");
     }
-    for txt in corpus_files("txt") {
-        assert!(
-            twin(&txt).exists(),
-            "{} has no binary twin; generate it with \
-             `cargo test --test codec -- --ignored write_corpus_bins`",
-            txt.display()
-        );
+    for target in &targets {
+        for bin in corpus_files(target, "bin") {
+            let txt = twin(target, &bin);
+            assert!(
+                txt.exists(),
+                "{} has no text twin {}",
+                bin.display(),
+                txt.display()
+            );
+            let bytes = std::fs::read(&bin).expect("readable binary seed");
+            assert!(
+                bytes == encoded_text(&txt),
+                "{} is not encode(parse({})); regenerate with \
+                 `cargo test --test codec -- --ignored write_corpus_bins`",
+                bin.display(),
+                txt.display()
+            );
+        }
+        for txt in corpus_files(target, "txt") {
+            assert!(
+                twin(target, &txt).exists(),
+                "{} has no binary twin; generate it with \
+                 `cargo test --test codec -- --ignored write_corpus_bins`",
+                txt.display()
+            );
+        }
     }
 }
 
-/// Writes `NAME.bin = encode(parse(NAME.txt))` for every text seed.
+/// Writes `corpus/<target>/NAME.bin = encode(parse(NAME.txt))` for every
+/// text seed `corpus/seeds/<target>/NAME.txt`.
 #[test]
-#[ignore = "generator: writes corpus/tree_ops/*.bin"]
+#[ignore = "generator: writes corpus/<target>/*.bin"]
 fn write_corpus_bins() {
-    for txt in corpus_files("txt") {
-        let bin = twin(&txt);
-        std::fs::write(&bin, encoded_text(&txt)).expect("writable corpus");
-        println!("wrote {}", bin.display());
+    for target in corpus_targets() {
+        for txt in corpus_files(&target, "txt") {
+            let bin = twin(&target, &txt);
+            std::fs::create_dir_all(bin.parent().unwrap()).expect("writable corpus");
+            std::fs::write(&bin, encoded_text(&txt)).expect("writable corpus");
+            println!("wrote {}", bin.display());
+        }
     }
 }

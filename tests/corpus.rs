@@ -49,7 +49,7 @@ fn every_committed_program_replays_clean() {
 
 #[test]
 fn the_tree_ops_seeds_reach_every_store_type() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/tree_ops");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/seeds/tree_ops");
     let mut all = Vec::new();
     files(&dir, &mut all);
     let mut seen = StoreStats::default();

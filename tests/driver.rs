@@ -1,5 +1,5 @@
-//! The stable driver on a fixed budget of seeds: clean, deterministic, and
-//! its programs survive both program forms.
+//! The stable driver on a fixed budget of seeds: clean on every target,
+//! deterministic, and its programs survive both program forms.
 
 use maplefuzz::driver::{exec_program, exec_seed, fuzz, FuzzOptions, FuzzOutcome, Target};
 use maplefuzz::ops::{binary, text};
@@ -11,9 +11,13 @@ fn crash_dir(name: &str) -> PathBuf {
 }
 
 fn campaign(seed: u64, execs: u64, name: &str) -> FuzzOutcome {
+    target_campaign("all", seed, execs, name)
+}
+
+fn target_campaign(target: &str, seed: u64, execs: u64, name: &str) -> FuzzOutcome {
     let dir = crash_dir(name);
     let opts = FuzzOptions {
-        target: "all".to_string(),
+        target: target.to_string(),
         seconds: 0,
         seed: Some(seed),
         max_execs: Some(execs),
@@ -21,7 +25,7 @@ fn campaign(seed: u64, execs: u64, name: &str) -> FuzzOutcome {
         quiet: true,
         print: false,
     };
-    let outcome = fuzz(&opts).expect("`all` is a valid target");
+    let outcome = fuzz(&opts).expect("a valid target");
     if let Some(f) = &outcome.failure {
         // Show the reproducer in the failure message; leave it on disk.
         let repro = f
@@ -30,8 +34,12 @@ fn campaign(seed: u64, execs: u64, name: &str) -> FuzzOutcome {
             .map(text::format_program)
             .unwrap_or_default();
         panic!(
-            "exec {} (seed {:#x}) failed; reproducer: {:?}\n{repro}\n{}",
-            f.exec, f.exec_seed, f.artifact, f.report
+            "{} exec {} (seed {:#x}) failed; reproducer: {:?}\n{repro}\n{}",
+            f.target.name(),
+            f.exec,
+            f.exec_seed,
+            f.artifact,
+            f.report
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -51,6 +59,59 @@ fn fixed_seeds_find_no_divergence() {
         "store types never reached: {:?}",
         o.stats.missing_store_types()
     );
+}
+
+/// Each target on its own fixed seeds: no divergence.
+#[test]
+fn every_target_is_clean_on_fixed_seeds() {
+    for (i, t) in Target::ALL.iter().enumerate() {
+        let o = target_campaign(t.name(), 0x7a26_0000 + i as u64, 60, t.name());
+        assert_eq!(o.targets, [*t]);
+        assert_eq!(o.stats.execs, 60, "{}", t.name());
+        assert_eq!(o.exit_code(), 0);
+    }
+}
+
+#[test]
+fn all_runs_every_target_round_robin() {
+    let o = campaign(3, 8, "all");
+    assert_eq!(o.targets, Target::ALL);
+    for (i, t) in Target::ALL.iter().enumerate() {
+        assert_eq!(Target::from_name(t.name()), Some(*t));
+        // Execution i of the campaign is target i's program for (3, i).
+        let p = exec_program(*t, 3, i as u64);
+        assert!(!p.ops.is_empty());
+    }
+    // The profiles differ: the same exec seed gives four different programs.
+    let programs: HashSet<_> = Target::ALL
+        .iter()
+        .map(|t| text::format_program(&exec_program(*t, 3, 0)))
+        .collect();
+    assert_eq!(programs.len(), Target::ALL.len());
+}
+
+#[test]
+fn target_programs_have_their_profile() {
+    for i in 0..40 {
+        let p = exec_program(Target::TreeAlloc, 9, i);
+        assert!(
+            p.config.alloc,
+            "tree_alloc exec {i} is not an allocation tree"
+        );
+    }
+    let kinds = |t: Target| -> HashSet<&'static str> {
+        (0..40)
+            .flat_map(|i| exec_program(t, 9, i).ops)
+            .map(|o| o.kind())
+            .collect()
+    };
+    let alloc = kinds(Target::TreeAlloc);
+    assert!(alloc.contains("empty_area") && alloc.contains("alloc_rrange"));
+    let prealloc = kinds(Target::TreePrealloc);
+    assert!(prealloc.contains("store_prealloc") && prealloc.contains("mas_destroy"));
+    let faults = kinds(Target::TreeFaults);
+    assert!(faults.contains("fail_allocs"));
+    assert!(!kinds(Target::TreeOps).contains("fail_allocs"));
 }
 
 #[test]
@@ -75,7 +136,9 @@ fn unknown_target_is_an_error() {
     };
     let e = fuzz(&opts).unwrap_err();
     assert!(e.to_string().contains("unknown target `nope`"), "{e}");
-    assert!(e.to_string().contains("tree_ops"), "{e}");
+    for t in Target::ALL {
+        assert!(e.to_string().contains(t.name()), "{e}");
+    }
 }
 
 #[test]
@@ -83,15 +146,23 @@ fn exec_seeds_are_distinct_and_programs_round_trip() {
     let seeds: HashSet<u64> = (0..10_000).map(|i| exec_seed(7, i)).collect();
     assert_eq!(seeds.len(), 10_000);
     assert_ne!(exec_seed(7, 0), exec_seed(8, 0));
-    for i in 0..50 {
-        let p = exec_program(Target::TreeOps, 0x5eed, i);
-        assert_eq!(p, exec_program(Target::TreeOps, 0x5eed, i));
-        assert!(p.ops.len() <= binary::MAX_OPS);
-        assert_eq!(binary::decode(&binary::encode(&p)), p, "exec {i}");
-        assert_eq!(
-            text::parse_program(&text::format_program(&p)).unwrap(),
-            p,
-            "exec {i}"
-        );
+    for t in Target::ALL {
+        for i in 0..30 {
+            let p = exec_program(t, 0x5eed, i);
+            assert_eq!(p, exec_program(t, 0x5eed, i));
+            assert!(p.ops.len() <= binary::MAX_OPS);
+            assert_eq!(
+                binary::decode(&binary::encode(&p)),
+                p,
+                "{} exec {i}",
+                t.name()
+            );
+            assert_eq!(
+                text::parse_program(&text::format_program(&p)).unwrap(),
+                p,
+                "{} exec {i}",
+                t.name()
+            );
+        }
     }
 }

@@ -104,3 +104,17 @@ fn the_fixes_give_the_right_answers() {
     assert_eq!(t.insert_range(0, u64::MAX, e), Err(Errno::EEXIST));
     assert_eq!(t.entries().count(), 1);
 }
+
+/// The whole-space fix must also place a reverse allocation at the very top.
+#[test]
+fn the_whole_space_fix_allocates_up_to_ulong_max() {
+    let e = (0x11 << 1) | 1;
+    let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+    t.set_fixes(Fixes::all());
+    t.store_range(0, u64::MAX, Some(e)).unwrap();
+    t.store_range(0, u64::MAX, None).unwrap();
+    assert_eq!(
+        t.alloc_rrange(e, 1, 0xffff_ffff_ff53_ffd5, u64::MAX),
+        Ok(u64::MAX)
+    );
+}

@@ -38,6 +38,11 @@ pub enum Check {
     Accounting,
     /// An engine's structural validation failed.
     Validate,
+    /// A store on a preallocated maple state needed a node it did not hold.
+    Prealloc,
+    /// An op under an injected allocation failure left the tree neither as
+    /// before nor as after, or returned something other than the failure.
+    Atomicity,
     /// An engine panicked.
     Crash,
 }
@@ -50,6 +55,8 @@ impl Check {
             Check::Contents => "contents",
             Check::Accounting => "accounting",
             Check::Validate => "validate",
+            Check::Prealloc => "prealloc",
+            Check::Atomicity => "atomicity",
             Check::Crash => "crash",
         }
     }
@@ -211,6 +218,7 @@ pub fn run_with(
     opts: Options,
 ) -> Result<RunStats, Box<Divergence>> {
     let mut stats = RunStats::default();
+    let mut faults_active = false;
     let n = program.ops.len();
     for (step, op) in program.ops.iter().enumerate() {
         let is_cursor_op = matches!(
@@ -223,24 +231,87 @@ pub fn run_with(
         if is_cursor_op && engines.iter().any(|e| e.cursor_positioned() == Some(false)) {
             pause_all(engines, step, op, &opts)?;
         }
-        let mut outcomes: Vec<Outcome> = Vec::with_capacity(engines.len());
-        for e in engines.iter_mut() {
-            match catch_unwind(AssertUnwindSafe(|| e.apply(op))) {
-                Ok(o) => outcomes.push(o),
+        if let TreeOp::FailAllocs { schedule } = op {
+            faults_active = *schedule != crate::tree::FaultSchedule::Never;
+        }
+        let fault_mode = faults_active && op.allocates();
+        let failed_before: Vec<u64> = engines
+            .iter()
+            .map(|e| e.inspect().map_or(0, |i| i.failed_allocs()))
+            .collect();
+        // Under a fault schedule the reference engine runs last, on a copy,
+        // so that the state before the op is still at hand.
+        let order: Vec<usize> = if fault_mode {
+            (1..engines.len()).chain(std::iter::once(0)).collect()
+        } else {
+            (0..engines.len()).collect()
+        };
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; engines.len()];
+        let mut applied_ref: Option<Box<dyn TreeEngine>> = None;
+        for i in order {
+            let result = if fault_mode && i == 0 {
+                match engines[0].snapshot() {
+                    Some(mut copy) => {
+                        let r = catch_unwind(AssertUnwindSafe(|| copy.apply(op)));
+                        applied_ref = Some(copy);
+                        r
+                    }
+                    None => catch_unwind(AssertUnwindSafe(|| engines[0].apply(op))),
+                }
+            } else {
+                let e = &mut engines[i];
+                catch_unwind(AssertUnwindSafe(|| e.apply(op)))
+            };
+            match result {
+                Ok(o) => outcomes[i] = Some(o),
                 Err(p) => {
+                    let check = if p.downcast_ref::<crate::tree::PreallocViolation>().is_some() {
+                        Check::Prealloc
+                    } else {
+                        Check::Crash
+                    };
                     return Err(diverge(
                         engines,
                         step,
                         op,
-                        Check::Crash,
-                        e_name(engines, outcomes.len()),
+                        check,
+                        e_name(engines, i),
                         format!("engine panicked: {}", panic_message(&*p)),
                         &opts,
-                    ))
+                    ));
                 }
             }
         }
+        let outcomes: Vec<Outcome> = outcomes
+            .into_iter()
+            .map(|o| o.expect("every engine ran"))
+            .collect();
+        let mut checked_results = false;
+        if let Some(after) = applied_ref {
+            let faulted: Vec<bool> = engines
+                .iter()
+                .zip(&failed_before)
+                .map(|(e, b)| e.inspect().is_some_and(|i| i.failed_allocs() > *b))
+                .collect();
+            if faulted.iter().any(|f| *f) {
+                check_faulted_op(
+                    engines,
+                    after.as_ref(),
+                    &faulted,
+                    &outcomes,
+                    step,
+                    op,
+                    &opts,
+                )?;
+                checked_results = true;
+            } else {
+                engines[0] = after;
+            }
+        }
         for (i, o) in outcomes.iter().enumerate().skip(1) {
+            if checked_results {
+                break;
+            }
             if *o != outcomes[0] {
                 let detail = format!(
                     "{}: {:?}\n{}: {:?}",
@@ -345,6 +416,91 @@ pub fn run_with(
         }
     }
     Ok(stats)
+}
+
+/// An op during which an injected allocation failure fired. Each engine
+/// must be in one of two worlds: the op took full effect (the kernel's retry
+/// succeeded: its result equals the reference's), or none at all (its result
+/// is the kernel's answer to the failure, e.g. `ENOMEM`). The reference
+/// engine (`engines[0]`, not yet changed) is moved to the world the engines
+/// are in; `after` is a copy of it with the op applied.
+fn check_faulted_op(
+    engines: &mut [Box<dyn TreeEngine>],
+    after: &dyn TreeEngine,
+    faulted: &[bool],
+    outcomes: &[Outcome],
+    step: usize,
+    op: &TreeOp,
+    opts: &Options,
+) -> Result<(), Box<Divergence>> {
+    let before_entries = engines[0].entries();
+    let after_entries = after.entries();
+    let mut world_before = None;
+    for i in 1..engines.len() {
+        let got = engines[i].entries();
+        let in_after = got == after_entries;
+        let in_before = got == before_entries;
+        let (world, ok) = if in_after && outcomes[i] == outcomes[0] {
+            (false, true)
+        } else if in_before && faulted[i] {
+            let failure_answer = Outcome::enomem(op).is_some_and(|o| outcomes[i] == o)
+                // mtree_erase() returns the entry even when its store failed.
+                || (matches!(op, TreeOp::Erase { .. }) && outcomes[i] == outcomes[0]);
+            (true, failure_answer)
+        } else {
+            (false, false)
+        };
+        let agrees = world_before.map_or(true, |w| w == world);
+        if !ok || !agrees {
+            let detail = format!(
+                "an injected allocation failure fired during the op; {} returned {:?} and its \
+                 entries are {}; the op alone returns {:?}\n{}",
+                engines[i].name(),
+                outcomes[i],
+                if in_after {
+                    "as after the op"
+                } else if in_before {
+                    "as before the op"
+                } else {
+                    "neither as before nor as after the op"
+                },
+                outcomes[0],
+                entries_diff(
+                    if in_before {
+                        &before_entries
+                    } else {
+                        &after_entries
+                    },
+                    &got
+                )
+            );
+            let name = e_name(engines, i);
+            return Err(diverge(
+                engines,
+                step,
+                op,
+                Check::Atomicity,
+                name,
+                detail,
+                opts,
+            ));
+        }
+        world_before = Some(world);
+    }
+    if world_before == Some(true) {
+        // The op did nothing to the tree; what every engine does to its
+        // maple state before any such op (ending a pending preallocation's
+        // store_prealloc readiness) still stands.
+        if !crate::engine::leaves_state_alone(op) {
+            engines[0].apply(&TreeOp::MasDestroy);
+        }
+    } else {
+        let copy = after
+            .snapshot()
+            .expect("the reference engine can be copied");
+        engines[0] = copy;
+    }
+    Ok(())
 }
 
 fn e_name(engines: &[Box<dyn TreeEngine>], i: usize) -> String {

@@ -21,6 +21,9 @@ enum Defect {
     LeakNode,
     /// Panic.
     Crash,
+    /// Claim an injected allocation failure (ENOMEM) for a store that in
+    /// fact took effect.
+    HalfFailed,
 }
 
 struct Broken {
@@ -28,6 +31,7 @@ struct Broken {
     defect: Defect,
     at: usize,
     step: usize,
+    fake_failures: u64,
 }
 
 impl TreeEngine for Broken {
@@ -69,6 +73,10 @@ impl TreeEngine for Broken {
                 out
             }
             Defect::Crash => panic!("planted crash"),
+            Defect::HalfFailed => {
+                self.fake_failures += 1;
+                Outcome::Status(Err(crate::tree::Errno::ENOMEM))
+            }
         }
     }
 
@@ -77,7 +85,28 @@ impl TreeEngine for Broken {
     }
 
     fn inspect(&self) -> Option<&dyn Inspect> {
-        self.inner.inspect()
+        Some(self)
+    }
+}
+
+impl Inspect for Broken {
+    fn validate(&self) -> Result<(), String> {
+        self.inner.validate()
+    }
+    fn accounting(&self) -> crate::engine::NodeAccounting {
+        self.inner.accounting()
+    }
+    fn store_stats(&self) -> crate::tree::StoreStats {
+        self.inner.store_stats()
+    }
+    fn dump(&self) -> String {
+        Inspect::dump(&self.inner)
+    }
+    fn failed_allocs(&self) -> u64 {
+        self.inner.failed_allocs() + self.fake_failures
+    }
+    fn alloc_attempts(&self) -> u64 {
+        self.inner.alloc_attempts()
     }
 }
 
@@ -93,7 +122,10 @@ fn program() -> Program {
 }
 
 fn run_broken(defect: Defect, at: usize) -> Box<Divergence> {
-    let p = program();
+    run_broken_program(defect, at, program())
+}
+
+fn run_broken_program(defect: Defect, at: usize, p: Program) -> Box<Divergence> {
     let mut engines: Vec<Box<dyn TreeEngine>> = vec![
         Box::new(OracleEngine::new(TreeConfig::default())),
         Box::new(Broken {
@@ -101,6 +133,7 @@ fn run_broken(defect: Defect, at: usize) -> Box<Divergence> {
             defect,
             at,
             step: 0,
+            fake_failures: 0,
         }),
     ];
     run_with(&p, &mut engines, Options::default()).expect_err("the planted defect must be caught")
@@ -188,4 +221,24 @@ fn the_report_prints_the_op_and_the_check() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn a_store_that_half_fails_is_caught_by_the_atomicity_check() {
+    // Under a fault schedule the store at step 2 reports ENOMEM, yet it
+    // changed the tree: neither "as before" nor "the answer of the op".
+    let p = parse_program(
+        "store 0x10 0x1f v1\n\
+         fail_allocs nth 1000\n\
+         store 0x30 0x3f v2\n\
+         load 0x35\n",
+    )
+    .unwrap();
+    let d = run_broken_program(Defect::HalfFailed, 2, p);
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Atomicity, 2, "broken")
+    );
+    assert!(d.detail.contains("as after the op"), "{}", d.detail);
+    assert!(d.detail.contains("ENOMEM"), "{}", d.detail);
 }

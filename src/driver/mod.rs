@@ -15,6 +15,7 @@
 mod crash;
 mod replay;
 mod stats;
+pub mod sweep;
 
 pub use crash::Artifact;
 pub use replay::{load_program, replay, replay_to, Format, ReplayOutcome};
@@ -22,7 +23,7 @@ pub use stats::CampaignStats;
 
 use crate::diff::panic_message;
 use crate::diff::{self, Divergence};
-use crate::ops::gen::generate;
+use crate::ops::gen::{generate_profile, Profile};
 use crate::ops::text::format_program;
 use crate::ops::Program;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -34,21 +35,37 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-/// A fuzz target: a kind of program the driver generates and runs.
+/// A fuzz target: a kind of program the driver generates and runs. Each
+/// is a generator [`Profile`]; `all` runs them round-robin, one program
+/// each.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
     /// Maple tree ops (`TreeOp`) on the oracle and the Rust port.
     TreeOps,
+    /// Allocation trees: gap searches and allocations over trees with holes.
+    TreeAlloc,
+    /// Preallocation: `prealloc`, `store_prealloc`, `mas_store`, `mas_destroy`.
+    TreePrealloc,
+    /// Fault injection: `fail_allocs` schedules over allocating ops.
+    TreeFaults,
 }
 
 impl Target {
     /// Every target, in the order `all` runs them.
-    pub const ALL: [Target; 1] = [Target::TreeOps];
+    pub const ALL: [Target; 4] = [
+        Target::TreeOps,
+        Target::TreeAlloc,
+        Target::TreePrealloc,
+        Target::TreeFaults,
+    ];
 
     /// The target's name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Target::TreeOps => "tree_ops",
+            Target::TreeAlloc => "tree_alloc",
+            Target::TreePrealloc => "tree_prealloc",
+            Target::TreeFaults => "tree_faults",
         }
     }
 
@@ -57,11 +74,19 @@ impl Target {
         Target::ALL.into_iter().find(|t| t.name() == name)
     }
 
+    /// The generator profile of this target.
+    pub fn profile(self) -> Profile {
+        match self {
+            Target::TreeOps => Profile::TreeOps,
+            Target::TreeAlloc => Profile::TreeAlloc,
+            Target::TreePrealloc => Profile::TreePrealloc,
+            Target::TreeFaults => Profile::TreeFaults,
+        }
+    }
+
     /// This target's program for one execution.
     fn program(self, rng: &mut ChaCha8Rng) -> Program {
-        match self {
-            Target::TreeOps => generate(rng),
-        }
+        generate_profile(self.profile(), rng)
     }
 }
 

@@ -311,6 +311,9 @@ pub(crate) fn fmt_outcome(o: &Outcome) -> String {
             fmt_index(*last),
             status
         ),
+        Outcome::Range(Ok((a, b))) => format!("[{}, {}]", fmt_index(*a), fmt_index(*b)),
+        Outcome::Range(Err(e)) | Outcome::Alloc(Err(e)) => e.to_string(),
+        Outcome::Alloc(Ok(start)) => format!("at {}", fmt_index(*start)),
     }
 }
 

@@ -26,6 +26,64 @@ pub enum Outcome {
         last: u64,
         status: Status,
     },
+    /// A free-range search: the range found, or an errno.
+    Range(Result<(u64, u64), Errno>),
+    /// An allocating insert: the first index used, or an errno.
+    Alloc(Result<u64, Errno>),
+}
+
+impl Outcome {
+    /// The outcome of `op` when an injected allocation failure made it do
+    /// nothing: what the kernel returns then.
+    pub fn enomem(op: &TreeOp) -> Option<Outcome> {
+        Some(match op {
+            TreeOp::Store { .. }
+            | TreeOp::Insert { .. }
+            | TreeOp::Prealloc { .. }
+            | TreeOp::MasStore { .. } => Outcome::Status(Err(Errno::ENOMEM)),
+            TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => {
+                Outcome::Alloc(Err(Errno::ENOMEM))
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// A program drives two maple states: the cursor (`walk`, `mas_find`,
+/// `mas_find_rev`, `mas_next`, `mas_prev`, `pause`, `set`) and the writer
+/// (`prealloc`, `store_prealloc`, `mas_store`, `mas_destroy`).
+///
+/// Ops a pending preallocation of the writer survives: its own stores, and
+/// ops that leave both the writer and the tree's contents alone. Any other
+/// op first releases it (`mas_destroy()`), as a correct kernel caller would
+/// before writing to the tree another way.
+pub fn keeps_preallocation(op: &TreeOp) -> bool {
+    matches!(
+        op,
+        TreeOp::StorePrealloc { .. } | TreeOp::MasStore { .. } | TreeOp::MasDestroy
+    ) || leaves_state_alone(op)
+}
+
+/// Ops that touch neither the writer maple state nor the tree's contents.
+/// A `store_prealloc` is valid only when nothing but these ran since its
+/// `prealloc`: the kernel's `mas_store_prealloc()` continues from exactly
+/// where `mas_preallocate()` left the state.
+pub fn leaves_state_alone(op: &TreeOp) -> bool {
+    matches!(
+        op,
+        TreeOp::FailAllocs { .. }
+            | TreeOp::Load { .. }
+            | TreeOp::Find { .. }
+            | TreeOp::EmptyArea { .. }
+            | TreeOp::EmptyAreaRev { .. }
+            | TreeOp::Walk { .. }
+            | TreeOp::MasFind { .. }
+            | TreeOp::MasFindRev { .. }
+            | TreeOp::MasNext { .. }
+            | TreeOp::MasPrev { .. }
+            | TreeOp::Pause
+            | TreeOp::Set { .. }
+    )
 }
 
 /// Node accounting of an engine that allocates nodes.
@@ -56,6 +114,10 @@ pub trait Inspect {
     fn store_stats(&self) -> StoreStats;
     /// A canonical node dump.
     fn dump(&self) -> String;
+    /// Node allocations refused by the fault schedule so far.
+    fn failed_allocs(&self) -> u64;
+    /// Node allocations attempted since the fault schedule was last set.
+    fn alloc_attempts(&self) -> u64;
 }
 
 /// An implementation of the maple tree's operations.
@@ -82,6 +144,11 @@ pub trait TreeEngine {
     fn cursor_positioned(&self) -> Option<bool> {
         None
     }
+    /// A copy of the engine as it stands, for engines cheap to copy (the
+    /// oracle): the executor keeps the state before an op that may fail.
+    fn snapshot(&self) -> Option<Box<dyn TreeEngine>> {
+        None
+    }
 }
 
 fn tok(e: Option<u64>) -> Option<u64> {
@@ -91,7 +158,14 @@ fn tok(e: Option<u64>) -> Option<u64> {
 /// The Rust port (`src/tree`).
 pub struct RustEngine {
     tree: MapleTree,
+    /// The cursor.
     mas: MaState,
+    /// The writer (preallocations and advanced stores).
+    wmas: MaState,
+    /// The entry of the preallocation the state holds, if any.
+    pending: Option<Option<u64>>,
+    /// The entry a `store_prealloc` may store now, if one may.
+    store_ready: Option<Option<u64>>,
 }
 
 impl RustEngine {
@@ -103,6 +177,9 @@ impl RustEngine {
         RustEngine {
             tree,
             mas: MaState::new(0, 0),
+            wmas: MaState::new(0, 0),
+            pending: None,
+            store_ready: None,
         }
     }
 
@@ -111,6 +188,9 @@ impl RustEngine {
         RustEngine {
             tree: MapleTree::with_flags(config.flags()),
             mas: MaState::new(0, 0),
+            wmas: MaState::new(0, 0),
+            pending: None,
+            store_ready: None,
         }
     }
 
@@ -135,10 +215,76 @@ impl TreeEngine for RustEngine {
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
+        if self.pending.is_some() && !keeps_preallocation(op) {
+            self.wmas.destroy(&mut self.tree);
+            self.pending = None;
+        }
+        let ready = self.store_ready.take();
+        if leaves_state_alone(op) {
+            self.store_ready = ready;
+        }
+        let alloc_tree = self.tree.attrs() & crate::tree::MT_FLAGS_ALLOC_RANGE != 0;
         let t = &mut self.tree;
         match *op {
             TreeOp::Store { first, last, value } => {
                 Outcome::Status(t.store_range(first, last, value.map(token_to_entry)))
+            }
+            TreeOp::EmptyArea { min, max, size } | TreeOp::EmptyAreaRev { min, max, size } => {
+                if !alloc_tree {
+                    return Outcome::Range(Err(Errno::EINVAL));
+                }
+                let mut m = MaState::new(0, 0);
+                let r = if matches!(op, TreeOp::EmptyArea { .. }) {
+                    m.empty_area(t, min, max, size)
+                } else {
+                    m.empty_area_rev(t, min, max, size)
+                };
+                Outcome::Range(r.map(|()| (m.index(), m.last())))
+            }
+            TreeOp::AllocRange {
+                size,
+                min,
+                max,
+                value,
+            } => Outcome::Alloc(t.alloc_range(token_to_entry(value), size, min, max)),
+            TreeOp::AllocRRange {
+                size,
+                min,
+                max,
+                value,
+            } => Outcome::Alloc(t.alloc_rrange(token_to_entry(value), size, min, max)),
+            TreeOp::Prealloc { first, last, value } => {
+                self.wmas.set_range(first, last);
+                let r = self.wmas.preallocate(t, value.map(token_to_entry));
+                if r.is_ok() {
+                    self.pending = Some(value);
+                    self.store_ready = Some(value);
+                }
+                Outcome::Status(r.map(|_| ()))
+            }
+            TreeOp::StorePrealloc { value } => {
+                if ready != Some(value) {
+                    return Outcome::Status(Err(Errno::EINVAL));
+                }
+                self.pending = None;
+                Outcome::Status(self.wmas.store_prealloc(t, value.map(token_to_entry)))
+            }
+            TreeOp::MasStore { first, last, value } => {
+                self.wmas.set_range(first, last);
+                Outcome::Status(
+                    self.wmas
+                        .store_advanced(t, value.map(token_to_entry))
+                        .map(|_| ()),
+                )
+            }
+            TreeOp::MasDestroy => {
+                self.wmas.destroy(t);
+                self.pending = None;
+                Outcome::Done
+            }
+            TreeOp::FailAllocs { schedule } => {
+                t.set_fault_schedule(schedule);
+                Outcome::Done
             }
             TreeOp::Insert { first, last, value } => {
                 Outcome::Status(t.insert_range(first, last, token_to_entry(value)))
@@ -234,20 +380,34 @@ impl Inspect for RustEngine {
     fn dump(&self) -> String {
         self.tree.dump()
     }
+
+    fn failed_allocs(&self) -> u64 {
+        self.tree.node_counters().failed
+    }
+
+    fn alloc_attempts(&self) -> u64 {
+        self.tree.alloc_attempts()
+    }
 }
 
 /// The naive oracle (`reference/`).
+#[derive(Clone)]
 pub struct OracleEngine {
     tree: oracle::TreeOracle,
     cursor: oracle::Cursor,
+    alloc_tree: bool,
+    /// The range and entry a `store_prealloc` may store now, if one may.
+    pending: Option<(u64, u64, Option<u64>)>,
 }
 
 impl OracleEngine {
     /// A fresh oracle. The configuration does not change what it computes.
-    pub fn new(_config: TreeConfig) -> OracleEngine {
+    pub fn new(config: TreeConfig) -> OracleEngine {
         OracleEngine {
             tree: oracle::TreeOracle::new(),
             cursor: oracle::Cursor::new(0, 0),
+            alloc_tree: config.alloc,
+            pending: None,
         }
     }
 
@@ -291,6 +451,12 @@ impl TreeEngine for OracleEngine {
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
+        // The oracle holds no nodes; it only tracks whether a store_prealloc
+        // may run (see leaves_state_alone).
+        let ready = self.pending.take();
+        if leaves_state_alone(op) {
+            self.pending = ready;
+        }
         let t = &mut self.tree;
         match *op {
             TreeOp::Store { first, last, value } => Outcome::Status(
@@ -298,6 +464,68 @@ impl TreeEngine for OracleEngine {
                     .map(|_| ())
                     .map_err(oerr),
             ),
+            TreeOp::EmptyArea { min, max, size } => {
+                if !self.alloc_tree {
+                    return Outcome::Range(Err(Errno::EINVAL));
+                }
+                Outcome::Range(t.empty_area(min, max, size).map_err(oerr))
+            }
+            TreeOp::EmptyAreaRev { min, max, size } => {
+                if !self.alloc_tree {
+                    return Outcome::Range(Err(Errno::EINVAL));
+                }
+                Outcome::Range(t.empty_area_rev(min, max, size).map_err(oerr))
+            }
+            TreeOp::AllocRange {
+                size,
+                min,
+                max,
+                value,
+            } => Outcome::Alloc(
+                t.alloc_range(
+                    self.alloc_tree,
+                    token_to_entry(value),
+                    size,
+                    min,
+                    max,
+                    false,
+                )
+                .map_err(oerr),
+            ),
+            TreeOp::AllocRRange {
+                size,
+                min,
+                max,
+                value,
+            } => Outcome::Alloc(
+                t.alloc_range(self.alloc_tree, token_to_entry(value), size, min, max, true)
+                    .map_err(oerr),
+            ),
+            TreeOp::Prealloc { first, last, value } => {
+                if first > last {
+                    return Outcome::Status(Err(Errno::EINVAL));
+                }
+                self.pending = Some((first, last, value));
+                Outcome::Status(Ok(()))
+            }
+            TreeOp::StorePrealloc { value } => match ready {
+                Some((first, last, v)) if v == value => Outcome::Status(
+                    t.store_range(first, last, value.map(token_to_entry))
+                        .map(|_| ())
+                        .map_err(oerr),
+                ),
+                _ => Outcome::Status(Err(Errno::EINVAL)),
+            },
+            TreeOp::MasStore { first, last, value } => Outcome::Status(
+                t.store_range(first, last, value.map(token_to_entry))
+                    .map(|_| ())
+                    .map_err(oerr),
+            ),
+            TreeOp::MasDestroy => {
+                self.pending = None;
+                Outcome::Done
+            }
+            TreeOp::FailAllocs { .. } => Outcome::Done,
             TreeOp::Insert { first, last, value } => Outcome::Status(
                 t.insert_range(first, last, Some(token_to_entry(value)))
                     .map_err(oerr),
@@ -350,6 +578,10 @@ impl TreeEngine for OracleEngine {
 
     fn cursor_positioned(&self) -> Option<bool> {
         Some(self.cursor_positioned())
+    }
+
+    fn snapshot(&self) -> Option<Box<dyn TreeEngine>> {
+        Some(Box::new(self.clone()))
     }
 
     fn entries(&self) -> Vec<(u64, u64, u64)> {

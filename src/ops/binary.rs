@@ -12,7 +12,7 @@
 //! ```text
 //! program := config op*
 //! config  := byte             bit 0 = alloc, bit 1 = rcu, other bits ignored
-//! op      := opcode operand*  opcode byte taken modulo 13 (OP_KINDS)
+//! op      := opcode operand*  opcode byte taken modulo 22 (OP_KINDS)
 //! ```
 //!
 //! An empty input is the default config with no ops. Decoding stops at the
@@ -33,6 +33,15 @@
 //! |     10 | `pause`       | —                            |
 //! |     11 | `set`         | key `index`                  |
 //! |     12 | `destroy`     | —                            |
+//! |     13 | `empty_area`  | key `min`, key `max`, size   |
+//! |     14 | `empty_area_rev` | key `min`, key `max`, size |
+//! |     15 | `alloc_range` | size, key `min`, key `max`, insert-value |
+//! |     16 | `alloc_rrange`| size, key `min`, key `max`, insert-value |
+//! |     17 | `prealloc`    | key `first`, span, store-value |
+//! |     18 | `store_prealloc` | store-value               |
+//! |     19 | `mas_store`   | key `first`, span, store-value |
+//! |     20 | `mas_destroy` | —                            |
+//! |     21 | `fail_allocs` | schedule                     |
 //!
 //! Every operand is one unsigned LEB128 varint `v` (7 bits per byte, low
 //! group first, high bit = "more bytes follow"), read as follows:
@@ -55,21 +64,32 @@
 //!   `v = 1`) are all one byte. Also a bijection on `u64`.
 //! - **store-value**: `v = 0` ⇒ `None` (store NULL); `v ≥ 1` ⇒ token
 //!   `(v − 1) & MAX_TOKEN`. Canonical: `Some(t)` is written `t + 1`.
-//! - **insert-value** (insert has no NULL): token `v & MAX_TOKEN`, so token
-//!   0 (a valid entry, the kernel's `xa_mk_value(0)`) is expressible and
-//!   every token maps to itself. Canonical: `t` is written `t`.
+//! - **insert-value** (insert and the alloc ops have no NULL): token
+//!   `v & MAX_TOKEN`, so token 0 (a valid entry, the kernel's
+//!   `xa_mk_value(0)`) is expressible and every token maps to itself.
+//!   Canonical: `t` is written `t`.
+//! - **size** (of a gap search or allocation): `v` itself, 0 included (an
+//!   `EINVAL` case). A bijection on `u64`.
+//! - **schedule** (of `fail_allocs`): one kind byte, taken modulo 5
+//!   (0 `never`, 1 `nth`, 2 `next`, 3 `every`, 4 `from`), then one varint
+//!   `n`, the count: `nth n`, `next n`, `every n`, `from n`. `never` reads its varint too and
+//!   ignores it (canonical: 0), so flipping the kind byte never shifts the
+//!   ops after it. A kind byte missing at the end of the input reads 0.
 //!
 //! Tokens above [`MAX_TOKEN`] therefore map into range by dropping bit 63.
 //! A program holding such tokens (one the text form rejects) is encoded as
 //! its in-range image.
 
-use super::{Program, TreeConfig, TreeOp, MAX_TOKEN};
+use super::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
 
 /// The most ops [`decode`] produces; later input bytes are ignored.
 pub const MAX_OPS: usize = 4096;
 
 /// The number of op kinds; an opcode byte is taken modulo this.
-pub const OP_KINDS: u8 = 13;
+pub const OP_KINDS: u8 = 22;
+
+/// The number of fault schedule kinds; a kind byte is taken modulo this.
+const SCHEDULE_KINDS: u8 = 5;
 
 /// The longest varint read, in bytes (10 × 7 bits covers 64 bits).
 const MAX_VARINT_LEN: usize = 10;
@@ -123,6 +143,19 @@ impl Reader<'_> {
         let len = unzigzag(self.varint());
         (first, first.wrapping_add(len))
     }
+
+    /// A `fail_allocs` schedule: a kind byte, then a count.
+    fn schedule(&mut self) -> FaultSchedule {
+        let kind = self.byte() % SCHEDULE_KINDS;
+        let n = self.varint();
+        match kind {
+            0 => FaultSchedule::Never,
+            1 => FaultSchedule::Nth(n),
+            2 => FaultSchedule::Next(n),
+            3 => FaultSchedule::Every(n),
+            _ => FaultSchedule::From(n),
+        }
+    }
 }
 
 fn key_from_code(v: u64) -> u64 {
@@ -169,7 +202,8 @@ fn insert_value_to_code(t: u64) -> u64 {
 }
 
 fn decode_op(r: &mut Reader<'_>) -> TreeOp {
-    match r.byte() % OP_KINDS {
+    let opcode = r.byte() % OP_KINDS;
+    match opcode {
         0 => {
             let (first, last) = r.range();
             let value = store_value_from_code(r.varint());
@@ -194,7 +228,54 @@ fn decode_op(r: &mut Reader<'_>) -> TreeOp {
         9 => TreeOp::MasPrev { min: r.key() },
         10 => TreeOp::Pause,
         11 => TreeOp::Set { index: r.key() },
-        _ => TreeOp::Destroy,
+        12 => TreeOp::Destroy,
+        13 | 14 => {
+            let min = r.key();
+            let max = r.key();
+            let size = r.varint();
+            if opcode == 13 {
+                TreeOp::EmptyArea { min, max, size }
+            } else {
+                TreeOp::EmptyAreaRev { min, max, size }
+            }
+        }
+        15 | 16 => {
+            let size = r.varint();
+            let min = r.key();
+            let max = r.key();
+            let value = insert_value_from_code(r.varint());
+            if opcode == 15 {
+                TreeOp::AllocRange {
+                    size,
+                    min,
+                    max,
+                    value,
+                }
+            } else {
+                TreeOp::AllocRRange {
+                    size,
+                    min,
+                    max,
+                    value,
+                }
+            }
+        }
+        17 | 19 => {
+            let (first, last) = r.range();
+            let value = store_value_from_code(r.varint());
+            if opcode == 17 {
+                TreeOp::Prealloc { first, last, value }
+            } else {
+                TreeOp::MasStore { first, last, value }
+            }
+        }
+        18 => TreeOp::StorePrealloc {
+            value: store_value_from_code(r.varint()),
+        },
+        20 => TreeOp::MasDestroy,
+        _ => TreeOp::FailAllocs {
+            schedule: r.schedule(),
+        },
     }
 }
 
@@ -250,7 +331,28 @@ fn opcode(op: &TreeOp) -> u8 {
         TreeOp::Pause => 10,
         TreeOp::Set { .. } => 11,
         TreeOp::Destroy => 12,
+        TreeOp::EmptyArea { .. } => 13,
+        TreeOp::EmptyAreaRev { .. } => 14,
+        TreeOp::AllocRange { .. } => 15,
+        TreeOp::AllocRRange { .. } => 16,
+        TreeOp::Prealloc { .. } => 17,
+        TreeOp::StorePrealloc { .. } => 18,
+        TreeOp::MasStore { .. } => 19,
+        TreeOp::MasDestroy => 20,
+        TreeOp::FailAllocs { .. } => 21,
     }
+}
+
+fn put_schedule(out: &mut Vec<u8>, s: FaultSchedule) {
+    let (kind, n) = match s {
+        FaultSchedule::Never => (0, 0),
+        FaultSchedule::Nth(k) => (1, k),
+        FaultSchedule::Next(n) => (2, n),
+        FaultSchedule::Every(n) => (3, n),
+        FaultSchedule::From(k) => (4, k),
+    };
+    out.push(kind);
+    put_varint(out, n);
 }
 
 fn encode_op(out: &mut Vec<u8>, op: &TreeOp) {
@@ -276,7 +378,35 @@ fn encode_op(out: &mut Vec<u8>, op: &TreeOp) {
         | TreeOp::MasNext { max: k }
         | TreeOp::MasPrev { min: k }
         | TreeOp::Set { index: k } => put_key(out, k),
-        TreeOp::Pause | TreeOp::Destroy => {}
+        TreeOp::EmptyArea { min, max, size } | TreeOp::EmptyAreaRev { min, max, size } => {
+            put_key(out, min);
+            put_key(out, max);
+            put_varint(out, size);
+        }
+        TreeOp::AllocRange {
+            size,
+            min,
+            max,
+            value,
+        }
+        | TreeOp::AllocRRange {
+            size,
+            min,
+            max,
+            value,
+        } => {
+            put_varint(out, size);
+            put_key(out, min);
+            put_key(out, max);
+            put_varint(out, insert_value_to_code(value));
+        }
+        TreeOp::Prealloc { first, last, value } | TreeOp::MasStore { first, last, value } => {
+            put_range(out, first, last);
+            put_varint(out, store_value_to_code(value));
+        }
+        TreeOp::StorePrealloc { value } => put_varint(out, store_value_to_code(value)),
+        TreeOp::FailAllocs { schedule } => put_schedule(out, schedule),
+        TreeOp::Pause | TreeOp::Destroy | TreeOp::MasDestroy => {}
     }
 }
 
@@ -475,6 +605,103 @@ mod tests {
         assert_eq!(decode(&bytes), p);
     }
 
+    /// Pins the opcodes 13..=21 and their operands.
+    #[test]
+    fn golden_bytes_of_the_alloc_prealloc_and_fault_ops() {
+        let p = Program {
+            config: TreeConfig {
+                alloc: true,
+                rcu: false,
+            },
+            ops: vec![
+                TreeOp::EmptyArea {
+                    min: 0,
+                    max: u64::MAX,
+                    size: 16,
+                },
+                TreeOp::EmptyAreaRev {
+                    min: 1,
+                    max: 2,
+                    size: 0x80,
+                },
+                TreeOp::AllocRange {
+                    size: 1,
+                    min: 0,
+                    max: u64::MAX,
+                    value: 9,
+                },
+                TreeOp::AllocRRange {
+                    size: 0,
+                    min: u64::MAX - 1,
+                    max: u64::MAX,
+                    value: 0,
+                },
+                TreeOp::Prealloc {
+                    first: 0x10,
+                    last: 0x1f,
+                    value: Some(7),
+                },
+                TreeOp::StorePrealloc { value: Some(7) },
+                TreeOp::MasStore {
+                    first: 5,
+                    last: 3,
+                    value: None,
+                },
+                TreeOp::MasDestroy,
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Never,
+                },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Nth(3),
+                },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Next(2),
+                },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Every(300),
+                },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::From(1),
+                },
+            ],
+        };
+        let bytes = [
+            0x01, // config alloc
+            0x0d, 0x00, 0x01, 0x10, // empty_area 0 max 16
+            0x0e, 0x02, 0x04, 0x80, 0x01, // empty_area_rev 1 2 0x80
+            0x0f, 0x01, 0x00, 0x01, 0x09, // alloc_range 1 0 max v9
+            0x10, 0x00, 0x03, 0x01, 0x00, // alloc_rrange 0 max-1 max v0
+            0x11, 0x20, 0x1e, 0x08, // prealloc 0x10 0x1f v7
+            0x12, 0x08, // store_prealloc v7
+            0x13, 0x0a, 0x03, 0x00, // mas_store 5 3 null
+            0x14, // mas_destroy
+            0x15, 0x00, 0x00, // fail_allocs never
+            0x15, 0x01, 0x03, // fail_allocs nth 3
+            0x15, 0x02, 0x02, // fail_allocs next 2
+            0x15, 0x03, 0xac, 0x02, // fail_allocs every 300
+            0x15, 0x04, 0x01, // fail_allocs from 1
+        ];
+        assert_eq!(encode(&p), bytes);
+        assert_eq!(decode(&bytes), p);
+    }
+
+    #[test]
+    fn schedules_wrap_and_pad() {
+        let fail = |schedule| TreeOp::FailAllocs { schedule };
+        // Kind 6 % 5 = 1: nth.
+        assert_eq!(decode(&[0, 21, 6, 7]).ops, [fail(FaultSchedule::Nth(7))]);
+        assert_eq!(decode(&[0, 21, 4, 7]).ops, [fail(FaultSchedule::From(7))]);
+        // `never` reads its count and ignores it; canonical count 0.
+        let p = decode(&[0, 21, 5, 9]);
+        assert_eq!(p.ops, [fail(FaultSchedule::Never)]);
+        assert_eq!(encode(&p), [0, 21, 0, 0]);
+        // Cut off: a missing kind byte reads 0 (never), a missing count 0.
+        assert_eq!(decode(&[0, 21]).ops, [fail(FaultSchedule::Never)]);
+        assert_eq!(decode(&[0, 21, 3]).ops, [fail(FaultSchedule::Every(0))]);
+        // 21 + 22: the opcode wraps too.
+        assert_eq!(decode(&[0, 43, 2, 5]).ops, [fail(FaultSchedule::Next(5))]);
+    }
+
     #[test]
     fn empty_and_config_only() {
         assert_eq!(decode(&[]), Program::default());
@@ -486,8 +713,8 @@ mod tests {
 
     #[test]
     fn opcodes_wrap_and_operands_pad() {
-        // 13 + 10 = pause; a lone store opcode reads zero operands.
-        let p = decode(&[0, 23, 13]);
+        // 22 + 10 = pause; a lone store opcode (22) reads zero operands.
+        let p = decode(&[0, 32, 22]);
         assert_eq!(
             p.ops,
             [

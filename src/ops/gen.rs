@@ -1,9 +1,10 @@
 //! The program generator of the stable driver.
 //!
-//! [`generate`] turns a seeded [`ChaCha8Rng`] into a [`Program`]; the same
-//! rng state always gives the same program. The generator chooses the
-//! program's length itself (from tens to a few thousand ops) and shapes it to
-//! reach the maple tree's interesting states:
+//! [`generate_profile`] turns a seeded [`ChaCha8Rng`] into a [`Program`] of
+//! one [`Profile`] (one per fuzz target); the same rng state always gives
+//! the same program. The generator chooses the program's length itself
+//! (from tens to a few thousand ops) and shapes it to reach the maple
+//! tree's interesting states:
 //!
 //! - **keys** are biased per program: small indices, clusters around a few
 //!   random centres, page-aligned addresses (VMA-like), the neighbourhood of
@@ -19,8 +20,32 @@
 //! - every [`TreeOp`] kind appears, cursor ops in bursts after a `set` or
 //!   `walk`; `destroy` is rare;
 //! - the tree configuration is one of the four alloc/rcu combinations.
+//!
+//! The profiles (op mixes measured over 1000 programs, mean length ~730):
+//!
+//! - [`Profile::TreeOps`] ([`generate`]): the mix above — stores 40%,
+//!   inserts 16%, cursor moves 34%, erases 4%, reads 5% — with gap
+//!   searches, allocations and preallocation groups sprinkled into growth
+//!   phases (together about 0.5% of ops); no fault injection.
+//! - [`Profile::TreeAlloc`] ([`generate_alloc`]): always an allocation tree.
+//!   Growth phases that leave gaps, phases that punch holes of many sizes
+//!   (erases, NULL stores), and search phases: `empty_area`/`_rev` 10%,
+//!   `alloc_range`/`alloc_rrange` 7%, over windows with every edge (min 0,
+//!   max `u64::MAX`, a known hole exactly, windows exactly the size, one
+//!   smaller than it, `min > max`, size 0 to `u64::MAX`).
+//! - [`Profile::TreePrealloc`] ([`generate_prealloc`]): `prealloc` (9%)
+//!   mostly followed at once by `store_prealloc` of the same value (7%),
+//!   aimed at every store type; one preallocation with two or three
+//!   `mas_store`s (5%) and `mas_destroy` (3%), the 2022 VMA pattern; the
+//!   odd bare `mas_store`, `mas_destroy` with nothing held, and
+//!   `store_prealloc` with nothing pending; plain writes build the trees.
+//! - [`Profile::TreeFaults`] ([`generate_faults`]): every phase starts with
+//!   a `fail_allocs` schedule (nth 1..=50, next 1..=5, every 2..=20,
+//!   from 1..=50, never) and runs stores, inserts, erases, allocations,
+//!   `prealloc` + `store_prealloc` and `mas_store` under it, long growth
+//!   phases included (splits, rebalances and spanning stores fail).
 
-use super::{Program, TreeConfig, TreeOp, MAX_TOKEN};
+use super::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -47,12 +72,145 @@ impl Default for GenConfig {
     }
 }
 
-/// A program from the default [`GenConfig`].
+/// A generator profile: the kind of program one fuzz target runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// Every tree op, all four configurations; the op mix of the first
+    /// harness (growth, churn, shrink and read phases), with the newer ops
+    /// (gap searches, allocations, preallocation) sprinkled in rarely.
+    TreeOps,
+    /// Allocation trees: trees of every height with holes of many sizes,
+    /// and gap searches / allocations over edge-case windows.
+    TreeAlloc,
+    /// Preallocation as the kernel's callers use it: `prealloc` +
+    /// `store_prealloc`, one preallocation with several `mas_store`s, and
+    /// the odd misuse the engines must answer with `EINVAL`.
+    TreePrealloc,
+    /// Fault injection: `fail_allocs` schedules over runs of every
+    /// allocating op, growth phases included.
+    TreeFaults,
+}
+
+impl Profile {
+    /// Every profile.
+    pub const ALL: [Profile; 4] = [
+        Profile::TreeOps,
+        Profile::TreeAlloc,
+        Profile::TreePrealloc,
+        Profile::TreeFaults,
+    ];
+
+    /// The op kinds ([`TreeOp::kind`]) this profile generates.
+    pub fn op_kinds(self) -> &'static [&'static str] {
+        const TREE: [&str; 13] = [
+            "store",
+            "insert",
+            "erase",
+            "load",
+            "find",
+            "walk",
+            "mas_find",
+            "mas_find_rev",
+            "mas_next",
+            "mas_prev",
+            "pause",
+            "set",
+            "destroy",
+        ];
+        const NEW: [&str; 8] = [
+            "empty_area",
+            "empty_area_rev",
+            "alloc_range",
+            "alloc_rrange",
+            "prealloc",
+            "store_prealloc",
+            "mas_store",
+            "mas_destroy",
+        ];
+        const OPS: [&str; 21] = concat_kinds(TREE, NEW);
+        match self {
+            Profile::TreeOps => &OPS,
+            Profile::TreeAlloc => &[
+                "store",
+                "insert",
+                "erase",
+                "load",
+                "find",
+                "walk",
+                "mas_next",
+                "mas_prev",
+                "destroy",
+                "empty_area",
+                "empty_area_rev",
+                "alloc_range",
+                "alloc_rrange",
+            ],
+            Profile::TreePrealloc => &[
+                "store",
+                "insert",
+                "erase",
+                "load",
+                "find",
+                "walk",
+                "mas_next",
+                "mas_prev",
+                "destroy",
+                "prealloc",
+                "store_prealloc",
+                "mas_store",
+                "mas_destroy",
+            ],
+            Profile::TreeFaults => &[
+                "store",
+                "insert",
+                "erase",
+                "load",
+                "find",
+                "empty_area",
+                "empty_area_rev",
+                "alloc_range",
+                "alloc_rrange",
+                "prealloc",
+                "store_prealloc",
+                "mas_store",
+                "mas_destroy",
+                "fail_allocs",
+            ],
+        }
+    }
+}
+
+const fn concat_kinds(a: [&'static str; 13], b: [&'static str; 8]) -> [&'static str; 21] {
+    let mut out = [""; 21];
+    let mut i = 0;
+    while i < 13 {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < 21 {
+        out[i] = b[i - 13];
+        i += 1;
+    }
+    out
+}
+
+/// A program of `profile` from the default [`GenConfig`].
+pub fn generate_profile(profile: Profile, rng: &mut ChaCha8Rng) -> Program {
+    let cfg = GenConfig::default();
+    match profile {
+        Profile::TreeOps => generate_with(rng, &cfg),
+        Profile::TreeAlloc => generate_alloc(rng, &cfg),
+        Profile::TreePrealloc => generate_prealloc(rng, &cfg),
+        Profile::TreeFaults => generate_faults(rng, &cfg),
+    }
+}
+
+/// A `tree_ops` program from the default [`GenConfig`].
 pub fn generate(rng: &mut ChaCha8Rng) -> Program {
     generate_with(rng, &GenConfig::default())
 }
 
-/// A program from `cfg`. Deterministic in the rng.
+/// A `tree_ops` program from `cfg`. Deterministic in the rng.
 pub fn generate_with(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
     let config = TreeConfig {
         alloc: rng.gen(),
@@ -60,6 +218,10 @@ pub fn generate_with(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
     };
     let len = op_count(rng, cfg);
     let mut g = Gen::new(rng, len);
+    g.extras = Extras {
+        gap: 3,
+        prealloc: 3,
+    };
     // Most long programs open with a long growth phase, so that the tree
     // gets four levels deep before churn and shrink phases work on it.
     if len >= 1000 && g.rng.gen_range(0..100) < 80 {
@@ -68,6 +230,143 @@ pub fn generate_with(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
     }
     while g.ops.len() < len {
         g.phase(cfg);
+    }
+    g.ops.truncate(len);
+    Program { config, ops: g.ops }
+}
+
+/// A `tree_alloc` program: an allocation tree (RCU or not) grown to any
+/// height, holes punched into it, and gap searches and allocations over
+/// windows with every edge. Phases: grow 30% (gap ops sprinkled at 6%),
+/// holes 20%, search 30%, churn 10%, shrink 10%.
+pub fn generate_alloc(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
+    let config = TreeConfig {
+        alloc: true,
+        rcu: rng.gen(),
+    };
+    let len = op_count(rng, cfg);
+    let mut g = Gen::new(rng, len);
+    g.extras = Extras {
+        gap: 60,
+        prealloc: 0,
+    };
+    if len >= 300 && g.rng.gen_range(0..100) < 70 {
+        let n = len * g.rng.gen_range(30..=70) / 100;
+        g.run(Phase::Grow, n);
+    }
+    while g.ops.len() < len {
+        if g.rng.gen_range(0..1000) < cfg.destroy_per_mille / 2 {
+            g.ops.push(TreeOp::Destroy);
+        }
+        let n = g.phase_len();
+        let end = g.ops.len() + n;
+        match g.rng.gen_range(0..100) {
+            0..=29 => g.run(Phase::Grow, n),
+            30..=49 => g.holes_phase(end),
+            50..=79 => {
+                let alloc_percent = g.rng.gen_range(10..=60);
+                g.search_phase(end, alloc_percent);
+            }
+            80..=89 => g.run(Phase::Churn, n),
+            _ => g.run(Phase::Shrink, n),
+        }
+    }
+    g.ops.truncate(len);
+    Program { config, ops: g.ops }
+}
+
+/// A `tree_prealloc` program, any configuration: trees built by plain
+/// writes, with preallocation groups (see `prealloc_group`) among them.
+/// Phases: grow 25% (groups sprinkled at 5%), preallocation 45%, churn
+/// 15%, shrink 15%.
+pub fn generate_prealloc(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
+    let config = TreeConfig {
+        alloc: rng.gen(),
+        rcu: rng.gen(),
+    };
+    let len = op_count(rng, cfg);
+    let mut g = Gen::new(rng, len);
+    g.extras = Extras {
+        gap: 0,
+        prealloc: 50,
+    };
+    if len >= 300 && g.rng.gen_range(0..100) < 60 {
+        let n = len * g.rng.gen_range(30..=60) / 100;
+        g.run(Phase::Grow, n);
+    }
+    while g.ops.len() < len {
+        if g.rng.gen_range(0..1000) < cfg.destroy_per_mille / 2 {
+            g.ops.push(TreeOp::Destroy);
+        }
+        let n = g.phase_len();
+        let end = g.ops.len() + n;
+        match g.rng.gen_range(0..100) {
+            0..=24 => g.run(Phase::Grow, n),
+            25..=69 => g.prealloc_phase(end),
+            70..=84 => g.run(Phase::Churn, n),
+            _ => g.run(Phase::Shrink, n),
+        }
+    }
+    g.ops.truncate(len);
+    Program { config, ops: g.ops }
+}
+
+/// A `tree_faults` program, any configuration: a fault schedule set before
+/// each phase (nth 1..=50, next 1..=5, every 2..=20, from 1..=50, never),
+/// often a fault-free build-up first, and sometimes `fail_allocs never`
+/// with a fault-free phase after a faulty one. Faulty phases: grow 35%
+/// (gap ops and preallocation groups sprinkled at 1% and 3%), mixed writes
+/// 25%, spanning writes 10%, shrink 15%, preallocation 10%, search 5%.
+pub fn generate_faults(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
+    let config = TreeConfig {
+        alloc: rng.gen(),
+        rcu: rng.gen(),
+    };
+    let len = op_count(rng, cfg);
+    let mut g = Gen::new(rng, len);
+    g.extras = Extras {
+        gap: 10,
+        prealloc: 30,
+    };
+    g.two_stores = false;
+    if len >= 300 && g.rng.gen_range(0..100) < 50 {
+        let n = len * g.rng.gen_range(20..=50) / 100;
+        g.run(Phase::Grow, n);
+    }
+    while g.ops.len() < len {
+        if g.rng.gen_range(0..1000) < cfg.destroy_per_mille / 3 {
+            g.ops.push(TreeOp::Destroy);
+        }
+        let schedule = g.schedule();
+        g.ops.push(TreeOp::FailAllocs { schedule });
+        // Long phases (growth especially) so splits, rebalances and
+        // spanning stores run under the schedule.
+        let n = match g.rng.gen_range(0..10) {
+            0..=3 => g.rng.gen_range(200..1500),
+            _ => g.rng.gen_range(4..200),
+        }
+        .min(g.left().max(1));
+        let end = g.ops.len() + n;
+        match g.rng.gen_range(0..100) {
+            0..=34 => g.run(Phase::Grow, n),
+            35..=59 => g.faulty_writes(end),
+            60..=69 => g.spanning_phase(end),
+            70..=84 => g.run(Phase::Shrink, n),
+            85..=94 => g.prealloc_phase(end),
+            _ => g.search_phase(end, 80),
+        }
+        if g.rng.gen_range(0..100) < 40 {
+            g.ops.push(TreeOp::FailAllocs {
+                schedule: FaultSchedule::Never,
+            });
+            let n = g.rng.gen_range(4..100).min(g.left().max(1));
+            let phase = if g.rng.gen_bool(0.5) {
+                Phase::Grow
+            } else {
+                Phase::Churn
+            };
+            g.run(phase, n);
+        }
     }
     g.ops.truncate(len);
     Program { config, ops: g.ops }
@@ -272,11 +571,30 @@ struct Gen<'a> {
     /// Recently written ranges, so erases, loads and refits hit entries.
     recent: Vec<(u64, u64)>,
     recent_next: usize,
+    /// Ranges recently left NULL (grow gaps, erased entries, NULL stores),
+    /// so gap searches can ask for exactly their size.
+    holes: Vec<(u64, u64)>,
+    holes_next: usize,
+    /// How often growth phases sprinkle the newer op families.
+    extras: Extras,
+    /// Whether preallocation groups may store twice on one preallocation
+    /// (not under fault injection: the plain stores that lay out the
+    /// entries may fail, and the later stores then need nodes).
+    two_stores: bool,
     ops: Vec<TreeOp>,
     target: usize,
 }
 
 const RECENT: usize = 512;
+const HOLES: usize = 256;
+
+/// Per mille of growth-phase steps that emit one of the newer op families
+/// (a gap search or allocation; a preallocation group) instead of a write.
+#[derive(Clone, Copy, Debug, Default)]
+struct Extras {
+    gap: u32,
+    prealloc: u32,
+}
 
 impl<'a> Gen<'a> {
     fn new(rng: &'a mut ChaCha8Rng, target: usize) -> Gen<'a> {
@@ -286,9 +604,33 @@ impl<'a> Gen<'a> {
             keys,
             recent: Vec::new(),
             recent_next: 0,
+            holes: Vec::new(),
+            holes_next: 0,
+            extras: Extras::default(),
+            two_stores: true,
             ops: Vec::with_capacity(target + 32),
             target,
         }
+    }
+
+    fn remember_hole(&mut self, first: u64, last: u64) {
+        if first > last {
+            return;
+        }
+        if self.holes.len() < HOLES {
+            self.holes.push((first, last));
+        } else {
+            self.holes[self.holes_next] = (first, last);
+            self.holes_next = (self.holes_next + 1) % HOLES;
+        }
+    }
+
+    /// A range that was probably left NULL, else a recent entry's range.
+    fn hole(&mut self) -> Option<(u64, u64)> {
+        if !self.holes.is_empty() && self.rng.gen_range(0..4) != 0 {
+            return Some(self.holes[self.rng.gen_range(0..self.holes.len())]);
+        }
+        self.recent_range()
     }
 
     fn left(&self) -> usize {
@@ -459,17 +801,22 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// The length of one phase: a few to a few hundred ops.
+    fn phase_len(&mut self) -> usize {
+        match self.rng.gen_range(0..10) {
+            0..=3 => self.rng.gen_range(4..40),
+            4..=7 => self.rng.gen_range(40..300),
+            _ => self.rng.gen_range(300..2000),
+        }
+        .min(self.left().max(1))
+    }
+
     /// One phase of a few to a few hundred ops.
     fn phase(&mut self, cfg: &GenConfig) {
         if !self.ops.is_empty() && self.rng.gen_range(0..1000) < cfg.destroy_per_mille {
             self.ops.push(TreeOp::Destroy);
         }
-        let n = match self.rng.gen_range(0..10) {
-            0..=3 => self.rng.gen_range(4..40),
-            4..=7 => self.rng.gen_range(40..300),
-            _ => self.rng.gen_range(300..2000),
-        }
-        .min(self.left().max(1));
+        let n = self.phase_len();
         let phase = match self.rng.gen_range(0..100) {
             0..=34 => Phase::Grow,
             35..=59 => Phase::Churn,
@@ -492,10 +839,13 @@ impl<'a> Gen<'a> {
     /// Reads and cursor bursts sprinkled into a growth phase (a burst is
     /// about a dozen ops, so it is rare).
     fn sprinkle(&mut self) -> bool {
-        match self.rng.gen_range(0..1000) {
+        let r = self.rng.gen_range(0..1000);
+        match r {
             0..=29 => self.load(),
             30..=49 => self.find(),
             50..=57 => self.cursor_burst(),
+            _ if r - 58 < self.extras.gap => self.gap_op(40),
+            _ if r - 58 - self.extras.gap < self.extras.prealloc => self.prealloc_group(),
             _ => return false,
         }
         true
@@ -563,12 +913,18 @@ impl<'a> Gen<'a> {
                     let first = cur;
                     let last = first.saturating_add(len);
                     cur = last.saturating_add(1).saturating_add(gap);
+                    if gap > 0 && last < u64::MAX {
+                        self.remember_hole(last + 1, cur - 1);
+                    }
                     (first, last)
                 }
                 Layout::Descending => {
                     let last = cur;
                     let first = last.saturating_sub(len);
                     cur = first.saturating_sub(1).saturating_sub(gap);
+                    if gap > 0 && first > 0 {
+                        self.remember_hole(cur + 1, first - 1);
+                    }
                     (first, last)
                 }
                 Layout::Scattered => {
@@ -642,6 +998,448 @@ impl<'a> Gen<'a> {
             }
         }
     }
+
+    // ---- Gap searches and allocations (allocation trees) ----
+
+    /// A gap size: mostly small, page multiples, the size of a recent
+    /// range, and huge ones up to `u64::MAX`.
+    fn gap_size(&mut self) -> u64 {
+        match self.rng.gen_range(0..100) {
+            0..=24 => 1,
+            25..=44 => self.rng.gen_range(2..=16),
+            45..=59 => self.rng.gen_range(17..=4096),
+            60..=74 => self.rng.gen_range(1..=64) * PAGE,
+            75..=84 => match self.hole() {
+                Some((a, b)) => (b - a).saturating_add(1),
+                None => 1,
+            },
+            85..=89 => self.rng.gen_range(1u64 << 32..1 << 48),
+            90..=94 => [1 << 63, u64::MAX / 2, u64::MAX - 1, u64::MAX][self.rng.gen_range(0..4)],
+            _ => self.rng.gen(),
+        }
+    }
+
+    /// A search window and size `(min, max, size)`, edges included: the
+    /// whole space, windows from 0 or up to `u64::MAX`, a known hole (exact,
+    /// with margins, one too small), windows exactly the size, windows
+    /// smaller than the size and `min > max` (both `EINVAL`), size 0.
+    fn gap_window(&mut self) -> (u64, u64, u64) {
+        match self.rng.gen_range(0..100) {
+            0..=14 => (0, u64::MAX, self.gap_size()),
+            15..=21 => {
+                let max = self.index();
+                (0, max, self.gap_size())
+            }
+            22..=28 => {
+                let min = self.index();
+                (min, u64::MAX, self.gap_size())
+            }
+            29..=48 => {
+                let Some((a, b)) = self.hole() else {
+                    return (0, u64::MAX, 1);
+                };
+                let size = (b - a).saturating_add(1);
+                match self.rng.gen_range(0..6) {
+                    // Exactly the hole.
+                    0 | 1 => (a, b, size),
+                    // The hole's size, searched for around it.
+                    2 => {
+                        let m = self.rng.gen_range(0..=64);
+                        (a.saturating_sub(m), b.saturating_add(m), size)
+                    }
+                    // The hole's size, anywhere.
+                    3 => (0, u64::MAX, size),
+                    // One index more than the hole holds.
+                    4 => (a, b, size.saturating_add(1)),
+                    // Part of the hole.
+                    _ => (a, b, self.rng.gen_range(1..=size)),
+                }
+            }
+            49..=58 => {
+                // A window exactly the size asked.
+                let size = self.gap_size().max(1);
+                let min = self.index();
+                match min.checked_add(size - 1) {
+                    Some(max) => (min, max, size),
+                    None => (u64::MAX - (size - 1), u64::MAX, size),
+                }
+            }
+            59..=65 => {
+                // A window one smaller than the size: EINVAL.
+                let size = self.gap_size().max(2);
+                let min = self.index();
+                match min.checked_add(size - 2) {
+                    Some(max) => (min, max, size),
+                    None => (u64::MAX - (size - 2), u64::MAX, size),
+                }
+            }
+            66..=70 => {
+                // min > max: EINVAL.
+                let max = self.index().min(u64::MAX - 1);
+                let min = max + self.rng.gen_range(1..=16).min(u64::MAX - max);
+                (min, max, self.gap_size())
+            }
+            71..=78 => {
+                // Near the top of the space.
+                let min = u64::MAX - self.rng.gen_range(0..1 << 20);
+                let max = if self.rng.gen_bool(0.6) {
+                    u64::MAX
+                } else {
+                    u64::MAX - self.rng.gen_range(0..16)
+                };
+                (min, max, self.rng.gen_range(1..=64))
+            }
+            79..=81 => {
+                let (min, max) = (self.index(), u64::MAX);
+                (min.min(max), max, 0)
+            }
+            _ => {
+                let (a, b) = (self.index(), self.index());
+                (a.min(b), a.max(b), self.gap_size())
+            }
+        }
+    }
+
+    /// A gap search, or (`alloc_percent` of the time) an allocation.
+    fn gap_op(&mut self, alloc_percent: u32) {
+        let (min, max, size) = self.gap_window();
+        let rev = self.rng.gen_bool(0.5);
+        let op = if self.rng.gen_range(0..100) < alloc_percent {
+            let value = token(self.rng);
+            if rev {
+                TreeOp::AllocRRange {
+                    size,
+                    min,
+                    max,
+                    value,
+                }
+            } else {
+                TreeOp::AllocRange {
+                    size,
+                    min,
+                    max,
+                    value,
+                }
+            }
+        } else if rev {
+            TreeOp::EmptyAreaRev { min, max, size }
+        } else {
+            TreeOp::EmptyArea { min, max, size }
+        };
+        self.ops.push(op);
+    }
+
+    /// An allocation that fills a known hole exactly.
+    fn fill_hole(&mut self) {
+        let Some((a, b)) = self.hole() else {
+            return self.gap_op(100);
+        };
+        let size = (b - a).saturating_add(1);
+        let value = token(self.rng);
+        let (min, max) = match self.rng.gen_range(0..3) {
+            0 => (a, b),
+            1 => (0, u64::MAX),
+            _ => (a.saturating_sub(self.rng.gen_range(0..4096)), b),
+        };
+        self.ops.push(if self.rng.gen_bool(0.5) {
+            TreeOp::AllocRange {
+                size,
+                min,
+                max,
+                value,
+            }
+        } else {
+            TreeOp::AllocRRange {
+                size,
+                min,
+                max,
+                value,
+            }
+        });
+    }
+
+    /// Makes a hole: erases a recent entry or stores NULL over part of it.
+    fn punch(&mut self) {
+        let Some((a, b)) = self.recent_range() else {
+            return self.erase();
+        };
+        match self.rng.gen_range(0..3) {
+            0 => {
+                let index = a + (b - a) / 2;
+                self.ops.push(TreeOp::Erase { index });
+                self.remember_hole(a, b);
+            }
+            1 => {
+                self.store(a, b, None);
+                self.remember_hole(a, b);
+            }
+            _ => {
+                let x = a + self.rng.gen_range(0..=(b - a).min(1 << 20));
+                let y = x + self.rng.gen_range(0..=(b - x).min(1 << 20));
+                self.store(x, y, None);
+                self.remember_hole(x, y);
+            }
+        }
+    }
+
+    /// Holes of many sizes in the tree built so far.
+    fn holes_phase(&mut self, end: usize) {
+        while self.ops.len() < end {
+            match self.rng.gen_range(0..100) {
+                0..=59 => self.punch(),
+                60..=69 => {
+                    let index = self.index();
+                    let (a, b) = range(self.rng, index, Span::Wide);
+                    self.store(a, b, None);
+                    self.remember_hole(a, b);
+                }
+                70..=84 => self.gap_op(30),
+                _ => self.random_write(Span::Narrow, 0, 10),
+            }
+        }
+    }
+
+    /// Gap searches and allocations, with the holes they look for.
+    fn search_phase(&mut self, end: usize, alloc_percent: u32) {
+        while self.ops.len() < end {
+            match self.rng.gen_range(0..100) {
+                0..=54 => self.gap_op(alloc_percent),
+                55..=64 => self.fill_hole(),
+                65..=77 => self.punch(),
+                78..=87 => self.random_write(Span::Narrow, 5, 10),
+                88..=92 => self.load(),
+                _ => self.find(),
+            }
+        }
+    }
+
+    // ---- Preallocation ----
+
+    /// The range and entry of a preallocated store, by the store type it
+    /// aims at: exact fit, a part of an entry (slot/node store, split), an
+    /// append, a wide (spanning) store, NULL over an entry, the root, the
+    /// whole space, VMA-like page ranges.
+    fn prealloc_target(&mut self) -> (u64, u64, Option<u64>) {
+        let v = self.value(15);
+        let recent = self.recent_range();
+        let r = self.rng.gen_range(0..100);
+        let (f, l) = match (r, recent) {
+            (0..=14, Some((a, b))) => (a, b),
+            (15..=29, Some((a, b))) => {
+                let x = a + self.rng.gen_range(0..=(b - a).min(1 << 20));
+                let y = x + self.rng.gen_range(0..=(b - x).min(1 << 20));
+                (x, y)
+            }
+            (30..=39, Some((_, b))) => {
+                let len = self.rng.gen_range(0..16);
+                (b.saturating_add(1), b.saturating_add(1 + len))
+            }
+            (40..=49, Some((a, _))) => range(self.rng, a, Span::Wide),
+            (50..=54, _) => (0, 0),
+            (55..=57, _) => (0, u64::MAX),
+            (58..=79, _) | (0..=49, None) => {
+                let first = self.keys.key(self.rng);
+                range(self.rng, first, Span::Any)
+            }
+            _ => {
+                let first = self.keys.key_of(self.rng, KeyKind::Page);
+                let pages = self.rng.gen_range(1..=16);
+                (first, first.saturating_add(pages * PAGE - 1))
+            }
+        };
+        if matches!((r, recent), (50..=54, Some(_))) && self.rng.gen_bool(0.5) {
+            // Sometimes NULL over an existing entry instead of the root.
+            if let Some((a, b)) = recent {
+                return (a, b, None);
+            }
+        }
+        (f, l, v)
+    }
+
+    /// `prealloc` then `store_prealloc` of the same store.
+    fn prealloc_pair(&mut self) {
+        let (first, last, value) = self.prealloc_target();
+        self.ops.push(TreeOp::Prealloc { first, last, value });
+        self.ops.push(TreeOp::StorePrealloc { value });
+        if value.is_some() {
+            self.remember(first, last);
+        } else {
+            self.remember_hole(first, last);
+        }
+    }
+
+    fn mas_store(&mut self, first: u64, last: u64, value: Option<u64>) {
+        if value.is_some() {
+            self.remember(first, last);
+        }
+        self.ops.push(TreeOp::MasStore { first, last, value });
+    }
+
+    /// One preallocation, then two or three advanced stores on nearby
+    /// ranges, then `mas_destroy`: the 2022 VMA pattern (`__vma_adjust`)
+    /// that stores a VMA and then its adjusted neighbours on one
+    /// preallocation. Plain stores first lay out the entries it works on,
+    /// so that, as in the kernel's callers, the preallocation is computed
+    /// for the first store and every later store is an exact fit of what
+    /// the first one left of an entry (a store that needs no node).
+    /// Without that layout a later store may need nodes nobody
+    /// preallocated, which the kernel's contract forbids (it crashes).
+    fn prealloc_two_stores(&mut self) {
+        let page = self.rng.gen_bool(0.5);
+        let step = if page { PAGE } else { 1 };
+        // [a, b] and the entry after it, [b + 1, d]: n1 and n2 steps long.
+        let n1 = self.rng.gen_range(1..=64u64);
+        let n2 = self.rng.gen_range(2..=64u64);
+        let mut a = if page {
+            self.keys.key_of(self.rng, KeyKind::Page)
+        } else {
+            self.keys.key(self.rng)
+        };
+        a = a.min(u64::MAX - (n1 + n2 + 1) * step);
+        if page {
+            a &= !(PAGE - 1);
+        }
+        let b = a + n1 * step - 1;
+        let d = b + n2 * step;
+        let v0 = token(self.rng);
+        self.store(a, b, Some(v0));
+        let v = self.value(5);
+        let w = token(self.rng);
+        if self.rng.gen_bool(0.5) {
+            // Split: a part of [a, b] first, then what is left of it on
+            // either side (the rest of a VMA split in three).
+            let u1 = self.rng.gen_range(0..n1);
+            let u2 = self.rng.gen_range(u1..n1);
+            let (m1, m2) = (a + u1 * step, a + (u2 + 1) * step - 1);
+            self.ops.push(TreeOp::Prealloc {
+                first: m1,
+                last: m2,
+                value: v,
+            });
+            self.mas_store(m1, m2, v);
+            let tail = m2 < b && self.rng.gen_range(0..4) != 0;
+            if tail {
+                self.mas_store(m2 + 1, b, Some(w));
+            }
+            if m1 > a && (!tail || self.rng.gen_bool(0.5)) {
+                let w2 = token(self.rng);
+                self.mas_store(a, m1 - 1, Some(w2));
+            }
+        } else {
+            // Expand [a, b] over the start of the next entry, then store
+            // the next entry's remainder (vma_merge's "next shrinks").
+            let v1 = token(self.rng);
+            self.store(b + 1, d, Some(v1));
+            let c = b + self.rng.gen_range(1..n2) * step;
+            self.ops.push(TreeOp::Prealloc {
+                first: a,
+                last: c,
+                value: v,
+            });
+            self.mas_store(a, c, v);
+            self.mas_store(c + 1, d, Some(w));
+        }
+        self.ops.push(TreeOp::MasDestroy);
+    }
+
+    /// `prealloc`, one `mas_store` of the same store, `mas_destroy`.
+    fn prealloc_one_store(&mut self) {
+        let (first, last, value) = self.prealloc_target();
+        self.ops.push(TreeOp::Prealloc { first, last, value });
+        self.mas_store(first, last, value);
+        self.ops.push(TreeOp::MasDestroy);
+    }
+
+    /// A group of preallocation ops: mostly `prealloc` + `store_prealloc`,
+    /// then one preallocation with several `mas_store`s, and the odd uses:
+    /// a preallocation abandoned, a bare `mas_store`, `mas_destroy` with
+    /// nothing held, `store_prealloc` with nothing pending.
+    fn prealloc_group(&mut self) {
+        match self.rng.gen_range(0..100) {
+            0..=59 => self.prealloc_pair(),
+            60..=77 if self.two_stores => self.prealloc_two_stores(),
+            60..=82 => self.prealloc_one_store(),
+            83..=85 => {
+                let (first, last, value) = self.prealloc_target();
+                self.ops.push(TreeOp::Prealloc { first, last, value });
+                if self.rng.gen_bool(0.5) {
+                    // Reads leave the preallocation alone.
+                    self.load();
+                    self.ops.push(TreeOp::StorePrealloc { value });
+                } else {
+                    self.ops.push(TreeOp::MasDestroy);
+                }
+            }
+            86..=91 => {
+                let (first, last, value) = self.prealloc_target();
+                self.mas_store(first, last, value);
+            }
+            92..=95 => self.ops.push(TreeOp::MasDestroy),
+            _ => {
+                let value = self.value(20);
+                self.ops.push(TreeOp::StorePrealloc { value });
+            }
+        }
+    }
+
+    /// Preallocation groups among plain writes.
+    fn prealloc_phase(&mut self, end: usize) {
+        while self.ops.len() < end {
+            match self.rng.gen_range(0..100) {
+                0..=64 => self.prealloc_group(),
+                65..=79 => self.random_write(Span::Narrow, 10, 10),
+                80..=87 => self.erase(),
+                88..=92 => self.load(),
+                93..=95 => self.find(),
+                _ => self.cursor_burst(),
+            }
+        }
+    }
+
+    // ---- Fault injection ----
+
+    /// A fault schedule: `nth 1..=50`, `next 1..=5`, `every 2..=20`,
+    /// `from 1..=50`, `never`.
+    fn schedule(&mut self) -> FaultSchedule {
+        match self.rng.gen_range(0..100) {
+            0..=34 => FaultSchedule::Nth(self.rng.gen_range(1..=50)),
+            35..=54 => FaultSchedule::Next(self.rng.gen_range(1..=5)),
+            55..=79 => FaultSchedule::Every(self.rng.gen_range(2..=20)),
+            80..=87 => FaultSchedule::From(self.rng.gen_range(1..=50)),
+            _ => FaultSchedule::Never,
+        }
+    }
+
+    /// Writes of every kind under a fault schedule.
+    fn faulty_writes(&mut self, end: usize) {
+        while self.ops.len() < end {
+            match self.rng.gen_range(0..100) {
+                0..=29 => self.random_write(Span::Narrow, 10, 30),
+                30..=39 => self.random_write(Span::Any, 10, 20),
+                40..=54 => self.erase(),
+                55..=64 => self.gap_op(80),
+                65..=79 => self.prealloc_pair(),
+                80..=84 => self.prealloc_one_store(),
+                85..=89 => {
+                    let (first, last, value) = self.prealloc_target();
+                    self.mas_store(first, last, value);
+                }
+                90..=94 => self.load(),
+                _ => self.find(),
+            }
+        }
+    }
+
+    /// Wide writes (spanning stores) over a grown tree.
+    fn spanning_phase(&mut self, end: usize) {
+        while self.ops.len() < end {
+            match self.rng.gen_range(0..100) {
+                0..=49 => self.random_write(Span::Wide, 30, 5),
+                50..=79 => self.random_write(Span::Narrow, 5, 20),
+                _ => self.erase(),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -684,22 +1482,7 @@ mod tests {
                 null_store |= matches!(op, TreeOp::Store { value: None, .. });
             }
         }
-        let all = [
-            "store",
-            "insert",
-            "erase",
-            "load",
-            "find",
-            "walk",
-            "mas_find",
-            "mas_find_rev",
-            "mas_next",
-            "mas_prev",
-            "pause",
-            "set",
-            "destroy",
-        ];
-        for k in all {
+        for &k in Profile::TreeOps.op_kinds() {
             assert!(kinds.contains(k), "op kind {k} never generated");
         }
         assert_eq!(configs.len(), 4, "{configs:?}");
@@ -761,5 +1544,252 @@ mod tests {
         }
         assert!(deep >= 3, "only {deep} of 100 programs reached height 4");
         assert!(fell >= 5, "only {fell} of 100 programs lost height");
+    }
+
+    fn profile_program(profile: Profile, seed: u64) -> Program {
+        generate_profile(profile, &mut ChaCha8Rng::seed_from_u64(seed))
+    }
+
+    fn programs(profile: Profile) -> Vec<Program> {
+        (0..100)
+            .map(|seed| profile_program(profile, seed))
+            .collect()
+    }
+
+    #[test]
+    fn tree_ops_profile_is_generate() {
+        for seed in 0..10 {
+            assert_eq!(profile_program(Profile::TreeOps, seed), program(seed));
+        }
+    }
+
+    #[test]
+    fn tree_ops_keeps_the_new_ops_rare() {
+        let (mut new, mut all) = (0usize, 0usize);
+        for p in programs(Profile::TreeOps) {
+            all += p.ops.len();
+            new += p
+                .ops
+                .iter()
+                .filter(
+                    |o| !matches!(o.kind(), k if Profile::TreeOps.op_kinds()[..13].contains(&k)),
+                )
+                .count();
+            assert!(!p.ops.iter().any(|o| matches!(o, TreeOp::FailAllocs { .. })));
+        }
+        assert!(new > 0 && new * 100 < all, "{new} new ops of {all}");
+    }
+
+    #[test]
+    fn profiles_are_deterministic_and_bounded() {
+        for profile in Profile::ALL {
+            for seed in 0..20 {
+                let p = profile_program(profile, seed);
+                assert_eq!(p, profile_program(profile, seed), "{profile:?} {seed}");
+                assert!((10..=4000).contains(&p.ops.len()), "{profile:?} {seed}");
+                // Both program forms hold every generated program.
+                assert_eq!(
+                    crate::ops::binary::decode(&crate::ops::binary::encode(&p)),
+                    p
+                );
+                let text = crate::ops::text::format_program(&p);
+                assert_eq!(crate::ops::text::parse_program(&text).unwrap(), p);
+            }
+            assert_ne!(profile_program(profile, 1), profile_program(profile, 2));
+        }
+    }
+
+    /// Every op kind a profile names appears in its first 100 programs, and
+    /// no other kind does.
+    #[test]
+    fn every_op_kind_of_every_profile_appears() {
+        for profile in Profile::ALL {
+            let mut kinds = HashSet::new();
+            for p in programs(profile) {
+                kinds.extend(p.ops.iter().map(|o| o.kind()));
+            }
+            for &k in profile.op_kinds() {
+                assert!(kinds.contains(k), "{profile:?} never generates {k}");
+            }
+            if profile != Profile::TreeFaults {
+                assert!(!kinds.contains("fail_allocs"), "{profile:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn configs_per_profile() {
+        for profile in Profile::ALL {
+            let configs: HashSet<(bool, bool)> = programs(profile)
+                .iter()
+                .map(|p| (p.config.alloc, p.config.rcu))
+                .collect();
+            if profile == Profile::TreeAlloc {
+                assert_eq!(configs, HashSet::from([(true, false), (true, true)]));
+            } else {
+                assert_eq!(configs.len(), 4, "{profile:?}: {configs:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn tree_alloc_windows_cover_the_edges() {
+        let mut seen = HashSet::new();
+        for p in programs(Profile::TreeAlloc) {
+            for op in &p.ops {
+                let (min, max, size) = match *op {
+                    TreeOp::EmptyArea { min, max, size }
+                    | TreeOp::EmptyAreaRev { min, max, size }
+                    | TreeOp::AllocRange { min, max, size, .. }
+                    | TreeOp::AllocRRange { min, max, size, .. } => (min, max, size),
+                    _ => continue,
+                };
+                if min == 0 {
+                    seen.insert("min 0");
+                }
+                if max == u64::MAX {
+                    seen.insert("max u64::MAX");
+                }
+                if min == 0 && max == u64::MAX {
+                    seen.insert("whole space");
+                }
+                if min > max {
+                    seen.insert("min > max");
+                } else if size >= 1 && max - min == size - 1 {
+                    seen.insert("exactly the size");
+                } else if size >= 2 && max - min == size - 2 {
+                    seen.insert("one too small");
+                }
+                match size {
+                    0 => seen.insert("size 0"),
+                    1 => seen.insert("size 1"),
+                    u64::MAX => seen.insert("size u64::MAX"),
+                    s if s >= 1 << 32 => seen.insert("huge"),
+                    _ => false,
+                };
+            }
+        }
+        for k in [
+            "min 0",
+            "max u64::MAX",
+            "whole space",
+            "min > max",
+            "exactly the size",
+            "one too small",
+            "size 0",
+            "size 1",
+            "size u64::MAX",
+            "huge",
+        ] {
+            assert!(seen.contains(k), "no window with {k}");
+        }
+    }
+
+    #[test]
+    fn tree_alloc_trees_grow_deep() {
+        let deep = programs(Profile::TreeAlloc)
+            .iter()
+            .filter(|p| heights(p).0 >= 3)
+            .count();
+        assert!(
+            deep >= 10,
+            "only {deep} of 100 allocation trees reached height 3"
+        );
+    }
+
+    /// Preallocation is used as the kernel's callers use it: a `prealloc`
+    /// is mostly followed at once by `store_prealloc` of the same value,
+    /// else by `mas_store`s and `mas_destroy`; the odd misuses appear too.
+    #[test]
+    fn tree_prealloc_uses_preallocation_realistically() {
+        let (mut prealloc, mut paired, mut two_stores) = (0, 0, 0);
+        let (mut bare_destroy, mut lone_store_prealloc, mut bare_mas_store) = (0, 0, 0);
+        for p in programs(Profile::TreePrealloc) {
+            let ops = &p.ops;
+            for (i, op) in ops.iter().enumerate() {
+                let prev = i.checked_sub(1).map(|j| &ops[j]);
+                match op {
+                    TreeOp::Prealloc { value, .. } => {
+                        prealloc += 1;
+                        match ops.get(i + 1) {
+                            Some(TreeOp::StorePrealloc { value: v }) if v == value => paired += 1,
+                            Some(TreeOp::MasStore { .. }) => {
+                                if matches!(ops.get(i + 2), Some(TreeOp::MasStore { .. })) {
+                                    two_stores += 1;
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                    TreeOp::MasDestroy => {
+                        bare_destroy += usize::from(!matches!(
+                            prev,
+                            Some(TreeOp::MasStore { .. } | TreeOp::Prealloc { .. })
+                        ));
+                    }
+                    TreeOp::StorePrealloc { .. } => {
+                        lone_store_prealloc += usize::from(!matches!(
+                            prev,
+                            Some(TreeOp::Prealloc { .. } | TreeOp::Load { .. })
+                        ));
+                    }
+                    TreeOp::MasStore { .. } => {
+                        bare_mas_store += usize::from(!matches!(
+                            prev,
+                            Some(TreeOp::MasStore { .. } | TreeOp::Prealloc { .. })
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert!(prealloc > 1000, "{prealloc}");
+        assert!(paired * 2 > prealloc, "{paired} of {prealloc} paired");
+        assert!(two_stores * 10 > prealloc, "{two_stores} of {prealloc}");
+        assert!(bare_destroy > 0 && lone_store_prealloc > 0 && bare_mas_store > 0);
+    }
+
+    #[test]
+    fn tree_faults_schedules_cover_every_kind_and_range() {
+        let mut kinds = HashSet::new();
+        let mut long_faulty_growth = 0;
+        for p in programs(Profile::TreeFaults) {
+            let mut writes_since_schedule = 0;
+            let mut faulty = false;
+            for op in &p.ops {
+                match *op {
+                    TreeOp::FailAllocs { schedule } => {
+                        if faulty && writes_since_schedule >= 200 {
+                            long_faulty_growth += 1;
+                        }
+                        writes_since_schedule = 0;
+                        faulty = schedule != FaultSchedule::Never;
+                        match schedule {
+                            FaultSchedule::Never => kinds.insert("never"),
+                            FaultSchedule::Nth(k) => {
+                                assert!((1..=50).contains(&k));
+                                kinds.insert("nth")
+                            }
+                            FaultSchedule::Next(n) => {
+                                assert!((1..=5).contains(&n));
+                                kinds.insert("next")
+                            }
+                            FaultSchedule::Every(n) => {
+                                assert!((2..=20).contains(&n));
+                                kinds.insert("every")
+                            }
+                            FaultSchedule::From(k) => {
+                                assert!((1..=50).contains(&k));
+                                kinds.insert("from")
+                            }
+                        };
+                    }
+                    TreeOp::Store { .. } | TreeOp::Insert { .. } => writes_since_schedule += 1,
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(kinds.len(), 5, "{kinds:?}");
+        assert!(long_faulty_growth >= 10, "{long_faulty_growth}");
     }
 }

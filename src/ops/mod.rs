@@ -42,7 +42,8 @@ impl TreeConfig {
 ///
 /// Tree-level ops mirror the kernel's normal API (`mtree_*`, `mt_find`);
 /// cursor ops mirror the advanced API (`mas_*`) on one maple state that
-/// lives for the whole program. After any write through the tree API the
+/// lives for the whole program, and the preallocation ops on a second one,
+/// the writer. After any write through the tree API the
 /// executor pauses the cursor, as a kernel caller must before reusing a
 /// maple state across a write made elsewhere.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -77,14 +78,80 @@ pub enum TreeOp {
     Set { index: u64 },
     /// `mtree_destroy()`.
     Destroy,
+    /// `mas_empty_area(min, max, size)` on a fresh maple state: the lowest
+    /// free range. Allocation trees only (`EINVAL` on others, a harness
+    /// convention: the kernel's search needs arange_64 gaps).
+    EmptyArea { min: u64, max: u64, size: u64 },
+    /// `mas_empty_area_rev(min, max, size)`: the highest free range.
+    EmptyAreaRev { min: u64, max: u64, size: u64 },
+    /// `mtree_alloc_range(&start, value, size, min, max)`.
+    AllocRange {
+        size: u64,
+        min: u64,
+        max: u64,
+        value: u64,
+    },
+    /// `mtree_alloc_rrange(&start, value, size, min, max)`.
+    AllocRRange {
+        size: u64,
+        min: u64,
+        max: u64,
+        value: u64,
+    },
+    /// `mas_set_range(first, last)` then `mas_preallocate(value)` on the
+    /// program's writer maple state (a second state beside the cursor; see
+    /// `engine::keeps_preallocation`).
+    Prealloc {
+        first: u64,
+        last: u64,
+        value: Option<u64>,
+    },
+    /// `mas_store_prealloc(value)` on the state as the last `Prealloc` left
+    /// it (`EINVAL`, a harness convention, if no preallocation is pending).
+    StorePrealloc { value: Option<u64> },
+    /// `mas_set_range(first, last)` then `mas_store(value)`: on a
+    /// preallocated state it uses the nodes left over and keeps the rest.
+    MasStore {
+        first: u64,
+        last: u64,
+        value: Option<u64>,
+    },
+    /// `mas_destroy()`: release what the state holds, end the preallocation.
+    MasDestroy,
+    /// From now on, fail node allocations by this schedule.
+    FailAllocs { schedule: FaultSchedule },
 }
+
+pub use crate::tree::FaultSchedule;
 
 impl TreeOp {
     /// Whether the op writes to the tree (through the tree API).
     pub fn is_write(&self) -> bool {
         matches!(
             self,
-            TreeOp::Store { .. } | TreeOp::Insert { .. } | TreeOp::Erase { .. } | TreeOp::Destroy
+            TreeOp::Store { .. }
+                | TreeOp::Insert { .. }
+                | TreeOp::Erase { .. }
+                | TreeOp::Destroy
+                | TreeOp::AllocRange { .. }
+                | TreeOp::AllocRRange { .. }
+                | TreeOp::StorePrealloc { .. }
+                | TreeOp::MasStore { .. }
+        )
+    }
+
+    /// Whether the op may allocate nodes (and so fail with `ENOMEM` under a
+    /// fault schedule).
+    pub fn allocates(&self) -> bool {
+        matches!(
+            self,
+            TreeOp::Store { .. }
+                | TreeOp::Insert { .. }
+                | TreeOp::Erase { .. }
+                | TreeOp::AllocRange { .. }
+                | TreeOp::AllocRRange { .. }
+                | TreeOp::Prealloc { .. }
+                | TreeOp::MasStore { .. }
         )
     }
 
@@ -104,6 +171,15 @@ impl TreeOp {
             TreeOp::Pause => "pause",
             TreeOp::Set { .. } => "set",
             TreeOp::Destroy => "destroy",
+            TreeOp::EmptyArea { .. } => "empty_area",
+            TreeOp::EmptyAreaRev { .. } => "empty_area_rev",
+            TreeOp::AllocRange { .. } => "alloc_range",
+            TreeOp::AllocRRange { .. } => "alloc_rrange",
+            TreeOp::Prealloc { .. } => "prealloc",
+            TreeOp::StorePrealloc { .. } => "store_prealloc",
+            TreeOp::MasStore { .. } => "mas_store",
+            TreeOp::MasDestroy => "mas_destroy",
+            TreeOp::FailAllocs { .. } => "fail_allocs",
         }
     }
 }

@@ -16,13 +16,26 @@
 //! pause                     # mas_pause
 //! set 0x1800                # mas_set
 //! destroy                   # mtree_destroy
+//! empty_area 0x0 max 0x10   # mas_empty_area(min, max, size)
+//! empty_area_rev 0x0 max 16 # mas_empty_area_rev(min, max, size)
+//! alloc_range 0x10 0x0 max v9   # mtree_alloc_range(size, min, max, v9)
+//! alloc_rrange 0x10 0x0 max v9  # mtree_alloc_rrange(size, min, max, v9)
+//! prealloc 0x1000 0x1fff v7 # mas_set_range + mas_preallocate; `null` too
+//! store_prealloc v7         # mas_store_prealloc; `null` too
+//! mas_store 0x1000 0x17ff v7    # mas_set_range + mas_store; `null` too
+//! mas_destroy               # mas_destroy
+//! fail_allocs nth 3         # fail the 3rd node allocation from now
+//! fail_allocs next 2        # fail the next 2 node allocations
+//! fail_allocs every 5       # fail every 5th node allocation
+//! fail_allocs from 4        # fail the 4th node allocation and all after it
+//! fail_allocs never         # stop failing allocations
 //! ```
 //!
 //! Numbers are hexadecimal with `0x`, decimal without, or `max` for
-//! `u64::MAX`. The printer always writes hexadecimal, so `format` then
-//! `parse` gives back the same program.
+//! `u64::MAX`. The printer always writes hexadecimal (sizes and fault
+//! counts too), so `format` then `parse` gives back the same program.
 
-use super::{Program, TreeConfig, TreeOp, MAX_TOKEN};
+use super::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
 use std::fmt;
 use std::fmt::Write as _;
 
@@ -78,6 +91,56 @@ pub fn format_op(op: &TreeOp) -> String {
         TreeOp::Pause => "pause".to_string(),
         TreeOp::Set { index } => format!("set {}", num(index)),
         TreeOp::Destroy => "destroy".to_string(),
+        TreeOp::EmptyArea { min, max, size } => {
+            format!("empty_area {} {} {}", num(min), num(max), num(size))
+        }
+        TreeOp::EmptyAreaRev { min, max, size } => {
+            format!("empty_area_rev {} {} {}", num(min), num(max), num(size))
+        }
+        TreeOp::AllocRange {
+            size,
+            min,
+            max,
+            value,
+        } => format!(
+            "alloc_range {} {} {} {}",
+            num(size),
+            num(min),
+            num(max),
+            val(Some(value))
+        ),
+        TreeOp::AllocRRange {
+            size,
+            min,
+            max,
+            value,
+        } => format!(
+            "alloc_rrange {} {} {} {}",
+            num(size),
+            num(min),
+            num(max),
+            val(Some(value))
+        ),
+        TreeOp::Prealloc { first, last, value } => {
+            format!("prealloc {} {} {}", num(first), num(last), val(value))
+        }
+        TreeOp::StorePrealloc { value } => format!("store_prealloc {}", val(value)),
+        TreeOp::MasStore { first, last, value } => {
+            format!("mas_store {} {} {}", num(first), num(last), val(value))
+        }
+        TreeOp::MasDestroy => "mas_destroy".to_string(),
+        TreeOp::FailAllocs { schedule } => format!("fail_allocs {}", schedule_text(schedule)),
+    }
+}
+
+/// A fault schedule as the words after `fail_allocs`.
+fn schedule_text(s: FaultSchedule) -> String {
+    match s {
+        FaultSchedule::Never => "never".to_string(),
+        FaultSchedule::Nth(k) => format!("nth {}", num(k)),
+        FaultSchedule::Next(n) => format!("next {}", num(n)),
+        FaultSchedule::Every(n) => format!("every {}", num(n)),
+        FaultSchedule::From(k) => format!("from {}", num(k)),
     }
 }
 
@@ -223,9 +286,104 @@ fn parse_op(words: &[&str]) -> Result<TreeOp, String> {
             arity(0)?;
             TreeOp::Destroy
         }
+        "empty_area" | "empty_area_rev" => {
+            arity(3)?;
+            let (min, max, size) = (
+                parse_num(words[1])?,
+                parse_num(words[2])?,
+                parse_num(words[3])?,
+            );
+            if words[0] == "empty_area" {
+                TreeOp::EmptyArea { min, max, size }
+            } else {
+                TreeOp::EmptyAreaRev { min, max, size }
+            }
+        }
+        "alloc_range" | "alloc_rrange" => {
+            arity(4)?;
+            let size = parse_num(words[1])?;
+            let min = parse_num(words[2])?;
+            let max = parse_num(words[3])?;
+            let value = parse_val(words[4])?
+                .ok_or_else(|| format!("{} needs a value, not null", words[0]))?;
+            if words[0] == "alloc_range" {
+                TreeOp::AllocRange {
+                    size,
+                    min,
+                    max,
+                    value,
+                }
+            } else {
+                TreeOp::AllocRRange {
+                    size,
+                    min,
+                    max,
+                    value,
+                }
+            }
+        }
+        "prealloc" => {
+            arity(3)?;
+            TreeOp::Prealloc {
+                first: parse_num(words[1])?,
+                last: parse_num(words[2])?,
+                value: parse_val(words[3])?,
+            }
+        }
+        "store_prealloc" => {
+            arity(1)?;
+            TreeOp::StorePrealloc {
+                value: parse_val(words[1])?,
+            }
+        }
+        "mas_store" => {
+            arity(3)?;
+            TreeOp::MasStore {
+                first: parse_num(words[1])?,
+                last: parse_num(words[2])?,
+                value: parse_val(words[3])?,
+            }
+        }
+        "mas_destroy" => {
+            arity(0)?;
+            TreeOp::MasDestroy
+        }
+        "fail_allocs" => TreeOp::FailAllocs {
+            schedule: parse_schedule(&words[1..])?,
+        },
         other => return Err(format!("unknown op `{other}`")),
     };
     Ok(op)
+}
+
+/// The words after `fail_allocs`: `never`, `nth K`, `next N`, `every N` or
+/// `from K`.
+fn parse_schedule(words: &[&str]) -> Result<FaultSchedule, String> {
+    const EXPECTED: &str = "expected never, nth K, next N, every N or from K";
+    let (kind, count) = match words {
+        ["never"] => return Ok(FaultSchedule::Never),
+        [kind, count] if *kind != "never" => (*kind, *count),
+        [] => return Err(format!("`fail_allocs` needs a schedule ({EXPECTED})")),
+        [kind, ..] if !matches!(*kind, "never" | "nth" | "next" | "every" | "from") => {
+            return Err(format!("unknown fault schedule `{kind}` ({EXPECTED})"))
+        }
+        [kind, ..] => {
+            let n = usize::from(*kind != "never");
+            return Err(format!(
+                "`fail_allocs {kind}` takes {n} argument{}, found {}",
+                if n == 1 { "" } else { "s" },
+                words.len() - 1
+            ));
+        }
+    };
+    let n = parse_num(count)?;
+    match kind {
+        "nth" => Ok(FaultSchedule::Nth(n)),
+        "next" => Ok(FaultSchedule::Next(n)),
+        "every" => Ok(FaultSchedule::Every(n)),
+        "from" => Ok(FaultSchedule::From(n)),
+        other => Err(format!("unknown fault schedule `{other}` ({EXPECTED})")),
+    }
 }
 
 /// Parses a program. The first error stops the parse and names its line.
@@ -304,12 +462,134 @@ mod tests {
                 TreeOp::Pause,
                 TreeOp::Set { index: 11 },
                 TreeOp::Destroy,
+                TreeOp::EmptyArea {
+                    min: 0,
+                    max: u64::MAX,
+                    size: 0x10,
+                },
+                TreeOp::EmptyAreaRev {
+                    min: 12,
+                    max: 13,
+                    size: u64::MAX,
+                },
+                TreeOp::AllocRange {
+                    size: 1,
+                    min: 0,
+                    max: u64::MAX,
+                    value: 9,
+                },
+                TreeOp::AllocRRange {
+                    size: 0,
+                    min: 14,
+                    max: 15,
+                    value: 0,
+                },
+                TreeOp::Prealloc {
+                    first: 0x2000,
+                    last: 0x2fff,
+                    value: Some(3),
+                },
+                TreeOp::StorePrealloc { value: Some(3) },
+                TreeOp::Prealloc {
+                    first: 16,
+                    last: 17,
+                    value: None,
+                },
+                TreeOp::StorePrealloc { value: None },
+                TreeOp::MasStore {
+                    first: 18,
+                    last: u64::MAX,
+                    value: Some(4),
+                },
+                TreeOp::MasStore {
+                    first: 19,
+                    last: 20,
+                    value: None,
+                },
+                TreeOp::MasDestroy,
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Nth(3),
+                },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Next(2),
+                },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Every(u64::MAX),
+                },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::From(1),
+                },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Never,
+                },
             ],
         };
         let text = format_program(&p);
         assert_eq!(parse_program(&text).unwrap(), p);
         assert!(text.contains("store 0x1000 0x1fff v7\n"));
         assert!(text.contains("store 0x0 max null\n"));
+        for line in [
+            "empty_area 0x0 max 0x10",
+            "empty_area_rev 0xc 0xd max",
+            "alloc_range 0x1 0x0 max v9",
+            "alloc_rrange 0x0 0xe 0xf v0",
+            "prealloc 0x2000 0x2fff v3",
+            "store_prealloc v3",
+            "prealloc 0x10 0x11 null",
+            "store_prealloc null",
+            "mas_store 0x12 max v4",
+            "mas_store 0x13 0x14 null",
+            "mas_destroy",
+            "fail_allocs nth 0x3",
+            "fail_allocs next 0x2",
+            "fail_allocs every max",
+            "fail_allocs from 0x1",
+            "fail_allocs never",
+        ] {
+            assert!(text.contains(&format!("{line}\n")), "{line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn parses_the_new_ops_written_by_hand() {
+        let p = parse_program(
+            "config alloc\n\
+             empty_area 0 max 4096\n\
+             alloc_rrange 16 0x100 max v5\n\
+             prealloc 10 20 v6\n\
+             store_prealloc v6\n\
+             fail_allocs  every\t20  # trailing comment\n\
+             fail_allocs never\n",
+        )
+        .unwrap();
+        assert_eq!(
+            p.ops,
+            vec![
+                TreeOp::EmptyArea {
+                    min: 0,
+                    max: u64::MAX,
+                    size: 4096
+                },
+                TreeOp::AllocRRange {
+                    size: 16,
+                    min: 0x100,
+                    max: u64::MAX,
+                    value: 5
+                },
+                TreeOp::Prealloc {
+                    first: 10,
+                    last: 20,
+                    value: Some(6)
+                },
+                TreeOp::StorePrealloc { value: Some(6) },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Every(20)
+                },
+                TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Never
+                },
+            ]
+        );
     }
 
     #[test]
@@ -347,6 +627,20 @@ mod tests {
             "pause",
             "set",
             "destroy",
+            "empty_area",
+            "empty_area_rev",
+            "alloc_range",
+            "alloc_rrange",
+            "prealloc",
+            "store_prealloc",
+            "mas_store",
+            "mas_destroy",
+            "fail_allocs",
+            "never",
+            "nth",
+            "next",
+            "every",
+            "from",
             "config",
             "alloc",
             "rcu",
@@ -412,6 +706,50 @@ mod tests {
             ("load 1\nconfig alloc\n", 2, "must come before"),
             ("config big\n", 1, "unknown tree flag"),
             ("store 1 2 v99999999999999999999\n", 1, "is not a value"),
+            (
+                "store 1 2 v1\nfail_allocs sometimes\n",
+                2,
+                "unknown fault schedule `sometimes`",
+            ),
+            ("fail_allocs\n", 1, "needs a schedule"),
+            (
+                "fail_allocs nth\n",
+                1,
+                "`fail_allocs nth` takes 1 argument, found 0",
+            ),
+            (
+                "fail_allocs never 3\n",
+                1,
+                "`fail_allocs never` takes 0 arguments, found 1",
+            ),
+            ("fail_allocs every 2 3\n", 1, "takes 1 argument, found 2"),
+            ("fail_allocs next many\n", 1, "`many` is not a number"),
+            (
+                "empty_area 0 max\n",
+                1,
+                "`empty_area` takes 3 arguments, found 2",
+            ),
+            (
+                "empty_area_rev 0 max 1 2\n",
+                1,
+                "takes 3 arguments, found 4",
+            ),
+            (
+                "\nalloc_range 1 0 max null\n",
+                2,
+                "alloc_range needs a value",
+            ),
+            (
+                "alloc_rrange 1 0 max null\n",
+                1,
+                "alloc_rrange needs a value",
+            ),
+            ("alloc_range 1 0 max\n", 1, "takes 4 arguments"),
+            ("prealloc 1 2\n", 1, "takes 3 arguments"),
+            ("store_prealloc\n", 1, "takes 1 argument, found 0"),
+            ("store_prealloc 5\n", 1, "is not a value"),
+            ("mas_store 1 x v1\n", 1, "`x` is not a number"),
+            ("mas_destroy now\n", 1, "takes 0 arguments"),
         ];
         for (text, line, msg) in cases {
             let e = parse_program(text).unwrap_err();

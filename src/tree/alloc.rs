@@ -333,12 +333,20 @@ pub(crate) fn mas_destroy(t: &mut MapleTree, mas: &mut Mas) {
 
 /// `mas_nomem()`: after an `ENOMEM`, allocate what was asked for (the
 /// kernel drops the lock and may sleep) and tell the caller to retry.
+///
+/// One deliberate difference: the kernel retries whenever the state holds
+/// any node, so if its blocking allocations failed for good after a partial
+/// refill it would retry forever (they never do fail for good in the
+/// kernel). Here a refill that gains no node ends the retries with
+/// `ENOMEM`. Under any finite failure schedule the two behave the same.
 pub(crate) fn mas_nomem(t: &mut MapleTree, mas: &mut Mas) -> bool {
     if !(mas.is_err() && mas.err == Errno::ENOMEM) {
         return false;
     }
+    let before = mas_allocated(t);
     mas_alloc_nodes(t, mas);
-    if mas_allocated(t) == 0 {
+    let after = mas_allocated(t);
+    if after == 0 || after == before {
         return false;
     }
     mas.status = Status::Start;

@@ -81,7 +81,13 @@ fn mas_rev_awalk(
         if ty.is_leaf() {
             mas.offset = offset;
             *gap_min = min;
-            *gap_max = min.wrapping_add(gap).wrapping_sub(1);
+            // A leaf's gap is the slot itself, so this is `max`; with the
+            // whole-space fix the saturated size would make it one short.
+            *gap_max = if t.fixes.whole_space_gap {
+                max
+            } else {
+                min.wrapping_add(gap).wrapping_sub(1)
+            };
             return true;
         }
         mas.node = a.slot(n, offset);

@@ -618,9 +618,15 @@ impl MaState {
     /// [`store_prealloc`](Self::store_prealloc), or with
     /// [`store_advanced`](Self::store_advanced) (possibly several times) and
     /// [`destroy`](Self::destroy).
+    ///
+    /// `EINVAL` if the range is reversed (`index > last`): the kernel does
+    /// not check, and its store would then write garbage.
     pub fn preallocate(&mut self, t: &mut MapleTree, entry: Option<u64>) -> Result<usize, Errno> {
         let e = entry.unwrap_or(0);
         check_entry(e)?;
+        if self.mas.index > self.mas.last {
+            return Err(Errno::EINVAL);
+        }
         self.with_pool(t, |t, mas| prealloc::mas_preallocate(t, mas, e))
     }
 

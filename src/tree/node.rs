@@ -263,6 +263,8 @@ pub enum FaultSchedule {
     Next(u64),
     /// Every n-th allocation from now fails (n >= 1).
     Every(u64),
+    /// The k-th allocation from now and every one after it fail (k >= 1).
+    From(u64),
 }
 
 impl FaultSchedule {
@@ -273,6 +275,7 @@ impl FaultSchedule {
             FaultSchedule::Nth(k) => seen == k,
             FaultSchedule::Next(n) => seen <= n,
             FaultSchedule::Every(n) => n != 0 && seen % n == 0,
+            FaultSchedule::From(k) => seen >= k,
         }
     }
 }
