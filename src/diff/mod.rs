@@ -217,6 +217,27 @@ pub fn run_with(
     engines: &mut [Box<dyn TreeEngine>],
     opts: Options,
 ) -> Result<RunStats, Box<Divergence>> {
+    run_observed(program, engines, opts, &mut |_| {})
+}
+
+/// What the executor did at one step, as [`run_observed`] reports it.
+#[derive(Clone, Debug)]
+pub enum Event {
+    /// Step `step` of the program ran; `outcomes[i]` is engine `i`'s result.
+    Op { step: usize, outcomes: Vec<Outcome> },
+    /// The executor paused every cursor on its own, before the op of step
+    /// `step` (a cursor op it could not position) or after it (a write).
+    Pause { step: usize, after: bool },
+}
+
+/// [`run_with`], telling `observe` every step's outcomes and every pause the
+/// executor makes on its own (for `maplefuzz replay --trace`).
+pub fn run_observed(
+    program: &Program,
+    engines: &mut [Box<dyn TreeEngine>],
+    opts: Options,
+    observe: &mut dyn FnMut(Event),
+) -> Result<RunStats, Box<Divergence>> {
     let mut stats = RunStats::default();
     let mut faults_active = false;
     let n = program.ops.len();
@@ -230,6 +251,7 @@ pub fn run_with(
         );
         if is_cursor_op && engines.iter().any(|e| e.cursor_positioned() == Some(false)) {
             pause_all(engines, step, op, &opts)?;
+            observe(Event::Pause { step, after: false });
         }
         if let TreeOp::FailAllocs { schedule } = op {
             faults_active = *schedule != crate::tree::FaultSchedule::Never;
@@ -250,14 +272,15 @@ pub fn run_with(
         let mut applied_ref: Option<Box<dyn TreeEngine>> = None;
         for i in order {
             let result = if fault_mode && i == 0 {
-                match engines[0].snapshot() {
-                    Some(mut copy) => {
-                        let r = catch_unwind(AssertUnwindSafe(|| copy.apply(op)));
-                        applied_ref = Some(copy);
-                        r
-                    }
-                    None => catch_unwind(AssertUnwindSafe(|| engines[0].apply(op))),
-                }
+                // Without the state before the op, atomicity cannot be
+                // judged: a reference engine that cannot be copied is a
+                // harness bug, not something to run past.
+                let mut copy = engines[0]
+                    .snapshot()
+                    .expect("the reference engine (engines[0]) must support snapshot()");
+                let r = catch_unwind(AssertUnwindSafe(|| copy.apply(op)));
+                applied_ref = Some(copy);
+                r
             } else {
                 let e = &mut engines[i];
                 catch_unwind(AssertUnwindSafe(|| e.apply(op)))
@@ -286,6 +309,10 @@ pub fn run_with(
             .into_iter()
             .map(|o| o.expect("every engine ran"))
             .collect();
+        observe(Event::Op {
+            step,
+            outcomes: outcomes.clone(),
+        });
         let mut checked_results = false;
         if let Some(after) = applied_ref {
             let faulted: Vec<bool> = engines
@@ -333,6 +360,7 @@ pub fn run_with(
         }
         if op.is_write() {
             pause_all(engines, step, op, &opts)?;
+            observe(Event::Pause { step, after: true });
         }
         let full = (step + 1) % opts.full_every.max(1) == 0
             || step + 1 == n

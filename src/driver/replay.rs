@@ -8,14 +8,12 @@
 
 use super::DriverError;
 use crate::diff::{self, Divergence, RunStats};
-use crate::engine::{Inspect, Outcome, TreeEngine};
+use crate::engine::Outcome;
 use crate::ops::binary::decode;
 use crate::ops::text::{format_op, parse_program};
-use crate::ops::{Program, TreeOp};
-use std::cell::RefCell;
+use crate::ops::Program;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
 /// How a program file was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -104,23 +102,14 @@ pub fn replay_to(
     .map_err(out_err)?;
 
     let result = if trace {
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let mut engines: Vec<Box<dyn TreeEngine>> = diff::default_engines(&program)
-            .into_iter()
-            .enumerate()
-            .map(|(i, inner)| {
-                Box::new(Traced {
-                    inner,
-                    index: i,
-                    log: Rc::clone(&log),
-                }) as Box<dyn TreeEngine>
-            })
-            .collect();
+        let mut engines = diff::default_engines(&program);
         let names: Vec<&'static str> = engines.iter().map(|e| e.name()).collect();
-        let result = diff::run_with(&program, &mut engines, diff::Options::default());
-        drop(engines);
-        let events = std::mem::take(&mut *log.borrow_mut());
-        print_trace(out, &program, &names, events).map_err(out_err)?;
+        let mut events = Vec::new();
+        let result =
+            diff::run_observed(&program, &mut engines, diff::Options::default(), &mut |e| {
+                events.push(e)
+            });
+        print_trace(out, &program, &names, &events).map_err(out_err)?;
         result
     } else {
         diff::run(&program)
@@ -142,132 +131,43 @@ pub fn replay_to(
     })
 }
 
-/// One op an engine ran, as the executor called it.
-struct Event {
-    engine: usize,
-    op: TreeOp,
-    outcome: Outcome,
-}
-
-/// An engine that records every op it runs.
-struct Traced {
-    inner: Box<dyn TreeEngine>,
-    index: usize,
-    log: Rc<RefCell<Vec<Event>>>,
-}
-
-impl TreeEngine for Traced {
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-
-    fn apply(&mut self, op: &TreeOp) -> Outcome {
-        let outcome = self.inner.apply(op);
-        self.log.borrow_mut().push(Event {
-            engine: self.index,
-            op: op.clone(),
-            outcome: outcome.clone(),
-        });
-        outcome
-    }
-
-    fn entries(&self) -> Vec<(u64, u64, u64)> {
-        self.inner.entries()
-    }
-
-    fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
-        self.inner.entries_in(lo, hi)
-    }
-
-    fn inspect(&self) -> Option<&dyn Inspect> {
-        self.inner.inspect()
-    }
-
-    fn cursor_positioned(&self) -> Option<bool> {
-        self.inner.cursor_positioned()
-    }
-}
-
-/// Where an event belongs: a step of the program, or a pause the executor
-/// made on its own (after every write, and before a cursor op it cannot
-/// position).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Slot {
-    Step(usize),
-    /// An executor pause before this step.
-    PauseBefore(usize),
-    /// An executor pause after a write.
-    PauseAfterWrite,
-}
-
-/// Assigns one engine's events to steps, following the executor's pause rules.
-fn slots(program: &Program, ops: &[&TreeOp]) -> Vec<Slot> {
-    let mut k = 0;
-    let mut after_write = false;
-    ops.iter()
-        .map(|op| {
-            if **op == TreeOp::Pause && after_write {
-                after_write = false;
-                Slot::PauseAfterWrite
-            } else if **op == TreeOp::Pause && program.ops.get(k) != Some(&TreeOp::Pause) {
-                Slot::PauseBefore(k)
-            } else {
-                let s = Slot::Step(k);
-                after_write = op.is_write();
-                k += 1;
-                s
-            }
-        })
-        .collect()
-}
-
+/// Prints each step with each engine's outcome (one line when they agree),
+/// and the pauses the executor made on its own.
 fn print_trace(
     out: &mut dyn Write,
     program: &Program,
     names: &[&'static str],
-    events: Vec<Event>,
+    events: &[diff::Event],
 ) -> std::io::Result<()> {
-    // outcomes[step][engine]
-    let mut outcomes: Vec<Vec<Option<Outcome>>> = Vec::new();
-    let mut paused_before = vec![false; program.ops.len()];
-    for (e, _) in names.iter().enumerate() {
-        let mine: Vec<&Event> = events.iter().filter(|ev| ev.engine == e).collect();
-        let ops: Vec<&TreeOp> = mine.iter().map(|ev| &ev.op).collect();
-        for (ev, slot) in mine.iter().zip(slots(program, &ops)) {
-            match slot {
-                Slot::Step(k) => {
-                    if outcomes.len() <= k {
-                        outcomes.resize(k + 1, vec![None; names.len()]);
-                    }
-                    outcomes[k][e] = Some(ev.outcome.clone());
-                }
-                Slot::PauseBefore(k) => {
-                    if let Some(p) = paused_before.get_mut(k) {
-                        *p = true;
-                    }
-                }
-                Slot::PauseAfterWrite => {}
-            }
-        }
-    }
     let width = program.ops.len().to_string().len();
-    for (k, per_engine) in outcomes.iter().enumerate() {
-        if paused_before[k] {
-            writeln!(out, "{:>width$}  (the executor pauses the cursor)", "")?;
-        }
-        let op = format_op(&program.ops[k]);
-        let first = &per_engine[0];
-        if per_engine.iter().all(|o| o == first) {
-            let o = first.as_ref().map(fmt_outcome).unwrap_or_default();
-            writeln!(out, "{k:>width$}  {op:<48}  {o}")?;
-        } else {
-            writeln!(out, "{k:>width$}  {op}")?;
-            for (name, o) in names.iter().zip(per_engine) {
-                let o = o
-                    .as_ref()
-                    .map(fmt_outcome)
-                    .unwrap_or_else(|| "(no result: panicked or did not run)".to_string());
-                writeln!(out, "{:>width$}    {name:<8} {o}", "")?;
+    for e in events {
+        match e {
+            diff::Event::Pause { after, .. } => {
+                let when = if *after {
+                    "after the write"
+                } else {
+                    "before a cursor op"
+                };
+                writeln!(
+                    out,
+                    "{:>width$}  (the executor pauses the cursor {when})",
+                    ""
+                )?;
+            }
+            diff::Event::Op { step, outcomes } => {
+                let op = format_op(&program.ops[*step]);
+                if outcomes.iter().all(|o| *o == outcomes[0]) {
+                    writeln!(
+                        out,
+                        "{step:>width$}  {op:<48}  {}",
+                        fmt_outcome(&outcomes[0])
+                    )?;
+                } else {
+                    writeln!(out, "{step:>width$}  {op}")?;
+                    for (name, o) in names.iter().zip(outcomes) {
+                        writeln!(out, "{:>width$}    {name:<8} {}", "", fmt_outcome(o))?;
+                    }
+                }
             }
         }
     }
@@ -321,35 +221,32 @@ pub(crate) fn fmt_outcome(o: &Outcome) -> String {
 mod tests {
     use super::*;
 
-    fn prog(text: &str) -> Program {
-        parse_program(text).unwrap()
-    }
-
     #[test]
-    fn slots_follow_the_executor_pauses() {
-        let p = prog("store 1 2 v1\npause\nmas_next max\n");
-        let ops = [
-            TreeOp::Store {
-                first: 1,
-                last: 2,
-                value: Some(1),
-            },
-            TreeOp::Pause,
-            TreeOp::Pause,
-            TreeOp::Pause,
-            TreeOp::MasNext { max: u64::MAX },
-        ];
-        let refs: Vec<&TreeOp> = ops.iter().collect();
-        assert_eq!(
-            slots(&p, &refs),
-            vec![
-                Slot::Step(0),
-                Slot::PauseAfterWrite,
-                Slot::Step(1),
-                Slot::PauseBefore(2),
-                Slot::Step(2)
-            ]
+    fn the_trace_shows_what_the_executor_did() {
+        let dir = std::env::temp_dir().join(format!("maplefuzz-trace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("p.txt");
+        std::fs::write(
+            &path,
+            // Eight ranges fill the root leaf; the store at 0x300 must split.
+            "config alloc\nstore 0x0 0x9 v1\nstore 0x10 0x19 v2\nstore 0x20 0x29 v3\n\
+             store 0x30 0x39 v4\nstore 0x40 0x49 v5\nstore 0x50 0x59 v6\n\
+             store 0x60 0x69 v7\nstore 0x70 0x79 v8\nmas_next max\n\
+             fail_allocs next 1000\nstore 0x300 0x305 v9\nload 0x300\n",
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        let r = replay_to(&path, true, &mut out).unwrap();
+        assert!(!r.diverged());
+        let text = String::from_utf8(out).unwrap();
+        // The write pauses the cursor; the failed store shows both answers.
+        assert!(
+            text.contains("(the executor pauses the cursor after the write)"),
+            "{text}"
         );
+        assert!(text.contains("rust     ENOMEM"), "{text}");
+        assert!(text.contains("load 0x300"), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
