@@ -361,3 +361,31 @@ fn preallocate_once_store_twice_is_reported_when_the_second_needs_nodes() {
     text2.push_str("prealloc 0x300 0x305 v101\nmas_store 0x0 0x9 v100\nmas_store 0x300 0x305 v101\nmas_destroy\n");
     diff::run(&parse_program(&text2).unwrap()).unwrap();
 }
+
+/// `maplefuzz sweep` on the tree_faults seeds: every allocation point of
+/// each program failing alone, and from there on, leaves every run clean.
+/// (`every3_growth.txt`, with 1,606 points, takes about a minute and is
+/// swept by hand; see the README.)
+#[test]
+fn the_tree_faults_seeds_sweep_clean() {
+    let seeds = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/seeds/tree_faults");
+    let mut swept = 0;
+    for path in files(&seeds) {
+        if path.file_name().is_some_and(|n| n == "every3_growth.txt") {
+            continue;
+        }
+        let p = parse_program(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let o = sweep_program(&p).unwrap_or_else(|d| panic!("{}: {d}", path.display()));
+        assert!(o.points > 0, "{}: no allocation to fail", path.display());
+        if let Some(f) = o.failures.first() {
+            panic!(
+                "{} with {:?}:\n{}",
+                path.display(),
+                f.schedule,
+                f.divergence
+            );
+        }
+        swept += 1;
+    }
+    assert!(swept >= 3);
+}
