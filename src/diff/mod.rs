@@ -133,6 +133,12 @@ impl Default for Options {
 /// What a clean run did.
 #[derive(Clone, Debug, Default)]
 pub struct RunStats {
+    /// Set when the program broke the preallocation contract (a store other
+    /// than the one preallocated for needed more nodes than the writer held,
+    /// where the kernel WARNs and crashes): the step and what happened. The
+    /// run ends there without a divergence: the caller is at fault, not the
+    /// tree.
+    pub stopped: Option<(usize, String)>,
     /// Ops executed.
     pub ops: usize,
     /// Store types the Rust engine ran.
@@ -313,6 +319,13 @@ pub fn run_observed(
             step,
             outcomes: outcomes.clone(),
         });
+        if let Some(msg) = outcomes.iter().find_map(|o| match o {
+            Outcome::CallerError(m) => Some(m.clone()),
+            _ => None,
+        }) {
+            stats.stopped = Some((step, msg));
+            break;
+        }
         let mut checked_results = false;
         if let Some(after) = applied_ref {
             let faulted: Vec<bool> = engines

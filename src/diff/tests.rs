@@ -24,6 +24,9 @@ enum Defect {
     /// Claim an injected allocation failure (ENOMEM) for a store that in
     /// fact took effect.
     HalfFailed,
+    /// Run short of preallocated nodes in the store the preallocation was
+    /// made for (as an under-counting preallocation rule would).
+    PreallocShort,
 }
 
 struct Broken {
@@ -73,6 +76,9 @@ impl TreeEngine for Broken {
                 out
             }
             Defect::Crash => panic!("planted crash"),
+            Defect::PreallocShort => std::panic::panic_any(crate::tree::PreallocViolation(
+                "planted: the preallocated store needed one more node".to_string(),
+            )),
             Defect::HalfFailed => {
                 self.fake_failures += 1;
                 Outcome::Status(Err(crate::tree::Errno::ENOMEM))
@@ -241,4 +247,20 @@ fn a_store_that_half_fails_is_caught_by_the_atomicity_check() {
     );
     assert!(d.detail.contains("as after the op"), "{}", d.detail);
     assert!(d.detail.contains("ENOMEM"), "{}", d.detail);
+}
+
+#[test]
+fn the_preallocated_store_running_short_is_caught_by_the_prealloc_check() {
+    let p = parse_program(
+        "store 0x10 0x1f v1\n\
+         prealloc 0x30 0x3f v2\n\
+         store_prealloc v2\n",
+    )
+    .unwrap();
+    let d = run_broken_program(Defect::PreallocShort, 2, p);
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Prealloc, 2, "broken")
+    );
+    assert!(d.detail.contains("preallocation violated"), "{}", d.detail);
 }

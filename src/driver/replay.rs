@@ -116,11 +116,18 @@ pub fn replay_to(
     };
 
     match &result {
-        Ok(stats) => writeln!(
-            out,
-            "no divergence: {} ops, at most {} entries",
-            stats.ops, stats.max_entries
-        ),
+        Ok(stats) => match &stats.stopped {
+            Some((step, why)) => writeln!(
+                out,
+                "no divergence; the program stopped at step {step}, where it broke the \
+                 preallocation contract (a caller error, not a tree bug): {why}"
+            ),
+            None => writeln!(
+                out,
+                "no divergence: {} ops, at most {} entries",
+                stats.ops, stats.max_entries
+            ),
+        },
         Err(d) => write!(out, "{d}"),
     }
     .map_err(out_err)?;
@@ -214,6 +221,7 @@ pub(crate) fn fmt_outcome(o: &Outcome) -> String {
         Outcome::Range(Ok((a, b))) => format!("[{}, {}]", fmt_index(*a), fmt_index(*b)),
         Outcome::Range(Err(e)) | Outcome::Alloc(Err(e)) => e.to_string(),
         Outcome::Alloc(Ok(start)) => format!("at {}", fmt_index(*start)),
+        Outcome::CallerError(m) => format!("caller error: {m}"),
     }
 }
 

@@ -30,6 +30,12 @@ pub enum Outcome {
     Range(Result<(u64, u64), Errno>),
     /// An allocating insert: the first index used, or an errno.
     Alloc(Result<u64, Errno>),
+    /// The program broke the preallocation contract: a `mas_store` other
+    /// than the one its writer preallocated for needed more nodes than the
+    /// writer held. The kernel WARNs and crashes there; it is the caller's
+    /// error, not the tree's, so the executor ends the run (see
+    /// `diff::RunStats::stopped`).
+    CallerError(String),
 }
 
 impl Outcome {
@@ -162,8 +168,8 @@ pub struct RustEngine {
     mas: MaState,
     /// The writer (preallocations and advanced stores).
     wmas: MaState,
-    /// The entry of the preallocation the state holds, if any.
-    pending: Option<Option<u64>>,
+    /// The store the writer's preallocation was made for, if it holds one.
+    pending: Option<(u64, u64, Option<u64>)>,
     /// The entry a `store_prealloc` may store now, if one may.
     store_ready: Option<Option<u64>>,
 }
@@ -257,7 +263,7 @@ impl TreeEngine for RustEngine {
                 self.wmas.set_range(first, last);
                 let r = self.wmas.preallocate(t, value.map(token_to_entry));
                 if r.is_ok() {
-                    self.pending = Some(value);
+                    self.pending = Some((first, last, value));
                     self.store_ready = Some(value);
                 }
                 Outcome::Status(r.map(|_| ()))
@@ -271,11 +277,32 @@ impl TreeEngine for RustEngine {
             }
             TreeOp::MasStore { first, last, value } => {
                 self.wmas.set_range(first, last);
-                Outcome::Status(
-                    self.wmas
-                        .store_advanced(t, value.map(token_to_entry))
-                        .map(|_| ()),
-                )
+                let other_store = self.pending.is_some_and(|p| p != (first, last, value));
+                if !other_store {
+                    return Outcome::Status(
+                        self.wmas
+                            .store_advanced(t, value.map(token_to_entry))
+                            .map(|_| ()),
+                    );
+                }
+                // A store the preallocation was not made for: if it needs
+                // more than the writer holds, the caller broke the contract.
+                let wmas = &mut self.wmas;
+                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    wmas.store_advanced(t, value.map(token_to_entry))
+                        .map(|_| ())
+                }));
+                match r {
+                    Ok(r) => Outcome::Status(r),
+                    Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
+                        Ok(v) => Outcome::CallerError(format!(
+                            "mas_store {first:#x}-{last:#x} on a writer preallocated for {:?} \
+                             needed more nodes than it held: {}",
+                            self.pending, v.0
+                        )),
+                        Err(p) => std::panic::resume_unwind(p),
+                    },
+                }
             }
             TreeOp::MasDestroy => {
                 self.wmas.destroy(t);

@@ -681,9 +681,15 @@ impl MaState {
         f: impl FnOnce(&mut MapleTree, &mut Mas) -> R,
     ) -> R {
         std::mem::swap(&mut t.pool, &mut self.pool);
-        let r = f(t, &mut self.mas);
+        // Give the pool back even when the store raises a
+        // PreallocViolation, so the state still owns its nodes.
+        let mas = &mut self.mas;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut *t, mas)));
         std::mem::swap(&mut t.pool, &mut self.pool);
-        r
+        match r {
+            Ok(r) => r,
+            Err(p) => std::panic::resume_unwind(p),
+        }
     }
 
     /// `mas_erase()`: erase the entry at the state's index.
