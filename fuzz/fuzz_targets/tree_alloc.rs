@@ -11,16 +11,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use maplefuzz::diff;
-use maplefuzz::ops::{binary, text};
+use maplefuzz::ops::binary;
 
 fuzz_target!(init: { let _ = std::panic::take_hook(); }, |data: &[u8]| {
     let mut p = binary::decode(data);
     p.config.alloc = true;
-    if let Err(d) = diff::run(&p) {
-        panic!(
-            "maplefuzz divergence; the program:\n{}\n{}",
-            text::format_program(&p),
-            d
-        );
-    }
+    diff::fuzz_program(&p);
 });

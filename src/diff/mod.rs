@@ -160,11 +160,16 @@ pub fn default_engines(program: &Program) -> Vec<Box<dyn TreeEngine>> {
 /// executor, and on a divergence panic with the runnable text program and
 /// the report, so the fuzzer records a crash whose message reproduces it.
 pub fn fuzz_bytes(data: &[u8]) {
-    let p = crate::ops::binary::decode(data);
-    if let Err(d) = run(&p) {
+    fuzz_program(&crate::ops::binary::decode(data));
+}
+
+/// The body of [`fuzz_bytes`] after decoding, for targets that adjust the
+/// decoded program first (e.g. `tree_alloc` forces an allocation tree).
+pub fn fuzz_program(p: &Program) {
+    if let Err(d) = run(p) {
         panic!(
             "maplefuzz divergence; the program:\n{}\n{}",
-            crate::ops::text::format_program(&p),
+            crate::ops::text::format_program(p),
             d
         );
     }

@@ -5,7 +5,7 @@
 //! says `config alloc`. The panic hook is reset as in `tree_ops.rs`.
 
 use maplefuzz::diff;
-use maplefuzz::ops::{binary, text};
+use maplefuzz::ops::binary;
 use std::sync::Once;
 
 fn main() {
@@ -15,13 +15,7 @@ fn main() {
             DEFAULT_HOOK.call_once(|| drop(std::panic::take_hook()));
             let mut p = binary::decode(data);
             p.config.alloc = true;
-            if let Err(d) = diff::run(&p) {
-                panic!(
-                    "maplefuzz divergence; the program:\n{}\n{}",
-                    text::format_program(&p),
-                    d
-                );
-            }
+            diff::fuzz_program(&p);
         });
     }
 }
