@@ -276,12 +276,11 @@ fn an_allocation_failure_inside_every_store_type_is_atomic() {
     assert!(injected > 100, "only {injected} injected failures");
 }
 
-/// A store that fails under an injected failure answers ENOMEM and leaves
-/// the tree as it was (checked by the executor's atomicity check).
-#[test]
-fn a_failed_split_answers_enomem_and_changes_nothing() {
-    // Eight ranges [16i, 16i + 9] fill a root leaf exactly (8 entries, 7
-    // gaps and the trailing NULL: 16 slots), so the next store splits it.
+/// An allocation tree whose root leaf is exactly full: eight ranges
+/// [16i, 16i + 9] give 8 entries, 7 gaps and the trailing NULL, 16 slots,
+/// so the next store beyond them splits the leaf. The `MapleTree` in
+/// `a_failed_split_answers_enomem_and_changes_nothing` is built the same way.
+fn full_leaf_program() -> String {
     let mut text = String::from("config alloc\n");
     for i in 0..8u64 {
         text.push_str(&format!(
@@ -291,6 +290,14 @@ fn a_failed_split_answers_enomem_and_changes_nothing() {
             i + 1
         ));
     }
+    text
+}
+
+/// A store that fails under an injected failure answers ENOMEM and leaves
+/// the tree as it was (checked by the executor's atomicity check).
+#[test]
+fn a_failed_split_answers_enomem_and_changes_nothing() {
+    let mut text = full_leaf_program();
     text.push_str(
         "fail_allocs next 1000\nstore 0x200 0x205 v9\nload 0x200\n\
          fail_allocs never\nstore 0x200 0x205 v9\nload 0x200\n",
@@ -332,16 +339,7 @@ fn a_failed_split_answers_enomem_and_changes_nothing() {
 /// tree bug, reported as a `prealloc` divergence (src/diff/tests.rs).
 #[test]
 fn preallocate_once_store_twice_is_reported_when_the_second_needs_nodes() {
-    // Eight ranges fill the root leaf exactly (see above).
-    let mut text = String::from("config alloc\n");
-    for i in 0..8u64 {
-        text.push_str(&format!(
-            "store {:#x} {:#x} v{}\n",
-            i * 16,
-            i * 16 + 9,
-            i + 1
-        ));
-    }
+    let mut text = full_leaf_program();
     // An exact fit needs no node, so nothing is preallocated; the second
     // store splits the full leaf and needs nodes it does not have.
     text.push_str(
@@ -358,15 +356,7 @@ fn preallocate_once_store_twice_is_reported_when_the_second_needs_nodes() {
     );
 
     // With the preallocation sized for the bigger store, both fit.
-    let mut text2 = String::from("config alloc\n");
-    for i in 0..8u64 {
-        text2.push_str(&format!(
-            "store {:#x} {:#x} v{}\n",
-            i * 16,
-            i * 16 + 9,
-            i + 1
-        ));
-    }
+    let mut text2 = full_leaf_program();
     text2.push_str("prealloc 0x300 0x305 v101\nmas_store 0x0 0x9 v100\nmas_store 0x300 0x305 v101\nmas_destroy\n");
     diff::run(&parse_program(&text2).unwrap()).unwrap();
 }

@@ -244,21 +244,7 @@ fn decode_op(r: &mut Reader<'_>) -> TreeOp {
             let min = r.key();
             let max = r.key();
             let value = insert_value_from_code(r.varint());
-            if opcode == 15 {
-                TreeOp::AllocRange {
-                    size,
-                    min,
-                    max,
-                    value,
-                }
-            } else {
-                TreeOp::AllocRRange {
-                    size,
-                    min,
-                    max,
-                    value,
-                }
-            }
+            TreeOp::alloc(opcode != 15, size, min, max, value)
         }
         17 | 19 => {
             let (first, last) = r.range();
@@ -453,6 +439,17 @@ impl<'a> arbitrary::Arbitrary<'a> for Program {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opcodes_follow_the_kinds_table() {
+        for (opcode, kind) in TreeOp::KINDS.iter().enumerate() {
+            let mut bytes = vec![0u8, opcode as u8];
+            bytes.extend([0u8; 16]);
+            let p = decode(&bytes);
+            assert_eq!(p.ops[0].kind(), *kind, "opcode {opcode}");
+        }
+        assert_eq!(TreeOp::KINDS.len(), OP_KINDS as usize);
+    }
 
     fn leb(v: u64) -> Vec<u8> {
         let mut out = Vec::new();

@@ -102,34 +102,9 @@ impl Profile {
 
     /// The op kinds ([`TreeOp::kind`]) this profile generates.
     pub fn op_kinds(self) -> &'static [&'static str] {
-        const TREE: [&str; 13] = [
-            "store",
-            "insert",
-            "erase",
-            "load",
-            "find",
-            "walk",
-            "mas_find",
-            "mas_find_rev",
-            "mas_next",
-            "mas_prev",
-            "pause",
-            "set",
-            "destroy",
-        ];
-        const NEW: [&str; 8] = [
-            "empty_area",
-            "empty_area_rev",
-            "alloc_range",
-            "alloc_rrange",
-            "prealloc",
-            "store_prealloc",
-            "mas_store",
-            "mas_destroy",
-        ];
-        const OPS: [&str; 21] = concat_kinds(TREE, NEW);
         match self {
-            Profile::TreeOps => &OPS,
+            // Everything but fault schedules.
+            Profile::TreeOps => &TreeOp::KINDS[..21],
             Profile::TreeAlloc => &[
                 "store",
                 "insert",
@@ -178,20 +153,6 @@ impl Profile {
             ],
         }
     }
-}
-
-const fn concat_kinds(a: [&'static str; 13], b: [&'static str; 8]) -> [&'static str; 21] {
-    let mut out = [""; 21];
-    let mut i = 0;
-    while i < 13 {
-        out[i] = a[i];
-        i += 1;
-    }
-    while i < 21 {
-        out[i] = b[i - 13];
-        i += 1;
-    }
-    out
 }
 
 /// A program of `profile` from the default [`GenConfig`].
@@ -1141,21 +1102,13 @@ impl<'a> Gen<'a> {
             1 => (0, u64::MAX),
             _ => (a.saturating_sub(self.rng.gen_range(0..4096)), b),
         };
-        self.ops.push(if self.rng.gen_bool(0.5) {
-            TreeOp::AllocRange {
-                size,
-                min,
-                max,
-                value,
-            }
-        } else {
-            TreeOp::AllocRRange {
-                size,
-                min,
-                max,
-                value,
-            }
-        });
+        self.ops.push(TreeOp::alloc(
+            !self.rng.gen_bool(0.5),
+            size,
+            min,
+            max,
+            value,
+        ));
     }
 
     /// Makes a hole: erases a recent entry or stores NULL over part of it.

@@ -125,6 +125,51 @@ pub enum TreeOp {
 pub use crate::tree::FaultSchedule;
 
 impl TreeOp {
+    /// Every op kind ([`TreeOp::kind`]), in binary opcode order.
+    pub const KINDS: [&'static str; 22] = [
+        "store",
+        "insert",
+        "erase",
+        "load",
+        "find",
+        "walk",
+        "mas_find",
+        "mas_find_rev",
+        "mas_next",
+        "mas_prev",
+        "pause",
+        "set",
+        "destroy",
+        "empty_area",
+        "empty_area_rev",
+        "alloc_range",
+        "alloc_rrange",
+        "prealloc",
+        "store_prealloc",
+        "mas_store",
+        "mas_destroy",
+        "fail_allocs",
+    ];
+
+    /// `alloc_rrange` when `rev`, else `alloc_range`.
+    pub fn alloc(rev: bool, size: u64, min: u64, max: u64, value: u64) -> TreeOp {
+        if rev {
+            TreeOp::AllocRRange {
+                size,
+                min,
+                max,
+                value,
+            }
+        } else {
+            TreeOp::AllocRange {
+                size,
+                min,
+                max,
+                value,
+            }
+        }
+    }
+
     /// Whether the op writes to the tree (through the tree API).
     pub fn is_write(&self) -> bool {
         matches!(

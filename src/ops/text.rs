@@ -306,21 +306,7 @@ fn parse_op(words: &[&str]) -> Result<TreeOp, String> {
             let max = parse_num(words[3])?;
             let value = parse_val(words[4])?
                 .ok_or_else(|| format!("{} needs a value, not null", words[0]))?;
-            if words[0] == "alloc_range" {
-                TreeOp::AllocRange {
-                    size,
-                    min,
-                    max,
-                    value,
-                }
-            } else {
-                TreeOp::AllocRRange {
-                    size,
-                    min,
-                    max,
-                    value,
-                }
-            }
+            TreeOp::alloc(words[0] != "alloc_range", size, min, max, value)
         }
         "prealloc" => {
             arity(3)?;
@@ -613,29 +599,8 @@ mod tests {
     fn random_text_never_panics_and_round_trips() {
         // A deterministic little generator over the parser's vocabulary and
         // noise, so that both valid and invalid lines are common.
-        let words = [
-            "store",
-            "insert",
-            "erase",
-            "load",
-            "find",
-            "walk",
-            "mas_find",
-            "mas_find_rev",
-            "mas_next",
-            "mas_prev",
-            "pause",
-            "set",
-            "destroy",
-            "empty_area",
-            "empty_area_rev",
-            "alloc_range",
-            "alloc_rrange",
-            "prealloc",
-            "store_prealloc",
-            "mas_store",
-            "mas_destroy",
-            "fail_allocs",
+        let mut words: Vec<&str> = TreeOp::KINDS.to_vec();
+        words.extend([
             "never",
             "nth",
             "next",
@@ -656,7 +621,7 @@ mod tests {
             "-1",
             "\u{e9}",
             "0xfffffffffffffffff",
-        ];
+        ]);
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
             x ^= x << 13;
