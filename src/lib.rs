@@ -6,11 +6,14 @@
 //! - [`ops`]: the operation language (programs), its binary and text forms.
 //! - [`engine`]: the engines a program runs on (the oracle, the Rust port).
 //! - [`diff`]: the differential executor and its per-step checks.
+//! - [`mutants`]: deliberate bugs (the `mutants` feature) that show the
+//!   harness catches each kind of real maple tree bug.
 
 #![forbid(unsafe_code)]
 
 pub mod diff;
 pub mod driver;
 pub mod engine;
+pub mod mutants;
 pub mod ops;
 pub mod tree;

@@ -542,9 +542,15 @@ fn mas_wr_node_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrState, new_end: us
         new[pb + mas.offset] = mas.last;
     }
     new[sb + mas.offset] = wr.entry;
+    // Mutant stale-node-store: before the July 2022 fix a store reaching the
+    // node's maximum still copied the old tail from the slot `last` landed
+    // in, past the new data end.
+    if crate::mutants::active(crate::mutants::Mutant::StaleNodeStore) && mas.last >= mas.max {
+        offset_end = wr.offset_end;
+    }
     if offset_end <= mas.end {
         let dst_offset = mas.offset + 1;
-        let copy_size = mas.end - offset_end + 1;
+        let copy_size = (mas.end - offset_end + 1).min(ty.slots() - dst_offset);
         new[sb + dst_offset..sb + dst_offset + copy_size]
             .copy_from_slice(&old[sb + offset_end..sb + offset_end + copy_size]);
         new[pb + dst_offset..pb + dst_offset + copy_size - 1]
