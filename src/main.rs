@@ -13,6 +13,10 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "maplefuzz", version, about)]
 struct Cli {
+    /// Engines to run: `oracle,rust,kernel[:VARIANT]` or `all` (default:
+    /// every engine this build has; `MAPLEFUZZ_ENGINES` when unset).
+    #[arg(long, global = true)]
+    engines: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -68,6 +72,15 @@ fn parse_u64(s: &str) -> Result<u64, String> {
 fn main() -> ExitCode {
     // clap prints its own usage errors and exits with status 2.
     let cli = Cli::parse();
+    if let Some(spec) = &cli.engines {
+        match maplefuzz::engine::EngineSet::parse(spec) {
+            Ok(set) => set.choose(),
+            Err(e) => {
+                eprintln!("maplefuzz: --engines {spec}: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let result = match cli.command {
         Command::Fuzz {
             target,

@@ -45,6 +45,9 @@ pub enum Check {
     Atomicity,
     /// An engine panicked.
     Crash,
+    /// Two engines that both have nodes (the port and the kernel) hold
+    /// different node layouts: the port is not faithful there.
+    Structure,
 }
 
 impl Check {
@@ -58,6 +61,7 @@ impl Check {
             Check::Prealloc => "prealloc",
             Check::Atomicity => "atomicity",
             Check::Crash => "crash",
+            Check::Structure => "structure",
         }
     }
 }
@@ -119,6 +123,8 @@ pub struct Options {
     pub full_every: usize,
     /// Attach node dumps to divergences.
     pub dumps: bool,
+    /// Compare the node layouts of engines that have nodes after every op.
+    pub structure: bool,
 }
 
 impl Default for Options {
@@ -126,6 +132,7 @@ impl Default for Options {
         Options {
             full_every: 16,
             dumps: true,
+            structure: true,
         }
     }
 }
@@ -147,12 +154,11 @@ pub struct RunStats {
     pub max_entries: usize,
 }
 
-/// The default engine set: the oracle and the Rust port.
+/// The engines in force ([`EngineSet::current`](crate::engine::EngineSet::current):
+/// `--engines`, else `MAPLEFUZZ_ENGINES`, else every engine this build has),
+/// fresh for `program`.
 pub fn default_engines(program: &Program) -> Vec<Box<dyn TreeEngine>> {
-    vec![
-        Box::new(crate::engine::OracleEngine::new(program.config)),
-        Box::new(crate::engine::RustEngine::new(program.config)),
-    ]
+    crate::engine::EngineSet::current().build(program.config)
 }
 
 /// The body of every coverage-guided fuzz target (libFuzzer, honggfuzz):
@@ -175,7 +181,7 @@ pub fn fuzz_program(p: &Program) {
     }
 }
 
-/// Runs `program` on the oracle and the Rust port with default options.
+/// Runs `program` on the engines in force with default options.
 pub fn run(program: &Program) -> Result<RunStats, Box<Divergence>> {
     let mut engines = default_engines(program);
     run_with(program, &mut engines, Options::default())
@@ -454,6 +460,19 @@ pub fn run_observed(
                 ));
             }
         }
+        if opts.structure {
+            if let Some((i, detail)) = structure_check(engines) {
+                return Err(diverge(
+                    engines,
+                    step,
+                    op,
+                    Check::Structure,
+                    e_name(engines, i),
+                    detail,
+                    &opts,
+                ));
+            }
+        }
         stats.ops += 1;
     }
     for e in engines.iter() {
@@ -547,6 +566,35 @@ fn check_faulted_op(
         engines[0] = copy;
     }
     Ok(())
+}
+
+/// The first engine whose nodes differ from those of the first engine that
+/// has nodes, and how.
+fn structure_check(engines: &[Box<dyn TreeEngine>]) -> Option<(usize, String)> {
+    let with_nodes: Vec<usize> = (0..engines.len())
+        .filter(|&i| engines[i].inspect().is_some())
+        .collect();
+    let (&first, rest) = with_nodes.split_first()?;
+    let base = engines[first].inspect()?;
+    for &i in rest {
+        let other = engines[i].inspect()?;
+        let mut diff = None;
+        let mut had = false;
+        base.with_nodes(&mut |a| {
+            had = other.with_nodes(&mut |b| diff = crate::tree::structure_diff(a, b));
+        });
+        if let (true, Some(d)) = (had, diff) {
+            return Some((
+                i,
+                format!(
+                    "node layouts differ ({} first, {} second): {d}",
+                    engines[first].name(),
+                    engines[i].name()
+                ),
+            ));
+        }
+    }
+    None
 }
 
 fn e_name(engines: &[Box<dyn TreeEngine>], i: usize) -> String {

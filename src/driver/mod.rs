@@ -466,15 +466,16 @@ pub fn summary(opts: &FuzzOptions, o: &FuzzOutcome) -> String {
         None => "no divergence".to_string(),
         Some(f) => format!("DIVERGENCE ({}) in exec {}", f.signature, f.exec),
     };
+    let engines = crate::engine::EngineSet::current().describe();
     let mut s = format!(
-        "maplefuzz fuzz: {verdict}\n  targets      {}\n  seed         {:#x}\n",
+        "maplefuzz fuzz: {verdict}\n  targets      {}\n  engines      {engines}\n  seed         {:#x}\n",
         names.join(", "),
         o.seed
     );
     s.push_str(&o.stats.report());
     if o.failure.is_none() {
         s.push_str(&format!(
-            "  reproduce    maplefuzz fuzz --target {} --seed {:#x} --max-execs {}\n",
+            "  reproduce    maplefuzz --engines {engines} fuzz --target {} --seed {:#x} --max-execs {}\n",
             opts.target, o.seed, o.stats.execs
         ));
     }

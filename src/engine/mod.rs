@@ -8,6 +8,11 @@ use crate::ops::{entry_to_token, token_to_entry, TreeConfig, TreeOp};
 use crate::tree::{Errno, Fixes, MaState, MapleTree, Status, StoreStats};
 use maplefuzz_reference as oracle;
 
+pub mod kernel;
+pub mod select;
+pub use kernel::KernelEngine;
+pub use select::EngineSet;
+
 /// What an operation returned, in a form every engine can produce.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -92,6 +97,46 @@ pub fn leaves_state_alone(op: &TreeOp) -> bool {
     )
 }
 
+/// What an engine remembers of its writer's preallocation protocol (see
+/// [`keeps_preallocation`] and [`leaves_state_alone`]): the same rules for
+/// every engine that has a writer maple state.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PreallocBook {
+    /// The store the writer's preallocation was made for, if it holds one.
+    pub(crate) pending: Option<(u64, u64, Option<u64>)>,
+    /// The entry a `store_prealloc` may store now, if one may.
+    store_ready: Option<Option<u64>>,
+}
+
+impl PreallocBook {
+    /// Before `op`: whether the writer's preallocation must be released
+    /// first (the caller then runs `mas_destroy()`), and which entry a
+    /// `store_prealloc` may store during `op`.
+    pub(crate) fn before(&mut self, op: &TreeOp) -> (bool, Option<Option<u64>>) {
+        let release = self.pending.is_some() && !keeps_preallocation(op);
+        if release {
+            self.pending = None;
+        }
+        let ready = self.store_ready.take();
+        if leaves_state_alone(op) {
+            self.store_ready = ready;
+        }
+        (release, ready)
+    }
+
+    /// A preallocation for this store succeeded.
+    pub(crate) fn preallocated(&mut self, first: u64, last: u64, value: Option<u64>) {
+        self.pending = Some((first, last, value));
+        self.store_ready = Some(value);
+    }
+
+    /// Whether a `mas_store` of this range and value is not the store the
+    /// pending preallocation was made for.
+    pub(crate) fn is_other_store(&self, first: u64, last: u64, value: Option<u64>) -> bool {
+        self.pending.is_some_and(|p| p != (first, last, value))
+    }
+}
+
 /// Node accounting of an engine that allocates nodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NodeAccounting {
@@ -124,6 +169,13 @@ pub trait Inspect {
     fn failed_allocs(&self) -> u64;
     /// Node allocations attempted since the fault schedule was last set.
     fn alloc_attempts(&self) -> u64;
+    /// Calls `f` with the engine's nodes as a port tree (the port itself,
+    /// or a copy of a foreign engine's nodes) for the executor's structural
+    /// check; `false` if the engine has no such nodes.
+    fn with_nodes(&self, f: &mut dyn FnMut(&MapleTree)) -> bool {
+        let _ = f;
+        false
+    }
 }
 
 /// An implementation of the maple tree's operations.
@@ -168,10 +220,7 @@ pub struct RustEngine {
     mas: MaState,
     /// The writer (preallocations and advanced stores).
     wmas: MaState,
-    /// The store the writer's preallocation was made for, if it holds one.
-    pending: Option<(u64, u64, Option<u64>)>,
-    /// The entry a `store_prealloc` may store now, if one may.
-    store_ready: Option<Option<u64>>,
+    book: PreallocBook,
 }
 
 impl RustEngine {
@@ -184,8 +233,7 @@ impl RustEngine {
             tree,
             mas: MaState::new(0, 0),
             wmas: MaState::new(0, 0),
-            pending: None,
-            store_ready: None,
+            book: PreallocBook::default(),
         }
     }
 
@@ -195,8 +243,7 @@ impl RustEngine {
             tree: MapleTree::with_flags(config.flags()),
             mas: MaState::new(0, 0),
             wmas: MaState::new(0, 0),
-            pending: None,
-            store_ready: None,
+            book: PreallocBook::default(),
         }
     }
 
@@ -221,13 +268,9 @@ impl TreeEngine for RustEngine {
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
-        if self.pending.is_some() && !keeps_preallocation(op) {
+        let (release, ready) = self.book.before(op);
+        if release {
             self.wmas.destroy(&mut self.tree);
-            self.pending = None;
-        }
-        let ready = self.store_ready.take();
-        if leaves_state_alone(op) {
-            self.store_ready = ready;
         }
         let alloc_tree = self.tree.attrs() & crate::tree::MT_FLAGS_ALLOC_RANGE != 0;
         let t = &mut self.tree;
@@ -263,8 +306,7 @@ impl TreeEngine for RustEngine {
                 self.wmas.set_range(first, last);
                 let r = self.wmas.preallocate(t, value.map(token_to_entry));
                 if r.is_ok() {
-                    self.pending = Some((first, last, value));
-                    self.store_ready = Some(value);
+                    self.book.preallocated(first, last, value);
                 }
                 Outcome::Status(r.map(|_| ()))
             }
@@ -272,12 +314,12 @@ impl TreeEngine for RustEngine {
                 if ready != Some(value) {
                     return Outcome::Status(Err(Errno::EINVAL));
                 }
-                self.pending = None;
+                self.book.pending = None;
                 Outcome::Status(self.wmas.store_prealloc(t, value.map(token_to_entry)))
             }
             TreeOp::MasStore { first, last, value } => {
                 self.wmas.set_range(first, last);
-                let other_store = self.pending.is_some_and(|p| p != (first, last, value));
+                let other_store = self.book.is_other_store(first, last, value);
                 if !other_store {
                     return Outcome::Status(
                         self.wmas
@@ -298,7 +340,7 @@ impl TreeEngine for RustEngine {
                         Ok(v) => Outcome::CallerError(format!(
                             "mas_store {first:#x}-{last:#x} on a writer preallocated for {:?} \
                              needed more nodes than it held: {}",
-                            self.pending, v.0
+                            self.book.pending, v.0
                         )),
                         Err(p) => std::panic::resume_unwind(p),
                     },
@@ -306,7 +348,7 @@ impl TreeEngine for RustEngine {
             }
             TreeOp::MasDestroy => {
                 self.wmas.destroy(t);
-                self.pending = None;
+                self.book.pending = None;
                 Outcome::Done
             }
             TreeOp::FailAllocs { schedule } => {
@@ -414,6 +456,11 @@ impl Inspect for RustEngine {
 
     fn alloc_attempts(&self) -> u64 {
         self.tree.alloc_attempts()
+    }
+
+    fn with_nodes(&self, f: &mut dyn FnMut(&MapleTree)) -> bool {
+        f(&self.tree);
+        true
     }
 }
 

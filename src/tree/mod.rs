@@ -29,6 +29,7 @@ mod alloc;
 mod bignode;
 mod dump;
 mod gap;
+mod import;
 mod iter;
 pub mod node;
 mod prealloc;
@@ -37,6 +38,7 @@ mod state;
 mod validate;
 mod write;
 
+pub use import::{structure_diff, NodeSource};
 pub use node::{FaultSchedule, NodeCounters, NodeType};
 pub use state::Status;
 pub use validate::{Invariant, NodeRef, ValidationError};

@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Builds the kernel engine: the kernel's `lib/maple_tree.c` from a Linux
+//! source tree, wrapped by our shim (`csrc/shim.c`), once per variant.
+//!
+//! Where the source comes from, in order:
+//! 1. `LINUX_SRC`: an unpacked Linux tree (a developer's tree, patches and
+//!    all). Nothing is copied out of it but `lib/maple_tree.c` for edited
+//!    variants.
+//! 2. `MAPLEFUZZ_LINUX_TARBALL`, else `/usr/src/linux-source-6.12.tar.xz`
+//!    (Debian's `linux-source-6.12`): only the files the build needs are
+//!    extracted, into `OUT_DIR`.
+//!
+//! With neither, the crate still builds: the engine reports itself
+//! unavailable, with the reason, and everything else works without it.
+//!
+//! Variants (see `src/edits.rs`): `exact` is the tree as it is; `fixed` adds
+//! our fixes for the Linux 6.12 bugs this project found (each applied only
+//! where its text is found, so a newer tree simply keeps its own code);
+//! every planted bug is `fixed` plus one deliberate bug, for the tests that
+//! show the harness catching bugs in the C code.
+
+use std::env;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+include!("src/edits.rs");
+
+const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+
+/// What the build needs from a Linux tree (directories are taken whole).
+const NEEDED: &[&str] = &[
+    "lib/maple_tree.c",
+    "include/linux",
+    "tools/include",
+    "tools/arch/x86/include",
+    "tools/testing/shared",
+];
+
+fn main() {
+    println!("cargo:rerun-if-changed=csrc/shim.c");
+    println!("cargo:rerun-if-changed=src/edits.rs");
+    println!("cargo:rerun-if-env-changed=LINUX_SRC");
+    println!("cargo:rerun-if-env-changed=MAPLEFUZZ_LINUX_TARBALL");
+    println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_DISABLE");
+    println!("cargo:rerun-if-changed={DEFAULT_TARBALL}");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    match build(&out) {
+        Ok(variants) => write_variants(&out, &variants, None),
+        Err(why) => {
+            println!("cargo:warning=maplefuzz kernel engine disabled: {why}");
+            write_variants(&out, &[], Some(&why));
+        }
+    }
+}
+
+/// A compiled variant: its name, what it is, and the edits applied.
+struct Built {
+    name: String,
+    about: String,
+    applied: Vec<&'static str>,
+    skipped: Vec<&'static str>,
+}
+
+fn build(out: &Path) -> Result<Vec<Built>, String> {
+    if env::var_os("MAPLEFUZZ_KERNEL_DISABLE").is_some() {
+        return Err("MAPLEFUZZ_KERNEL_DISABLE is set".into());
+    }
+    let src = source_tree(out)?;
+    let maple = fs::read_to_string(src.join("lib/maple_tree.c")).map_err(|e| {
+        format!(
+            "cannot read {}: {e}",
+            src.join("lib/maple_tree.c").display()
+        )
+    })?;
+    let gen = out.join("gen");
+    fs::create_dir_all(gen.join("generated")).map_err(|e| e.to_string())?;
+    // The configuration the kernel's userspace test build uses on x86_64.
+    write(
+        &gen.join("generated/autoconf.h"),
+        "#define CONFIG_64BIT 1\n#define CONFIG_XARRAY_MULTI 1\n",
+    )?;
+    write(&gen.join("generated/bit-length.h"), "")?;
+    write(
+        &gen.join("generated/map-shift.h"),
+        "#define XA_CHUNK_SHIFT 6\n",
+    )?;
+
+    let mut built = Vec::new();
+    let mut objects = Vec::new();
+    for v in VARIANTS {
+        let mut text = maple.clone();
+        let mut applied = Vec::new();
+        let mut skipped = Vec::new();
+        for e in EDITS.iter().filter(|e| v.edits.contains(&e.name)) {
+            match apply_edit(&text, e) {
+                Some(t) => {
+                    text = t;
+                    applied.push(e.name);
+                }
+                None if e.planted => {
+                    // A planted bug that cannot be planted makes no variant.
+                    println!(
+                        "cargo:warning=planted bug `{}` does not apply to this tree; variant `{}` skipped",
+                        e.name, v.name
+                    );
+                    skipped.push(e.name);
+                }
+                None => skipped.push(e.name),
+            }
+        }
+        if v.edits.iter().any(|n| {
+            EDITS
+                .iter()
+                .any(|e| e.name == *n && e.planted && skipped.contains(n))
+        }) {
+            continue;
+        }
+        let dir = out.join("variants").join(v.name);
+        fs::create_dir_all(dir.join("lib")).map_err(|e| e.to_string())?;
+        write(&dir.join("lib/maple_tree.c"), &text)?;
+        let objs = cc::Build::new()
+            .file("csrc/shim.c")
+            .include(&dir)
+            .include(src.join("tools/testing/shared"))
+            .include(&gen)
+            .include(src.join("tools/include"))
+            .include(&src)
+            .define("_LGPL_SOURCE", None)
+            .flag("-fvisibility=hidden")
+            .flag("-fno-strict-aliasing")
+            .opt_level(2)
+            .debug(true)
+            .warnings(false)
+            .out_dir(out.join("obj").join(v.name))
+            .try_compile_intermediates()
+            .map_err(|e| format!("compiling the kernel engine ({}): {e}", v.name))?;
+        for (i, o) in objs.iter().enumerate() {
+            let local = out.join(format!("{}-{i}.o", v.name));
+            let sym = format!("mfk_vtable=mfk_vtable_{}", symbol(v.name));
+            run(Command::new(objcopy())
+                .arg("--localize-hidden")
+                .arg("--redefine-sym")
+                .arg(&sym)
+                .arg(o)
+                .arg(&local))?;
+            objects.push(local);
+        }
+        built.push(Built {
+            name: v.name.to_string(),
+            about: v.about.to_string(),
+            applied,
+            skipped,
+        });
+    }
+    let lib = out.join("libmaplefuzz_kernel_c.a");
+    let _ = fs::remove_file(&lib);
+    run(Command::new(ar()).arg("crs").arg(&lib).args(&objects))?;
+    println!("cargo:rustc-link-search=native={}", out.display());
+    println!("cargo:rustc-link-lib=static=maplefuzz_kernel_c");
+    Ok(built)
+}
+
+/// The Linux tree to build from.
+fn source_tree(out: &Path) -> Result<PathBuf, String> {
+    if let Some(dir) = env::var_os("LINUX_SRC") {
+        let dir = PathBuf::from(dir);
+        if !dir.join("lib/maple_tree.c").is_file() {
+            return Err(format!(
+                "LINUX_SRC={} has no lib/maple_tree.c (point it at an unpacked Linux tree)",
+                dir.display()
+            ));
+        }
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("lib/maple_tree.c").display()
+        );
+        return Ok(dir);
+    }
+    let tarball = env::var("MAPLEFUZZ_LINUX_TARBALL").unwrap_or_else(|_| DEFAULT_TARBALL.into());
+    if !Path::new(&tarball).is_file() {
+        return Err(format!(
+            "no Linux source: set LINUX_SRC to an unpacked tree, or install Debian's \
+             linux-source-6.12 ({tarball} not found)"
+        ));
+    }
+    let dest = out.join("linux");
+    let stamp = dest.join(".maplefuzz-extracted");
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(tarball.as_str()) {
+        return Ok(dest);
+    }
+    let _ = fs::remove_dir_all(&dest);
+    fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
+    let mut cmd = Command::new("tar");
+    cmd.arg("-xf")
+        .arg(&tarball)
+        .arg("-C")
+        .arg(&dest)
+        .arg("--strip-components=1")
+        .arg("--wildcards");
+    for n in NEEDED {
+        cmd.arg(format!("*/{n}"));
+    }
+    run(&mut cmd)?;
+    write(&stamp, &tarball)?;
+    Ok(dest)
+}
+
+/// Applies `e` if its text is found exactly once.
+fn apply_edit(text: &str, e: &Edit) -> Option<String> {
+    let mut t = text.to_string();
+    for (find, replace) in e.changes {
+        if t.matches(find).count() != 1 {
+            return None;
+        }
+        t = t.replacen(find, replace, 1);
+    }
+    Some(t)
+}
+
+fn symbol(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+fn objcopy() -> String {
+    env::var("OBJCOPY").unwrap_or_else(|_| "objcopy".into())
+}
+
+fn ar() -> String {
+    env::var("AR").unwrap_or_else(|_| "ar".into())
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let o = cmd
+        .output()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    if !o.status.success() {
+        return Err(format!(
+            "{:?} failed: {}",
+            cmd,
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+fn write(p: &Path, s: &str) -> Result<(), String> {
+    fs::write(p, s).map_err(|e| format!("cannot write {}: {e}", p.display()))
+}
+
+/// `OUT_DIR/variants.rs`: the compiled variants and their tables.
+fn write_variants(out: &Path, built: &[Built], unavailable: Option<&str>) {
+    let mut s = String::new();
+    s.push_str("// Generated by kernel/build.rs.\n");
+    let _ = writeln!(s, "/// Why the engine was not built, if it was not.");
+    let _ = writeln!(s, "pub const UNAVAILABLE: Option<&str> = {unavailable:?};");
+    s.push_str("extern \"C\" {\n");
+    for b in built {
+        let _ = writeln!(s, "    static mfk_vtable_{}: RawVtable;", symbol(&b.name));
+    }
+    s.push_str("}\n");
+    s.push_str("/// Every compiled variant.\npub fn compiled() -> Vec<VariantInfo> {\n    vec![\n");
+    for b in built {
+        let _ = writeln!(
+            s,
+            "        VariantInfo {{ name: {:?}, about: {:?}, applied: &{:?}, skipped: &{:?}, \
+             vtable: unsafe {{ &*std::ptr::addr_of!(mfk_vtable_{}) }} }},",
+            b.name,
+            b.about,
+            b.applied,
+            b.skipped,
+            symbol(&b.name)
+        );
+    }
+    s.push_str("    ]\n}\n");
+    fs::write(out.join("variants.rs"), s).expect("write variants.rs");
+}

@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The Linux kernel's own `lib/maple_tree.c`, compiled in userspace from a
+//! Linux source tree (see `build.rs`), behind a small safe API.
+//!
+//! Each [`KernelTree`] is one kernel `struct maple_tree` with two maple
+//! states (a cursor and a writer), its own node allocator (counted, with a
+//! fault schedule, every address checkable), its own deferred RCU callbacks
+//! (run when each op ends) and its own BUG/WARN report. All the unsafe code
+//! of the project's kernel engine is in this file.
+//!
+//! The engine is optional: without a Linux source at build time
+//! [`unavailable`] says why and [`variants`] is empty.
+
+use std::ffi::{c_char, c_int, c_uint, c_void};
+use std::ptr::NonNull;
+
+#[path = "edits.rs"]
+mod edits;
+pub use edits::{Edit, VariantDef, EDITS, VARIANTS};
+
+/// The C side's function table (`struct mfk_vtable` in `csrc/shim.c`).
+#[repr(C)]
+pub struct RawVtable {
+    abi: u32,
+    new_tree: unsafe extern "C" fn(c_uint) -> *mut c_void,
+    free_handle: unsafe extern "C" fn(*mut c_void),
+    apply: unsafe extern "C" fn(*mut c_void, c_int, u64, u64, u64, u64, *mut RawResult) -> c_int,
+    report: unsafe extern "C" fn(*mut c_void, *mut c_char, usize, *mut c_char, usize) -> c_int,
+    clear_report: unsafe extern "C" fn(*mut c_void),
+    counters: unsafe extern "C" fn(*mut c_void, *mut u64),
+    set_faults: unsafe extern "C" fn(*mut c_void, c_int, u64),
+    read_node: unsafe extern "C" fn(*mut c_void, u64, *mut u64) -> c_int,
+    root: unsafe extern "C" fn(*const c_void) -> u64,
+    flags: unsafe extern "C" fn(*const c_void) -> c_uint,
+    tree_addr: unsafe extern "C" fn(*const c_void) -> u64,
+    held: unsafe extern "C" fn(*mut c_void) -> u64,
+    entries: unsafe extern "C" fn(*mut c_void, *mut u64, usize, *mut usize) -> c_int,
+}
+
+/// `struct mfk_result`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RawResult {
+    /// 0 or a negative errno.
+    pub ret: i64,
+    /// The entry returned (0 for NULL).
+    pub entry: u64,
+    /// The index returned, or the cursor's index.
+    pub index: u64,
+    /// The cursor's last (or the end of a free range).
+    pub last: u64,
+    /// The cursor's `enum maple_status`.
+    pub status: i32,
+    /// 1 when a refill that gained nothing ended the op with ENOMEM (see
+    /// `mfk_alloc` in `csrc/shim.c`).
+    pub aborted: i32,
+}
+
+/// A compiled variant.
+#[derive(Clone, Copy)]
+pub struct VariantInfo {
+    /// Its name (`fixed`, `exact`, or a planted bug's name).
+    pub name: &'static str,
+    /// What it is.
+    pub about: &'static str,
+    /// The edits applied to lib/maple_tree.c.
+    pub applied: &'static [&'static str],
+    /// The edits of its definition that did not apply to this tree.
+    pub skipped: &'static [&'static str],
+    vtable: &'static RawVtable,
+}
+
+impl std::fmt::Debug for VariantInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VariantInfo")
+            .field("name", &self.name)
+            .field("applied", &self.applied)
+            .field("skipped", &self.skipped)
+            .finish()
+    }
+}
+
+mod generated {
+    use super::{RawVtable, VariantInfo};
+    include!(concat!(env!("OUT_DIR"), "/variants.rs"));
+}
+
+/// Why the engine was not built, if it was not.
+pub fn unavailable() -> Option<&'static str> {
+    generated::UNAVAILABLE
+}
+
+/// Every compiled variant (empty when the engine is unavailable).
+pub fn variants() -> Vec<VariantInfo> {
+    generated::compiled()
+}
+
+/// The compiled variant called `name`.
+pub fn variant(name: &str) -> Option<VariantInfo> {
+    variants().into_iter().find(|v| v.name == name)
+}
+
+/// The ops of `mfk_apply` (`enum mfk_op`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum OpCode {
+    /// `mtree_store_range(a, b, c)`.
+    Store = 0,
+    /// `mtree_insert_range(a, b, c)`.
+    Insert,
+    /// `mtree_erase(a)`.
+    Erase,
+    /// `mtree_load(a)`.
+    Load,
+    /// `mt_find(&a, b)`.
+    Find,
+    /// `mtree_alloc_range(size a, min b, max c, entry d)`.
+    AllocRange,
+    /// `mtree_alloc_rrange(size a, min b, max c, entry d)`.
+    AllocRRange,
+    /// `mas_empty_area(min a, max b, size c)` on a fresh state.
+    EmptyArea,
+    /// `mas_empty_area_rev(min a, max b, size c)` on a fresh state.
+    EmptyAreaRev,
+    /// Cursor: `mas_set(a); mas_walk()`.
+    Walk,
+    /// Cursor: `mas_find(a)`.
+    MasFind,
+    /// Cursor: `mas_find_rev(a)`.
+    MasFindRev,
+    /// Cursor: `mas_next(a)`.
+    MasNext,
+    /// Cursor: `mas_prev(a)`.
+    MasPrev,
+    /// Cursor: `mas_pause()`.
+    Pause,
+    /// Cursor: `mas_set(a)`.
+    Set,
+    /// Writer: `mas_set_range(a, b); mas_preallocate(c)`.
+    Prealloc,
+    /// Writer: `mas_store_prealloc(c)`.
+    StorePrealloc,
+    /// Writer: `mas_set_range(a, b); mas_store(c)`.
+    MasStore,
+    /// Writer: `mas_destroy()`.
+    MasDestroy,
+    /// `mtree_destroy()`.
+    Destroy,
+    /// `mt_validate()`.
+    Validate,
+}
+
+/// What went wrong inside the kernel code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportKind {
+    /// A `BUG_ON` or a debug `MT_BUG_ON` (the op was unwound; the tree is
+    /// unusable after it).
+    Bug,
+    /// A `WARN_ON` (also unwound: the code after one dereferences what it
+    /// found missing).
+    Warn,
+    /// A free of something that is not a live node (a double free).
+    BadFree,
+}
+
+/// A BUG, WARN or bad free, with the kernel's printk output before it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// What happened.
+    pub kind: ReportKind,
+    /// One line: the condition and where.
+    pub what: String,
+    /// The kernel's messages before it (mt_validate's, for example).
+    pub log: String,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "kernel {:?}: {}", self.kind, self.what)?;
+        let log = self.log.trim();
+        if !log.is_empty() {
+            write!(f, "\n{log}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Node allocator counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Nodes allocated and not freed.
+    pub live: u64,
+    /// Allocations that succeeded.
+    pub allocated: u64,
+    /// Frees.
+    pub freed: u64,
+    /// Allocations refused by the fault schedule.
+    pub failed: u64,
+    /// Allocation attempts since the schedule was set.
+    pub attempts: u64,
+}
+
+/// The fault schedule (as `maplefuzz::tree::FaultSchedule`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Faults {
+    /// Allocations never fail.
+    Never,
+    /// Only the k-th allocation from now fails.
+    Nth(u64),
+    /// The next n allocations fail.
+    Next(u64),
+    /// Every n-th allocation fails.
+    Every(u64),
+    /// The k-th allocation and every later one fail.
+    From(u64),
+}
+
+/// One kernel maple tree.
+pub struct KernelTree {
+    vt: &'static RawVtable,
+    h: NonNull<c_void>,
+    variant: &'static str,
+}
+
+// SAFETY: the C side keeps all state in the handle and sets its
+// thread-local "current handle" on every call, so a tree may move between
+// threads. It is not Sync: calls must not overlap.
+unsafe impl Send for KernelTree {}
+
+impl KernelTree {
+    /// A fresh tree with `flags` (`mt_init_flags`) of the given variant.
+    pub fn new(variant: &VariantInfo, flags: u32) -> KernelTree {
+        let vt = variant.vtable;
+        assert_eq!(vt.abi, 2, "kernel engine ABI mismatch");
+        // SAFETY: new_tree returns a fresh handle or NULL.
+        let h = unsafe { (vt.new_tree)(flags) };
+        KernelTree {
+            vt,
+            h: NonNull::new(h).expect("kernel engine: out of memory"),
+            variant: variant.name,
+        }
+    }
+
+    /// The variant this tree was built from.
+    pub fn variant(&self) -> &'static str {
+        self.variant
+    }
+
+    /// Runs one op. A BUG or WARN unwinds the op and is returned as an
+    /// error (further ops then fail with the same report); a bad free is
+    /// reported after the op completes.
+    pub fn apply(
+        &mut self,
+        op: OpCode,
+        a: u64,
+        b: u64,
+        c: u64,
+        d: u64,
+    ) -> Result<RawResult, Report> {
+        self.call(op, a, b, c, d)
+    }
+
+    // Takes &self: the C side keeps its state behind the handle pointer, and
+    // the type is not Sync, so calls never overlap.
+    fn call(&self, op: OpCode, a: u64, b: u64, c: u64, d: u64) -> Result<RawResult, Report> {
+        let mut r = RawResult::default();
+        // SAFETY: the handle is live; r is a valid out pointer.
+        let kind = unsafe { (self.vt.apply)(self.h.as_ptr(), op as c_int, a, b, c, d, &mut r) };
+        match self.take_report(kind) {
+            Some(rep) => Err(rep),
+            None => Ok(r),
+        }
+    }
+
+    fn take_report(&self, kind: c_int) -> Option<Report> {
+        let kind = match kind {
+            0 => return None,
+            1 => ReportKind::Bug,
+            2 => ReportKind::Warn,
+            _ => ReportKind::BadFree,
+        };
+        let mut what = vec![0u8; 512];
+        let mut log = vec![0u8; 4096];
+        // SAFETY: the buffers are as long as passed.
+        unsafe {
+            (self.vt.report)(
+                self.h.as_ptr(),
+                what.as_mut_ptr().cast(),
+                what.len(),
+                log.as_mut_ptr().cast(),
+                log.len(),
+            );
+        }
+        let text = |v: Vec<u8>| {
+            let end = v.iter().position(|&b| b == 0).unwrap_or(v.len());
+            String::from_utf8_lossy(&v[..end]).into_owned()
+        };
+        let rep = Report {
+            kind,
+            what: text(what),
+            log: text(log),
+        };
+        if kind == ReportKind::BadFree {
+            // The op completed; the next op starts with a clean report.
+            // SAFETY: the handle is live.
+            unsafe { (self.vt.clear_report)(self.h.as_ptr()) };
+        }
+        Some(rep)
+    }
+
+    /// The kernel's `mt_validate()`; its complaint if it has one.
+    pub fn mt_validate(&self) -> Result<(), Report> {
+        self.call(OpCode::Validate, 0, 0, 0, 0).map(|_| ())
+    }
+
+    /// Every entry as `(first, last, entry)`, found by the kernel's own
+    /// `mas_for_each()`.
+    pub fn entries(&self) -> Result<Vec<(u64, u64, u64)>, Report> {
+        let mut cap = 256usize;
+        loop {
+            let mut buf = vec![0u64; 3 * cap];
+            let mut n = 0usize;
+            // SAFETY: buf holds 3 * cap words; n is a valid out pointer.
+            let kind = unsafe { (self.vt.entries)(self.h.as_ptr(), buf.as_mut_ptr(), cap, &mut n) };
+            if let Some(rep) = self.take_report(kind) {
+                return Err(rep);
+            }
+            if n <= cap {
+                return Ok(buf[..3 * n].chunks(3).map(|c| (c[0], c[1], c[2])).collect());
+            }
+            cap = n;
+        }
+    }
+
+    /// Allocator counters.
+    pub fn counters(&self) -> Counters {
+        let mut c = [0u64; 5];
+        // SAFETY: the handle is live; c has five words.
+        unsafe { (self.vt.counters)(self.h.as_ptr(), c.as_mut_ptr()) };
+        Counters {
+            live: c[0],
+            allocated: c[1],
+            freed: c[2],
+            failed: c[3],
+            attempts: c[4],
+        }
+    }
+
+    /// Sets the fault schedule and restarts its count.
+    pub fn set_faults(&mut self, f: Faults) {
+        let (k, a) = match f {
+            Faults::Never => (0, 0),
+            Faults::Nth(k) => (1, k),
+            Faults::Next(n) => (2, n),
+            Faults::Every(n) => (3, n),
+            Faults::From(k) => (4, k),
+        };
+        // SAFETY: the handle is live.
+        unsafe { (self.vt.set_faults)(self.h.as_ptr(), k, a) };
+    }
+
+    /// The 32 words of the live node at `addr`, or `None` if no live node
+    /// of this tree's allocator is there (so corrupt pointers are safe).
+    pub fn read_node(&self, addr: u64) -> Option<[u64; 32]> {
+        let mut w = [0u64; 32];
+        // SAFETY: the C side checks addr against its own chunks first.
+        let ok = unsafe { (self.vt.read_node)(self.h.as_ptr(), addr, w.as_mut_ptr()) };
+        (ok != 0).then_some(w)
+    }
+
+    /// `mt->ma_root`.
+    pub fn root(&self) -> u64 {
+        // SAFETY: the handle is live.
+        unsafe { (self.vt.root)(self.h.as_ptr()) }
+    }
+
+    /// `mt->ma_flags`.
+    pub fn flags(&self) -> u32 {
+        // SAFETY: the handle is live.
+        unsafe { (self.vt.flags)(self.h.as_ptr()) }
+    }
+
+    /// The address of the `struct maple_tree` (what a root node's parent
+    /// word points at).
+    pub fn tree_addr(&self) -> u64 {
+        // SAFETY: the handle is live.
+        unsafe { (self.vt.tree_addr)(self.h.as_ptr()) }
+    }
+
+    /// Nodes the writer state holds (`mas_allocated()`).
+    pub fn held(&self) -> u64 {
+        // SAFETY: the handle is live.
+        unsafe { (self.vt.held)(self.h.as_ptr()) }
+    }
+}
+
+impl Drop for KernelTree {
+    fn drop(&mut self) {
+        // SAFETY: the handle is live and not used after this.
+        unsafe { (self.vt.free_handle)(self.h.as_ptr()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed() -> Option<VariantInfo> {
+        if let Some(why) = unavailable() {
+            eprintln!("kernel engine unavailable: {why}");
+            assert!(
+                std::env::var_os("MAPLEFUZZ_REQUIRE_KERNEL").is_none(),
+                "MAPLEFUZZ_REQUIRE_KERNEL is set but the engine is unavailable: {why}"
+            );
+            return None;
+        }
+        Some(variant("fixed").expect("the fixed variant is always built"))
+    }
+
+    #[test]
+    fn store_load_and_count_nodes() {
+        let Some(v) = fixed() else { return };
+        let mut t = KernelTree::new(&v, 0);
+        for i in 0..100u64 {
+            let r = t
+                .apply(OpCode::Store, i * 10, i * 10 + 5, 2 * i + 1, 0)
+                .unwrap();
+            assert_eq!(r.ret, 0);
+        }
+        let r = t.apply(OpCode::Load, 503, 0, 0, 0).unwrap();
+        assert_eq!(r.entry, 2 * 50 + 1);
+        let r = t.apply(OpCode::Load, 507, 0, 0, 0).unwrap();
+        assert_eq!(r.entry, 0);
+        assert!(t.counters().live > 1);
+        t.mt_validate().unwrap();
+        t.apply(OpCode::Destroy, 0, 0, 0, 0).unwrap();
+        assert_eq!(t.counters().live, 0);
+    }
+
+    #[test]
+    fn fault_schedule_fails_the_store() {
+        let Some(v) = fixed() else { return };
+        let mut t = KernelTree::new(&v, 0);
+        // An empty tree needs a node for a range away from 0.
+        t.set_faults(Faults::From(1));
+        let r = t.apply(OpCode::Store, 10, 20, 5, 0).unwrap();
+        assert_eq!(r.ret, -12, "ENOMEM");
+        assert!(t.counters().failed > 0);
+        assert_eq!(t.counters().live, 0, "nothing leaked");
+        t.set_faults(Faults::Never);
+        assert_eq!(t.apply(OpCode::Store, 10, 20, 5, 0).unwrap().ret, 0);
+    }
+
+    #[test]
+    fn read_node_refuses_what_is_not_a_node() {
+        let Some(v) = fixed() else { return };
+        let mut t = KernelTree::new(&v, 0);
+        for i in 0..20u64 {
+            t.apply(OpCode::Store, i * 4, i * 4 + 1, 2 * i + 1, 0)
+                .unwrap();
+        }
+        let root = t.root();
+        assert!(t.read_node(root & !0xff).is_some());
+        assert!(t.read_node(0x1000).is_none());
+        assert!(t.read_node((root & !0xff) + 8).is_none());
+    }
+}

@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! The kernel engine: the real `lib/maple_tree.c` (crate
+//! `maplefuzz-kernel`), driven exactly as [`RustEngine`](super::RustEngine)
+//! drives the port, so that the two give the same answers, hold the same
+//! nodes and build the same node layouts.
+//!
+//! Its nodes are copied into a port [`MapleTree`] after each op (addresses
+//! renumbered) so that the port's validation (every `mt_validate` check and
+//! the stricter ones) and dump run over the kernel's nodes, and so that the
+//! executor's structural check can compare the two node graphs.
+
+use std::cell::RefCell;
+
+use maplefuzz_kernel::{Faults, KernelTree, OpCode, RawResult, ReportKind, VariantInfo};
+
+use super::{tok, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine};
+use crate::ops::{token_to_entry, TreeConfig, TreeOp};
+use crate::tree::{Errno, FaultSchedule, MapleTree, PreallocViolation, Status, StoreStats};
+
+/// The real kernel maple tree.
+pub struct KernelEngine {
+    tree: KernelTree,
+    book: PreallocBook,
+    alloc_tree: bool,
+    /// The kernel's nodes as a port tree, made when first asked for after
+    /// an op.
+    image: RefCell<Option<MapleTree>>,
+}
+
+/// Why a kernel engine cannot be made.
+pub fn unavailable_reason() -> Option<String> {
+    maplefuzz_kernel::unavailable().map(|why| {
+        format!(
+            "the kernel engine was not built: {why}. Install Debian's linux-source-6.12 \
+             (apt-get install linux-source-6.12) or set LINUX_SRC to an unpacked Linux tree, \
+             then rebuild"
+        )
+    })
+}
+
+/// The compiled kernel variants.
+pub fn variants() -> Vec<VariantInfo> {
+    maplefuzz_kernel::variants()
+}
+
+fn errno(ret: i64) -> Result<(), Errno> {
+    match ret {
+        0 => Ok(()),
+        -22 => Err(Errno::EINVAL),
+        -17 => Err(Errno::EEXIST),
+        -16 => Err(Errno::EBUSY),
+        -12 => Err(Errno::ENOMEM),
+        other => panic!("kernel returned an errno the harness does not model: {other}"),
+    }
+}
+
+fn status(s: i32) -> Status {
+    match s {
+        0 => Status::Active,
+        1 => Status::Start,
+        2 => Status::Root,
+        3 => Status::None,
+        4 => Status::Pause,
+        5 => Status::Overflow,
+        6 => Status::Underflow,
+        _ => Status::Error,
+    }
+}
+
+fn entry(value: Option<u64>) -> u64 {
+    value.map_or(0, token_to_entry)
+}
+
+fn nonzero(e: u64) -> Option<u64> {
+    (e != 0).then_some(e)
+}
+
+impl KernelEngine {
+    /// A fresh kernel tree of `variant` (see [`variants`]) with `config`.
+    pub fn new(variant: &VariantInfo, config: TreeConfig) -> KernelEngine {
+        KernelEngine {
+            tree: KernelTree::new(variant, config.flags()),
+            book: PreallocBook::default(),
+            alloc_tree: config.alloc,
+            image: RefCell::new(None),
+        }
+    }
+
+    /// The variant this engine runs.
+    pub fn variant(&self) -> &'static str {
+        self.tree.variant()
+    }
+
+    /// Runs one C op; a BUG, WARN or bad free inside the kernel code becomes
+    /// a panic the executor reports (a preallocation BUG as the
+    /// preallocation check's [`PreallocViolation`]).
+    fn call(&mut self, op: OpCode, a: u64, b: u64, c: u64, d: u64) -> RawResult {
+        self.image.replace(None);
+        match self.tree.apply(op, a, b, c, d) {
+            Ok(r) => r,
+            Err(rep) => {
+                let in_alloc =
+                    rep.what.contains("mas_alloc_nodes") || rep.what.contains("mas_pop_node");
+                if in_alloc && rep.kind != ReportKind::BadFree {
+                    std::panic::panic_any(PreallocViolation(format!(
+                        "the kernel ran out of preallocated nodes: {rep}"
+                    )));
+                }
+                panic!("{rep}");
+            }
+        }
+    }
+
+    fn cursor(r: &RawResult) -> Outcome {
+        Outcome::Cursor {
+            entry: tok(nonzero(r.entry)),
+            index: r.index,
+            last: r.last,
+            status: status(r.status),
+        }
+    }
+
+    fn image(&self) -> std::cell::Ref<'_, MapleTree> {
+        if self.image.borrow().is_none() {
+            let t = &self.tree;
+            let read = |addr: u64| t.read_node(addr);
+            let img = MapleTree::from_raw(t.root(), t.flags(), t.tree_addr(), &read);
+            self.image.replace(Some(img));
+        }
+        std::cell::Ref::map(self.image.borrow(), |i| i.as_ref().expect("image made"))
+    }
+}
+
+impl TreeEngine for KernelEngine {
+    fn name(&self) -> &'static str {
+        "kernel"
+    }
+
+    fn apply(&mut self, op: &TreeOp) -> Outcome {
+        let (release, ready) = self.book.before(op);
+        if release {
+            self.call(OpCode::MasDestroy, 0, 0, 0, 0);
+        }
+        match *op {
+            TreeOp::Store { first, last, value } => {
+                let r = self.call(OpCode::Store, first, last, entry(value), 0);
+                Outcome::Status(errno(r.ret))
+            }
+            TreeOp::Insert { first, last, value } => {
+                let r = self.call(OpCode::Insert, first, last, token_to_entry(value), 0);
+                Outcome::Status(errno(r.ret))
+            }
+            TreeOp::Erase { index } => {
+                let r = self.call(OpCode::Erase, index, 0, 0, 0);
+                Outcome::Entry(tok(nonzero(r.entry)))
+            }
+            TreeOp::Load { index } => {
+                let r = self.call(OpCode::Load, index, 0, 0, 0);
+                Outcome::Entry(tok(nonzero(r.entry)))
+            }
+            TreeOp::Find { index, max } => {
+                let r = self.call(OpCode::Find, index, max, 0, 0);
+                Outcome::Found {
+                    entry: tok(nonzero(r.entry)),
+                    index: r.index,
+                }
+            }
+            TreeOp::EmptyArea { min, max, size } | TreeOp::EmptyAreaRev { min, max, size } => {
+                if !self.alloc_tree {
+                    // As the port's engine: gap search is for allocation trees.
+                    return Outcome::Range(Err(Errno::EINVAL));
+                }
+                let code = if matches!(op, TreeOp::EmptyArea { .. }) {
+                    OpCode::EmptyArea
+                } else {
+                    OpCode::EmptyAreaRev
+                };
+                let r = self.call(code, min, max, size, 0);
+                Outcome::Range(errno(r.ret).map(|()| (r.index, r.last)))
+            }
+            TreeOp::AllocRange {
+                size,
+                min,
+                max,
+                value,
+            }
+            | TreeOp::AllocRRange {
+                size,
+                min,
+                max,
+                value,
+            } => {
+                let code = if matches!(op, TreeOp::AllocRange { .. }) {
+                    OpCode::AllocRange
+                } else {
+                    OpCode::AllocRRange
+                };
+                let r = self.call(code, size, min, max, token_to_entry(value));
+                Outcome::Alloc(errno(r.ret).map(|()| r.index))
+            }
+            TreeOp::Prealloc { first, last, value } => {
+                if first > last {
+                    return Outcome::Status(Err(Errno::EINVAL));
+                }
+                let r = self.call(OpCode::Prealloc, first, last, entry(value), 0);
+                let res = errno(r.ret);
+                if res.is_ok() {
+                    self.book.preallocated(first, last, value);
+                }
+                Outcome::Status(res)
+            }
+            TreeOp::StorePrealloc { value } => {
+                if ready != Some(value) {
+                    return Outcome::Status(Err(Errno::EINVAL));
+                }
+                self.book.pending = None;
+                self.call(OpCode::StorePrealloc, 0, 0, entry(value), 0);
+                Outcome::Status(Ok(()))
+            }
+            TreeOp::MasStore { first, last, value } => {
+                if first > last {
+                    // The kernel WARNs (debug builds) and fails the store.
+                    return Outcome::Status(Err(Errno::EINVAL));
+                }
+                let other_store = self.book.is_other_store(first, last, value);
+                if !other_store {
+                    let r = self.call(OpCode::MasStore, first, last, entry(value), 0);
+                    return Outcome::Status(errno(r.ret));
+                }
+                let pending = self.book.pending;
+                let tree = &mut self.tree;
+                self.image.replace(None);
+                match tree.apply(OpCode::MasStore, first, last, entry(value), 0) {
+                    Ok(r) => Outcome::Status(errno(r.ret)),
+                    Err(rep) => Outcome::CallerError(format!(
+                        "mas_store {first:#x}-{last:#x} on a writer preallocated for {pending:?} \
+                         needed more nodes than it held: {rep}"
+                    )),
+                }
+            }
+            TreeOp::MasDestroy => {
+                self.call(OpCode::MasDestroy, 0, 0, 0, 0);
+                self.book.pending = None;
+                Outcome::Done
+            }
+            TreeOp::FailAllocs { schedule } => {
+                self.tree.set_faults(match schedule {
+                    FaultSchedule::Never => Faults::Never,
+                    FaultSchedule::Nth(k) => Faults::Nth(k),
+                    FaultSchedule::Next(n) => Faults::Next(n),
+                    FaultSchedule::Every(n) => Faults::Every(n),
+                    FaultSchedule::From(k) => Faults::From(k),
+                });
+                Outcome::Done
+            }
+            TreeOp::Walk { index } => Self::cursor(&self.call(OpCode::Walk, index, 0, 0, 0)),
+            TreeOp::MasFind { max } => Self::cursor(&self.call(OpCode::MasFind, max, 0, 0, 0)),
+            TreeOp::MasFindRev { min } => {
+                Self::cursor(&self.call(OpCode::MasFindRev, min, 0, 0, 0))
+            }
+            TreeOp::MasNext { max } => Self::cursor(&self.call(OpCode::MasNext, max, 0, 0, 0)),
+            TreeOp::MasPrev { min } => Self::cursor(&self.call(OpCode::MasPrev, min, 0, 0, 0)),
+            TreeOp::Pause => {
+                self.call(OpCode::Pause, 0, 0, 0, 0);
+                Outcome::Done
+            }
+            TreeOp::Set { index } => {
+                self.call(OpCode::Set, index, 0, 0, 0);
+                Outcome::Done
+            }
+            TreeOp::Destroy => {
+                self.call(OpCode::Destroy, 0, 0, 0, 0);
+                Outcome::Done
+            }
+        }
+    }
+
+    fn entries(&self) -> Vec<(u64, u64, u64)> {
+        match self.tree.entries() {
+            Ok(v) => v
+                .into_iter()
+                .map(|(a, b, e)| (a, b, crate::ops::entry_to_token(e)))
+                .collect(),
+            Err(rep) => panic!("{rep}"),
+        }
+    }
+
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
+    }
+}
+
+impl Inspect for KernelEngine {
+    fn validate(&self) -> Result<(), String> {
+        self.tree
+            .mt_validate()
+            .map_err(|rep| format!("the kernel's mt_validate(): {rep}"))?;
+        self.image()
+            .validate()
+            .map_err(|e| format!("over the kernel's nodes: {e}"))
+    }
+
+    fn accounting(&self) -> NodeAccounting {
+        NodeAccounting {
+            live: self.tree.counters().live,
+            reachable: self.image().reachable_nodes(),
+            held: self.tree.held(),
+        }
+    }
+
+    fn store_stats(&self) -> StoreStats {
+        // The C code does not report its store types; the port's count.
+        StoreStats::default()
+    }
+
+    fn dump(&self) -> String {
+        self.image().dump()
+    }
+
+    fn failed_allocs(&self) -> u64 {
+        self.tree.counters().failed
+    }
+
+    fn alloc_attempts(&self) -> u64 {
+        self.tree.counters().attempts
+    }
+
+    fn with_nodes(&self, f: &mut dyn FnMut(&MapleTree)) -> bool {
+        f(&self.image());
+        true
+    }
+}
