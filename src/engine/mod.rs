@@ -213,6 +213,73 @@ impl RustEngine {
             status: self.mas.status(),
         }
     }
+
+    /// `mas_set_range()` then `mas_store()` on the writer.
+    fn mas_store(&mut self, first: u64, last: u64, value: Option<u64>) -> Outcome {
+        let t = &mut self.tree;
+        self.wmas.set_range(first, last);
+        let other_store = self.pending.is_some_and(|p| p != (first, last, value));
+        if !other_store {
+            return Outcome::Status(
+                self.wmas
+                    .store_advanced(t, value.map(token_to_entry))
+                    .map(|_| ()),
+            );
+        }
+        // A store the preallocation was not made for: if it needs
+        // more than the writer holds, the caller broke the contract.
+        let wmas = &mut self.wmas;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wmas.store_advanced(t, value.map(token_to_entry))
+                .map(|_| ())
+        }));
+        match r {
+            Ok(r) => Outcome::Status(r),
+            Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
+                Ok(v) => Outcome::CallerError(format!(
+                    "mas_store {first:#x}-{last:#x} on a writer preallocated for {:?} \
+                     needed more nodes than it held: {}",
+                    self.pending, v.0
+                )),
+                Err(p) => std::panic::resume_unwind(p),
+            },
+        }
+    }
+
+    /// The preallocation contract, from the tree's side: a `mas_store()`
+    /// on a preallocated writer allocates nothing (the kernel's callers
+    /// hold locks under which allocating may fail; since MA_STATE_PREALLOC
+    /// it WARNs) and keeps what is left for the writer's further stores
+    /// until `mas_destroy()`. A breach is the tree's fault, reported as a
+    /// [`PreallocViolation`](crate::tree::PreallocViolation) (the
+    /// executor's `prealloc` check).
+    fn check_preallocated_store(
+        &self,
+        pending: (u64, u64, Option<u64>),
+        allocs_before: u64,
+        outcome: &Outcome,
+    ) {
+        if matches!(outcome, Outcome::CallerError(_)) {
+            return;
+        }
+        let allocated = allocations(&self.tree) - allocs_before;
+        let problem = if allocated != 0 {
+            format!("allocated {allocated} node(s)")
+        } else if !self.wmas.is_preallocated() {
+            "released the preallocation (only mas_destroy may)".to_string()
+        } else {
+            return;
+        };
+        std::panic::panic_any(crate::tree::PreallocViolation(format!(
+            "mas_store on a writer preallocated for {pending:?} {problem}"
+        )));
+    }
+}
+
+/// Node allocations the tree has attempted (granted or refused) so far.
+fn allocations(t: &MapleTree) -> u64 {
+    let c = t.node_counters();
+    c.allocated + c.failed
 }
 
 impl TreeEngine for RustEngine {
@@ -276,33 +343,13 @@ impl TreeEngine for RustEngine {
                 Outcome::Status(self.wmas.store_prealloc(t, value.map(token_to_entry)))
             }
             TreeOp::MasStore { first, last, value } => {
-                self.wmas.set_range(first, last);
-                let other_store = self.pending.is_some_and(|p| p != (first, last, value));
-                if !other_store {
-                    return Outcome::Status(
-                        self.wmas
-                            .store_advanced(t, value.map(token_to_entry))
-                            .map(|_| ()),
-                    );
+                let held = self.pending;
+                let allocs_before = allocations(&self.tree);
+                let outcome = self.mas_store(first, last, value);
+                if let Some(p) = held {
+                    self.check_preallocated_store(p, allocs_before, &outcome);
                 }
-                // A store the preallocation was not made for: if it needs
-                // more than the writer holds, the caller broke the contract.
-                let wmas = &mut self.wmas;
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    wmas.store_advanced(t, value.map(token_to_entry))
-                        .map(|_| ())
-                }));
-                match r {
-                    Ok(r) => Outcome::Status(r),
-                    Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
-                        Ok(v) => Outcome::CallerError(format!(
-                            "mas_store {first:#x}-{last:#x} on a writer preallocated for {:?} \
-                             needed more nodes than it held: {}",
-                            self.pending, v.0
-                        )),
-                        Err(p) => std::panic::resume_unwind(p),
-                    },
-                }
+                outcome
             }
             TreeOp::MasDestroy => {
                 self.wmas.destroy(t);

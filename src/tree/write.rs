@@ -10,6 +10,7 @@ use super::node::{enode_type, mk_node, mk_root, xa_is_node, NodeType, NODE_WORDS
 use super::rebalance::{mas_commit_b_node, mas_wr_spanning_store};
 use super::state::{mas_start, mas_state_walk, safe_min, Mas, Status, MA_STATE_BULK};
 use super::{Errno, MapleTree, StoreType};
+use crate::mutants::{active, Mutant};
 
 /// The kernel's `struct ma_wr_state`: what a write learnt on its way down.
 #[derive(Clone, Copy, Debug)]
@@ -365,7 +366,10 @@ fn mas_wr_extend_null(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) {
     if a.slot(wr.node, wr.offset_end) == 0 {
         mas.last = wr.end_piv;
     } else if mas.last == wr.end_piv
-        && mas.end != wr.offset_end
+        // Mutant extend-null-overflow (a pre-merge fuzzer finding): without
+        // this bound the NULL is extended over the slot after the node's
+        // last one, and the pivot past the data end becomes `last`.
+        && (mas.end != wr.offset_end || active(Mutant::ExtendNullOverflow))
         && a.slot(wr.node, wr.offset_end + 1) == 0
     {
         wr.offset_end += 1;
@@ -425,7 +429,14 @@ pub(crate) fn mas_wr_store_type(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) 
         return;
     }
     let is_root = t.arena.is_root(mas.node);
-    if new_end < wr.ty.min_slots() {
+    // Mutant rebalance-threshold: one too lenient, a leaf ending at
+    // min_slots - 1 is kept as it is.
+    let deficient = if active(Mutant::RebalanceThreshold) {
+        new_end + 1 < wr.ty.min_slots()
+    } else {
+        new_end < wr.ty.min_slots()
+    };
+    if deficient {
         mas.store_type = if !is_root && mas.flags & MA_STATE_BULK == 0 {
             StoreType::Rebalance
         } else {
@@ -463,6 +474,10 @@ pub(crate) fn mas_prealloc_calc(t: &MapleTree, mas: &Mas, entry: u64) -> usize {
             }
         }
         StoreType::SpanningStore => h * 3 + 1,
+        // Mutant prealloc-undercount: a split that cascades to a new root
+        // needs two nodes per level and the root; asking for one less
+        // leaves the store a node short (the catalogue's under-request).
+        StoreType::SplitStore if active(Mutant::PreallocUndercount) => h * 2,
         StoreType::SplitStore => h * 2 + 1,
         StoreType::Rebalance => (h * 2).saturating_sub(1),
         StoreType::NodeStore => usize::from(t.in_rcu()),
@@ -545,7 +560,7 @@ fn mas_wr_node_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrState, new_end: us
     // Mutant stale-node-store: before the July 2022 fix a store reaching the
     // node's maximum still copied the old tail from the slot `last` landed
     // in, past the new data end.
-    if crate::mutants::active(crate::mutants::Mutant::StaleNodeStore) && mas.last >= mas.max {
+    if active(Mutant::StaleNodeStore) && mas.last >= mas.max {
         offset_end = wr.offset_end;
     }
     if offset_end <= mas.end {
@@ -628,7 +643,10 @@ pub(crate) fn mas_wr_store_entry(t: &mut MapleTree, mas: &mut Mas, wr: &mut WrSt
         StoreType::StoreRoot => mas_store_root(t, mas, wr.entry),
         StoreType::ExactFit => {
             t.arena.set_slot(wr.node, mas.offset, wr.entry);
-            if (wr.entry != 0) != (wr.content != 0) {
+            // Mutant exact-fit-gap: an exact fit that turns NULL into an
+            // entry (or back) changes the leaf's largest gap; skipping the
+            // update leaves the parents' gap records stale.
+            if (wr.entry != 0) != (wr.content != 0) && !active(Mutant::ExactFitGap) {
                 mas_update_gap(t, mas);
             }
         }
@@ -651,7 +669,11 @@ pub(crate) fn mas_store_gfp(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> Res
     loop {
         mas_wr_preallocate(t, mas, &mut wr);
         if mas_nomem(t, mas) {
-            if entry == 0 {
+            // Mutant nomem-retry-range (Aug 2024, check_nomem_writer_race):
+            // mas_nomem() may have dropped the lock, so the NULL range that
+            // mas_wr_extend_null() widened may no longer be NULL; before
+            // the fix the retry stored over it anyway.
+            if entry == 0 && !active(Mutant::NomemRetryRange) {
                 mas.index = index;
                 mas.last = last;
             }
@@ -684,8 +706,12 @@ pub(crate) fn mas_erase(t: &mut MapleTree, mas: &mut Mas) -> u64 {
         mas.reset();
         mas_wr_preallocate(t, mas, &mut wr);
         if mas_nomem(t, mas) {
-            mas.index = index;
-            mas.last = index;
+            // Mutant nomem-retry-range: before the Aug 2024 fix the retry
+            // walked from the range the NULL extension had widened.
+            if !active(Mutant::NomemRetryRange) {
+                mas.index = index;
+                mas.last = index;
+            }
             continue;
         }
         break entry;
@@ -779,14 +805,29 @@ fn dead_set(
 /// and count them. It stops at the first slot that does not decode as a node
 /// (address or type zero), which is how the metadata in the last slot of a
 /// non-full node is told apart from a child.
+///
+/// Mutant dead-leaves-short: the withdrawn July 2022 patch ("use metadata
+/// for mas_dead_leaves() walk") bounded the loop by the node's data end
+/// instead. During a destroy walk that end is read from a node whose
+/// metadata the descend has just cleared and whose max is not tracked, so
+/// for any node that is not full it is 0: one leaf is freed, the rest leak.
 fn mte_dead_leaves(t: &mut MapleTree, enode: u64) -> usize {
     let ty = enode_type(enode);
+    let short = active(Mutant::DeadLeavesShort);
+    let count = if short {
+        t.arena.data_end(enode, u64::MAX) + 1
+    } else {
+        ty.slots()
+    };
     let mut offset = 0;
-    while offset < ty.slots() {
+    while offset < count {
         let entry = t.arena.slot(enode, offset);
         let ety = enode_type(entry);
         let id = match super::node::addr_to_id(entry) {
             Some(id) if ety != NodeType::Dense => id,
+            // The patch trusted its bound: a non-node there is a wild
+            // pointer in C.
+            _ if short => panic!("maple tree: destroy walk met {entry:#x} as a leaf"),
             _ => break,
         };
         t.arena.set_dead(mk_node(id, ety));
@@ -795,6 +836,24 @@ fn mte_dead_leaves(t: &mut MapleTree, enode: u64) -> usize {
         offset += 1;
     }
     offset
+}
+
+/// `mas_clear_meta()` of the 2022 destroy descend (removed in Feb 2023):
+/// zero the metadata of an internal node unless its last slot holds a child.
+fn mas_clear_meta(t: &mut MapleTree, enode: u64) {
+    let ty = enode_type(enode);
+    if ty == NodeType::Range64 {
+        let last = t.arena.slot(enode, ty.slots() - 1);
+        if t.arena.pivot(enode, ty.pivots() - 1) != 0
+            && super::node::addr_to_id(last).is_some()
+            && enode_type(last) != NodeType::Dense
+        {
+            return;
+        }
+    } else if ty != NodeType::Arange64 {
+        return;
+    }
+    t.arena.set_meta(enode, 0, 0);
 }
 
 /// `mte_destroy_descend()`: go down the left-most live children, marking
@@ -814,6 +873,9 @@ fn mte_destroy_descend(t: &mut MapleTree, enode: &mut u64, mut prev: u64, mut of
         t.arena.set_dead(*enode);
         let id = super::node::enode_id(*enode);
         dead_set(t, id, Some(prev), Some(offset), ty);
+        if active(Mutant::DeadLeavesShort) {
+            mas_clear_meta(t, *enode);
+        }
         offset = next_offset;
         next_offset = 0;
         prev = *enode;
