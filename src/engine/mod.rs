@@ -666,3 +666,95 @@ impl TreeEngine for OracleEngine {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::PreallocViolation;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    /// An RCU tree (where a node store needs a node) with two entries, and
+    /// the writer preallocated for `prealloc`.
+    fn engine(prealloc: TreeOp) -> RustEngine {
+        let mut e = RustEngine::new(TreeConfig {
+            alloc: false,
+            rcu: true,
+        });
+        for (first, last, v) in [(0, 100, 1), (200, 300, 2)] {
+            let value = Some(v);
+            assert_eq!(
+                e.apply(&TreeOp::Store { first, last, value }),
+                Outcome::Status(Ok(()))
+            );
+        }
+        assert_eq!(e.apply(&prealloc), Outcome::Status(Ok(())));
+        e
+    }
+
+    /// The preallocation check's message for `op`, if it fired.
+    fn violation(e: &mut RustEngine, op: TreeOp) -> Option<String> {
+        match catch_unwind(AssertUnwindSafe(|| e.apply(&op))) {
+            Ok(_) => None,
+            Err(p) => Some(
+                p.downcast::<PreallocViolation>()
+                    .expect("a PreallocViolation")
+                    .0,
+            ),
+        }
+    }
+
+    #[test]
+    fn preallocated_stores_pass_the_check() {
+        let value = Some(3);
+        let mut e = engine(TreeOp::Prealloc {
+            first: 10,
+            last: 20,
+            value,
+        });
+        let op = TreeOp::MasStore {
+            first: 10,
+            last: 20,
+            value,
+        };
+        assert_eq!(violation(&mut e, op), None);
+        assert!(e.wmas.is_preallocated());
+    }
+
+    #[test]
+    fn a_store_allocating_under_a_preallocation_is_reported() {
+        let mut e = engine(TreeOp::Prealloc {
+            first: 500,
+            last: 600,
+            value: Some(9),
+        });
+        // The writer loses its nodes behind the engine's back, as a tree
+        // releasing them early would make it.
+        e.wmas.destroy(&mut e.tree);
+        let op = TreeOp::MasStore {
+            first: 10,
+            last: 20,
+            value: Some(3),
+        };
+        let msg = violation(&mut e, op).expect("the check fires");
+        assert!(msg.contains("allocated 1 node(s)"), "{msg}");
+    }
+
+    #[test]
+    fn a_preallocation_released_by_a_store_is_reported() {
+        let value = Some(5);
+        let mut e = engine(TreeOp::Prealloc {
+            first: 0,
+            last: 100,
+            value,
+        });
+        e.wmas.destroy(&mut e.tree);
+        // An exact fit: no node needed, so only the release shows.
+        let op = TreeOp::MasStore {
+            first: 0,
+            last: 100,
+            value,
+        };
+        let msg = violation(&mut e, op).expect("the check fires");
+        assert!(msg.contains("released the preallocation"), "{msg}");
+    }
+}

@@ -379,3 +379,55 @@ pub(crate) fn mas_nomem(t: &mut MapleTree, mas: &mut Mas) -> bool {
     mas.status = Status::Start;
     true
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mutants::{self, Mutant};
+    use std::collections::HashSet;
+
+    /// The kernel's `check_new_node()` at the `MAPLE_ALLOC_SLOTS + 1`
+    /// boundary: fill a head, push one more node so that a new head chains
+    /// the full one, ask for a few more, then pop everything. Returns the
+    /// nodes popped, or the panic's message.
+    fn refill_behind_a_full_head() -> Result<Vec<NodeId>, String> {
+        std::panic::catch_unwind(|| {
+            let mut t = MapleTree::new();
+            let mut mas = Mas::new(0, 0);
+            mas_node_count(&mut t, &mut mas, MAPLE_ALLOC_SLOTS + 1);
+            assert!(!mas.is_err());
+            let extra = t.arena.alloc().expect("no fault schedule");
+            mas_push_node(&mut t, extra);
+            assert_eq!(mas_allocated(&t), MAPLE_ALLOC_SLOTS + 2);
+            mas_node_count(&mut t, &mut mas, MAPLE_ALLOC_SLOTS + 10);
+            assert!(!mas.is_err());
+            let total = mas_allocated(&t);
+            let popped: Vec<NodeId> = (0..total).map(|_| mas_pop_node(&mut t)).collect();
+            for &id in &popped {
+                t.arena.free(id);
+            }
+            assert_eq!(t.arena.live(), 0, "nodes leaked");
+            popped
+        })
+        .map_err(|p| crate::diff::panic_message(&*p))
+    }
+
+    #[test]
+    fn a_refill_keeps_every_chained_node() {
+        let popped = mutants::with(None, refill_behind_a_full_head).expect("sound allocator");
+        assert_eq!(popped.len(), MAPLE_ALLOC_SLOTS + 10);
+        let distinct: HashSet<_> = popped.iter().collect();
+        assert_eq!(distinct.len(), popped.len(), "a node was handed out twice");
+    }
+
+    /// alloc-nodes-count is out of reach of every fuzz target (no op makes
+    /// a writer hold more than 31 nodes); this is where it is detected.
+    #[test]
+    fn alloc_nodes_count_mutant_is_detected() {
+        if !mutants::ENABLED {
+            return;
+        }
+        let r = mutants::with(Some(Mutant::AllocNodesCount), refill_behind_a_full_head);
+        assert!(r.is_err(), "the forgotten nodes went unnoticed: {r:?}");
+    }
+}
