@@ -76,10 +76,8 @@ fn crash_dir(name: &str) -> PathBuf {
 
 /// Every (mutant, target) pair the catalogue names, with its budget.
 fn budgets() -> Vec<(Mutant, Target, u64)> {
-    let measured: HashMap<(&str, &str), u64> = MEASURED
-        .iter()
-        .map(|&(m, t, n)| ((m, t), n))
-        .collect();
+    let measured: HashMap<(&str, &str), u64> =
+        MEASURED.iter().map(|&(m, t, n)| ((m, t), n)).collect();
     let mut out = Vec::new();
     for &m in Mutant::ALL {
         for &t in m.targets() {
@@ -221,6 +219,9 @@ fn erase_after_null_under_failure() -> (Option<u64>, Option<u64>) {
 fn erase_retry_keeps_the_callers_index() {
     let clean = mutants::with(None, erase_after_null_under_failure);
     assert_eq!(clean, (Some(A), None));
-    let bug = mutants::with(Some(Mutant::NomemRetryRange), erase_after_null_under_failure);
+    let bug = mutants::with(
+        Some(Mutant::NomemRetryRange),
+        erase_after_null_under_failure,
+    );
     assert_eq!(bug, (None, Some(A)));
 }

@@ -129,7 +129,9 @@ pub fn run_mutants(opts: &MutantsOptions, done: &mut dyn FnMut(&MutantRow)) -> V
 pub fn all_detected(rows: &[MutantRow]) -> bool {
     Mutant::ALL.iter().all(|m| {
         let mine: Vec<&MutantRow> = rows.iter().filter(|r| r.mutant == *m).collect();
-        mine.is_empty() || mine.iter().all(|r| r.target.is_none()) || mine.iter().any(|r| r.detected)
+        mine.is_empty()
+            || mine.iter().all(|r| r.target.is_none())
+            || mine.iter().any(|r| r.detected)
     })
 }
 
@@ -150,7 +152,8 @@ fn cells(r: &MutantRow) -> [String; 8] {
     let dash = || "-".to_string();
     [
         r.mutant.name().to_string(),
-        r.target.map_or("(none)".to_string(), |t| t.name().to_string()),
+        r.target
+            .map_or("(none)".to_string(), |t| t.name().to_string()),
         match (r.target, r.detected) {
             (None, _) => "unreachable".to_string(),
             (_, true) => "yes".to_string(),
@@ -177,11 +180,7 @@ fn cells(r: &MutantRow) -> [String; 8] {
 pub fn table(rows: &[MutantRow]) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "| {} |", COLUMNS.join(" | "));
-    let _ = writeln!(
-        s,
-        "|{}",
-        COLUMNS.iter().map(|_| "---|").collect::<String>()
-    );
+    let _ = writeln!(s, "|{}", COLUMNS.iter().map(|_| "---|").collect::<String>());
     for r in rows {
         let _ = writeln!(s, "| {} |", cells(r).join(" | "));
     }
@@ -244,11 +243,7 @@ pub fn to_json(opts: &MutantsOptions, rows: &[MutantRow]) -> String {
             ),
             format!(
                 "\"reproducer\": {}",
-                json_opt_str(
-                    r.reproducer
-                        .as_ref()
-                        .and_then(|p| p.to_str())
-                )
+                json_opt_str(r.reproducer.as_ref().and_then(|p| p.to_str()))
             ),
             format!(
                 "\"shrunk_ops\": {}",

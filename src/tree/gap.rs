@@ -78,9 +78,7 @@ fn mas_rev_awalk(
         // Mutant rev-gap-lower-bound (2023, "fix mas_empty_area_rev() lower
         // bound validation"): without the size check a gap reaching below
         // the window is taken, and the range found starts below its min.
-        if mas.index > max
-            || (size - 1 > max - mas.index && !active(Mutant::RevGapLowerBound))
-        {
+        if mas.index > max || (size - 1 > max - mas.index && !active(Mutant::RevGapLowerBound)) {
             mas.set_err(Errno::EBUSY);
             return false;
         }

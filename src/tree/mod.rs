@@ -27,6 +27,7 @@
 
 mod alloc;
 mod bignode;
+mod destroy;
 mod dump;
 mod gap;
 mod iter;
@@ -466,7 +467,7 @@ impl MapleTree {
 
     /// `mtree_destroy()`: free every node and empty the tree.
     pub fn destroy(&mut self) {
-        write::mt_destroy(self);
+        destroy::mt_destroy(self);
     }
 
     /// `mt_validate()` plus this project's stricter checks (see

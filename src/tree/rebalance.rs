@@ -8,14 +8,14 @@ use super::bignode::{
     mab_calc_split, mab_mas_cp, mab_no_null_split, mab_set_b_end, mab_shift_right, mas_mab_cp,
     mas_store_b_node, BigNode,
 };
+use super::destroy::mt_destroy_walk;
 use super::node::{enode_addr, enode_type, mk_root, NodeType, TREE_PARENT};
 use super::state::{
     mas_ascend, mas_data_end, mas_descend, mas_next_sibling, mas_prev_sibling, mtree_range_walk,
     Mas, Status,
 };
 use super::write::{
-    mas_new_node, mas_new_root, mas_update_gap, mas_wr_node_walk, mas_wr_walk_index,
-    mt_destroy_walk, WrState,
+    mas_new_node, mas_new_root, mas_update_gap, mas_wr_node_walk, mas_wr_walk_index, WrState,
 };
 use super::{MapleTree, StoreType};
 use crate::mutants::{active, Mutant};
