@@ -139,6 +139,18 @@ mutants! {
     RebalanceThreshold = "rebalance-threshold",
         "mas_wr_store_type() node-stores a leaf left one below minimum occupancy instead of rebalancing (off-by-one)",
         [TreeOps, TreeAlloc, TreePrealloc, TreeFaults];
+    /// `mas_wr_append()` writes the new pivots and slots but leaves the
+    /// node's metadata end at the old end (the metadata-end family of the
+    /// pre-merge fuzzer findings).
+    AppendMeta = "append-meta",
+        "mas_wr_append() leaves the metadata end at the old end: appended slots past the end (metadata-end family)",
+        [TreeOps, TreeAlloc, TreePrealloc, TreeFaults];
+    /// `mas_wr_slot_store()` checks only the first of the slots it
+    /// overwrites for NULL, so overwriting a NULL second slot leaves the
+    /// parents' gap records stale (allocation trees).
+    SlotStoreGap = "slot-store-gap",
+        "mas_wr_slot_store() misses a NULL in the second slot it overwrites and skips the gap update (gap tracking)",
+        [TreeOps, TreeAlloc, TreePrealloc, TreeFaults];
     /// Pre-merge fuzzer finding (`check_fuzzer`): `mas_wr_extend_null()`
     /// extends a NULL store over the slot after the node's last one,
     /// reading a pivot past the data end.

@@ -58,6 +58,14 @@ const MEASURED: &[(&str, &str, u64)] = &[
     ("rebalance-threshold", "tree_alloc", 1),
     ("rebalance-threshold", "tree_prealloc", 4),
     ("rebalance-threshold", "tree_faults", 4),
+    ("append-meta", "tree_ops", 3),
+    ("append-meta", "tree_alloc", 1),
+    ("append-meta", "tree_prealloc", 3),
+    ("append-meta", "tree_faults", 3),
+    ("slot-store-gap", "tree_ops", 16),
+    ("slot-store-gap", "tree_alloc", 62),
+    ("slot-store-gap", "tree_prealloc", 3),
+    ("slot-store-gap", "tree_faults", 3),
     ("extend-null-overflow", "tree_ops", 3),
     ("extend-null-overflow", "tree_alloc", 1),
     ("extend-null-overflow", "tree_prealloc", 3),
@@ -155,7 +163,7 @@ fn only_alloc_nodes_count_is_out_of_reach() {
         .filter(|m| m.targets().is_empty())
         .collect();
     assert_eq!(unreachable, vec![Mutant::AllocNodesCount]);
-    assert!(Mutant::ALL.len() >= 13);
+    assert!(Mutant::ALL.len() >= 15);
 }
 
 const A: u64 = (0xA << 1) | 1;

@@ -507,7 +507,11 @@ fn mas_wr_slot_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrState) {
     let in_rcu = t.in_rcu();
     let a = &mut t.arena;
     let mut gap = a.slot(n, offset) == 0;
-    gap |= a.slot(n, offset + 1) == 0;
+    // Mutant slot-store-gap: a NULL in the second slot overwritten is not
+    // noticed, so the parents keep a gap that is gone.
+    if !active(Mutant::SlotStoreGap) {
+        gap |= a.slot(n, offset + 1) == 0;
+    }
     if wr.offset_end - offset == 1 {
         if mas.index == wr.r_min {
             a.set_slot(n, offset, wr.entry);
@@ -601,7 +605,11 @@ fn mas_wr_append(t: &mut MapleTree, mas: &mut Mas, wr: &WrState, new_end: usize)
     if new_end < wr.ty.pivots() {
         let p = a.pivot(n, end);
         a.set_pivot(n, new_end, p);
-        a.set_meta(n, 0, new_end);
+        // Mutant append-meta: the metadata end is left at the old end, so
+        // every reader that trusts it stops before the appended slots.
+        if !active(Mutant::AppendMeta) {
+            a.set_meta(n, 0, new_end);
+        }
     }
     if new_end == end + 1 {
         if mas.last == wr.r_max {
