@@ -8,6 +8,17 @@
 //! - [`diff`]: the differential executor and its per-step checks.
 //! - [`mutants`]: deliberate bugs (the `mutants` feature) that show the
 //!   harness catches each kind of real maple tree bug.
+//!
+//! # Features
+//!
+//! `mutants` (default): the run-time selectable deliberate bugs
+//! (`maplefuzz --mutant NAME`, `maplefuzz mutants`). It is a default
+//! feature because the binary needs it; to use the tree without any mutant
+//! hook, depend on the crate with `default-features = false`:
+//!
+//! ```toml
+//! maplefuzz = { version = "0.1", default-features = false }
+//! ```
 
 #![forbid(unsafe_code)]
 

@@ -5,8 +5,10 @@
 
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
+use maplefuzz::driver::mutants::{self as dm, MutantsOptions};
 use maplefuzz::driver::{self, FuzzOptions};
-use std::path::PathBuf;
+use maplefuzz::mutants::{self, Mutant};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Differential fuzzing of the Linux maple tree.
@@ -43,6 +45,9 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Switch on one deliberate bug (see `maplefuzz mutants`).
+        #[arg(long, value_parser = PossibleValuesParser::new(Mutant::names()))]
+        mutant: Option<String>,
     },
     /// Run a program once per node allocation with that allocation failing
     /// (and once with it and every later one failing), checking atomicity,
@@ -50,6 +55,9 @@ enum Command {
     Sweep {
         /// The program file (its own fail_allocs ops are dropped).
         file: PathBuf,
+        /// Switch on one deliberate bug.
+        #[arg(long, value_parser = PossibleValuesParser::new(Mutant::names()))]
+        mutant: Option<String>,
     },
     /// Run one program (text or binary file) and report the first divergence.
     Replay {
@@ -58,7 +66,111 @@ enum Command {
         /// Print every op and each engine's result.
         #[arg(long)]
         trace: bool,
+        /// Switch on one deliberate bug.
+        #[arg(long, value_parser = PossibleValuesParser::new(Mutant::names()))]
+        mutant: Option<String>,
     },
+    /// Run every deliberate bug (mutant) under every target that can reach
+    /// it, each until the first divergence or the budget, and print a table
+    /// (Markdown) of what was detected, how fast and by which check; also
+    /// write it as JSON. Exit 1 if a reachable mutant went undetected.
+    Mutants {
+        /// Time budget per (mutant, target) campaign in seconds (0: none).
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Execution budget per campaign.
+        #[arg(long)]
+        max_execs: Option<u64>,
+        /// Campaign seed, decimal or 0x-hex (default: from the clock).
+        #[arg(long, value_parser = parse_u64)]
+        seed: Option<u64>,
+        /// Where the table is written as JSON.
+        #[arg(long, default_value = "mutants.json")]
+        json: PathBuf,
+        /// Where the detections' reproducers are written.
+        #[arg(long, default_value = "crashes/mutants")]
+        crash_dir: PathBuf,
+        /// Only these mutants (repeatable; default: all).
+        #[arg(long = "only", value_parser = PossibleValuesParser::new(Mutant::names()))]
+        only: Vec<String>,
+        /// No per-campaign progress lines on stderr.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+/// Selects the mutant named on the command line for this (the main)
+/// thread. An error if the binary was built without the `mutants` feature.
+fn select_mutant(name: Option<&str>) -> Result<(), String> {
+    let Some(name) = name else {
+        return Ok(());
+    };
+    if !mutants::ENABLED {
+        return Err("this maplefuzz was built without the `mutants` feature".to_string());
+    }
+    let m = Mutant::from_name(name).ok_or_else(|| format!("unknown mutant `{name}`"))?;
+    mutants::select(Some(m));
+    Ok(())
+}
+
+fn run_mutants_command(
+    seconds: u64,
+    max_execs: Option<u64>,
+    seed: Option<u64>,
+    json: &Path,
+    crash_dir: PathBuf,
+    only: &[String],
+    quiet: bool,
+) -> Result<i32, String> {
+    if !mutants::ENABLED {
+        return Err("this maplefuzz was built without the `mutants` feature".to_string());
+    }
+    let chosen: Vec<Mutant> = if only.is_empty() {
+        Mutant::ALL.to_vec()
+    } else {
+        only.iter().filter_map(|n| Mutant::from_name(n)).collect()
+    };
+    let opts = MutantsOptions {
+        mutants: chosen,
+        seconds,
+        max_execs,
+        seed: seed.unwrap_or_else(driver::clock_seed),
+        crash_dir,
+    };
+    if !quiet {
+        eprintln!(
+            "maplefuzz mutants: seed {:#x}, budget {} s{} per campaign",
+            opts.seed,
+            seconds,
+            max_execs.map_or_else(String::new, |n| format!(" / {n} execs"))
+        );
+    }
+    // Engine panics are caught and reported as `crash` divergences; the
+    // default hook would print each one (with a backtrace) as well.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let rows = dm::run_mutants(&opts, &mut |r| {
+        if !quiet {
+            let target = r.target.map_or("(none)", |t| t.name());
+            let verdict = match (r.target, r.detected) {
+                (None, _) => "unreachable by any op".to_string(),
+                (_, true) => format!(
+                    "detected after {} execs, {:.3} s: {}",
+                    r.execs,
+                    r.seconds,
+                    r.signature.as_deref().unwrap_or("?")
+                ),
+                (_, false) => format!("NOT detected in {} execs", r.execs),
+            };
+            eprintln!("  {:<26} {:<14} {verdict}", r.mutant.name(), target);
+        }
+    });
+    std::panic::set_hook(hook);
+    print!("{}", dm::table(&rows));
+    std::fs::write(json, dm::to_json(&opts, &rows))
+        .map_err(|e| format!("cannot write {}: {e}", json.display()))?;
+    println!("table written as JSON to {}", json.display());
+    Ok(i32::from(!dm::all_detected(&rows)))
 }
 
 fn parse_u64(s: &str) -> Result<u64, String> {
@@ -67,6 +179,11 @@ fn parse_u64(s: &str) -> Result<u64, String> {
         None => s.parse(),
     };
     r.map_err(|_| format!("`{s}` is not a 64-bit number (decimal or 0x-hex)"))
+}
+
+fn usage_error(message: &str) -> ExitCode {
+    eprintln!("maplefuzz: {message}");
+    ExitCode::from(2)
 }
 
 fn main() -> ExitCode {
@@ -89,7 +206,11 @@ fn main() -> ExitCode {
             max_execs,
             crash_dir,
             quiet,
+            mutant,
         } => {
+            if let Err(e) = select_mutant(mutant.as_deref()) {
+                return usage_error(&e);
+            }
             let opts = FuzzOptions {
                 target,
                 seconds,
@@ -101,9 +222,37 @@ fn main() -> ExitCode {
             };
             driver::fuzz(&opts).map(|o| o.exit_code())
         }
-        Command::Sweep { file } => driver::sweep::sweep(&file).map(i32::from),
-        Command::Replay { file, trace } => {
+        Command::Sweep { file, mutant } => {
+            if let Err(e) = select_mutant(mutant.as_deref()) {
+                return usage_error(&e);
+            }
+            driver::sweep::sweep(&file).map(i32::from)
+        }
+        Command::Replay {
+            file,
+            trace,
+            mutant,
+        } => {
+            if let Err(e) = select_mutant(mutant.as_deref()) {
+                return usage_error(&e);
+            }
             driver::replay(&file, trace).map(|o| i32::from(o.diverged()))
+        }
+        Command::Mutants {
+            seconds,
+            max_execs,
+            seed,
+            json,
+            crash_dir,
+            only,
+            quiet,
+        } => {
+            return match run_mutants_command(
+                seconds, max_execs, seed, &json, crash_dir, &only, quiet,
+            ) {
+                Ok(code) => ExitCode::from(code as u8),
+                Err(e) => usage_error(&e),
+            };
         }
     };
     match result {

@@ -13,6 +13,7 @@
 //! [`replay`] runs one program from a text or binary file.
 
 mod crash;
+pub mod mutants;
 mod replay;
 mod stats;
 pub mod sweep;
@@ -395,6 +396,7 @@ fn fail(
         (None, None) => ("harness-panic".to_string(), "unknown failure".to_string()),
     };
     let first_line = report.lines().next().unwrap_or("").to_string();
+    let mutant = mutant_flag();
     let mut header = vec![
         "maplefuzz reproducer".to_string(),
         format!("target: {}", target.name()),
@@ -403,11 +405,14 @@ fn fail(
         format!("signature: {signature}"),
         first_line,
         format!(
-            "the whole exec again: maplefuzz fuzz --target {} --seed {campaign:#x} --max-execs {}",
+            "the whole exec again: maplefuzz fuzz --target {} --seed {campaign:#x} --max-execs {}{mutant}",
             target.name(),
             exec + 1
         ),
     ];
+    if let Some(m) = crate::mutants::in_force() {
+        header.insert(2, format!("mutant: {m} (replay with --mutant {m})"));
+    }
     if program.is_none() {
         header.push("no program: generating it was what failed".to_string());
     }
@@ -452,7 +457,12 @@ fn print_failure(out: &mut dyn Write, f: &Failure) -> std::io::Result<()> {
                 a.text.display(),
                 a.binary.display()
             )?;
-            writeln!(out, "replay it with: maplefuzz replay {}", a.text.display())?;
+            writeln!(
+                out,
+                "replay it with: maplefuzz replay {}{}",
+                a.text.display(),
+                mutant_flag()
+            )?;
         }
         Err(e) => writeln!(out, "could not write the reproducer: {e}")?,
     }
@@ -473,11 +483,22 @@ pub fn summary(opts: &FuzzOptions, o: &FuzzOutcome) -> String {
         o.seed
     );
     s.push_str(&o.stats.report());
+    if let Some(m) = crate::mutants::in_force() {
+        s.push_str(&format!("  mutant       {m}\n"));
+    }
     if o.failure.is_none() {
         s.push_str(&format!(
-            "  reproduce    maplefuzz --engines {engines} fuzz --target {} --seed {:#x} --max-execs {}\n",
-            opts.target, o.seed, o.stats.execs
+            "  reproduce    maplefuzz --engines {engines} fuzz --target {} --seed {:#x} --max-execs {}{}\n",
+            opts.target,
+            o.seed,
+            o.stats.execs,
+            mutant_flag()
         ));
     }
     s
+}
+
+/// ` --mutant NAME` for the mutant in force on this thread, or nothing.
+fn mutant_flag() -> String {
+    crate::mutants::in_force().map_or_else(String::new, |m| format!(" --mutant {m}"))
 }

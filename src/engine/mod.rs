@@ -260,6 +260,73 @@ impl RustEngine {
             status: self.mas.status(),
         }
     }
+
+    /// `mas_set_range()` then `mas_store()` on the writer.
+    fn mas_store(&mut self, first: u64, last: u64, value: Option<u64>) -> Outcome {
+        let t = &mut self.tree;
+        self.wmas.set_range(first, last);
+        let other_store = self.book.is_other_store(first, last, value);
+        if !other_store {
+            return Outcome::Status(
+                self.wmas
+                    .store_advanced(t, value.map(token_to_entry))
+                    .map(|_| ()),
+            );
+        }
+        // A store the preallocation was not made for: if it needs
+        // more than the writer holds, the caller broke the contract.
+        let wmas = &mut self.wmas;
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            wmas.store_advanced(t, value.map(token_to_entry))
+                .map(|_| ())
+        }));
+        match r {
+            Ok(r) => Outcome::Status(r),
+            Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
+                Ok(v) => Outcome::CallerError(format!(
+                    "mas_store {first:#x}-{last:#x} on a writer preallocated for {:?} \
+                     needed more nodes than it held: {}",
+                    self.book.pending, v.0
+                )),
+                Err(p) => std::panic::resume_unwind(p),
+            },
+        }
+    }
+
+    /// The preallocation contract, from the tree's side: a `mas_store()`
+    /// on a preallocated writer allocates nothing (the kernel's callers
+    /// hold locks under which allocating may fail; since MA_STATE_PREALLOC
+    /// it WARNs) and keeps what is left for the writer's further stores
+    /// until `mas_destroy()`. A breach is the tree's fault, reported as a
+    /// [`PreallocViolation`](crate::tree::PreallocViolation) (the
+    /// executor's `prealloc` check).
+    fn check_preallocated_store(
+        &self,
+        pending: (u64, u64, Option<u64>),
+        allocs_before: u64,
+        outcome: &Outcome,
+    ) {
+        if matches!(outcome, Outcome::CallerError(_)) {
+            return;
+        }
+        let allocated = allocations(&self.tree) - allocs_before;
+        let problem = if allocated != 0 {
+            format!("allocated {allocated} node(s)")
+        } else if !self.wmas.is_preallocated() {
+            "released the preallocation (only mas_destroy may)".to_string()
+        } else {
+            return;
+        };
+        std::panic::panic_any(crate::tree::PreallocViolation(format!(
+            "mas_store on a writer preallocated for {pending:?} {problem}"
+        )));
+    }
+}
+
+/// Node allocations the tree has attempted (granted or refused) so far.
+fn allocations(t: &MapleTree) -> u64 {
+    let c = t.node_counters();
+    c.allocated + c.failed
 }
 
 impl TreeEngine for RustEngine {
@@ -318,33 +385,13 @@ impl TreeEngine for RustEngine {
                 Outcome::Status(self.wmas.store_prealloc(t, value.map(token_to_entry)))
             }
             TreeOp::MasStore { first, last, value } => {
-                self.wmas.set_range(first, last);
-                let other_store = self.book.is_other_store(first, last, value);
-                if !other_store {
-                    return Outcome::Status(
-                        self.wmas
-                            .store_advanced(t, value.map(token_to_entry))
-                            .map(|_| ()),
-                    );
+                let held = self.book.pending;
+                let allocs_before = allocations(&self.tree);
+                let outcome = self.mas_store(first, last, value);
+                if let Some(p) = held {
+                    self.check_preallocated_store(p, allocs_before, &outcome);
                 }
-                // A store the preallocation was not made for: if it needs
-                // more than the writer holds, the caller broke the contract.
-                let wmas = &mut self.wmas;
-                let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    wmas.store_advanced(t, value.map(token_to_entry))
-                        .map(|_| ())
-                }));
-                match r {
-                    Ok(r) => Outcome::Status(r),
-                    Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
-                        Ok(v) => Outcome::CallerError(format!(
-                            "mas_store {first:#x}-{last:#x} on a writer preallocated for {:?} \
-                             needed more nodes than it held: {}",
-                            self.book.pending, v.0
-                        )),
-                        Err(p) => std::panic::resume_unwind(p),
-                    },
-                }
+                outcome
             }
             TreeOp::MasDestroy => {
                 self.wmas.destroy(t);
@@ -664,5 +711,97 @@ impl TreeEngine for OracleEngine {
             .into_iter()
             .map(|(a, b, e)| (a, b, entry_to_token(e)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tree::PreallocViolation;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+
+    /// An RCU tree (where a node store needs a node) with two entries, and
+    /// the writer preallocated for `prealloc`.
+    fn engine(prealloc: TreeOp) -> RustEngine {
+        let mut e = RustEngine::new(TreeConfig {
+            alloc: false,
+            rcu: true,
+        });
+        for (first, last, v) in [(0, 100, 1), (200, 300, 2)] {
+            let value = Some(v);
+            assert_eq!(
+                e.apply(&TreeOp::Store { first, last, value }),
+                Outcome::Status(Ok(()))
+            );
+        }
+        assert_eq!(e.apply(&prealloc), Outcome::Status(Ok(())));
+        e
+    }
+
+    /// The preallocation check's message for `op`, if it fired.
+    fn violation(e: &mut RustEngine, op: TreeOp) -> Option<String> {
+        match catch_unwind(AssertUnwindSafe(|| e.apply(&op))) {
+            Ok(_) => None,
+            Err(p) => Some(
+                p.downcast::<PreallocViolation>()
+                    .expect("a PreallocViolation")
+                    .0,
+            ),
+        }
+    }
+
+    #[test]
+    fn preallocated_stores_pass_the_check() {
+        let value = Some(3);
+        let mut e = engine(TreeOp::Prealloc {
+            first: 10,
+            last: 20,
+            value,
+        });
+        let op = TreeOp::MasStore {
+            first: 10,
+            last: 20,
+            value,
+        };
+        assert_eq!(violation(&mut e, op), None);
+        assert!(e.wmas.is_preallocated());
+    }
+
+    #[test]
+    fn a_store_allocating_under_a_preallocation_is_reported() {
+        let mut e = engine(TreeOp::Prealloc {
+            first: 500,
+            last: 600,
+            value: Some(9),
+        });
+        // The writer loses its nodes behind the engine's back, as a tree
+        // releasing them early would make it.
+        e.wmas.destroy(&mut e.tree);
+        let op = TreeOp::MasStore {
+            first: 10,
+            last: 20,
+            value: Some(3),
+        };
+        let msg = violation(&mut e, op).expect("the check fires");
+        assert!(msg.contains("allocated 1 node(s)"), "{msg}");
+    }
+
+    #[test]
+    fn a_preallocation_released_by_a_store_is_reported() {
+        let value = Some(5);
+        let mut e = engine(TreeOp::Prealloc {
+            first: 0,
+            last: 100,
+            value,
+        });
+        e.wmas.destroy(&mut e.tree);
+        // An exact fit: no node needed, so only the release shows.
+        let op = TreeOp::MasStore {
+            first: 0,
+            last: 100,
+            value,
+        };
+        let msg = violation(&mut e, op).expect("the check fires");
+        assert!(msg.contains("released the preallocation"), "{msg}");
     }
 }

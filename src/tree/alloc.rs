@@ -14,6 +14,7 @@
 use super::node::{addr_to_id, node_addr, NodeId, NODE_WORDS};
 use super::state::{Mas, Status, MA_STATE_BULK, MA_STATE_PREALLOC, MA_STATE_REBALANCE};
 use super::{Errno, MapleTree};
+use crate::mutants::{active, Mutant};
 
 /// `MAPLE_ALLOC_SLOTS`.
 pub(crate) const MAPLE_ALLOC_SLOTS: usize = 30;
@@ -182,7 +183,12 @@ pub(crate) fn mas_alloc_nodes(t: &mut MapleTree, mas: &mut Mas) {
             return nomem(t, mas, requested, allocated);
         }
         t.arena.pooled += count as u64;
-        if nc == 0 {
+        // Mutant alloc-nodes-count (Apr 2023, "fix a potential memory leak,
+        // OOB access, or other unpredictable bug"): before the fix the
+        // counts of the next chained node were zeroed after moving to it,
+        // whatever it held, instead of only for a node the bulk just filled.
+        let forget = active(Mutant::AllocNodesCount);
+        if nc == 0 && !forget {
             let s0 = slot(t, node, 0).expect("bulk filled slot 0");
             set_node_count(t, s0, 0);
             set_request_count(t, s0, 0);
@@ -193,6 +199,10 @@ pub(crate) fn mas_alloc_nodes(t: &mut MapleTree, mas: &mut Mas) {
             Some(n) => n,
             None => break,
         };
+        if forget {
+            set_node_count(t, node, 0);
+            set_request_count(t, node, 0);
+        }
         requested -= count;
     }
     let h = t.pool.head().expect("pool head");
@@ -331,6 +341,18 @@ pub(crate) fn mas_destroy(t: &mut MapleTree, mas: &mut Mas) {
     t.pool.alloc = 0;
 }
 
+/// The second writer of the kernel's `check_nomem_writer_race` (its
+/// `writer2` allocation callback): a `mas_store()` and `mas_destroy()` on a
+/// maple state of its own, run while the first writer is in `mas_nomem()`.
+/// The first writer's nodes stay parked aside meanwhile.
+fn mas_nomem_second_writer(t: &mut MapleTree, first: u64, last: u64, entry: u64) {
+    let parked = std::mem::take(&mut t.pool);
+    let mut mas = Mas::new(first, last);
+    super::prealloc::mas_store(t, &mut mas, entry);
+    mas_destroy(t, &mut mas);
+    t.pool = parked;
+}
+
 /// `mas_nomem()`: after an `ENOMEM`, allocate what was asked for (the
 /// kernel drops the lock and may sleep) and tell the caller to retry.
 ///
@@ -343,6 +365,11 @@ pub(crate) fn mas_nomem(t: &mut MapleTree, mas: &mut Mas) -> bool {
     if !(mas.is_err() && mas.err == Errno::ENOMEM) {
         return false;
     }
+    // The kernel drops the tree lock here to allocate; another writer may
+    // run before it is taken again.
+    if let Some((first, last, entry)) = t.nomem_writer.take() {
+        mas_nomem_second_writer(t, first, last, entry);
+    }
     let before = mas_allocated(t);
     mas_alloc_nodes(t, mas);
     let after = mas_allocated(t);
@@ -351,4 +378,56 @@ pub(crate) fn mas_nomem(t: &mut MapleTree, mas: &mut Mas) -> bool {
     }
     mas.status = Status::Start;
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mutants::{self, Mutant};
+    use std::collections::HashSet;
+
+    /// The kernel's `check_new_node()` at the `MAPLE_ALLOC_SLOTS + 1`
+    /// boundary: fill a head, push one more node so that a new head chains
+    /// the full one, ask for a few more, then pop everything. Returns the
+    /// nodes popped, or the panic's message.
+    fn refill_behind_a_full_head() -> Result<Vec<NodeId>, String> {
+        std::panic::catch_unwind(|| {
+            let mut t = MapleTree::new();
+            let mut mas = Mas::new(0, 0);
+            mas_node_count(&mut t, &mut mas, MAPLE_ALLOC_SLOTS + 1);
+            assert!(!mas.is_err());
+            let extra = t.arena.alloc().expect("no fault schedule");
+            mas_push_node(&mut t, extra);
+            assert_eq!(mas_allocated(&t), MAPLE_ALLOC_SLOTS + 2);
+            mas_node_count(&mut t, &mut mas, MAPLE_ALLOC_SLOTS + 10);
+            assert!(!mas.is_err());
+            let total = mas_allocated(&t);
+            let popped: Vec<NodeId> = (0..total).map(|_| mas_pop_node(&mut t)).collect();
+            for &id in &popped {
+                t.arena.free(id);
+            }
+            assert_eq!(t.arena.live(), 0, "nodes leaked");
+            popped
+        })
+        .map_err(|p| crate::diff::panic_message(&*p))
+    }
+
+    #[test]
+    fn a_refill_keeps_every_chained_node() {
+        let popped = mutants::with(None, refill_behind_a_full_head).expect("sound allocator");
+        assert_eq!(popped.len(), MAPLE_ALLOC_SLOTS + 10);
+        let distinct: HashSet<_> = popped.iter().collect();
+        assert_eq!(distinct.len(), popped.len(), "a node was handed out twice");
+    }
+
+    /// alloc-nodes-count is out of reach of every fuzz target (no op makes
+    /// a writer hold more than 31 nodes); this is where it is detected.
+    #[test]
+    fn alloc_nodes_count_mutant_is_detected() {
+        if !mutants::ENABLED {
+            return;
+        }
+        let r = mutants::with(Some(Mutant::AllocNodesCount), refill_behind_a_full_head);
+        assert!(r.is_err(), "the forgotten nodes went unnoticed: {r:?}");
+    }
 }

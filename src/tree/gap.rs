@@ -5,6 +5,7 @@
 use super::node::{enode_id, enode_type, NodeType, MAPLE_NODE_SLOTS};
 use super::state::{mas_ascend, mas_data_end, mas_start, safe_min, safe_pivot, Mas};
 use super::{Errno, MapleTree};
+use crate::mutants::{active, Mutant};
 
 /// `mas_rev_awalk()`: search one node right to left for a gap of `size`
 /// inside `[mas.index, mas.last]`. Returns true when done (found in a leaf,
@@ -74,7 +75,10 @@ fn mas_rev_awalk(
         min = safe_min(a, mas, n, offset);
     }
     if !ascend {
-        if mas.index > max || size - 1 > max - mas.index {
+        // Mutant rev-gap-lower-bound (2023, "fix mas_empty_area_rev() lower
+        // bound validation"): without the size check a gap reaching below
+        // the window is taken, and the range found starts below its min.
+        if mas.index > max || (size - 1 > max - mas.index && !active(Mutant::RevGapLowerBound)) {
             mas.set_err(Errno::EBUSY);
             return false;
         }
@@ -287,6 +291,16 @@ pub(crate) fn mas_empty_area(
         return Err(Errno::EBUSY);
     }
     let slot_min = safe_min(&t.arena, mas, mas.node, offset);
+    // Mutant empty-area-state (2023, "make maple state reusable after
+    // mas_empty_area()"): the search used to narrow mas->min/max to the
+    // slot found, so a store on the same state (mtree_alloc_range's
+    // mas_insert) took the slot's limits for the leaf's.
+    if active(Mutant::EmptyAreaState) {
+        mas.min = slot_min;
+        if offset < enode_type(mas.node).pivots() {
+            mas.max = t.arena.pivot(mas.node, offset);
+        }
+    }
     if mas.index < slot_min {
         mas.index = slot_min;
     }
@@ -335,6 +349,11 @@ pub(crate) fn mas_empty_area_rev(
     }
     if mas.offset == MAPLE_NODE_SLOTS {
         return Err(Errno::EBUSY);
+    }
+    if active(Mutant::EmptyAreaState) {
+        // Before the 2023 fix mas_rev_awalk() narrowed min/max to the gap.
+        mas.min = gmin;
+        mas.max = gmax;
     }
     if gmax < mas.last {
         mas.last = gmax;

@@ -27,6 +27,7 @@
 
 mod alloc;
 mod bignode;
+mod destroy;
 mod dump;
 mod gap;
 mod import;
@@ -209,6 +210,9 @@ pub struct MapleTree {
     /// The node pool of the maple state currently writing (`mas->alloc`).
     pub(crate) pool: NodePool,
     pub(crate) stats: StoreStats,
+    /// A store that runs once, at the next `mas_nomem()` that is about to
+    /// refill a writer's nodes (see [`MapleTree::set_nomem_writer`]).
+    pub(crate) nomem_writer: Option<(u64, u64, u64)>,
 }
 
 /// Returns `EINVAL` for entries the normal API must not store.
@@ -305,6 +309,28 @@ impl MapleTree {
     /// Makes node allocations fail by `s` from now on (fault injection).
     pub fn set_fault_schedule(&mut self, s: FaultSchedule) {
         self.arena.set_faults(s);
+    }
+
+    /// Arms a second writer for the next allocation failure: when a write
+    /// fails to allocate and `mas_nomem()` is about to retry (where the
+    /// kernel drops the tree lock to allocate), `mas_store()` of `entry`
+    /// over `[first, last]` runs first, on a maple state of its own. One
+    /// shot; the deterministic form of the kernel's
+    /// `check_nomem_writer_race` callback. `EINVAL` for a reversed range
+    /// or an internal entry.
+    pub fn set_nomem_writer(
+        &mut self,
+        first: u64,
+        last: u64,
+        entry: Option<u64>,
+    ) -> Result<(), Errno> {
+        let e = entry.unwrap_or(0);
+        check_entry(e)?;
+        if first > last {
+            return Err(Errno::EINVAL);
+        }
+        self.nomem_writer = Some((first, last, e));
+        Ok(())
     }
 
     /// Node allocations attempted since the fault schedule was last set.
@@ -443,7 +469,7 @@ impl MapleTree {
 
     /// `mtree_destroy()`: free every node and empty the tree.
     pub fn destroy(&mut self) {
-        write::mt_destroy(self);
+        destroy::mt_destroy(self);
     }
 
     /// `mt_validate()` plus this project's stricter checks (see
@@ -669,6 +695,15 @@ impl MaState {
     /// `mas_allocated()`: nodes the state holds.
     pub fn allocated(&mut self, t: &mut MapleTree) -> usize {
         self.with_pool(t, |t, _| prealloc::allocated(t))
+    }
+
+    /// Whether the state holds a preallocation (`MA_STATE_PREALLOC`): set by
+    /// [`preallocate`](Self::preallocate), kept by
+    /// [`store_advanced`](Self::store_advanced), ended by
+    /// [`store_prealloc`](Self::store_prealloc) and
+    /// [`destroy`](Self::destroy).
+    pub fn is_preallocated(&self) -> bool {
+        prealloc::is_preallocated(&self.mas)
     }
 
     /// The store type the last write or preallocation chose.

@@ -16,6 +16,7 @@ use super::write::{
     mas_wr_store_type, mas_wr_walk_descend, WrState,
 };
 use super::{Errno, MapleTree, StoreType};
+use crate::mutants::{active, Mutant};
 
 /// `mas_preallocate()`: classify the store of `entry` over the state's range
 /// and allocate what it may need. On `ENOMEM` the state holds nothing and is
@@ -89,6 +90,13 @@ pub(crate) fn mas_store(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> u64 {
                 mas.err
             )));
         }
+        // Mutant prealloc-first-store (2022, __vma_adjust): each store of a
+        // preallocated pair then went through mas_store_prealloc(), which
+        // ends with mas_destroy(), so the first store released the nodes the
+        // second one needed.
+        if active(Mutant::PreallocFirstStore) {
+            mas_destroy(t, mas);
+        }
         return wr.content;
     }
     let request = mas_prealloc_calc(t, mas, entry);
@@ -101,6 +109,12 @@ pub(crate) fn mas_store(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> u64 {
     mas_wr_store_entry(t, mas, &mut wr);
     mas_destroy(t, mas);
     wr.content
+}
+
+/// Whether the state holds a preallocation (`MA_STATE_PREALLOC`): set by
+/// `mas_preallocate()`, kept by `mas_store()`, cleared by `mas_destroy()`.
+pub(crate) fn is_preallocated(mas: &Mas) -> bool {
+    mas.flags & MA_STATE_PREALLOC != 0
 }
 
 /// Nodes a state's pool holds (`mas_allocated()`), for callers outside a write.

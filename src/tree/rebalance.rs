@@ -8,16 +8,17 @@ use super::bignode::{
     mab_calc_split, mab_mas_cp, mab_no_null_split, mab_set_b_end, mab_shift_right, mas_mab_cp,
     mas_store_b_node, BigNode,
 };
+use super::destroy::mt_destroy_walk;
 use super::node::{enode_addr, enode_type, mk_root, NodeType, TREE_PARENT};
 use super::state::{
     mas_ascend, mas_data_end, mas_descend, mas_next_sibling, mas_prev_sibling, mtree_range_walk,
     Mas, Status,
 };
 use super::write::{
-    mas_new_node, mas_new_root, mas_update_gap, mas_wr_node_walk, mas_wr_walk_index,
-    mt_destroy_walk, WrState,
+    mas_new_node, mas_new_root, mas_update_gap, mas_wr_node_walk, mas_wr_walk_index, WrState,
 };
 use super::{MapleTree, StoreType};
+use crate::mutants::{active, Mutant};
 
 /// `struct maple_subtree_state`: the old left and right edges of the
 /// subtree being replaced and the new left, middle and right nodes.
@@ -486,7 +487,13 @@ fn mas_spanning_rebalance(
     mast.r.status = Status::None;
     mast.m.status = Status::None;
 
-    if (mast.orig_l.min != 0 || mast.orig_r.max != u64::MAX) && b.b_end <= b.ty.min_slots() {
+    // Mutant spanning-rebalance-short ("Fix mas_spanning_rebalance() on
+    // insufficient data", the CRIU report): without this step the loop
+    // starts on too little data and builds a node below minimum occupancy.
+    if (mast.orig_l.min != 0 || mast.orig_r.max != u64::MAX)
+        && b.b_end <= b.ty.min_slots()
+        && !active(Mutant::SpanningRebalanceShort)
+    {
         mast_spanning_rebalance(t, mast, b);
     }
     mast.l.depth = 0;
@@ -874,7 +881,17 @@ pub(crate) fn mas_wr_spanning_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrSta
     let mut b = BigNode::default();
     let l_end = l_mas.end;
     mas_store_b_node(t, &mut l_mas, &mut l_wr, &mut b, l_end);
-    if r_mas.max > r_mas.last {
+    // Mutant spanning-store-dup (Oct 2024, "correct tree corruption on
+    // spanning store"): the old guard `r_mas.offset <= r_mas.end` also held
+    // when the store ends exactly on the right leaf's last pivot, where the
+    // walk to `last + 1` stopped on that leaf's last entry, so the entry
+    // was copied after the new one: a duplicate range.
+    let copy_right = if active(Mutant::SpanningStoreDup) {
+        r_mas.offset <= r_mas.end
+    } else {
+        r_mas.max > r_mas.last
+    };
+    if copy_right {
         let start = b.b_end + 1;
         mas_mab_cp(t, &r_mas, r_mas.offset, r_mas.end, &mut b, start);
     } else {

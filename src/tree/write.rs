@@ -2,7 +2,8 @@
 //! types that change one node in place (exact fit, append, slot store, node
 //! store), the root stores, and the API
 //! entry points built on them (`mas_store_gfp`, `mas_erase`, `mas_insert`).
-//! Splits, rebalances and spanning stores live in `rebalance.rs`.
+//! Splits, rebalances and spanning stores live in `rebalance.rs`, the
+//! destroy walk in `destroy.rs`.
 
 use super::alloc::{mas_destroy, mas_node_count, mas_nomem, mas_pop_node};
 use super::bignode::{mas_store_b_node, BigNode};
@@ -10,6 +11,7 @@ use super::node::{enode_type, mk_node, mk_root, xa_is_node, NodeType, NODE_WORDS
 use super::rebalance::{mas_commit_b_node, mas_wr_spanning_store};
 use super::state::{mas_start, mas_state_walk, safe_min, Mas, Status, MA_STATE_BULK};
 use super::{Errno, MapleTree, StoreType};
+use crate::mutants::{active, Mutant};
 
 /// The kernel's `struct ma_wr_state`: what a write learnt on its way down.
 #[derive(Clone, Copy, Debug)]
@@ -240,7 +242,7 @@ pub(crate) fn mas_new_root(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
         t.root = mk_root(node);
     }
     if xa_is_node(root) {
-        mte_destroy_walk(t, super::node::safe_root(root));
+        super::destroy::mte_destroy_walk(t, super::node::safe_root(root));
     }
 }
 
@@ -365,7 +367,10 @@ fn mas_wr_extend_null(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) {
     if a.slot(wr.node, wr.offset_end) == 0 {
         mas.last = wr.end_piv;
     } else if mas.last == wr.end_piv
-        && mas.end != wr.offset_end
+        // Mutant extend-null-overflow (a pre-merge fuzzer finding): without
+        // this bound the NULL is extended over the slot after the node's
+        // last one, and the pivot past the data end becomes `last`.
+        && (mas.end != wr.offset_end || active(Mutant::ExtendNullOverflow))
         && a.slot(wr.node, wr.offset_end + 1) == 0
     {
         wr.offset_end += 1;
@@ -425,7 +430,14 @@ pub(crate) fn mas_wr_store_type(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) 
         return;
     }
     let is_root = t.arena.is_root(mas.node);
-    if new_end < wr.ty.min_slots() {
+    // Mutant rebalance-threshold: one too lenient, a leaf ending at
+    // min_slots - 1 is kept as it is.
+    let deficient = if active(Mutant::RebalanceThreshold) {
+        new_end + 1 < wr.ty.min_slots()
+    } else {
+        new_end < wr.ty.min_slots()
+    };
+    if deficient {
         mas.store_type = if !is_root && mas.flags & MA_STATE_BULK == 0 {
             StoreType::Rebalance
         } else {
@@ -463,6 +475,10 @@ pub(crate) fn mas_prealloc_calc(t: &MapleTree, mas: &Mas, entry: u64) -> usize {
             }
         }
         StoreType::SpanningStore => h * 3 + 1,
+        // Mutant prealloc-undercount: a split that cascades to a new root
+        // needs two nodes per level and the root; asking for one less
+        // leaves the store a node short (the catalogue's under-request).
+        StoreType::SplitStore if active(Mutant::PreallocUndercount) => h * 2,
         StoreType::SplitStore => h * 2 + 1,
         StoreType::Rebalance => (h * 2).saturating_sub(1),
         StoreType::NodeStore => usize::from(t.in_rcu()),
@@ -491,7 +507,11 @@ fn mas_wr_slot_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrState) {
     let in_rcu = t.in_rcu();
     let a = &mut t.arena;
     let mut gap = a.slot(n, offset) == 0;
-    gap |= a.slot(n, offset + 1) == 0;
+    // Mutant slot-store-gap: a NULL in the second slot overwritten is not
+    // noticed, so the parents keep a gap that is gone.
+    if !active(Mutant::SlotStoreGap) {
+        gap |= a.slot(n, offset + 1) == 0;
+    }
     if wr.offset_end - offset == 1 {
         if mas.index == wr.r_min {
             a.set_slot(n, offset, wr.entry);
@@ -545,7 +565,7 @@ fn mas_wr_node_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrState, new_end: us
     // Mutant stale-node-store: before the July 2022 fix a store reaching the
     // node's maximum still copied the old tail from the slot `last` landed
     // in, past the new data end.
-    if crate::mutants::active(crate::mutants::Mutant::StaleNodeStore) && mas.last >= mas.max {
+    if active(Mutant::StaleNodeStore) && mas.last >= mas.max {
         offset_end = wr.offset_end;
     }
     if offset_end <= mas.end {
@@ -585,7 +605,11 @@ fn mas_wr_append(t: &mut MapleTree, mas: &mut Mas, wr: &WrState, new_end: usize)
     if new_end < wr.ty.pivots() {
         let p = a.pivot(n, end);
         a.set_pivot(n, new_end, p);
-        a.set_meta(n, 0, new_end);
+        // Mutant append-meta: the metadata end is left at the old end, so
+        // every reader that trusts it stops before the appended slots.
+        if !active(Mutant::AppendMeta) {
+            a.set_meta(n, 0, new_end);
+        }
     }
     if new_end == end + 1 {
         if mas.last == wr.r_max {
@@ -628,7 +652,10 @@ pub(crate) fn mas_wr_store_entry(t: &mut MapleTree, mas: &mut Mas, wr: &mut WrSt
         StoreType::StoreRoot => mas_store_root(t, mas, wr.entry),
         StoreType::ExactFit => {
             t.arena.set_slot(wr.node, mas.offset, wr.entry);
-            if (wr.entry != 0) != (wr.content != 0) {
+            // Mutant exact-fit-gap: an exact fit that turns NULL into an
+            // entry (or back) changes the leaf's largest gap; skipping the
+            // update leaves the parents' gap records stale.
+            if (wr.entry != 0) != (wr.content != 0) && !active(Mutant::ExactFitGap) {
                 mas_update_gap(t, mas);
             }
         }
@@ -651,7 +678,11 @@ pub(crate) fn mas_store_gfp(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> Res
     loop {
         mas_wr_preallocate(t, mas, &mut wr);
         if mas_nomem(t, mas) {
-            if entry == 0 {
+            // Mutant nomem-retry-range (Aug 2024, check_nomem_writer_race):
+            // mas_nomem() may have dropped the lock, so the NULL range that
+            // mas_wr_extend_null() widened may no longer be NULL; before
+            // the fix the retry stored over it anyway.
+            if entry == 0 && !active(Mutant::NomemRetryRange) {
                 mas.index = index;
                 mas.last = last;
             }
@@ -684,8 +715,12 @@ pub(crate) fn mas_erase(t: &mut MapleTree, mas: &mut Mas) -> u64 {
         mas.reset();
         mas_wr_preallocate(t, mas, &mut wr);
         if mas_nomem(t, mas) {
-            mas.index = index;
-            mas.last = index;
+            // Mutant nomem-retry-range: before the Aug 2024 fix the retry
+            // walked from the range the NULL extension had widened.
+            if !active(Mutant::NomemRetryRange) {
+                mas.index = index;
+                mas.last = index;
+            }
             continue;
         }
         break entry;
@@ -745,151 +780,4 @@ pub(crate) fn mtree_insert(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> Resu
     let ret = if mas.is_err() { Err(mas.err) } else { Ok(()) };
     mas_destroy(t, mas);
     ret
-}
-
-// ---- destroy -----------------------------------------------------------------------
-
-// The dead-node overlay (`struct maple_node`'s second view): word 3 holds the
-// parent's encoded pointer, word 4 the parent slot (byte 0) and the node type
-// (bytes 4..8), word 5 the number of leaves freed below (byte 0). These words
-// are pivots of a live node: a destroy walk overwrites them, as in the kernel.
-const DEAD_PIV_PARENT: usize = 3;
-const DEAD_SLOT_TYPE: usize = 4;
-const DEAD_SLOT_LEN: usize = 5;
-
-fn dead_set(
-    t: &mut MapleTree,
-    id: u32,
-    piv_parent: Option<u64>,
-    parent_slot: Option<usize>,
-    ty: NodeType,
-) {
-    let w = t.arena.words_mut(id);
-    if let Some(p) = piv_parent {
-        w[DEAD_PIV_PARENT] = p;
-    }
-    let slot = match parent_slot {
-        Some(s) => s as u64,
-        None => w[DEAD_SLOT_TYPE] & 0xFF,
-    };
-    w[DEAD_SLOT_TYPE] = (w[DEAD_SLOT_TYPE] & 0x0000_0000_FFFF_FF00) | slot | ((ty as u64) << 32);
-}
-
-/// `mte_dead_leaves()`: mark the leaf children of a bottom internal node dead
-/// and count them. It stops at the first slot that does not decode as a node
-/// (address or type zero), which is how the metadata in the last slot of a
-/// non-full node is told apart from a child.
-fn mte_dead_leaves(t: &mut MapleTree, enode: u64) -> usize {
-    let ty = enode_type(enode);
-    let mut offset = 0;
-    while offset < ty.slots() {
-        let entry = t.arena.slot(enode, offset);
-        let ety = enode_type(entry);
-        let id = match super::node::addr_to_id(entry) {
-            Some(id) if ety != NodeType::Dense => id,
-            _ => break,
-        };
-        t.arena.set_dead(mk_node(id, ety));
-        dead_set(t, id, None, None, ety);
-        t.arena.set_slot(enode, offset, super::node::node_addr(id));
-        offset += 1;
-    }
-    offset
-}
-
-/// `mte_destroy_descend()`: go down the left-most live children, marking
-/// each node dead and recording how to come back up. Returns the bottom
-/// internal node whose slots hold leaves.
-fn mte_destroy_descend(t: &mut MapleTree, enode: &mut u64, mut prev: u64, mut offset: usize) {
-    let mut next = *enode;
-    let mut next_offset = 0;
-    loop {
-        *enode = next;
-        let ty = enode_type(*enode);
-        next = t.arena.slot(*enode, next_offset);
-        if t.arena.is_dead(next) {
-            next_offset += 1;
-            next = t.arena.slot(*enode, next_offset);
-        }
-        t.arena.set_dead(*enode);
-        let id = super::node::enode_id(*enode);
-        dead_set(t, id, Some(prev), Some(offset), ty);
-        offset = next_offset;
-        next_offset = 0;
-        prev = *enode;
-        if enode_type(next).is_leaf() {
-            return;
-        }
-    }
-}
-
-/// `mt_destroy_walk()`: free a whole subtree, iteratively and post-order,
-/// using only the dead-node overlay to find the way back up. A node's
-/// children are freed by `mte_dead_leaves()` once the walk returns to it.
-pub(crate) fn mt_destroy_walk(t: &mut MapleTree, enode: u64) {
-    use super::node::{addr_to_id, enode_addr, enode_id};
-    if enode_type(enode).is_leaf() {
-        t.arena.set_dead(enode);
-        t.arena.free(enode_id(enode));
-        return;
-    }
-    let start = enode;
-    let mut enode = enode;
-    mte_destroy_descend(t, &mut enode, start, 0);
-    let mut node = enode_id(enode);
-    loop {
-        let slot_len = mte_dead_leaves(t, enode);
-        t.arena.words_mut(node)[DEAD_SLOT_LEN] = slot_len as u64;
-        free_bulk(t, enode, slot_len);
-        let w = t.arena.words(node);
-        let offset = (w[DEAD_SLOT_TYPE] & 0xFF) as usize + 1;
-        let parent = w[DEAD_PIV_PARENT];
-        if enode_addr(parent) == super::node::node_addr(node) {
-            // The start of the walk records itself as its parent.
-            t.arena.free(node);
-            return;
-        }
-        enode = parent;
-        let pty = enode_type(parent);
-        if offset < pty.slots() {
-            let tmp = t.arena.slot(parent, offset);
-            if enode_type(tmp) != NodeType::Dense && addr_to_id(tmp).is_some() {
-                enode = tmp;
-                mte_destroy_descend(t, &mut enode, parent, offset);
-            }
-        }
-        node = enode_id(enode);
-        if enode == start {
-            break;
-        }
-    }
-    let slot_len = mte_dead_leaves(t, enode);
-    t.arena.words_mut(node)[DEAD_SLOT_LEN] = slot_len as u64;
-    free_bulk(t, enode, slot_len);
-    t.arena.free(node);
-}
-
-/// `mt_free_bulk()` over the first `n` slots of `enode` (bare addresses).
-fn free_bulk(t: &mut MapleTree, enode: u64, n: usize) {
-    for i in 0..n {
-        let addr = t.arena.slot(enode, i);
-        let id = super::node::enode_id(addr);
-        t.arena.free(id);
-    }
-}
-
-/// `mte_destroy_walk()`. In RCU mode the kernel defers the frees to an RCU
-/// callback; with no concurrent readers here they happen at once.
-pub(crate) fn mte_destroy_walk(t: &mut MapleTree, enode: u64) {
-    mt_destroy_walk(t, enode);
-}
-
-/// `__mt_destroy()`.
-pub(crate) fn mt_destroy(t: &mut MapleTree) {
-    let root = t.root;
-    t.root = 0;
-    if xa_is_node(root) {
-        mte_destroy_walk(t, super::node::safe_root(root));
-    }
-    t.flags &= !super::MT_FLAGS_HEIGHT_MASK;
 }

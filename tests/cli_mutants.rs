@@ -1,0 +1,153 @@
+//! The `maplefuzz` binary's mutant options: `--mutant NAME` on fuzz and
+//! replay, and the `mutants` table.
+
+#![cfg(feature = "mutants")]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn maplefuzz(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_maplefuzz"))
+        .args(args)
+        .output()
+        .expect("run maplefuzz")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "maplefuzz-cli-mutants-{}-{name}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn a_mutant_is_found_and_its_reproducer_needs_it() {
+    let dir = temp_dir("fuzz");
+    let crashes = dir.join("crashes");
+    let out = maplefuzz(&[
+        "fuzz",
+        "--target",
+        "tree_prealloc",
+        "--mutant",
+        "stale-node-store",
+        "--seed",
+        "13",
+        "--max-execs",
+        "10",
+        "--quiet",
+        "--crash-dir",
+        crashes.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("mutant       stale-node-store"), "{stdout}");
+    assert!(stdout.contains("--mutant stale-node-store"), "{stdout}");
+    let repro = std::fs::read_dir(&crashes)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "txt"))
+        .expect("a text reproducer");
+    let header = std::fs::read_to_string(&repro).unwrap();
+    assert!(header.contains("# mutant: stale-node-store"), "{header}");
+    let path = repro.to_str().unwrap();
+    let with = maplefuzz(&["replay", path, "--mutant", "stale-node-store"]);
+    assert_eq!(with.status.code(), Some(1), "{}", text(&with.stdout));
+    let without = maplefuzz(&["replay", path]);
+    assert_eq!(
+        without.status.code(),
+        Some(0),
+        "the program is clean on the port as it is: {}",
+        text(&without.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn an_unknown_mutant_is_a_usage_error() {
+    for cmd in [
+        vec!["fuzz", "--mutant", "no-such-bug", "--max-execs", "1"],
+        vec!["replay", "x.txt", "--mutant", "no-such-bug"],
+        vec!["mutants", "--only", "no-such-bug"],
+    ] {
+        let out = maplefuzz(&cmd);
+        assert_eq!(out.status.code(), Some(2), "{cmd:?}");
+        assert!(text(&out.stderr).contains("no-such-bug"), "{cmd:?}");
+    }
+}
+
+#[test]
+fn mutants_prints_the_table_and_writes_json() {
+    let dir = temp_dir("table");
+    let json = dir.join("table.json");
+    let out = maplefuzz(&[
+        "mutants",
+        "--only",
+        "prealloc-undercount",
+        "--only",
+        "alloc-nodes-count",
+        "--seconds",
+        "0",
+        "--max-execs",
+        "20",
+        "--seed",
+        "13",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+        "--crash-dir",
+        dir.join("crashes").to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(
+        stdout.starts_with("| mutant | target | detected |"),
+        "{stdout}"
+    );
+    for target in ["tree_ops", "tree_alloc", "tree_prealloc", "tree_faults"] {
+        let row = format!("| prealloc-undercount | {target} | yes | 1 |");
+        assert!(stdout.contains(&row), "{row} missing:\n{stdout}");
+    }
+    assert!(
+        stdout.contains("| alloc-nodes-count | (none) | unreachable |"),
+        "{stdout}"
+    );
+    let j = std::fs::read_to_string(&json).unwrap();
+    assert_eq!(j.matches("\"mutant\": \"prealloc-undercount\"").count(), 4);
+    assert!(j.contains("\"seed\": 13,"), "{j}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn mutants_fails_when_a_reachable_mutant_is_missed() {
+    let dir = temp_dir("missed");
+    let out = maplefuzz(&[
+        "mutants",
+        "--only",
+        "rev-gap-lower-bound",
+        "--seconds",
+        "0",
+        "--max-execs",
+        "1",
+        "--seed",
+        "13",
+        "--quiet",
+        "--json",
+        dir.join("t.json").to_str().unwrap(),
+        "--crash-dir",
+        dir.join("crashes").to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("| rev-gap-lower-bound | tree_ops | no | 1 |"),
+        "{stdout}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
