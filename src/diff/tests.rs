@@ -27,6 +27,9 @@ enum Defect {
     /// Run short of preallocated nodes in the store the preallocation was
     /// made for (as an under-counting preallocation rule would).
     PreallocShort,
+    /// Rebuild the tree with the same entries stored in reverse order: the
+    /// same contents in a valid tree, with another node layout.
+    Relayout,
 }
 
 struct Broken {
@@ -83,6 +86,18 @@ impl TreeEngine for Broken {
                 self.fake_failures += 1;
                 Outcome::Status(Err(crate::tree::Errno::ENOMEM))
             }
+            Defect::Relayout => {
+                let entries = self.inner.entries();
+                self.inner = RustEngine::new(TreeConfig::default());
+                for (a, b, v) in entries.into_iter().rev() {
+                    self.inner.apply(&TreeOp::Store {
+                        first: a,
+                        last: b,
+                        value: Some(v),
+                    });
+                }
+                out
+            }
         }
     }
 
@@ -113,6 +128,9 @@ impl Inspect for Broken {
     }
     fn alloc_attempts(&self) -> u64 {
         self.inner.alloc_attempts()
+    }
+    fn with_nodes(&self, f: &mut dyn FnMut(&crate::tree::MapleTree)) -> bool {
+        self.inner.with_nodes(f)
     }
 }
 
@@ -263,4 +281,57 @@ fn the_preallocated_store_running_short_is_caught_by_the_prealloc_check() {
         (Check::Prealloc, 2, "broken")
     );
     assert!(d.detail.contains("preallocation violated"), "{}", d.detail);
+}
+
+/// The structural check: an engine whose tree holds the right entries in a
+/// valid tree of another shape is caught, after exactly the op that
+/// reshaped it, when another engine with nodes runs beside it.
+#[test]
+fn structure_check_fires_on_another_layout() {
+    let mut text = String::new();
+    for i in 0..60u64 {
+        text.push_str(&format!(
+            "store {:#x} {:#x} v{}\n",
+            i * 16,
+            i * 16 + 7,
+            i + 1
+        ));
+    }
+    text.push_str("load 0x10\nload 0x20\n");
+    let p = parse_program(&text).unwrap();
+    let mut engines: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(RustEngine::new(TreeConfig::default())),
+        Box::new(Broken {
+            inner: RustEngine::new(TreeConfig::default()),
+            defect: Defect::Relayout,
+            at: 60,
+            step: 0,
+            fake_failures: 0,
+        }),
+    ];
+    let d = run_with(&p, &mut engines, Options::default()).unwrap_err();
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Structure, 60, "broken"),
+        "{d}"
+    );
+    assert!(d.detail.contains("node layouts differ"), "{d}");
+    // With the check off the same run is clean: contents and validity agree.
+    let mut engines: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(RustEngine::new(TreeConfig::default())),
+        Box::new(Broken {
+            inner: RustEngine::new(TreeConfig::default()),
+            defect: Defect::Relayout,
+            at: 60,
+            step: 0,
+            fake_failures: 0,
+        }),
+    ];
+    let opts = Options {
+        structure: false,
+        ..Options::default()
+    };
+    run_with(&p, &mut engines, opts).unwrap();
 }

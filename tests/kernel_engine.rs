@@ -1,0 +1,173 @@
+//! The kernel engine (the real lib/maple_tree.c) beside the oracle and the
+//! port: it agrees with both on generated programs, its build variants carry
+//! our fixes, a bug planted in its C code is caught, and the Linux 6.12 bugs
+//! this project found show in the exact build.
+//!
+//! Without a Linux source at build time these tests say so and pass, unless
+//! `MAPLEFUZZ_REQUIRE_KERNEL` is set (CI sets it).
+
+use maplefuzz::diff::{self, Check, Options};
+use maplefuzz::driver::{exec_program, Target};
+use maplefuzz::engine::kernel::{unavailable_reason, variants};
+use maplefuzz::engine::EngineSet;
+use maplefuzz::ops::text::parse_program;
+use maplefuzz::ops::Program;
+
+fn available() -> bool {
+    if let Some(why) = unavailable_reason() {
+        assert!(
+            std::env::var_os("MAPLEFUZZ_REQUIRE_KERNEL").is_none(),
+            "MAPLEFUZZ_REQUIRE_KERNEL is set but {why}"
+        );
+        eprintln!("skipped: {why}");
+        return false;
+    }
+    true
+}
+
+fn engines(kernel: &'static str, rust: bool) -> EngineSet {
+    EngineSet {
+        rust,
+        kernel: Some(kernel),
+    }
+}
+
+fn run(set: &EngineSet, p: &Program) -> Result<diff::RunStats, Box<diff::Divergence>> {
+    diff::run_with(p, &mut set.build(p.config), Options::default())
+}
+
+fn load(name: &str) -> Program {
+    let path = format!("{}/tests/kernel_engine/{name}", env!("CARGO_MANIFEST_DIR"));
+    parse_program(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+#[test]
+fn the_variants_carry_the_fixes_and_the_planted_bug() {
+    if !available() {
+        return;
+    }
+    let vs = variants();
+    let get = |n: &str| vs.iter().find(|v| v.name == n).unwrap();
+    // Linux 6.12.117 takes every edit.
+    assert!(get("exact").applied.is_empty());
+    assert_eq!(get("fixed").applied.len(), 4, "{:?}", get("fixed"));
+    assert!(get("fixed").skipped.is_empty());
+    assert!(get("stale-node-store")
+        .applied
+        .contains(&"plant-stale-node-store"));
+}
+
+/// Three engines on the same generated programs, every check on (the
+/// structural check included): no divergence.
+#[test]
+fn three_engines_agree_on_generated_programs() {
+    if !available() {
+        return;
+    }
+    let set = engines("fixed", true);
+    for target in [
+        Target::TreeOps,
+        Target::TreeAlloc,
+        Target::TreePrealloc,
+        Target::TreeFaults,
+    ] {
+        for i in 0..40 {
+            let p = exec_program(target, 0x5eed, i);
+            if let Err(d) = run(&set, &p) {
+                panic!("{} exec {i}:\n{d}", target.name());
+            }
+        }
+    }
+}
+
+/// The July 2022 node-store bug, planted in the C code at build time
+/// (kernel/src/edits.rs), is caught in the kernel engine within a few
+/// programs; the same programs are clean on the fixed build.
+#[test]
+fn a_bug_planted_in_the_c_code_is_caught() {
+    if !available() {
+        return;
+    }
+    let planted = engines("stale-node-store", true);
+    let clean = engines("fixed", true);
+    let mut found = None;
+    for i in 0..50 {
+        let p = exec_program(Target::TreeOps, 7, i);
+        run(&clean, &p).unwrap_or_else(|d| panic!("fixed build diverged at exec {i}:\n{d}"));
+        if let Err(d) = run(&planted, &p) {
+            found = Some((i, d));
+            break;
+        }
+    }
+    let (i, d) = found.expect("the planted bug is found within 50 programs");
+    assert!(i < 20, "found only at exec {i}");
+    assert!(
+        d.engine.contains("kernel"),
+        "the kernel engine is the one blamed: {d}"
+    );
+    assert!(
+        matches!(d.check, Check::Validate | Check::Structure),
+        "stale slots past the data end are seen by validation or the layout: {d}"
+    );
+    // Against the oracle alone, the port's stricter validation over the
+    // kernel's nodes sees it too.
+    let alone = engines("stale-node-store", false);
+    let p = exec_program(Target::TreeOps, 7, i);
+    let d = run(&alone, &p).expect_err("caught without the port as well");
+    assert_eq!(d.check, Check::Validate, "{d}");
+}
+
+/// Linux 6.12 bug 3 (mas_insert() over [0, ULONG_MAX] replaces a one-leaf
+/// tree) shows in the exact build and not in the fixed one.
+#[test]
+fn the_exact_build_inserts_over_a_single_leaf() {
+    if !available() {
+        return;
+    }
+    let p = parse_program("config none\nstore 0xfa 0xff v9\ninsert 0x0 max v1\n").unwrap();
+    let d = run(&engines("exact", false), &p).expect_err("6.12 returns 0");
+    assert_eq!((d.check, d.step), (Check::Result, 1), "{d}");
+    run(&engines("fixed", false), &p).unwrap();
+}
+
+/// Linux 6.12 bug 4: destroying an RCU tree whose root has 16 children
+/// frees a node twice. The kernel engine's allocator catches the double
+/// free; the fixed build frees every node exactly once.
+#[test]
+fn the_exact_build_double_frees_on_rcu_destroy() {
+    if !available() {
+        return;
+    }
+    let p = load("rcu_destroy_full_root.txt");
+    let d = run(&engines("exact", false), &p).expect_err("6.12 double-frees");
+    assert_eq!(d.check, Check::Crash, "{d}");
+    assert!(d.detail.contains("double free"), "{d}");
+    assert_eq!(d.op, maplefuzz::ops::TreeOp::Destroy);
+    let stats = run(&engines("fixed", true), &p).unwrap();
+    assert!(stats.ops > 100);
+}
+
+/// Infinite fault schedules: where the kernel would retry a fruitless
+/// refill for ever, the engine answers ENOMEM as the port does, leaking
+/// nothing.
+#[test]
+fn fruitless_refills_end_with_enomem() {
+    if !available() {
+        return;
+    }
+    // An RCU tree, so that every store allocates, with room for splits.
+    let mut text = String::from("config rcu\n");
+    for i in 0..200u64 {
+        text.push_str(&format!("store {:#x} {:#x} v{}\n", i * 8, i * 8 + 3, i + 1));
+    }
+    for s in ["every 2", "from 2", "every 3"] {
+        let mut t = text.clone();
+        t.push_str(&format!("fail_allocs {s}\n"));
+        for i in 0..50u64 {
+            t.push_str(&format!("store {:#x} {:#x} v7\n", i * 8 + 5, i * 8 + 5));
+            t.push_str(&format!("erase {:#x}\n", i * 8));
+        }
+        let p = parse_program(&t).unwrap();
+        run(&engines("fixed", true), &p).unwrap_or_else(|d| panic!("fail_allocs {s}:\n{d}"));
+    }
+}
