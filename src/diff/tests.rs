@@ -299,18 +299,20 @@ fn structure_check_fires_on_another_layout() {
     }
     text.push_str("load 0x10\nload 0x20\n");
     let p = parse_program(&text).unwrap();
-    let mut engines: Vec<Box<dyn TreeEngine>> = vec![
-        Box::new(OracleEngine::new(TreeConfig::default())),
-        Box::new(RustEngine::new(TreeConfig::default())),
-        Box::new(Broken {
-            inner: RustEngine::new(TreeConfig::default()),
-            defect: Defect::Relayout,
-            at: 60,
-            step: 0,
-            fake_failures: 0,
-        }),
-    ];
-    let d = run_with(&p, &mut engines, Options::default()).unwrap_err();
+    let engines = || -> Vec<Box<dyn TreeEngine>> {
+        vec![
+            Box::new(OracleEngine::new(TreeConfig::default())),
+            Box::new(RustEngine::new(TreeConfig::default())),
+            Box::new(Broken {
+                inner: RustEngine::new(TreeConfig::default()),
+                defect: Defect::Relayout,
+                at: 60,
+                step: 0,
+                fake_failures: 0,
+            }),
+        ]
+    };
+    let d = run_with(&p, &mut engines(), Options::default()).unwrap_err();
     assert_eq!(
         (d.check, d.step, d.engine.as_str()),
         (Check::Structure, 60, "broken"),
@@ -318,20 +320,9 @@ fn structure_check_fires_on_another_layout() {
     );
     assert!(d.detail.contains("node layouts differ"), "{d}");
     // With the check off the same run is clean: contents and validity agree.
-    let mut engines: Vec<Box<dyn TreeEngine>> = vec![
-        Box::new(OracleEngine::new(TreeConfig::default())),
-        Box::new(RustEngine::new(TreeConfig::default())),
-        Box::new(Broken {
-            inner: RustEngine::new(TreeConfig::default()),
-            defect: Defect::Relayout,
-            at: 60,
-            step: 0,
-            fake_failures: 0,
-        }),
-    ];
     let opts = Options {
         structure: false,
         ..Options::default()
     };
-    run_with(&p, &mut engines, opts).unwrap();
+    run_with(&p, &mut engines(), opts).unwrap();
 }
