@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use maplefuzz_kernel::{Faults, KernelTree, OpCode, RawResult, ReportKind, VariantInfo};
+use maplefuzz_kernel::{Faults, KernelTree, OpCode, RawResult, Report, ReportKind, VariantInfo};
 
 use super::{tok, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine};
 use crate::ops::{token_to_entry, TreeConfig, TreeOp};
@@ -91,12 +91,24 @@ impl KernelEngine {
         self.tree.variant()
     }
 
+    /// Runs one C op, the kernel's BUG, WARN or bad free as an error.
+    fn try_call(
+        &mut self,
+        op: OpCode,
+        a: u64,
+        b: u64,
+        c: u64,
+        d: u64,
+    ) -> Result<RawResult, Report> {
+        self.image.replace(None);
+        self.tree.apply(op, a, b, c, d)
+    }
+
     /// Runs one C op; a BUG, WARN or bad free inside the kernel code becomes
     /// a panic the executor reports (a preallocation BUG as the
     /// preallocation check's [`PreallocViolation`]).
     fn call(&mut self, op: OpCode, a: u64, b: u64, c: u64, d: u64) -> RawResult {
-        self.image.replace(None);
-        match self.tree.apply(op, a, b, c, d) {
+        match self.try_call(op, a, b, c, d) {
             Ok(r) => r,
             Err(rep) => {
                 let in_alloc =
@@ -228,9 +240,7 @@ impl TreeEngine for KernelEngine {
                     return Outcome::Status(errno(r.ret));
                 }
                 let pending = self.book.pending;
-                let tree = &mut self.tree;
-                self.image.replace(None);
-                match tree.apply(OpCode::MasStore, first, last, entry(value), 0) {
+                match self.try_call(OpCode::MasStore, first, last, entry(value), 0) {
                     Ok(r) => Outcome::Status(errno(r.ret)),
                     Err(rep) => Outcome::CallerError(format!(
                         "mas_store {first:#x}-{last:#x} on a writer preallocated for {pending:?} \
