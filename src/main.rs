@@ -5,7 +5,8 @@
 
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
-use maplefuzz::driver::{self, FuzzOptions};
+use maplefuzz::driver::shrink::{self, ShrinkOptions};
+use maplefuzz::driver::{self, DriverError, FuzzOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,6 +56,38 @@ enum Command {
         #[arg(long)]
         trace: bool,
     },
+    /// Minimise failing programs (text or binary files, cargo-fuzz and
+    /// honggfuzz crash files included) and write one reproducer per
+    /// distinct bug: the text program, a Rust #[test], a kernel C snippet.
+    /// Exit 0: every file failed and was shrunk; 1: some file ran clean.
+    Shrink {
+        /// The program files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The target of the files (default: a path component naming a
+        /// target, else the kind of ops).
+        #[arg(long, value_parser = PossibleValuesParser::new(driver::target_names().into_iter().skip(1)))]
+        target: Option<String>,
+        /// Where the text reproducers go, as <OUT>/<target>/<signature>.txt.
+        #[arg(long, default_value = "corpus/regressions")]
+        out: PathBuf,
+        /// Where the Rust test and the C snippet go, as
+        /// <SNIPPETS>/<target>/<signature>.rs and .c.
+        #[arg(long, default_value = "target/maplefuzz-shrink")]
+        snippets: PathBuf,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Time limit per file in seconds (0: none).
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Candidate runs per file at most.
+        #[arg(long, default_value_t = 50_000)]
+        max_runs: u64,
+        /// Print only the summary lines, not the program and snippets.
+        #[arg(long, short)]
+        quiet: bool,
+    },
 }
 
 fn parse_u64(s: &str) -> Result<u64, String> {
@@ -63,6 +96,18 @@ fn parse_u64(s: &str) -> Result<u64, String> {
         None => s.parse(),
     };
     r.map_err(|_| format!("`{s}` is not a 64-bit number (decimal or 0x-hex)"))
+}
+
+fn shrink(opts: ShrinkOptions, json: Option<PathBuf>, quiet: bool) -> Result<i32, DriverError> {
+    let report = shrink::shrink_files(&opts)?;
+    print!("{}", shrink::print_report(&report, !quiet));
+    if let Some(path) = json {
+        std::fs::write(&path, shrink::json_report(&report)).map_err(|e| DriverError::Input {
+            path: path.clone(),
+            message: format!("cannot write: {e}"),
+        })?;
+    }
+    Ok(report.exit_code())
 }
 
 fn main() -> ExitCode {
@@ -92,6 +137,26 @@ fn main() -> ExitCode {
         Command::Replay { file, trace } => {
             driver::replay(&file, trace).map(|o| i32::from(o.diverged()))
         }
+        Command::Shrink {
+            files,
+            target,
+            out,
+            snippets,
+            json,
+            seconds,
+            max_runs,
+            quiet,
+        } => shrink(
+            ShrinkOptions {
+                files,
+                target: target.as_deref().and_then(driver::Target::from_name),
+                out,
+                snippets,
+                limits: shrink::limits(seconds, max_runs),
+            },
+            json,
+            quiet,
+        ),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

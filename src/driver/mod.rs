@@ -10,12 +10,15 @@
 //! (`<crash_dir>/<signature>-<exec seed>.txt` and `.bin`) before anything
 //! is printed.
 //!
-//! [`replay`] runs one program from a text or binary file.
+//! [`replay`] runs one program from a text or binary file; [`shrink`]
+//! minimises failing ones and writes their reproducers.
 
 mod crash;
 mod replay;
+pub mod shrink;
 mod stats;
 pub mod sweep;
+mod trace;
 
 pub use crash::Artifact;
 pub use replay::{load_program, replay, replay_to, Format, ReplayOutcome};

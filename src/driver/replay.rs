@@ -1,4 +1,5 @@
-//! Replay: run one program from a file, optionally printing every step.
+//! Replay: run one program from a file, optionally printing every step
+//! (`--trace`, see `trace.rs`).
 //!
 //! A file is read as **text** (`ops::text`) when it is valid UTF-8 without
 //! control characters other than tab, newline and carriage return, and as
@@ -10,7 +11,7 @@ use super::DriverError;
 use crate::diff::{self, Divergence, RunStats};
 use crate::engine::Outcome;
 use crate::ops::binary::decode;
-use crate::ops::text::{format_op, parse_program};
+use crate::ops::text::parse_program;
 use crate::ops::Program;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -101,15 +102,16 @@ pub fn replay_to(
     )
     .map_err(out_err)?;
 
+    let mut names: Vec<&'static str> = Vec::new();
+    let mut events = Vec::new();
     let result = if trace {
         let mut engines = diff::default_engines(&program);
-        let names: Vec<&'static str> = engines.iter().map(|e| e.name()).collect();
-        let mut events = Vec::new();
+        names = engines.iter().map(|e| e.name()).collect();
         let result =
             diff::run_observed(&program, &mut engines, diff::Options::default(), &mut |e| {
                 events.push(e)
             });
-        print_trace(out, &program, &names, &events).map_err(out_err)?;
+        super::trace::print_trace(out, &program, &names, &events).map_err(out_err)?;
         result
     } else {
         diff::run(&program)
@@ -128,6 +130,7 @@ pub fn replay_to(
                 stats.ops, stats.max_entries
             ),
         },
+        Err(d) if trace => super::trace::print_divergence(out, d, &names, &events),
         Err(d) => write!(out, "{d}"),
     }
     .map_err(out_err)?;
@@ -136,49 +139,6 @@ pub fn replay_to(
         program,
         result,
     })
-}
-
-/// Prints each step with each engine's outcome (one line when they agree),
-/// and the pauses the executor made on its own.
-fn print_trace(
-    out: &mut dyn Write,
-    program: &Program,
-    names: &[&'static str],
-    events: &[diff::Event],
-) -> std::io::Result<()> {
-    let width = program.ops.len().to_string().len();
-    for e in events {
-        match e {
-            diff::Event::Pause { after, .. } => {
-                let when = if *after {
-                    "after the write"
-                } else {
-                    "before a cursor op"
-                };
-                writeln!(
-                    out,
-                    "{:>width$}  (the executor pauses the cursor {when})",
-                    ""
-                )?;
-            }
-            diff::Event::Op { step, outcomes } => {
-                let op = format_op(&program.ops[*step]);
-                if outcomes.iter().all(|o| *o == outcomes[0]) {
-                    writeln!(
-                        out,
-                        "{step:>width$}  {op:<48}  {}",
-                        fmt_outcome(&outcomes[0])
-                    )?;
-                } else {
-                    writeln!(out, "{step:>width$}  {op}")?;
-                    for (name, o) in names.iter().zip(outcomes) {
-                        writeln!(out, "{:>width$}    {name:<8} {}", "", fmt_outcome(o))?;
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 fn fmt_token(t: Option<u64>) -> String {
