@@ -213,6 +213,11 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("rust     ENOMEM"), "{text}");
+        // Beside it, what the op would have done, labelled as such.
+        assert!(
+            text.contains("oracle   ok  (what the op does; injected failure: no effect)"),
+            "{text}"
+        );
         assert!(text.contains("load 0x300"), "{text}");
         let _ = std::fs::remove_dir_all(&dir);
     }

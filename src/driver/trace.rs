@@ -123,13 +123,14 @@ pub(crate) fn print_divergence(
             None => (dump.clone(), dump.lines().count()),
         };
         if shown.lines().count() < total {
+            let (lo, hi) = focus.unwrap_or((0, u64::MAX));
             writeln!(
                 out,
-                "--- {name}: the nodes around [{lo:#x}, {hi:#x}] ({} of {total} dump lines; \
+                "--- {name}: the nodes around [{}, {}] ({} of {total} dump lines; \
                  `maplefuzz replay` without --trace prints the whole dump)",
+                index(lo),
+                index(hi),
                 shown.lines().count(),
-                lo = focus.map_or(0, |f| f.0),
-                hi = focus.map_or(0, |f| f.1),
             )?;
         } else {
             writeln!(out, "--- {name} dump")?;
@@ -137,6 +138,14 @@ pub(crate) fn print_divergence(
         write!(out, "{shown}")?;
     }
     Ok(())
+}
+
+fn index(i: u64) -> String {
+    if i == u64::MAX {
+        "max".to_string()
+    } else {
+        format!("{i:#x}")
+    }
 }
 
 /// The indices an op names, as one span.
