@@ -34,6 +34,12 @@
 #   NIGHTLY_MAX_LEN      libFuzzer -max_len (default 4096)
 #   NIGHTLY_SHRINK_SECONDS  time limit of each crash's shrink (default 60)
 #   NIGHTLY_LIBFUZZER    0: run the stable driver only (default 1)
+#   NIGHTLY_COMMIT_CORPUS  1: after the merge, make the NIGHTLY_COMMIT_MAX
+#                        (default 64) smallest inputs of each target's merged
+#                        corpus its committed nightly-* seeds (corpus/<target>/
+#                        and text twins in corpus/seeds/<target>/, replacing
+#                        the previous ones: maplefuzz import-seeds), for a
+#                        maintainer or a bot to commit. Never with a mutant.
 #   MAPLEFUZZ_BIN        a built maplefuzz binary to use (default: build
 #                        target/release/maplefuzz)
 #
@@ -182,6 +188,14 @@ for t in $targets; do
         rm -f "$art"/merge-*
     fi
     corpus_after[$t]=$(count_files "$work")
+    if [ "${NIGHTLY_COMMIT_CORPUS:-0}" = 1 ]; then
+        if [ -n "${MAPLEFUZZ_MUTANT:-}" ]; then
+            echo "   a planted bug is on: the committed corpus is left alone"
+        else
+            "$mf" import-seeds --target "$t" --from "$work" --corpus corpus \
+                --max "${NIGHTLY_COMMIT_MAX:-64}" | sed 's/^/   /'
+        fi
+    fi
 done
 
 # Every crash of both fuzzers: libFuzzer's crash-* files and the stable

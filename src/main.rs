@@ -88,6 +88,24 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Make the inputs a fuzzer kept (a merged libFuzzer corpus) committed
+    /// seeds of a target: corpus/<target>/nightly-*.bin with text twins in
+    /// corpus/seeds/<target>/, replacing the previous nightly-* seeds and
+    /// keeping the MAX smallest.
+    ImportSeeds {
+        /// The target the seeds are for.
+        #[arg(long, value_parser = PossibleValuesParser::new(driver::target_names().into_iter().skip(1)))]
+        target: String,
+        /// The folder of inputs.
+        #[arg(long)]
+        from: PathBuf,
+        /// The committed corpus folder.
+        #[arg(long, default_value = "corpus")]
+        corpus: PathBuf,
+        /// Seeds kept at most.
+        #[arg(long, default_value_t = 64)]
+        max: usize,
+    },
 }
 
 fn parse_u64(s: &str) -> Result<u64, String> {
@@ -157,6 +175,22 @@ fn main() -> ExitCode {
             json,
             quiet,
         ),
+        Command::ImportSeeds {
+            target,
+            from,
+            corpus,
+            max,
+        } => driver::resolve_targets(&target).and_then(|t| {
+            let r = driver::seeds::import_seeds(&corpus, t[0], &from, max)?;
+            println!(
+                "{}: {} seeds written, {} previous nightly seeds removed, {} duplicate inputs",
+                t[0].name(),
+                r.written,
+                r.removed,
+                r.duplicates
+            );
+            Ok(0)
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -15,6 +15,7 @@
 
 mod crash;
 mod replay;
+pub mod seeds;
 pub mod shrink;
 mod stats;
 pub mod sweep;
