@@ -148,7 +148,7 @@ fn fmt_token(t: Option<u64>) -> String {
     }
 }
 
-fn fmt_index(i: u64) -> String {
+pub(crate) fn fmt_index(i: u64) -> String {
     if i == u64::MAX {
         "max".to_string()
     } else {

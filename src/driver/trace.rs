@@ -4,7 +4,7 @@
 //! it. Generic over the engines: it prints whatever engines
 //! [`diff::run_observed`] ran, the first being the reference.
 
-use super::replay::fmt_outcome;
+use super::replay::{fmt_index as index, fmt_outcome};
 use crate::diff::{self, Check, Divergence};
 use crate::ops::text::format_op;
 use crate::ops::{Program, TreeOp};
@@ -138,14 +138,6 @@ pub(crate) fn print_divergence(
         write!(out, "{shown}")?;
     }
     Ok(())
-}
-
-fn index(i: u64) -> String {
-    if i == u64::MAX {
-        "max".to_string()
-    } else {
-        format!("{i:#x}")
-    }
 }
 
 /// The indices an op names, as one span.

@@ -353,22 +353,14 @@ fn emit_op(b: &mut Body, p: &Program, op: &TreeOp, expect: &Outcome, pending: &m
             }
             b.line("}");
         }
-        TreeOp::AllocRange {
-            size,
-            min,
-            max,
-            value,
-        }
-        | TreeOp::AllocRRange {
-            size,
-            min,
-            max,
-            value,
-        } => {
-            let f = if matches!(op, TreeOp::AllocRange { .. }) {
-                "mtree_alloc_range"
-            } else {
+        TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => {
+            let Some((rev, size, min, max, value)) = op.alloc_parts() else {
+                return;
+            };
+            let f = if rev {
                 "mtree_alloc_rrange"
+            } else {
+                "mtree_alloc_range"
             };
             b.uses_index = true;
             let want = match expect {

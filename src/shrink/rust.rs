@@ -82,18 +82,13 @@ pub fn op_literal(op: &TreeOp) -> String {
         TreeOp::MasDestroy => "TreeOp::MasDestroy".to_string(),
         TreeOp::EmptyArea { min, max, size } => window("EmptyArea", min, max, size),
         TreeOp::EmptyAreaRev { min, max, size } => window("EmptyAreaRev", min, max, size),
-        TreeOp::AllocRange {
-            size,
-            min,
-            max,
-            value,
-        } => alloc("AllocRange", size, min, max, value),
-        TreeOp::AllocRRange {
-            size,
-            min,
-            max,
-            value,
-        } => alloc("AllocRRange", size, min, max, value),
+        TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => match op.alloc_parts() {
+            Some((rev, size, min, max, value)) => {
+                let name = if rev { "AllocRRange" } else { "AllocRange" };
+                alloc(name, size, min, max, value)
+            }
+            None => unreachable!("alloc_parts covers both alloc ops"),
+        },
         TreeOp::StorePrealloc { value } => {
             format!("TreeOp::StorePrealloc {{ value: {} }}", val(value))
         }

@@ -396,19 +396,10 @@ pub(super) fn op_candidates(op: &TreeOp) -> Vec<TreeOp> {
                 out.push(mk(min, max, size));
             }
         }
-        TreeOp::AllocRange {
-            size,
-            min,
-            max,
-            value,
-        }
-        | TreeOp::AllocRRange {
-            size,
-            min,
-            max,
-            value,
-        } => {
-            let rev = matches!(op, TreeOp::AllocRRange { .. });
+        TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => {
+            let Some((rev, size, min, max, value)) = op.alloc_parts() else {
+                return out;
+            };
             for size in smaller_sizes(size) {
                 out.push(TreeOp::alloc(rev, size, min, max, value));
             }
