@@ -59,7 +59,8 @@ enum Command {
     /// Minimise failing programs (text or binary files, cargo-fuzz and
     /// honggfuzz crash files included) and write one reproducer per
     /// distinct bug: the text program, a Rust #[test], a kernel C snippet.
-    /// Exit 0: every file failed and was shrunk; 1: some file ran clean.
+    /// Exit 0: every file failed and was shrunk; 1: some file ran clean;
+    /// 2: some file could not be read (the others are still shrunk).
     Shrink {
         /// The program files.
         #[arg(required = true)]

@@ -232,9 +232,26 @@ fn the_cli_writes_one_reproducer_per_bug() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stdout).contains("does not diverge"));
     assert!(!dir.join("none").exists());
-    // A missing file is an input error.
-    let out = maplefuzz(&["shrink", dir.join("nope.txt").to_str().unwrap()], true);
-    assert_eq!(out.status.code(), Some(2));
+    // A missing file is an input error; the other files are still shrunk.
+    let out = maplefuzz(
+        &[
+            "shrink",
+            dir.join("nope.txt").to_str().unwrap(),
+            store.to_str().unwrap(),
+            "--out",
+            dir.join("again").to_str().unwrap(),
+            "--snippets",
+            snippets.to_str().unwrap(),
+        ],
+        true,
+    );
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(stdout.contains("unreadable "), "{stdout}");
+    assert!(stdout.contains("nope.txt"), "{stdout}");
+    assert!(dir
+        .join("again/tree_ops/corrupt-node_store-rust.txt")
+        .exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

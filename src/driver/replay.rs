@@ -4,8 +4,11 @@
 //! A file is read as **text** (`ops::text`) when it is valid UTF-8 without
 //! control characters other than tab, newline and carriage return, and as
 //! **binary** (`ops::binary::decode`) otherwise, or when its name ends in
-//! `.bin`. A text file that does not parse is an input error naming the
-//! line; it is never reinterpreted as binary.
+//! `.bin`, or when it is named as the fuzzers name their inputs (libFuzzer's
+//! `crash-*`, `oom-*`, `timeout-*`, `leak-*`, `slow-unit-*`,
+//! `minimized-from-*`; honggfuzz's `*.fuzz`), which the fuzzer decoded as
+//! binary whatever bytes they hold. A text file that does not parse is an
+//! input error naming the line; it is never reinterpreted as binary.
 
 use super::DriverError;
 use crate::diff::{self, Divergence, RunStats};
@@ -57,7 +60,19 @@ pub fn load_program(path: &Path) -> Result<(Program, Format), DriverError> {
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| input(format!("cannot read: {e}")))?;
-    let is_bin = path.extension().is_some_and(|e| e == "bin");
+    let is_bin = path.extension().is_some_and(|e| e == "bin" || e == "fuzz")
+        || path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            [
+                "crash-",
+                "oom-",
+                "timeout-",
+                "leak-",
+                "slow-unit-",
+                "minimized-from-",
+            ]
+            .iter()
+            .any(|p| n.starts_with(p))
+        });
     match looks_like_text(&bytes) {
         Some(text) if !is_bin => parse_program(text)
             .map(|p| (p, Format::Text))
@@ -219,6 +234,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("load 0x300"), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn fuzzer_inputs_are_binary_whatever_they_hold() {
+        let dir = std::env::temp_dir().join(format!("maplefuzz-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["crash-0a1b", "SIGABRT.PC.0.fuzz", "p.bin", "p.txt", "p"] {
+            let path = dir.join(name);
+            std::fs::write(&path, "load 0x1\n").unwrap();
+            let (_, format) = load_program(&path).unwrap();
+            let want = if name.starts_with('p') && !name.ends_with(".bin") {
+                Format::Text
+            } else {
+                Format::Binary
+            };
+            assert_eq!(format, want, "{name}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -72,13 +72,20 @@ pub struct ShrinkReport {
     pub bugs: Vec<Bug>,
     /// Inputs that ran clean (nothing to shrink), and why.
     pub clean: Vec<(PathBuf, String)>,
+    /// Inputs that could not be read as programs (the others are still
+    /// shrunk).
+    pub unreadable: Vec<DriverError>,
 }
 
 impl ShrinkReport {
     /// Exit status: 0 every input failed and was shrunk, 1 some input did
-    /// not fail.
+    /// not fail, 2 some input could not be read.
     pub fn exit_code(&self) -> i32 {
-        i32::from(!self.clean.is_empty())
+        if !self.unreadable.is_empty() {
+            2
+        } else {
+            i32::from(!self.clean.is_empty())
+        }
     }
 }
 
@@ -158,14 +165,21 @@ pub fn events_of(p: &Program) -> Vec<Event> {
 }
 
 /// Shrinks every file, groups by bug signature, writes one reproducer per
-/// bug. Errors only for unreadable input or unwritable output.
+/// bug. An unreadable file is reported and skipped; errors only for
+/// unwritable output.
 pub fn shrink_files(opts: &ShrinkOptions) -> Result<ShrinkReport, DriverError> {
     let mut report = ShrinkReport::default();
     // Per signature: the simplest shrink (the first of equals) and its
     // file, and every file that failed this way.
     let mut best: BTreeMap<String, (Target, Shrunk, PathBuf, Vec<PathBuf>)> = BTreeMap::new();
     for path in &opts.files {
-        let (program, target) = load_for_target(path, opts.target)?;
+        let (program, target) = match load_for_target(path, opts.target) {
+            Ok(p) => p,
+            Err(e) => {
+                report.unreadable.push(e);
+                continue;
+            }
+        };
         match shrink::shrink(&program, &opts.limits) {
             Err(e) => report.clean.push((path.clone(), e.to_string())),
             Ok(s) => {
@@ -291,6 +305,9 @@ pub fn print_report(r: &ShrinkReport, full: bool) -> String {
     for (path, why) in &r.clean {
         let _ = writeln!(s, "clean {}: {why}", path.display());
     }
+    for e in &r.unreadable {
+        let _ = writeln!(s, "unreadable {e}");
+    }
     s
 }
 
@@ -354,6 +371,15 @@ pub fn json_report(r: &ShrinkReport) -> String {
             if i == 0 { "" } else { "," },
             json_str(&p.display().to_string()),
             json_str(why)
+        );
+    }
+    s.push_str("\n  ],\n  \"unreadable\": [");
+    for (i, e) in r.unreadable.iter().enumerate() {
+        let _ = write!(
+            s,
+            "{}\n    {}",
+            if i == 0 { "" } else { "," },
+            json_str(&e.to_string())
         );
     }
     s.push_str("\n  ]\n}\n");
