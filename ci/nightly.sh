@@ -106,7 +106,8 @@ elif cargo fuzz --version >/dev/null 2>&1; then
     if [ "$sanitizer" = address ]; then
         fuzz_cmd=(cargo +nightly fuzz)
     else
-        fuzz_cmd=(cargo +stable fuzz)
+        # The default toolchain: stable works with --sanitizer none.
+        fuzz_cmd=(cargo fuzz)
     fi
     echo "== build: cargo fuzz targets (sanitizer $sanitizer)"
     if ! "${fuzz_cmd[@]}" build --sanitizer "$sanitizer" >"$out/logs/fuzz-build.log" 2>&1; then
@@ -125,8 +126,9 @@ last_field() { # file key
 count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l | tr -d ' '; }
 
 declare -A lf_execs lf_rate lf_cov lf_ft lf_status sd_execs sd_rate sd_types sd_status corpus_before corpus_after
+help=$("$mf" fuzz --help) || die "$mf does not run"
 for t in $targets; do
-    "$mf" fuzz --help | grep -q "$t" || die "unknown target $t"
+    grep -qw -- "$t" <<<"$help" || die "unknown target $t"
     work=$out/corpus/$t
     art=$out/artifacts/$t
     crashes=$out/crashes/$t
