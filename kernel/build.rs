@@ -64,7 +64,7 @@ struct Built {
 }
 
 fn build(out: &Path) -> Result<Vec<Built>, String> {
-    if env::var_os("MAPLEFUZZ_KERNEL_DISABLE").is_some() {
+    if env::var("MAPLEFUZZ_KERNEL_DISABLE").is_ok_and(|v| !v.is_empty() && v != "0") {
         return Err("MAPLEFUZZ_KERNEL_DISABLE is set".into());
     }
     let src = source_tree(out)?;

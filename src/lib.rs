@@ -6,6 +6,8 @@
 //! - [`ops`]: the operation language (programs), its binary and text forms.
 //! - [`engine`]: the engines a program runs on (the oracle, the Rust port).
 //! - [`diff`]: the differential executor and its per-step checks.
+//! - [`shrink`]: the structured shrinker and the reproducer writers (text,
+//!   Rust test, kernel C snippet).
 //! - [`mutants`]: deliberate bugs (the `mutants` feature) that show the
 //!   harness catches each kind of real maple tree bug.
 //!
@@ -27,4 +29,5 @@ pub mod driver;
 pub mod engine;
 pub mod mutants;
 pub mod ops;
+pub mod shrink;
 pub mod tree;

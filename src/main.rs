@@ -6,7 +6,8 @@
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 use maplefuzz::driver::mutants::{self as dm, MutantsOptions};
-use maplefuzz::driver::{self, FuzzOptions};
+use maplefuzz::driver::shrink::{self, ShrinkOptions};
+use maplefuzz::driver::{self, DriverError, FuzzOptions};
 use maplefuzz::mutants::{self, Mutant};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -97,6 +98,57 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Minimise failing programs (text or binary files, cargo-fuzz and
+    /// honggfuzz crash files included) and write one reproducer per
+    /// distinct bug: the text program, a Rust #[test], a kernel C snippet.
+    /// Exit 0: every file failed and was shrunk; 1: some file ran clean;
+    /// 2: some file could not be read (the others are still shrunk).
+    Shrink {
+        /// The program files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The target of the files (default: a path component naming a
+        /// target, else the kind of ops).
+        #[arg(long, value_parser = PossibleValuesParser::new(driver::target_names().into_iter().skip(1)))]
+        target: Option<String>,
+        /// Where the text reproducers go, as <OUT>/<target>/<signature>.txt.
+        #[arg(long, default_value = "corpus/regressions")]
+        out: PathBuf,
+        /// Where the Rust test and the C snippet go, as
+        /// <SNIPPETS>/<target>/<signature>.rs and .c.
+        #[arg(long, default_value = "target/maplefuzz-shrink")]
+        snippets: PathBuf,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Time limit per file in seconds (0: none).
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Candidate runs per file at most.
+        #[arg(long, default_value_t = 50_000)]
+        max_runs: u64,
+        /// Print only the summary lines, not the program and snippets.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Make the inputs a fuzzer kept (a merged libFuzzer corpus) committed
+    /// seeds of a target: corpus/<target>/nightly-*.bin with text twins in
+    /// corpus/seeds/<target>/, replacing the previous nightly-* seeds and
+    /// keeping the MAX smallest.
+    ImportSeeds {
+        /// The target the seeds are for.
+        #[arg(long, value_parser = PossibleValuesParser::new(driver::target_names().into_iter().skip(1)))]
+        target: String,
+        /// The folder of inputs.
+        #[arg(long)]
+        from: PathBuf,
+        /// The committed corpus folder.
+        #[arg(long, default_value = "corpus")]
+        corpus: PathBuf,
+        /// Seeds kept at most.
+        #[arg(long, default_value_t = 64)]
+        max: usize,
+    },
 }
 
 /// Selects the mutant named on the command line for this (the main)
@@ -186,6 +238,18 @@ fn usage_error(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn shrink(opts: ShrinkOptions, json: Option<PathBuf>, quiet: bool) -> Result<i32, DriverError> {
+    let report = shrink::shrink_files(&opts)?;
+    print!("{}", shrink::print_report(&report, !quiet));
+    if let Some(path) = json {
+        std::fs::write(&path, shrink::json_report(&report)).map_err(|e| DriverError::Input {
+            path: path.clone(),
+            message: format!("cannot write: {e}"),
+        })?;
+    }
+    Ok(report.exit_code())
+}
+
 fn main() -> ExitCode {
     // clap prints its own usage errors and exits with status 2.
     let cli = Cli::parse();
@@ -254,6 +318,42 @@ fn main() -> ExitCode {
                 Err(e) => usage_error(&e),
             };
         }
+        Command::Shrink {
+            files,
+            target,
+            out,
+            snippets,
+            json,
+            seconds,
+            max_runs,
+            quiet,
+        } => shrink(
+            ShrinkOptions {
+                files,
+                target: target.as_deref().and_then(driver::Target::from_name),
+                out,
+                snippets,
+                limits: shrink::limits(seconds, max_runs),
+            },
+            json,
+            quiet,
+        ),
+        Command::ImportSeeds {
+            target,
+            from,
+            corpus,
+            max,
+        } => driver::resolve_targets(&target).and_then(|t| {
+            let r = driver::seeds::import_seeds(&corpus, t[0], &from, max)?;
+            println!(
+                "{}: {} seeds written, {} previous nightly seeds removed, {} duplicate inputs",
+                t[0].name(),
+                r.written,
+                r.removed,
+                r.duplicates
+            );
+            Ok(0)
+        }),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

@@ -81,6 +81,8 @@ impl std::fmt::Debug for VariantInfo {
 }
 
 mod generated {
+    // Unused when the engine is built without a kernel source.
+    #[allow(unused_imports)]
     use super::{RawVtable, VariantInfo};
     include!(concat!(env!("OUT_DIR"), "/variants.rs"));
 }

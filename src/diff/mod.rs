@@ -23,7 +23,7 @@
 
 use crate::engine::{Outcome, TreeEngine};
 use crate::ops::{Program, TreeOp};
-use crate::tree::StoreStats;
+use crate::tree::{StoreStats, StoreType};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -89,12 +89,45 @@ pub struct Divergence {
     pub detail: String,
     /// Node dumps of the engines that have one, after the op.
     pub dumps: Vec<(String, String)>,
+    /// The store types the blamed engine ran during the op (for engines
+    /// that count them, [`Inspect::store_stats`](crate::engine::Inspect)),
+    /// in the kernel's enum order: the code path the op went through.
+    pub store_types: Vec<StoreType>,
 }
 
 impl Divergence {
-    /// A short signature for deduplication: check, op kind and engine.
+    /// A short signature of the failure as seen: check, op kind and engine.
+    /// The shrinker keeps it (see `shrink::Goal`); crash files are named by it.
     pub fn signature(&self) -> String {
         format!("{}-{}-{}", self.check.name(), self.op.kind(), self.engine)
+    }
+
+    /// The signature of the bug behind the failure, for reporting each
+    /// distinct bug once: `<class>-<path>-<engine>`. The class groups the
+    /// checks by what went wrong: `corrupt` (the engine's own structure
+    /// checks failed, or it panicked), `wrong` (a result or contents differ
+    /// from the reference), `leak` (node accounting), `prealloc`,
+    /// `atomicity` and `layout` (the port's nodes left the kernel's). The path is the store types the op ran (`node_store`,
+    /// `split_store+rebalance`), or the op kind for an op that ran no store
+    /// (a load, a cursor move). So one bug in `mas_wr_node_store()` reached
+    /// through `store`, `erase` or `mas_store`, caught by `validate()` or by
+    /// a panic, has one signature: `corrupt-node_store-rust`.
+    pub fn bug_signature(&self) -> String {
+        let class = match self.check {
+            Check::Validate | Check::Crash => "corrupt",
+            Check::Result | Check::Contents => "wrong",
+            Check::Accounting => "leak",
+            Check::Prealloc => "prealloc",
+            Check::Atomicity => "atomicity",
+            Check::Structure => "layout",
+        };
+        let path = if self.store_types.is_empty() {
+            self.op.kind().to_string()
+        } else {
+            let names: Vec<&str> = self.store_types.iter().map(|t| t.name()).collect();
+            names.join("+")
+        };
+        format!("{class}-{path}-{}", self.engine)
     }
 }
 
@@ -245,6 +278,12 @@ pub enum Event {
     /// The executor paused every cursor on its own, before the op of step
     /// `step` (a cursor op it could not position) or after it (a write).
     Pause { step: usize, after: bool },
+    /// An injected allocation failure fired during the op of step `step`
+    /// and the engines passed the atomicity check: with `no_effect` the op
+    /// did nothing (the engines answered the failure, e.g. `ENOMEM`, and the
+    /// reference's outcome in [`Event::Op`] is what the op would have done),
+    /// else the op took full effect (the kernel's retry succeeded).
+    Fault { step: usize, no_effect: bool },
 }
 
 /// [`run_with`], telling `observe` every step's outcomes and every pause the
@@ -255,10 +294,57 @@ pub fn run_observed(
     opts: Options,
     observe: &mut dyn FnMut(Event),
 ) -> Result<RunStats, Box<Divergence>> {
+    let mut before = Vec::new();
+    run_steps(program, engines, opts, observe, &mut before).map_err(|mut d| {
+        d.store_types = store_types_run(engines, &before, &d.engine);
+        d
+    })
+}
+
+/// Each engine's store-type counts, for engines that keep them.
+fn store_stats_of(engines: &[Box<dyn TreeEngine>]) -> Vec<Option<StoreStats>> {
+    engines
+        .iter()
+        .map(|e| e.inspect().map(|i| i.store_stats()))
+        .collect()
+}
+
+/// The store types engine `name` ran since its counts were `before`.
+fn store_types_run(
+    engines: &[Box<dyn TreeEngine>],
+    before: &[Option<StoreStats>],
+    name: &str,
+) -> Vec<StoreType> {
+    let Some(i) = engines.iter().position(|e| e.name() == name) else {
+        return Vec::new();
+    };
+    let (Some(Some(was)), Some(now)) = (before.get(i), engines[i].inspect()) else {
+        return Vec::new();
+    };
+    // An engine that panicked mid-op may be too broken to ask.
+    let Ok(now) = catch_unwind(AssertUnwindSafe(|| now.store_stats())) else {
+        return Vec::new();
+    };
+    StoreType::ALL
+        .into_iter()
+        .filter(|t| now.get(*t) > was.get(*t))
+        .collect()
+}
+
+/// The body of [`run_observed`]; `before` holds each engine's store-type
+/// counts from before the op of the current step.
+fn run_steps(
+    program: &Program,
+    engines: &mut [Box<dyn TreeEngine>],
+    opts: Options,
+    observe: &mut dyn FnMut(Event),
+    before: &mut Vec<Option<StoreStats>>,
+) -> Result<RunStats, Box<Divergence>> {
     let mut stats = RunStats::default();
     let mut faults_active = false;
     let n = program.ops.len();
     for (step, op) in program.ops.iter().enumerate() {
+        *before = store_stats_of(engines);
         let is_cursor_op = matches!(
             op,
             TreeOp::MasFind { .. }
@@ -345,7 +431,7 @@ pub fn run_observed(
                 .map(|(e, b)| e.inspect().is_some_and(|i| i.failed_allocs() > *b))
                 .collect();
             if faulted.iter().any(|f| *f) {
-                check_faulted_op(
+                let no_effect = check_faulted_op(
                     engines,
                     after.as_ref(),
                     &faulted,
@@ -354,6 +440,7 @@ pub fn run_observed(
                     op,
                     &opts,
                 )?;
+                observe(Event::Fault { step, no_effect });
                 checked_results = true;
             } else {
                 engines[0] = after;
@@ -488,7 +575,8 @@ pub fn run_observed(
 /// succeeded: its result equals the reference's), or none at all (its result
 /// is the kernel's answer to the failure, e.g. `ENOMEM`). The reference
 /// engine (`engines[0]`, not yet changed) is moved to the world the engines
-/// are in; `after` is a copy of it with the op applied.
+/// are in; `after` is a copy of it with the op applied. Returns whether the
+/// op had no effect.
 fn check_faulted_op(
     engines: &mut [Box<dyn TreeEngine>],
     after: &dyn TreeEngine,
@@ -497,7 +585,7 @@ fn check_faulted_op(
     step: usize,
     op: &TreeOp,
     opts: &Options,
-) -> Result<(), Box<Divergence>> {
+) -> Result<bool, Box<Divergence>> {
     let before_entries = engines[0].entries();
     let after_entries = after.entries();
     let mut world_before = None;
@@ -565,7 +653,7 @@ fn check_faulted_op(
             .expect("the reference engine can be copied");
         engines[0] = copy;
     }
-    Ok(())
+    Ok(world_before == Some(true))
 }
 
 /// The first engine whose nodes differ from those of the first engine that
@@ -652,6 +740,8 @@ fn diverge(
         engine,
         detail,
         dumps,
+        // Filled in by run_observed, which knows the counts before the op.
+        store_types: Vec::new(),
     })
 }
 

@@ -326,3 +326,50 @@ fn structure_check_fires_on_another_layout() {
     };
     run_with(&p, &mut engines(), opts).unwrap();
 }
+
+#[test]
+fn the_bug_signature_names_the_class_and_the_code_path() {
+    // A store that appended (step 3) left a stale slot: validate, through
+    // the append path.
+    let d = run_broken(Defect::StaleSlot, 3);
+    assert_eq!(d.store_types, vec![crate::tree::StoreType::Append]);
+    assert_eq!(d.bug_signature(), "corrupt-append-broken");
+    // A panic in the same op is the same class.
+    let d = run_broken(Defect::Crash, 3);
+    assert_eq!(d.bug_signature(), "corrupt-append-broken");
+    // A wrong load ran no store: the op kind stands in for the path.
+    let d = run_broken(Defect::WrongResult, 2);
+    assert!(d.store_types.is_empty());
+    assert_eq!(d.signature(), "result-load-broken");
+    assert_eq!(d.bug_signature(), "wrong-load-broken");
+    let d = run_broken(Defect::LeakNode, 3);
+    assert!(
+        d.bug_signature().starts_with("leak-append"),
+        "{}",
+        d.bug_signature()
+    );
+}
+
+#[test]
+fn run_observed_reports_what_injected_failures_did() {
+    // A store that needs a node, with every allocation failing: no effect.
+    let p = parse_program(
+        "config rcu\nstore 0x10 0x1f v1\nfail_allocs from 1\nstore 0x30 0x3f v2\n\
+         fail_allocs never\nstore 0x40 0x4f v3\n",
+    )
+    .unwrap();
+    let mut events = Vec::new();
+    let mut engines = default_engines(&p);
+    run_observed(&p, &mut engines, Options::default(), &mut |e| {
+        events.push(e)
+    })
+    .unwrap();
+    let faults: Vec<(usize, bool)> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Fault { step, no_effect } => Some((*step, *no_effect)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(faults, vec![(2, true)]);
+}

@@ -10,13 +10,17 @@
 //! (`<crash_dir>/<signature>-<exec seed>.txt` and `.bin`) before anything
 //! is printed.
 //!
-//! [`replay`] runs one program from a text or binary file.
+//! [`replay`] runs one program from a text or binary file; [`shrink`]
+//! minimises failing ones and writes their reproducers.
 
 mod crash;
 pub mod mutants;
 mod replay;
+pub mod seeds;
+pub mod shrink;
 mod stats;
 pub mod sweep;
+mod trace;
 
 pub use crash::Artifact;
 pub use replay::{load_program, replay, replay_to, Format, ReplayOutcome};

@@ -1,16 +1,20 @@
-//! Replay: run one program from a file, optionally printing every step.
+//! Replay: run one program from a file, optionally printing every step
+//! (`--trace`, see `trace.rs`).
 //!
 //! A file is read as **text** (`ops::text`) when it is valid UTF-8 without
 //! control characters other than tab, newline and carriage return, and as
 //! **binary** (`ops::binary::decode`) otherwise, or when its name ends in
-//! `.bin`. A text file that does not parse is an input error naming the
-//! line; it is never reinterpreted as binary.
+//! `.bin`, or when it is named as the fuzzers name their inputs (libFuzzer's
+//! `crash-*`, `oom-*`, `timeout-*`, `leak-*`, `slow-unit-*`,
+//! `minimized-from-*`; honggfuzz's `*.fuzz`), which the fuzzer decoded as
+//! binary whatever bytes they hold. A text file that does not parse is an
+//! input error naming the line; it is never reinterpreted as binary.
 
 use super::DriverError;
 use crate::diff::{self, Divergence, RunStats};
 use crate::engine::Outcome;
 use crate::ops::binary::decode;
-use crate::ops::text::{format_op, parse_program};
+use crate::ops::text::parse_program;
 use crate::ops::Program;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -56,7 +60,19 @@ pub fn load_program(path: &Path) -> Result<(Program, Format), DriverError> {
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| input(format!("cannot read: {e}")))?;
-    let is_bin = path.extension().is_some_and(|e| e == "bin");
+    let is_bin = path.extension().is_some_and(|e| e == "bin" || e == "fuzz")
+        || path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+            [
+                "crash-",
+                "oom-",
+                "timeout-",
+                "leak-",
+                "slow-unit-",
+                "minimized-from-",
+            ]
+            .iter()
+            .any(|p| n.starts_with(p))
+        });
     match looks_like_text(&bytes) {
         Some(text) if !is_bin => parse_program(text)
             .map(|p| (p, Format::Text))
@@ -101,15 +117,16 @@ pub fn replay_to(
     )
     .map_err(out_err)?;
 
+    let mut names: Vec<&'static str> = Vec::new();
+    let mut events = Vec::new();
     let result = if trace {
         let mut engines = diff::default_engines(&program);
-        let names: Vec<&'static str> = engines.iter().map(|e| e.name()).collect();
-        let mut events = Vec::new();
+        names = engines.iter().map(|e| e.name()).collect();
         let result =
             diff::run_observed(&program, &mut engines, diff::Options::default(), &mut |e| {
                 events.push(e)
             });
-        print_trace(out, &program, &names, &events).map_err(out_err)?;
+        super::trace::print_trace(out, &program, &names, &events).map_err(out_err)?;
         result
     } else {
         diff::run(&program)
@@ -128,6 +145,7 @@ pub fn replay_to(
                 stats.ops, stats.max_entries
             ),
         },
+        Err(d) if trace => super::trace::print_divergence(out, d, &names, &events),
         Err(d) => write!(out, "{d}"),
     }
     .map_err(out_err)?;
@@ -138,49 +156,6 @@ pub fn replay_to(
     })
 }
 
-/// Prints each step with each engine's outcome (one line when they agree),
-/// and the pauses the executor made on its own.
-fn print_trace(
-    out: &mut dyn Write,
-    program: &Program,
-    names: &[&'static str],
-    events: &[diff::Event],
-) -> std::io::Result<()> {
-    let width = program.ops.len().to_string().len();
-    for e in events {
-        match e {
-            diff::Event::Pause { after, .. } => {
-                let when = if *after {
-                    "after the write"
-                } else {
-                    "before a cursor op"
-                };
-                writeln!(
-                    out,
-                    "{:>width$}  (the executor pauses the cursor {when})",
-                    ""
-                )?;
-            }
-            diff::Event::Op { step, outcomes } => {
-                let op = format_op(&program.ops[*step]);
-                if outcomes.iter().all(|o| *o == outcomes[0]) {
-                    writeln!(
-                        out,
-                        "{step:>width$}  {op:<48}  {}",
-                        fmt_outcome(&outcomes[0])
-                    )?;
-                } else {
-                    writeln!(out, "{step:>width$}  {op}")?;
-                    for (name, o) in names.iter().zip(outcomes) {
-                        writeln!(out, "{:>width$}    {name:<8} {}", "", fmt_outcome(o))?;
-                    }
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
 fn fmt_token(t: Option<u64>) -> String {
     match t {
         Some(t) => format!("v{t}"),
@@ -188,7 +163,7 @@ fn fmt_token(t: Option<u64>) -> String {
     }
 }
 
-fn fmt_index(i: u64) -> String {
+pub(crate) fn fmt_index(i: u64) -> String {
     if i == u64::MAX {
         "max".to_string()
     } else {
@@ -253,7 +228,30 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("rust     ENOMEM"), "{text}");
+        // Beside it, what the op would have done, labelled as such.
+        assert!(
+            text.contains("oracle   ok  (what the op does; injected failure: no effect)"),
+            "{text}"
+        );
         assert!(text.contains("load 0x300"), "{text}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn fuzzer_inputs_are_binary_whatever_they_hold() {
+        let dir = std::env::temp_dir().join(format!("maplefuzz-names-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for name in ["crash-0a1b", "SIGABRT.PC.0.fuzz", "p.bin", "p.txt", "p"] {
+            let path = dir.join(name);
+            std::fs::write(&path, "load 0x1\n").unwrap();
+            let (_, format) = load_program(&path).unwrap();
+            let want = if name.starts_with('p') && !name.ends_with(".bin") {
+                Format::Text
+            } else {
+                Format::Binary
+            };
+            assert_eq!(format, want, "{name}");
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 

@@ -170,6 +170,26 @@ impl TreeOp {
         }
     }
 
+    /// `(rev, size, min, max, value)` of an `alloc_range` (`rev` false) or
+    /// `alloc_rrange` (`rev` true): the inverse of [`TreeOp::alloc`].
+    pub fn alloc_parts(&self) -> Option<(bool, u64, u64, u64, u64)> {
+        match *self {
+            TreeOp::AllocRange {
+                size,
+                min,
+                max,
+                value,
+            } => Some((false, size, min, max, value)),
+            TreeOp::AllocRRange {
+                size,
+                min,
+                max,
+                value,
+            } => Some((true, size, min, max, value)),
+            _ => None,
+        }
+    }
+
     /// Whether the op writes to the tree (through the tree API).
     pub fn is_write(&self) -> bool {
         matches!(

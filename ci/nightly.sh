@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# Nightly fuzzing of every target, then one shrunk, deduplicated reproducer
+# per distinct bug, and a summary in Markdown and JSON.
+#
+# Per target, for NIGHTLY_BUDGET seconds, two fuzzers run side by side (one
+# core each):
+#   - libFuzzer (cargo fuzz run): AddressSanitizer on the nightly toolchain
+#     when there is one, else stable with --sanitizer none; over the rolling
+#     working corpus NIGHTLY_OUT/corpus/<target> (new inputs go there) and the
+#     committed seeds corpus/<target> (read only);
+#   - the stable driver (maplefuzz fuzz --target <target>).
+# Then the working corpus is merged (libFuzzer -merge=1, what cargo fuzz cmin
+# does) with the committed seeds into a minimal set, bounded to
+# NIGHTLY_CORPUS_MAX files (the smallest kept); every crash of both fuzzers is
+# shrunk and grouped by bug signature (maplefuzz shrink); the summary says
+# what ran and what was found.
+#
+# Exit status: 0 no new bug; 1 a new distinct bug (a signature not listed in
+# NIGHTLY_KNOWN); 2 the run itself failed.
+#
+# Environment (all optional):
+#   NIGHTLY_BUDGET       seconds per target (default 600)
+#   NIGHTLY_TARGETS      targets to fuzz (default: tree_ops tree_alloc tree_prealloc tree_faults)
+#   NIGHTLY_OUT          output directory (default target/nightly)
+#   NIGHTLY_CORPUS_MAX   files kept per target after the merge (default 1000)
+#   NIGHTLY_KNOWN        file of bug signatures already reported, one a line
+#                        (default ci/known-bugs.txt); they do not fail the run
+#   NIGHTLY_SEED         the stable driver's campaign seed (default: from the date)
+#   NIGHTLY_JOBS         libFuzzer fork mode with this many jobs (-fork=N
+#                        -ignore_crashes=1; scale-out on a big machine);
+#                        default 0: one process, stop at the first crash
+#   NIGHTLY_SANITIZER    address or none (default: address when a nightly
+#                        toolchain is installed, else none)
+#   NIGHTLY_MAX_LEN      libFuzzer -max_len (default 4096)
+#   NIGHTLY_SHRINK_SECONDS  time limit of each crash's shrink (default 60)
+#   NIGHTLY_LIBFUZZER    0: run the stable driver only (default 1)
+#   NIGHTLY_COMMIT_CORPUS  1: after the merge, make the NIGHTLY_COMMIT_MAX
+#                        (default 64) smallest inputs of each target's merged
+#                        corpus its committed nightly-* seeds (corpus/<target>/
+#                        and text twins in corpus/seeds/<target>/, replacing
+#                        the previous ones: maplefuzz import-seeds), for a
+#                        maintainer or a bot to commit. Never with a mutant.
+#   MAPLEFUZZ_BIN        a built maplefuzz binary to use (default: build
+#                        target/release/maplefuzz)
+#
+# The planted-bug hook: MAPLEFUZZ_MUTANT=<name> (src/mutants.rs, e.g.
+# stale-node-store) switches a deliberate bug on in every process this script
+# starts. The stable driver, maplefuzz shrink and the cargo-fuzz targets all
+# read it (the fuzz crate builds maplefuzz with its default features, which
+# include `mutants`; each thread reads the variable on first use), so
+#   CI=true NIGHTLY_BUDGET=60 MAPLEFUZZ_MUTANT=stale-node-store ci/nightly.sh
+# must exit 1 with exactly one reproducer. That is how this script is tested.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+budget=${NIGHTLY_BUDGET:-600}
+targets=${NIGHTLY_TARGETS:-tree_ops tree_alloc tree_prealloc tree_faults}
+out=${NIGHTLY_OUT:-target/nightly}
+corpus_max=${NIGHTLY_CORPUS_MAX:-1000}
+known=${NIGHTLY_KNOWN:-ci/known-bugs.txt}
+seed=${NIGHTLY_SEED:-$(date -u +%Y%m%d)}
+jobs=${NIGHTLY_JOBS:-0}
+max_len=${NIGHTLY_MAX_LEN:-4096}
+shrink_seconds=${NIGHTLY_SHRINK_SECONDS:-60}
+export CARGO_TERM_COLOR=never
+
+die() {
+    echo "nightly: $*" >&2
+    exit 2
+}
+
+case "$budget" in '' | *[!0-9]*) die "NIGHTLY_BUDGET must be a number of seconds, not '$budget'" ;; esac
+mkdir -p "$out" || die "cannot create $out"
+out=$(cd "$out" && pwd)
+mkdir -p "$out/corpus" "$out/logs"
+# Crashes, reproducers and the summary are this run's; the working corpus
+# (out/corpus) is kept from run to run.
+rm -rf "$out/artifacts" "$out/crashes" "$out/regressions" "$out/snippets" "$out/merge"
+rm -f "$out/summary.md" "$out/summary.json" "$out/shrink.json"
+
+echo "== nightly: targets [$targets], ${budget}s each, output $out"
+[ -n "${MAPLEFUZZ_MUTANT:-}" ] && echo "== planted bug: MAPLEFUZZ_MUTANT=$MAPLEFUZZ_MUTANT"
+
+if [ -n "${MAPLEFUZZ_BIN:-}" ]; then
+    mf=$MAPLEFUZZ_BIN
+else
+    echo "== build: maplefuzz (release)"
+    cargo build --release --quiet --bin maplefuzz || die "cargo build failed"
+    mf=$root/target/release/maplefuzz
+fi
+
+# libFuzzer: nightly with AddressSanitizer when there is a nightly toolchain.
+fuzz_cmd=()
+sanitizer=${NIGHTLY_SANITIZER:-}
+if [ "${NIGHTLY_LIBFUZZER:-1}" = 0 ]; then
+    echo "== NIGHTLY_LIBFUZZER=0: the stable driver only"
+elif cargo fuzz --version >/dev/null 2>&1; then
+    if [ -z "$sanitizer" ]; then
+        if rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+            sanitizer=address
+        else
+            sanitizer=none
+        fi
+    fi
+    if [ "$sanitizer" = address ]; then
+        fuzz_cmd=(cargo +nightly fuzz)
+    else
+        # The default toolchain: stable works with --sanitizer none.
+        fuzz_cmd=(cargo fuzz)
+    fi
+    echo "== build: cargo fuzz targets (sanitizer $sanitizer)"
+    if ! "${fuzz_cmd[@]}" build --sanitizer "$sanitizer" >"$out/logs/fuzz-build.log" 2>&1; then
+        tail -n 30 "$out/logs/fuzz-build.log"
+        die "cargo fuzz build failed (log: $out/logs/fuzz-build.log)"
+    fi
+else
+    echo "== cargo-fuzz is not installed: libFuzzer runs skipped (cargo install --locked cargo-fuzz)"
+fi
+
+# The value after `key` on the last line of a log that has it.
+last_field() { # file key
+    grep -o "$2 *[0-9.]*" "$1" 2>/dev/null | tail -n 1 | awk '{print $NF}'
+}
+
+count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l | tr -d ' '; }
+
+declare -A lf_execs lf_rate lf_cov lf_ft lf_status sd_execs sd_rate sd_types sd_status corpus_before corpus_after
+help=$("$mf" fuzz --help) || die "$mf does not run"
+for t in $targets; do
+    grep -qw -- "$t" <<<"$help" || die "unknown target $t"
+    work=$out/corpus/$t
+    art=$out/artifacts/$t
+    crashes=$out/crashes/$t
+    mkdir -p "$work" "$art" "$crashes"
+    corpus_before[$t]=$(count_files "$work")
+    echo "== $t: ${budget}s of libFuzzer and of the stable driver, side by side"
+
+    lf_pid=
+    if [ ${#fuzz_cmd[@]} -gt 0 ]; then
+        fork=()
+        [ "$jobs" -gt 0 ] && fork=(-fork="$jobs" -ignore_crashes=1)
+        "${fuzz_cmd[@]}" run --sanitizer "$sanitizer" "$t" "$work" "corpus/$t" -- \
+            -max_total_time="$budget" -max_len="$max_len" -timeout=30 -rss_limit_mb=4096 \
+            -print_final_stats=1 -artifact_prefix="$art/" "${fork[@]}" \
+            >"$out/logs/libfuzzer-$t.log" 2>&1 &
+        lf_pid=$!
+    fi
+    "$mf" fuzz --target "$t" --seconds "$budget" --seed "$seed" --quiet \
+        --crash-dir "$crashes" >"$out/logs/stable-$t.log" 2>&1
+    sd_status[$t]=$?
+    if [ -n "$lf_pid" ]; then
+        wait "$lf_pid"
+        lf_status[$t]=$?
+    else
+        lf_status[$t]=skipped
+    fi
+
+    log=$out/logs/libfuzzer-$t.log
+    lf_execs[$t]=$(last_field "$log" 'stat::number_of_executed_units:')
+    lf_rate[$t]=$(last_field "$log" 'stat::average_exec_per_sec:')
+    if [ -z "${lf_execs[$t]}" ]; then
+        # Fork mode and crashes print no final stats: the last status line.
+        lf_execs[$t]=$(grep -o '^#[0-9]*' "$log" 2>/dev/null | tail -n 1 | tr -d '#')
+        lf_rate[$t]=$(last_field "$log" 'exec/s:')
+    fi
+    lf_cov[$t]=$(last_field "$log" 'cov:')
+    lf_ft[$t]=$(last_field "$log" 'ft:')
+    slog=$out/logs/stable-$t.log
+    sd_execs[$t]=$(grep -o 'execs *[0-9]*' "$slog" | awk '{print $2}' | tail -n 1)
+    sd_rate[$t]=$(grep -o 'execs *[0-9]* ([0-9.]*' "$slog" | sed 's/.*(//' | tail -n 1)
+    sd_types[$t]=$(grep -o 'store types *[0-9]*/[0-9]*' "$slog" | awk '{print $3}' | tail -n 1)
+    echo "   libFuzzer: ${lf_execs[$t]:-?} execs (${lf_rate[$t]:-?}/s), cov ${lf_cov[$t]:-?}, exit ${lf_status[$t]}"
+    echo "   stable:    ${sd_execs[$t]:-?} execs (${sd_rate[$t]:-?}/s), store types ${sd_types[$t]:-?}, exit ${sd_status[$t]}"
+
+    # Merge: the minimal set of the working corpus and the committed seeds
+    # with all their coverage, bounded to the smallest corpus_max files.
+    if [ ${#fuzz_cmd[@]} -gt 0 ]; then
+        merged=$out/merge/$t
+        mkdir -p "$merged"
+        if "${fuzz_cmd[@]}" run --sanitizer "$sanitizer" "$t" "$merged" "$work" "corpus/$t" -- \
+            -merge=1 -max_len="$max_len" -timeout=30 -rss_limit_mb=4096 -artifact_prefix="$art/merge-" \
+            >"$out/logs/merge-$t.log" 2>&1; then
+            ls -S -r "$merged" | tail -n +"$((corpus_max + 1))" | while read -r f; do rm -f "$merged/$f"; done
+            rm -rf "$work" && mv "$merged" "$work"
+        else
+            echo "   merge failed (log: $out/logs/merge-$t.log); the working corpus is kept as it is"
+        fi
+        # A crash met while merging is not a finding of this run's fuzzing.
+        rm -f "$art"/merge-*
+    fi
+    corpus_after[$t]=$(count_files "$work")
+    if [ "${NIGHTLY_COMMIT_CORPUS:-0}" = 1 ]; then
+        if [ -n "${MAPLEFUZZ_MUTANT:-}" ]; then
+            echo "   a planted bug is on: the committed corpus is left alone"
+        else
+            "$mf" import-seeds --target "$t" --from "$work" --corpus corpus \
+                --max "${NIGHTLY_COMMIT_MAX:-64}" | sed 's/^/   /'
+        fi
+    fi
+done
+
+# Every crash of both fuzzers: libFuzzer's crash-* files and the stable
+# driver's text reproducers. Timeouts, OOMs and leaks are listed, not shrunk.
+mapfile -t crash_files < <(find "$out/artifacts" -type f -name 'crash-*' 2>/dev/null | sort
+    find "$out/crashes" -type f -name '*.txt' 2>/dev/null | sort)
+mapfile -t other_files < <(find "$out/artifacts" -type f \( -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' -o -name 'slow-unit-*' \) 2>/dev/null | sort)
+
+bug_lines=()
+if [ ${#crash_files[@]} -gt 0 ]; then
+    echo "== shrink: ${#crash_files[@]} crash file(s)"
+    "$mf" shrink "${crash_files[@]}" --out "$out/regressions" --snippets "$out/snippets" \
+        --json "$out/shrink.json" --seconds "$shrink_seconds" --quiet >"$out/logs/shrink.log" 2>&1
+    shrink_status=$?
+    cat "$out/logs/shrink.log"
+    # 1: some crash did not reproduce; 2: some file was unreadable (both
+    # listed in the log); the bugs found are reported either way.
+    [ "$shrink_status" -gt 2 ] && die "maplefuzz shrink failed (status $shrink_status)"
+    mapfile -t bug_lines < <(grep '^bug ' "$out/logs/shrink.log")
+fi
+
+new_bugs=()
+known_bugs=()
+for line in "${bug_lines[@]}"; do
+    sig=$(echo "$line" | awk '{print $2}')
+    if [ -f "$known" ] && grep -qxF "$sig" "$known"; then
+        known_bugs+=("$line")
+    else
+        new_bugs+=("$line")
+    fi
+done
+
+# ---- the summary ----
+date_now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+host="$(nproc) cores"
+md=$out/summary.md
+{
+    echo "# maplefuzz nightly, $date_now"
+    echo
+    echo "Budget ${budget} s per target on $host; libFuzzer sanitizer: ${sanitizer:-not run};"
+    echo "stable driver seed $seed.${MAPLEFUZZ_MUTANT:+ Planted bug: \`MAPLEFUZZ_MUTANT=$MAPLEFUZZ_MUTANT\`.}"
+    echo
+    echo "| target | libFuzzer execs | execs/s | cov | ft | stable execs | execs/s | store types | corpus before | corpus after |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    for t in $targets; do
+        echo "| $t | ${lf_execs[$t]:--} | ${lf_rate[$t]:--} | ${lf_cov[$t]:--} | ${lf_ft[$t]:--} | ${sd_execs[$t]:--} | ${sd_rate[$t]:--} | ${sd_types[$t]:--} | ${corpus_before[$t]} | ${corpus_after[$t]} |"
+    done
+    echo
+    echo "Crash files: ${#crash_files[@]}; distinct bugs: ${#bug_lines[@]} (new: ${#new_bugs[@]}, known: ${#known_bugs[@]})."
+    for line in "${new_bugs[@]}" "${known_bugs[@]}"; do
+        read -r _ sig tgt txt <<<"$line"
+        status=new
+        printf '%s\n' "${known_bugs[@]}" | grep -qxF "$line" && status=known
+        echo
+        echo "## $sig ($status, target $tgt)"
+        echo
+        echo "Reproducer \`$txt\`; Rust test \`$out/snippets/$tgt/$sig.rs\`; C snippet \`$out/snippets/$tgt/$sig.c\`."
+        echo
+        echo '```text'
+        cat "$txt"
+        echo '```'
+    done
+    if [ ${#other_files[@]} -gt 0 ]; then
+        echo
+        echo "Other libFuzzer artifacts (timeouts, OOMs, leaks; not shrunk):"
+        for f in "${other_files[@]}"; do echo "- \`$f\`"; done
+    fi
+} >"$md"
+
+json_escape() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
+{
+    echo "{"
+    echo "  \"date\": \"$date_now\", \"budget_seconds\": $budget, \"cores\": $(nproc),"
+    echo "  \"sanitizer\": \"${sanitizer:-}\", \"seed\": \"$seed\", \"mutant\": \"${MAPLEFUZZ_MUTANT:-}\","
+    echo "  \"targets\": ["
+    sep=""
+    for t in $targets; do
+        printf '%s    {"target": "%s", "libfuzzer": {"execs": %s, "execs_per_sec": %s, "cov": %s, "ft": %s, "exit": "%s"}, ' \
+            "$sep" "$t" "${lf_execs[$t]:-null}" "${lf_rate[$t]:-null}" "${lf_cov[$t]:-null}" "${lf_ft[$t]:-null}" "${lf_status[$t]}"
+        printf '"stable": {"execs": %s, "execs_per_sec": %s, "store_types": "%s", "exit": %s}, "corpus_before": %s, "corpus_after": %s}' \
+            "${sd_execs[$t]:-null}" "${sd_rate[$t]:-null}" "${sd_types[$t]:-}" "${sd_status[$t]}" "${corpus_before[$t]}" "${corpus_after[$t]}"
+        sep=$',\n'
+    done
+    echo
+    echo "  ],"
+    echo "  \"crash_files\": ${#crash_files[@]},"
+    printf '  "new_bugs": ['
+    sep=""
+    for line in "${new_bugs[@]}"; do
+        printf '%s"%s"' "$sep" "$(echo "$line" | awk '{print $2}' | json_escape)"
+        sep=", "
+    done
+    echo "],"
+    printf '  "known_bugs": ['
+    sep=""
+    for line in "${known_bugs[@]}"; do
+        printf '%s"%s"' "$sep" "$(echo "$line" | awk '{print $2}' | json_escape)"
+        sep=", "
+    done
+    echo "],"
+    printf '  "other_artifacts": ['
+    sep=""
+    for f in "${other_files[@]}"; do
+        printf '%s"%s"' "$sep" "$(echo "$f" | json_escape)"
+        sep=", "
+    done
+    echo "],"
+    if [ -f "$out/shrink.json" ]; then
+        printf '  "shrink": '
+        sed 's/^/  /' "$out/shrink.json" | sed '1s/^  //'
+    else
+        echo '  "shrink": null'
+    fi
+    echo "}"
+} >"$out/summary.json"
+
+echo "== summary: $md and $out/summary.json"
+cat "$md"
+if [ ${#new_bugs[@]} -gt 0 ]; then
+    echo "== ${#new_bugs[@]} new distinct bug(s): exit 1"
+    exit 1
+fi
+echo "== no new bug"
+exit 0

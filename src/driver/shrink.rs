@@ -1,0 +1,395 @@
+//! `maplefuzz shrink FILE...`: minimise failing programs, one reproducer
+//! per distinct bug.
+//!
+//! Each file (text or binary, a cargo-fuzz or honggfuzz crash file
+//! included) is read as `replay` reads it, with its target taken from
+//! `--target`, else from a path component naming a target
+//! (`fuzz/artifacts/tree_alloc/crash-...`), else from its ops. A binary
+//! `tree_alloc` input gets the allocation-tree config its fuzz target
+//! forces. The program is shrunk ([`crate::shrink`]), then the failures
+//! are grouped by [`Divergence::bug_signature`](crate::diff::Divergence::bug_signature)
+//! and the simplest program of each group is written:
+//!
+//! - `<out>/<target>/<signature>.txt`, the text reproducer (by default
+//!   `corpus/regressions/`, which `cargo test` replays);
+//! - `<snippets>/<target>/<signature>.rs`, a `#[test]` to paste;
+//! - `<snippets>/<target>/<signature>.c`, a `lib/test_maple_tree.c` check.
+
+use super::replay::{load_program, Format};
+use super::{DriverError, Target};
+use crate::diff::{self, Event};
+use crate::ops::{Program, TreeOp};
+use crate::shrink::{self, Reproducer, Shrunk};
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// What `maplefuzz shrink` does.
+#[derive(Clone, Debug)]
+pub struct ShrinkOptions {
+    /// The program files.
+    pub files: Vec<PathBuf>,
+    /// The target of every file (`None`: inferred per file).
+    pub target: Option<Target>,
+    /// The root of the text reproducers (`corpus/regressions`).
+    pub out: PathBuf,
+    /// Where the Rust test and the C snippet go.
+    pub snippets: PathBuf,
+    /// Limits of each file's shrink.
+    pub limits: shrink::Options,
+}
+
+/// One distinct bug: the simplest shrunk program of its signature.
+#[derive(Debug)]
+pub struct Bug {
+    /// [`crate::diff::Divergence::bug_signature`].
+    pub signature: String,
+    /// The target of the file it was shrunk from.
+    pub target: Target,
+    /// The shrink kept.
+    pub shrunk: Shrunk,
+    /// The input file the kept shrink came from.
+    pub source: PathBuf,
+    /// Every input file that failed this way, in the order given.
+    pub sources: Vec<PathBuf>,
+    /// The files written: text, Rust test, C snippet.
+    pub text_path: PathBuf,
+    /// See `text_path`.
+    pub rust_path: PathBuf,
+    /// See `text_path`.
+    pub c_path: PathBuf,
+    /// The Rust test.
+    pub rust: String,
+    /// The C snippet.
+    pub c: String,
+}
+
+/// What a `shrink` run found.
+#[derive(Debug, Default)]
+pub struct ShrinkReport {
+    /// One entry per distinct bug, by signature.
+    pub bugs: Vec<Bug>,
+    /// Inputs that ran clean (nothing to shrink), and why.
+    pub clean: Vec<(PathBuf, String)>,
+    /// Inputs that could not be read as programs (the others are still
+    /// shrunk).
+    pub unreadable: Vec<DriverError>,
+}
+
+impl ShrinkReport {
+    /// Exit status: 0 every input failed and was shrunk, 1 some input did
+    /// not fail, 2 some input could not be read.
+    pub fn exit_code(&self) -> i32 {
+        if !self.unreadable.is_empty() {
+            2
+        } else {
+            i32::from(!self.clean.is_empty())
+        }
+    }
+}
+
+/// The target of a program file: a path component naming a target, else
+/// a `# target: NAME` comment line (the header of the stable driver's and
+/// the shrinker's files), else the kind of ops it holds.
+pub fn infer_target(path: &Path, program: &Program) -> Target {
+    for c in path.components().rev() {
+        if let Some(t) = c.as_os_str().to_str().and_then(Target::from_name) {
+            return t;
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(path) {
+        let named = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# target: "))
+            .find_map(|rest| rest.split_whitespace().next().and_then(Target::from_name));
+        if let Some(t) = named {
+            return t;
+        }
+    }
+    let any = |f: fn(&TreeOp) -> bool| program.ops.iter().any(f);
+    if any(|op| matches!(op, TreeOp::FailAllocs { .. })) {
+        Target::TreeFaults
+    } else if any(|op| {
+        matches!(
+            op,
+            TreeOp::Prealloc { .. }
+                | TreeOp::StorePrealloc { .. }
+                | TreeOp::MasStore { .. }
+                | TreeOp::MasDestroy
+        )
+    }) {
+        Target::TreePrealloc
+    } else if program.config.alloc
+        && any(|op| {
+            matches!(
+                op,
+                TreeOp::EmptyArea { .. }
+                    | TreeOp::EmptyAreaRev { .. }
+                    | TreeOp::AllocRange { .. }
+                    | TreeOp::AllocRRange { .. }
+            )
+        })
+    {
+        Target::TreeAlloc
+    } else {
+        Target::TreeOps
+    }
+}
+
+/// Reads `path` as its target's fuzz driver would run it.
+pub fn load_for_target(
+    path: &Path,
+    target: Option<Target>,
+) -> Result<(Program, Target), DriverError> {
+    let (mut program, format) = load_program(path)?;
+    let target = target.unwrap_or_else(|| infer_target(path, &program));
+    if target == Target::TreeAlloc && format == Format::Binary {
+        // fuzz/fuzz_targets/tree_alloc.rs forces an allocation tree.
+        program.config.alloc = true;
+    }
+    Ok((program, target))
+}
+
+/// What the executor did on `p` (for the C snippet: its pauses and
+/// injected failures).
+pub fn events_of(p: &Program) -> Vec<Event> {
+    let mut events = Vec::new();
+    let mut engines = diff::default_engines(p);
+    let _ = shrink::quiet_panics(|| {
+        diff::run_observed(p, &mut engines, diff::Options::default(), &mut |e| {
+            events.push(e)
+        })
+    });
+    events
+}
+
+/// Shrinks every file, groups by bug signature, writes one reproducer per
+/// bug. An unreadable file is reported and skipped; errors only for
+/// unwritable output.
+pub fn shrink_files(opts: &ShrinkOptions) -> Result<ShrinkReport, DriverError> {
+    let mut report = ShrinkReport::default();
+    // Per signature: the simplest shrink (the first of equals) and its
+    // file, and every file that failed this way.
+    let mut best: BTreeMap<String, (Target, Shrunk, PathBuf, Vec<PathBuf>)> = BTreeMap::new();
+    for path in &opts.files {
+        let (program, target) = match load_for_target(path, opts.target) {
+            Ok(p) => p,
+            Err(e) => {
+                report.unreadable.push(e);
+                continue;
+            }
+        };
+        match shrink::shrink(&program, &opts.limits) {
+            Err(e) => report.clean.push((path.clone(), e.to_string())),
+            Ok(s) => {
+                let sig = s.divergence.bug_signature();
+                match best.get_mut(&sig) {
+                    Some((t, kept, source, sources)) => {
+                        sources.push(path.clone());
+                        if shrink::cost(&s.program) < shrink::cost(&kept.program) {
+                            *t = target;
+                            *kept = s;
+                            *source = path.clone();
+                        }
+                    }
+                    None => {
+                        best.insert(sig, (target, s, path.clone(), vec![path.clone()]));
+                    }
+                }
+            }
+        }
+    }
+    for (signature, (target, shrunk, source, sources)) in best {
+        let bug = Bug {
+            text_path: PathBuf::new(),
+            rust_path: PathBuf::new(),
+            c_path: PathBuf::new(),
+            rust: String::new(),
+            c: String::new(),
+            signature,
+            target,
+            shrunk,
+            source,
+            sources,
+        };
+        report.bugs.push(write_bug(opts, bug)?);
+    }
+    Ok(report)
+}
+
+/// Writes the three files of `bug` and records them in it.
+fn write_bug(opts: &ShrinkOptions, mut bug: Bug) -> Result<Bug, DriverError> {
+    let (signature, target) = (&bug.signature, bug.target);
+    let stem = super::crash::sanitize(signature);
+    let text_path = opts.out.join(target.name()).join(format!("{stem}.txt"));
+    let snippets = opts.snippets.join(target.name());
+    let rust_path = snippets.join(format!("{stem}.rs"));
+    let c_path = snippets.join(format!("{stem}.c"));
+    let source = bug.source.display().to_string();
+    let r = Reproducer {
+        target: target.name(),
+        source: &source,
+        shrunk: &bug.shrunk,
+    };
+    let text = shrink::text::regression(&r, &text_path.display().to_string());
+    let rust = shrink::rust::test_fn(&r);
+    let c = shrink::c::check_fn(&r, &events_of(&bug.shrunk.program));
+    for (path, body) in [(&text_path, &text), (&rust_path, &rust), (&c_path, &c)] {
+        write_file(path, body)?;
+    }
+    bug.text_path = text_path;
+    bug.rust_path = rust_path;
+    bug.c_path = c_path;
+    bug.rust = rust;
+    bug.c = c;
+    Ok(bug)
+}
+
+fn write_file(path: &Path, body: &str) -> Result<(), DriverError> {
+    let err = |e: std::io::Error| DriverError::Input {
+        path: path.to_path_buf(),
+        message: format!("cannot write: {e}"),
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    std::fs::write(path, body).map_err(err)
+}
+
+/// The human report: per bug a `bug` line (`bug <signature> <target>
+/// <text file>`, for scripts), the summary, and with `full` the program,
+/// the Rust test and the C snippet; then the inputs that ran clean.
+pub fn print_report(r: &ShrinkReport, full: bool) -> String {
+    let mut s = String::new();
+    for b in &r.bugs {
+        let _ = writeln!(
+            s,
+            "bug {} {} {}",
+            b.signature,
+            b.target.name(),
+            b.text_path.display()
+        );
+        let _ = writeln!(
+            s,
+            "  {} ops from {} input(s) ({} ops in {}; {} runs, {:.3} s{})",
+            b.shrunk.program.ops.len(),
+            b.sources.len(),
+            b.shrunk.original_ops,
+            b.source.display(),
+            b.shrunk.runs,
+            b.shrunk.elapsed.as_secs_f64(),
+            if b.shrunk.complete {
+                ""
+            } else {
+                ", cut short by the limits"
+            }
+        );
+        let _ = writeln!(
+            s,
+            "  Rust test {}, C snippet {}",
+            b.rust_path.display(),
+            b.c_path.display()
+        );
+        if full {
+            let _ = writeln!(
+                s,
+                "\n{}",
+                crate::ops::text::format_program(&b.shrunk.program)
+            );
+            let _ = writeln!(s, "{}", b.shrunk.divergence.to_string().trim_end());
+            let _ = writeln!(s, "\n// ---- Rust test ----\n{}", b.rust);
+            let _ = writeln!(s, "/* ---- C snippet ---- */\n{}", b.c);
+        }
+    }
+    for (path, why) in &r.clean {
+        let _ = writeln!(s, "clean {}: {why}", path.display());
+    }
+    for e in &r.unreadable {
+        let _ = writeln!(s, "unreadable {e}");
+    }
+    s
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The report as JSON: `{"bugs": [...], "clean": [...]}`.
+pub fn json_report(r: &ShrinkReport) -> String {
+    let mut s = String::from("{\n  \"bugs\": [");
+    for (i, b) in r.bugs.iter().enumerate() {
+        let d = &b.shrunk.divergence;
+        let sources: Vec<String> = b
+            .sources
+            .iter()
+            .map(|p| json_str(&p.display().to_string()))
+            .collect();
+        let _ = write!(
+            s,
+            "{}\n    {{\"signature\": {}, \"target\": {}, \"check\": {}, \"op\": {}, \"engine\": {}, \
+             \"ops\": {}, \"original_ops\": {}, \"runs\": {}, \"complete\": {}, \"seconds\": {:.3}, \
+             \"text\": {}, \"rust\": {}, \"c\": {}, \"source\": {}, \"sources\": [{}], \"program\": {}}}",
+            if i == 0 { "" } else { "," },
+            json_str(&b.signature),
+            json_str(b.target.name()),
+            json_str(d.check.name()),
+            json_str(&crate::ops::text::format_op(&d.op)),
+            json_str(&d.engine),
+            b.shrunk.program.ops.len(),
+            b.shrunk.original_ops,
+            b.shrunk.runs,
+            b.shrunk.complete,
+            b.shrunk.elapsed.as_secs_f64(),
+            json_str(&b.text_path.display().to_string()),
+            json_str(&b.rust_path.display().to_string()),
+            json_str(&b.c_path.display().to_string()),
+            json_str(&b.source.display().to_string()),
+            sources.join(", "),
+            json_str(&crate::ops::text::format_program(&b.shrunk.program)),
+        );
+    }
+    s.push_str("\n  ],\n  \"clean\": [");
+    for (i, (p, why)) in r.clean.iter().enumerate() {
+        let _ = write!(
+            s,
+            "{}\n    {{\"file\": {}, \"why\": {}}}",
+            if i == 0 { "" } else { "," },
+            json_str(&p.display().to_string()),
+            json_str(why)
+        );
+    }
+    s.push_str("\n  ],\n  \"unreadable\": [");
+    for (i, e) in r.unreadable.iter().enumerate() {
+        let _ = write!(
+            s,
+            "{}\n    {}",
+            if i == 0 { "" } else { "," },
+            json_str(&e.to_string())
+        );
+    }
+    s.push_str("\n  ]\n}\n");
+    s
+}
+
+/// Default limits of the command line: `seconds` per file.
+pub fn limits(seconds: u64, max_runs: u64) -> shrink::Options {
+    shrink::Options {
+        max_runs,
+        timeout: (seconds > 0).then(|| Duration::from_secs(seconds)),
+    }
+}

@@ -1,0 +1,139 @@
+//! The Rust reproducer: a `#[test]` to paste into `tests/`. It builds the
+//! program as `TreeOp` literals and runs it through `diff::run`; it passes
+//! when the bug is gone. It selects nothing itself: a deliberate bug
+//! (`src/mutants.rs`) is switched on from the environment
+//! (`MAPLEFUZZ_MUTANT=<name> cargo test`), so the same test shows the bug
+//! and its absence.
+
+use super::Reproducer;
+use crate::ops::{FaultSchedule, TreeOp};
+use std::fmt::Write;
+
+fn num(n: u64) -> String {
+    if n == u64::MAX {
+        "u64::MAX".to_string()
+    } else {
+        format!("{n:#x}")
+    }
+}
+
+fn val(v: Option<u64>) -> String {
+    match v {
+        Some(t) => format!("Some({t})"),
+        None => "None".to_string(),
+    }
+}
+
+fn schedule(s: FaultSchedule) -> String {
+    match s {
+        FaultSchedule::Never => "FaultSchedule::Never".to_string(),
+        FaultSchedule::Nth(k) => format!("FaultSchedule::Nth({k})"),
+        FaultSchedule::Next(n) => format!("FaultSchedule::Next({n})"),
+        FaultSchedule::Every(n) => format!("FaultSchedule::Every({n})"),
+        FaultSchedule::From(k) => format!("FaultSchedule::From({k})"),
+    }
+}
+
+/// One op as a Rust expression.
+pub fn op_literal(op: &TreeOp) -> String {
+    let range = |name: &str, first: u64, last: u64, value: String| {
+        format!(
+            "TreeOp::{name} {{ first: {}, last: {}, value: {value} }}",
+            num(first),
+            num(last)
+        )
+    };
+    let window = |name: &str, min: u64, max: u64, size: u64| {
+        format!(
+            "TreeOp::{name} {{ min: {}, max: {}, size: {} }}",
+            num(min),
+            num(max),
+            num(size)
+        )
+    };
+    let alloc = |name: &str, size: u64, min: u64, max: u64, value: u64| {
+        format!(
+            "TreeOp::{name} {{ size: {}, min: {}, max: {}, value: {value} }}",
+            num(size),
+            num(min),
+            num(max)
+        )
+    };
+    match *op {
+        TreeOp::Store { first, last, value } => range("Store", first, last, val(value)),
+        TreeOp::Insert { first, last, value } => range("Insert", first, last, value.to_string()),
+        TreeOp::Prealloc { first, last, value } => range("Prealloc", first, last, val(value)),
+        TreeOp::MasStore { first, last, value } => range("MasStore", first, last, val(value)),
+        TreeOp::Erase { index } => format!("TreeOp::Erase {{ index: {} }}", num(index)),
+        TreeOp::Load { index } => format!("TreeOp::Load {{ index: {} }}", num(index)),
+        TreeOp::Walk { index } => format!("TreeOp::Walk {{ index: {} }}", num(index)),
+        TreeOp::Set { index } => format!("TreeOp::Set {{ index: {} }}", num(index)),
+        TreeOp::Find { index, max } => format!(
+            "TreeOp::Find {{ index: {}, max: {} }}",
+            num(index),
+            num(max)
+        ),
+        TreeOp::MasFind { max } => format!("TreeOp::MasFind {{ max: {} }}", num(max)),
+        TreeOp::MasNext { max } => format!("TreeOp::MasNext {{ max: {} }}", num(max)),
+        TreeOp::MasFindRev { min } => format!("TreeOp::MasFindRev {{ min: {} }}", num(min)),
+        TreeOp::MasPrev { min } => format!("TreeOp::MasPrev {{ min: {} }}", num(min)),
+        TreeOp::Pause => "TreeOp::Pause".to_string(),
+        TreeOp::Destroy => "TreeOp::Destroy".to_string(),
+        TreeOp::MasDestroy => "TreeOp::MasDestroy".to_string(),
+        TreeOp::EmptyArea { min, max, size } => window("EmptyArea", min, max, size),
+        TreeOp::EmptyAreaRev { min, max, size } => window("EmptyAreaRev", min, max, size),
+        TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => match op.alloc_parts() {
+            Some((rev, size, min, max, value)) => {
+                let name = if rev { "AllocRRange" } else { "AllocRange" };
+                alloc(name, size, min, max, value)
+            }
+            None => unreachable!("alloc_parts covers both alloc ops"),
+        },
+        TreeOp::StorePrealloc { value } => {
+            format!("TreeOp::StorePrealloc {{ value: {} }}", val(value))
+        }
+        TreeOp::FailAllocs { schedule: s } => {
+            format!("TreeOp::FailAllocs {{ schedule: {} }}", schedule(s))
+        }
+    }
+}
+
+/// The `#[test]` function, named `maplefuzz_<signature>`.
+pub fn test_fn(r: &Reproducer<'_>) -> String {
+    let p = &r.shrunk.program;
+    let mut s = String::new();
+    for line in r.summary() {
+        let _ = writeln!(s, "/// {line}");
+    }
+    let _ = writeln!(
+        s,
+        "/// Passes once the bug is fixed; `MAPLEFUZZ_MUTANT=<name> cargo test` runs it\n\
+         /// against a deliberate bug of `src/mutants.rs`."
+    );
+    let _ = writeln!(s, "#[test]\nfn maplefuzz_{}() {{", r.ident());
+    let faults = p
+        .ops
+        .iter()
+        .any(|op| matches!(op, TreeOp::FailAllocs { .. }));
+    let _ = writeln!(
+        s,
+        "    use maplefuzz::ops::{{{}Program, TreeConfig, TreeOp}};",
+        if faults { "FaultSchedule, " } else { "" }
+    );
+    let _ = writeln!(s, "    let program = Program {{");
+    let _ = writeln!(
+        s,
+        "        config: TreeConfig {{ alloc: {}, rcu: {} }},",
+        p.config.alloc, p.config.rcu
+    );
+    let _ = writeln!(s, "        ops: vec![");
+    for op in &p.ops {
+        let _ = writeln!(s, "            {},", op_literal(op));
+    }
+    let _ = writeln!(s, "        ],\n    }};");
+    let _ = writeln!(
+        s,
+        "    if let Err(d) = maplefuzz::diff::run(&program) {{\n        panic!(\"{{d}}\");\n    }}\n}}"
+    );
+    s
+}
