@@ -7,7 +7,9 @@
 //! `.bin`, or when it is named as the fuzzers name their inputs (libFuzzer's
 //! `crash-*`, `oom-*`, `timeout-*`, `leak-*`, `slow-unit-*`,
 //! `minimized-from-*`; honggfuzz's `*.fuzz`), which the fuzzer decoded as
-//! binary whatever bytes they hold. A text file that does not parse is an
+//! binary whatever bytes they hold. A name ending in `.txt` is always text:
+//! the stable driver writes its reproducers as `crash-<sig>.txt` beside the
+//! binary `crash-<sig>.bin`. A text file that does not parse is an
 //! input error naming the line; it is never reinterpreted as binary.
 
 use super::DriverError;
@@ -60,19 +62,21 @@ pub fn load_program(path: &Path) -> Result<(Program, Format), DriverError> {
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| input(format!("cannot read: {e}")))?;
-    let is_bin = path.extension().is_some_and(|e| e == "bin" || e == "fuzz")
-        || path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
-            [
-                "crash-",
-                "oom-",
-                "timeout-",
-                "leak-",
-                "slow-unit-",
-                "minimized-from-",
-            ]
-            .iter()
-            .any(|p| n.starts_with(p))
-        });
+    let ext = path.extension().and_then(|e| e.to_str());
+    let is_bin = matches!(ext, Some("bin" | "fuzz"))
+        || ext != Some("txt")
+            && path.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                [
+                    "crash-",
+                    "oom-",
+                    "timeout-",
+                    "leak-",
+                    "slow-unit-",
+                    "minimized-from-",
+                ]
+                .iter()
+                .any(|p| n.starts_with(p))
+            });
     match looks_like_text(&bytes) {
         Some(text) if !is_bin => parse_program(text)
             .map(|p| (p, Format::Text))
@@ -241,11 +245,19 @@ mod tests {
     fn fuzzer_inputs_are_binary_whatever_they_hold() {
         let dir = std::env::temp_dir().join(format!("maplefuzz-names-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        for name in ["crash-0a1b", "SIGABRT.PC.0.fuzz", "p.bin", "p.txt", "p"] {
+        for name in [
+            "crash-0a1b",
+            "SIGABRT.PC.0.fuzz",
+            "p.bin",
+            "p.txt",
+            "p",
+            "crash-store-rust-0a1b.txt",
+            "crash-store-rust-0a1b.bin",
+        ] {
             let path = dir.join(name);
             std::fs::write(&path, "load 0x1\n").unwrap();
             let (_, format) = load_program(&path).unwrap();
-            let want = if name.starts_with('p') && !name.ends_with(".bin") {
+            let want = if name.ends_with(".txt") || name == "p" {
                 Format::Text
             } else {
                 Format::Binary
