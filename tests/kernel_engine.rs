@@ -171,3 +171,24 @@ fn fruitless_refills_end_with_enomem() {
         run(&engines("fixed", true), &p).unwrap_or_else(|d| panic!("fail_allocs {s}:\n{d}"));
     }
 }
+
+#[cfg(feature = "mutants")]
+#[test]
+fn the_planted_stale_tail_stays_inside_a_full_node() {
+    use maplefuzz::mutants::{self, Mutant};
+    let p = load("stale_tail_last_slot.txt");
+    // The port's mutant alone (no kernel needed).
+    let rust_only = EngineSet {
+        rust: true,
+        kernel: None,
+    };
+    mutants::with(Some(Mutant::StaleNodeStore), || run(&rust_only, &p))
+        .unwrap_or_else(|d| panic!("the mutant broke out of the node: {d}"));
+    if available() {
+        // The C edit, and both beside each other node by node.
+        mutants::with(Some(Mutant::StaleNodeStore), || {
+            run(&engines("stale-node-store", true), &p)
+        })
+        .unwrap_or_else(|d| panic!("the planted C edit broke out of the node: {d}"));
+    }
+}

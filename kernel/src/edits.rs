@@ -102,7 +102,7 @@ pub const EDITS: &[Edit] = &[
             ),
             (
                 "\tcopy_size = mas->end - offset_end + 1;\n\tmemcpy(dst_slots + dst_offset",
-                "\tcopy_size = mas->end - offset_end + 1;\n\tif (dst_offset + copy_size > mt_slots[wr_mas->type])\n\t\tcopy_size = mt_slots[wr_mas->type] - dst_offset;\n\tmemcpy(dst_slots + dst_offset",
+                "\tcopy_size = mas->end - offset_end + 1;\n\tif (dst_offset + copy_size > mt_slots[wr_mas->type])\n\t\tcopy_size = mt_slots[wr_mas->type] - dst_offset;\n\tif (!copy_size)\n\t\tgoto done;\n\tmemcpy(dst_slots + dst_offset",
             ),
         ],
     },

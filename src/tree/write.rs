@@ -570,13 +570,18 @@ fn mas_wr_node_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrState, new_end: us
     }
     if offset_end <= mas.end {
         let dst_offset = mas.offset + 1;
-        let copy_size = (mas.end - offset_end + 1).min(ty.slots() - dst_offset);
-        new[sb + dst_offset..sb + dst_offset + copy_size]
-            .copy_from_slice(&old[sb + offset_end..sb + offset_end + copy_size]);
-        new[pb + dst_offset..pb + dst_offset + copy_size - 1]
-            .copy_from_slice(&old[pb + offset_end..pb + offset_end + copy_size - 1]);
-        if new_end < node_pivots {
-            new[pb + new_end] = mas.max;
+        // Only the stale-node-store mutant can ask for more than the node
+        // holds (or for nothing, when the entry took the last slot); the
+        // bound keeps its damage inside the node, as the C edit does.
+        let copy_size = (mas.end - offset_end + 1).min(ty.slots().saturating_sub(dst_offset));
+        if copy_size > 0 {
+            new[sb + dst_offset..sb + dst_offset + copy_size]
+                .copy_from_slice(&old[sb + offset_end..sb + offset_end + copy_size]);
+            new[pb + dst_offset..pb + dst_offset + copy_size - 1]
+                .copy_from_slice(&old[pb + offset_end..pb + offset_end + copy_size - 1]);
+            if new_end < node_pivots {
+                new[pb + new_end] = mas.max;
+            }
         }
     }
     // mas_leaf_set_meta(newnode, maple_leaf_64, new_end)
