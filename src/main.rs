@@ -130,6 +130,9 @@ enum Command {
         /// Print only the summary lines, not the program and snippets.
         #[arg(long, short)]
         quiet: bool,
+        /// Switch on one deliberate bug (to shrink a mutant's detection).
+        #[arg(long, value_parser = PossibleValuesParser::new(Mutant::names()))]
+        mutant: Option<String>,
     },
     /// Make the inputs a fuzzer kept (a merged libFuzzer corpus) committed
     /// seeds of a target: corpus/<target>/nightly-*.bin with text twins in
@@ -327,17 +330,23 @@ fn main() -> ExitCode {
             seconds,
             max_runs,
             quiet,
-        } => shrink(
-            ShrinkOptions {
-                files,
-                target: target.as_deref().and_then(driver::Target::from_name),
-                out,
-                snippets,
-                limits: shrink::limits(seconds, max_runs),
-            },
-            json,
-            quiet,
-        ),
+            mutant,
+        } => {
+            if let Err(e) = select_mutant(mutant.as_deref()) {
+                return usage_error(&e);
+            }
+            shrink(
+                ShrinkOptions {
+                    files,
+                    target: target.as_deref().and_then(driver::Target::from_name),
+                    out,
+                    snippets,
+                    limits: shrink::limits(seconds, max_runs),
+                },
+                json,
+                quiet,
+            )
+        }
         Command::ImportSeeds {
             target,
             from,

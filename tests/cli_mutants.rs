@@ -151,3 +151,49 @@ fn mutants_fails_when_a_reachable_mutant_is_missed() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn shrink_takes_the_mutant_the_failure_needs() {
+    let dir = temp_dir("shrink");
+    // Fails only with the stale-node-store mutant: the erase's node store
+    // reaches the node's maximum and the old tail stays behind.
+    let file = dir.join("p.txt");
+    std::fs::write(
+        &file,
+        "store 0x0 0x0 v1\nload 0x0\nstore 0x2 max v2\nload 0x3\nerase 0x2\nload 0x2\n",
+    )
+    .unwrap();
+    let args = |mutant: bool| {
+        let mut a = vec![
+            "--engines".to_string(),
+            "oracle,rust".to_string(),
+            "shrink".to_string(),
+            file.display().to_string(),
+            "--out".to_string(),
+            dir.join("out").display().to_string(),
+            "--snippets".to_string(),
+            dir.join("snip").display().to_string(),
+            "-q".to_string(),
+        ];
+        if mutant {
+            a.extend(["--mutant".to_string(), "stale-node-store".to_string()]);
+        }
+        a
+    };
+    let run = |mutant: bool| {
+        let a = args(mutant);
+        maplefuzz(&a.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let clean = run(false);
+    assert_eq!(clean.status.code(), Some(1), "{}", text(&clean.stdout));
+    let shrunk = run(true);
+    assert_eq!(shrunk.status.code(), Some(0), "{}", text(&shrunk.stderr));
+    let repro = dir.join("out/tree_ops/corrupt-node_store-rust.txt");
+    let body = std::fs::read_to_string(&repro).unwrap();
+    let ops = body
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.starts_with("config"))
+        .count();
+    assert_eq!(ops, 3, "{body}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
