@@ -13,6 +13,7 @@
 //! [`replay`] runs one program from a text or binary file.
 
 mod crash;
+pub mod import;
 pub mod mutants;
 mod replay;
 mod stats;
