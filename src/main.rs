@@ -71,6 +71,16 @@ enum Command {
         #[arg(long, value_parser = PossibleValuesParser::new(Mutant::names()))]
         mutant: Option<String>,
     },
+    /// Convert the kernel's captured VMA test sets (the `set`, `set2`, ...
+    /// arrays that `check_erase2_testset` replays in
+    /// tools/testing/radix-tree/maple.c) into programs, one text file per
+    /// set.
+    ImportKernelSets {
+        /// A kernel source tree, or its tools/testing/radix-tree/maple.c.
+        path: PathBuf,
+        /// Where `<set>.txt` files are written (created if missing).
+        out_dir: PathBuf,
+    },
     /// Run every deliberate bug (mutant) under every target that can reach
     /// it, each until the first divergence or the budget, and print a table
     /// (Markdown) of what was detected, how fast and by which check; also
@@ -304,6 +314,20 @@ fn main() -> ExitCode {
                 return usage_error(&e);
             }
             driver::replay(&file, trace).map(|o| i32::from(o.diverged()))
+        }
+        Command::ImportKernelSets { path, out_dir } => {
+            driver::import::import_kernel_sets(&path, &out_dir).map(|sets| {
+                for s in &sets {
+                    println!("{}", s.summary());
+                }
+                let ops: usize = sets.iter().map(|s| s.program.ops.len()).sum();
+                println!(
+                    "{} sets, {ops} ops, written to {}",
+                    sets.len(),
+                    out_dir.display()
+                );
+                0
+            })
         }
         Command::Mutants {
             seconds,

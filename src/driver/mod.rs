@@ -14,6 +14,7 @@
 //! minimises failing ones and writes their reproducers.
 
 mod crash;
+pub mod import;
 pub mod mutants;
 mod replay;
 pub mod seeds;
