@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+//! Unit tests of the VMA oracle. Every expected VMA list below was derived
+//! by reading the named kernel function, not by running the oracle.
+
+mod common;
+mod merge_new;
