@@ -3,4 +3,6 @@
 //! by reading the named kernel function, not by running the oracle.
 
 mod common;
+mod errors;
+mod merge_existing;
 mod merge_new;
