@@ -4,5 +4,7 @@
 
 mod common;
 mod errors;
+mod faults;
 mod merge_existing;
 mod merge_new;
+mod placement;
