@@ -8,3 +8,4 @@ mod faults;
 mod merge_existing;
 mod merge_new;
 mod placement;
+mod smoke;
