@@ -19,6 +19,10 @@
 //! [`Cursor::is_positioned`] is false; reset or pause such a cursor before
 //! stepping it if the results are to be compared.
 //!
+//! [`VmaOracle`] models the Linux 6.12 VMA layer (mmap, munmap, mprotect,
+//! madvise, brk, mremap, page faults) on a `BTreeMap` of VMAs, reproducing
+//! the kernel's merge decisions, errors and allocation points.
+//!
 //! The oracle is meant to be obviously correct rather than fast. It shares
 //! no code with the engines it is compared with and depends on `std` only.
 
@@ -26,6 +30,7 @@ mod cursor;
 mod errno;
 mod gaps;
 mod tree;
+mod vma;
 
 #[cfg(test)]
 mod tests;
@@ -33,3 +38,7 @@ mod tests;
 pub use cursor::{Cursor, Status};
 pub use errno::Errno;
 pub use tree::{RootKind, Slot, TreeOracle};
+pub use vma::{
+    env as vma_env, uapi, vm, Backing, Point, VmaErrno, VmaOracle, VmaOracleConfig, VmaProfile,
+    VmaView,
+};
