@@ -28,3 +28,4 @@ pub mod engine;
 pub mod mutants;
 pub mod ops;
 pub mod tree;
+pub mod vma;
