@@ -31,3 +31,4 @@ pub mod mutants;
 pub mod ops;
 pub mod shrink;
 pub mod tree;
+pub mod vma;
