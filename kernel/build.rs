@@ -142,7 +142,10 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
             // Under AddressSanitizer (cargo fuzz on nightly: cc passes the
             // sanitizer on) every global also has an ODR indicator named
             // after it, which would clash between the variants.
-            let odr = format!("__odr_asan.mfk_vtable=__odr_asan.mfk_vtable_{}", symbol(v.name));
+            let odr = format!(
+                "__odr_asan.mfk_vtable=__odr_asan.mfk_vtable_{}",
+                symbol(v.name)
+            );
             run(Command::new(objcopy())
                 .arg("--localize-hidden")
                 .arg("--redefine-sym")

@@ -2,7 +2,7 @@
 //! deterministic, and its programs survive both program forms.
 
 use maplefuzz::driver::{exec_program, exec_seed, fuzz, FuzzOptions, FuzzOutcome, Target};
-use maplefuzz::ops::{binary, text};
+use maplefuzz::ops::{binary, text, vma, AnyProgram};
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -28,11 +28,7 @@ fn target_campaign(target: &str, seed: u64, execs: u64, name: &str) -> FuzzOutco
     let outcome = fuzz(&opts).expect("a valid target");
     if let Some(f) = &outcome.failure {
         // Show the reproducer in the failure message; leave it on disk.
-        let repro = f
-            .program
-            .as_ref()
-            .map(text::format_program)
-            .unwrap_or_default();
+        let repro = f.program.as_ref().map(|p| p.text()).unwrap_or_default();
         panic!(
             "{} exec {} (seed {:#x}) failed; reproducer: {:?}\n{repro}\n{}",
             f.target.name(),
@@ -80,12 +76,12 @@ fn all_runs_every_target_round_robin() {
         assert_eq!(Target::from_name(t.name()), Some(*t));
         // Execution i of the campaign is target i's program for (3, i).
         let p = exec_program(*t, 3, i as u64);
-        assert!(!p.ops.is_empty());
+        assert!(!p.is_empty());
     }
-    // The profiles differ: the same exec seed gives four different programs.
+    // The profiles differ: the same exec seed gives different programs.
     let programs: HashSet<_> = Target::ALL
         .iter()
-        .map(|t| text::format_program(&exec_program(*t, 3, 0)))
+        .map(|t| exec_program(*t, 3, 0).text())
         .collect();
     assert_eq!(programs.len(), Target::ALL.len());
 }
@@ -93,7 +89,7 @@ fn all_runs_every_target_round_robin() {
 #[test]
 fn target_programs_have_their_profile() {
     for i in 0..40 {
-        let p = exec_program(Target::TreeAlloc, 9, i);
+        let p = exec_program(Target::TreeAlloc, 9, i).into_tree().unwrap();
         assert!(
             p.config.alloc,
             "tree_alloc exec {i} is not an allocation tree"
@@ -101,7 +97,7 @@ fn target_programs_have_their_profile() {
     }
     let kinds = |t: Target| -> HashSet<&'static str> {
         (0..40)
-            .flat_map(|i| exec_program(t, 9, i).ops)
+            .flat_map(|i| exec_program(t, 9, i).into_tree().unwrap().ops)
             .map(|o| o.kind())
             .collect()
     };
@@ -150,19 +146,15 @@ fn exec_seeds_are_distinct_and_programs_round_trip() {
         for i in 0..30 {
             let p = exec_program(t, 0x5eed, i);
             assert_eq!(p, exec_program(t, 0x5eed, i));
-            assert!(p.ops.len() <= binary::MAX_OPS);
-            assert_eq!(
-                binary::decode(&binary::encode(&p)),
-                p,
-                "{} exec {i}",
-                t.name()
-            );
-            assert_eq!(
-                text::parse_program(&text::format_program(&p)).unwrap(),
-                p,
-                "{} exec {i}",
-                t.name()
-            );
+            assert!(p.len() <= binary::MAX_OPS);
+            assert_eq!(AnyProgram::decode(&p.encode()), p, "{} exec {i}", t.name());
+            let back = match &p {
+                AnyProgram::Tree(_) => AnyProgram::Tree(text::parse_program(&p.text()).unwrap()),
+                AnyProgram::Vma(_) => {
+                    AnyProgram::Vma(vma::text::parse_vma_program(&p.text()).unwrap())
+                }
+            };
+            assert_eq!(back, p, "{} exec {i}", t.name());
         }
     }
 }

@@ -65,14 +65,9 @@ fn three_engines_agree_on_generated_programs() {
         return;
     }
     let set = engines("fixed", true);
-    for target in [
-        Target::TreeOps,
-        Target::TreeAlloc,
-        Target::TreePrealloc,
-        Target::TreeFaults,
-    ] {
+    for target in Target::TREE {
         for i in 0..40 {
-            let p = exec_program(target, 0x5eed, i);
+            let p = exec_program(target, 0x5eed, i).into_tree().unwrap();
             if let Err(d) = run(&set, &p) {
                 panic!("{} exec {i}:\n{d}", target.name());
             }
@@ -92,7 +87,7 @@ fn a_bug_planted_in_the_c_code_is_caught() {
     let clean = engines("fixed", true);
     let mut found = None;
     for i in 0..50 {
-        let p = exec_program(Target::TreeOps, 7, i);
+        let p = exec_program(Target::TreeOps, 7, i).into_tree().unwrap();
         run(&clean, &p).unwrap_or_else(|d| panic!("fixed build diverged at exec {i}:\n{d}"));
         if let Err(d) = run(&planted, &p) {
             found = Some((i, d));
@@ -112,7 +107,7 @@ fn a_bug_planted_in_the_c_code_is_caught() {
     // Against the oracle alone, the port's stricter validation over the
     // kernel's nodes sees it too.
     let alone = engines("stale-node-store", false);
-    let p = exec_program(Target::TreeOps, 7, i);
+    let p = exec_program(Target::TreeOps, 7, i).into_tree().unwrap();
     let d = run(&alone, &p).expect_err("caught without the port as well");
     assert_eq!(d.check, Check::Validate, "{d}");
 }
@@ -142,7 +137,7 @@ fn the_exact_build_double_frees_on_rcu_destroy() {
     let d = run(&engines("exact", false), &p).expect_err("6.12 double-frees");
     assert_eq!(d.check, Check::Crash, "{d}");
     assert!(d.detail.contains("double free"), "{d}");
-    assert_eq!(d.op, maplefuzz::ops::TreeOp::Destroy);
+    assert_eq!(d.op, maplefuzz::ops::TreeOp::Destroy.into());
     let stats = run(&engines("fixed", true), &p).unwrap();
     assert!(stats.ops > 100);
 }

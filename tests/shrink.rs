@@ -380,7 +380,7 @@ fn c_snippet_of(program: &Program, name: &str) -> String {
         program: program.clone(),
         divergence: Box::new(Divergence {
             step: last,
-            op: program.ops[last].clone(),
+            op: program.ops[last].clone().into(),
             check: Check::Result,
             engine: name.to_string(),
             detail: String::new(),

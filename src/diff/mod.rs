@@ -21,8 +21,10 @@
 //! missing node) the cursors are paused too. Both depend only on the program,
 //! so every driver replays a program identically.
 
+pub mod vma;
+
 use crate::engine::{Outcome, TreeEngine};
-use crate::ops::{Program, TreeOp};
+use crate::ops::{Op, Program, TreeOp};
 use crate::tree::{StoreStats, StoreType};
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -48,6 +50,9 @@ pub enum Check {
     /// Two engines that both have nodes (the port and the kernel) hold
     /// different node layouts: the port is not faithful there.
     Structure,
+    /// Two address spaces map different pages (flags, file page or
+    /// anon_vma of some page differ), whatever the VMA boundaries.
+    Pages,
 }
 
 impl Check {
@@ -62,6 +67,7 @@ impl Check {
             Check::Atomicity => "atomicity",
             Check::Crash => "crash",
             Check::Structure => "structure",
+            Check::Pages => "pages",
         }
     }
 }
@@ -78,7 +84,7 @@ pub struct Divergence {
     /// Index of the op after which the check failed.
     pub step: usize,
     /// That op.
-    pub op: TreeOp,
+    pub op: Op,
     /// The check that failed.
     pub check: Check,
     /// The engine the failure is attributed to (the one that differs from
@@ -115,7 +121,7 @@ impl Divergence {
     pub fn bug_signature(&self) -> String {
         let class = match self.check {
             Check::Validate | Check::Crash => "corrupt",
-            Check::Result | Check::Contents => "wrong",
+            Check::Result | Check::Contents | Check::Pages => "wrong",
             Check::Accounting => "leak",
             Check::Prealloc => "prealloc",
             Check::Atomicity => "atomicity",
@@ -136,10 +142,7 @@ impl fmt::Display for Divergence {
         writeln!(
             f,
             "divergence at step {}: {} check failed in engine {} after `{}`",
-            self.step,
-            self.check,
-            self.engine,
-            crate::ops::text::format_op(&self.op)
+            self.step, self.check, self.engine, self.op
         )?;
         writeln!(f, "{}", self.detail)?;
         for (name, dump) in &self.dumps {
@@ -211,6 +214,14 @@ pub fn fuzz_program(p: &Program) {
             crate::ops::text::format_program(p),
             d
         );
+    }
+}
+
+/// Runs a program of either language ([`run`] or [`vma::run`]).
+pub fn run_any(program: &crate::ops::AnyProgram) -> Result<RunStats, Box<Divergence>> {
+    match program {
+        crate::ops::AnyProgram::Tree(p) => run(p),
+        crate::ops::AnyProgram::Vma(p) => vma::run(p),
     }
 }
 
@@ -735,7 +746,7 @@ fn diverge(
     }
     Box::new(Divergence {
         step,
-        op: op.clone(),
+        op: Op::Tree(op.clone()),
         check,
         engine,
         detail,

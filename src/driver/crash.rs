@@ -1,9 +1,7 @@
 //! Reproducer files: a failing program in text and binary form, on disk
 //! (and synced) before the failure is reported anywhere else.
 
-use crate::ops::binary::encode;
-use crate::ops::text::format_program;
-use crate::ops::Program;
+use crate::ops::AnyProgram;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +11,7 @@ use std::path::{Path, PathBuf};
 pub struct Artifact {
     /// The text form, with a `#` comment header.
     pub text: PathBuf,
-    /// The binary form (`ops::binary::encode`).
+    /// The binary form (`AnyProgram::encode`).
     pub binary: PathBuf,
 }
 
@@ -48,7 +46,7 @@ pub(crate) fn write_reproducer(
     dir: &Path,
     stem: &str,
     header: &[String],
-    program: &Program,
+    program: &AnyProgram,
 ) -> io::Result<Artifact> {
     fs::create_dir_all(dir)?;
     let mut text = String::new();
@@ -60,13 +58,13 @@ pub(crate) fn write_reproducer(
             text.push('\n');
         }
     }
-    text.push_str(&format_program(program));
+    text.push_str(&program.text());
     let artifact = Artifact {
         text: dir.join(format!("{stem}.txt")),
         binary: dir.join(format!("{stem}.bin")),
     };
     write_synced(&artifact.text, text.as_bytes())?;
-    write_synced(&artifact.binary, &encode(program))?;
+    write_synced(&artifact.binary, &program.encode())?;
     // Make the new directory entries durable too (best effort).
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
@@ -90,19 +88,19 @@ mod tests {
     #[test]
     fn reproducer_parses_back() {
         let dir = std::env::temp_dir().join(format!("maplefuzz-crash-unit-{}", std::process::id()));
-        let p = Program {
+        let p = AnyProgram::Tree(crate::ops::Program {
             config: Default::default(),
             ops: vec![TreeOp::Store {
                 first: 1,
                 last: 2,
                 value: Some(3),
             }],
-        };
+        });
         let header = vec!["two\nlines".to_string(), "x `y`".to_string()];
         let a = write_reproducer(&dir, "sig-00", &header, &p).unwrap();
         let text = fs::read_to_string(&a.text).unwrap();
         assert!(text.starts_with("# two\n# lines\n# x `y`\n"));
-        assert_eq!(parse_program(&text).unwrap(), p);
+        assert_eq!(AnyProgram::Tree(parse_program(&text).unwrap()), p);
         assert!(a.binary.exists());
         let _ = fs::remove_dir_all(&dir);
     }

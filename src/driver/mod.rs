@@ -30,8 +30,7 @@ pub use stats::CampaignStats;
 use crate::diff::panic_message;
 use crate::diff::{self, Divergence};
 use crate::ops::gen::{generate_profile, Profile};
-use crate::ops::text::format_program;
-use crate::ops::Program;
+use crate::ops::AnyProgram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -54,11 +53,23 @@ pub enum Target {
     TreePrealloc,
     /// Fault injection: `fail_allocs` schedules over allocating ops.
     TreeFaults,
+    /// Address-space ops (`VmaOp`) on the VMA oracle and the VMA layer on
+    /// the Rust tree.
+    VmaOps,
 }
 
 impl Target {
     /// Every target, in the order `all` runs them.
-    pub const ALL: [Target; 4] = [
+    pub const ALL: [Target; 5] = [
+        Target::TreeOps,
+        Target::TreeAlloc,
+        Target::TreePrealloc,
+        Target::TreeFaults,
+        Target::VmaOps,
+    ];
+
+    /// The maple tree targets (their programs are `Program`s).
+    pub const TREE: [Target; 4] = [
         Target::TreeOps,
         Target::TreeAlloc,
         Target::TreePrealloc,
@@ -72,6 +83,7 @@ impl Target {
             Target::TreeAlloc => "tree_alloc",
             Target::TreePrealloc => "tree_prealloc",
             Target::TreeFaults => "tree_faults",
+            Target::VmaOps => "vma_ops",
         }
     }
 
@@ -80,19 +92,23 @@ impl Target {
         Target::ALL.into_iter().find(|t| t.name() == name)
     }
 
-    /// The generator profile of this target.
-    pub fn profile(self) -> Profile {
+    /// The tree generator profile of this target (`None`: a VMA target).
+    pub fn profile(self) -> Option<Profile> {
         match self {
-            Target::TreeOps => Profile::TreeOps,
-            Target::TreeAlloc => Profile::TreeAlloc,
-            Target::TreePrealloc => Profile::TreePrealloc,
-            Target::TreeFaults => Profile::TreeFaults,
+            Target::TreeOps => Some(Profile::TreeOps),
+            Target::TreeAlloc => Some(Profile::TreeAlloc),
+            Target::TreePrealloc => Some(Profile::TreePrealloc),
+            Target::TreeFaults => Some(Profile::TreeFaults),
+            Target::VmaOps => None,
         }
     }
 
     /// This target's program for one execution.
-    fn program(self, rng: &mut ChaCha8Rng) -> Program {
-        generate_profile(self.profile(), rng)
+    fn program(self, rng: &mut ChaCha8Rng) -> AnyProgram {
+        match self.profile() {
+            Some(profile) => AnyProgram::Tree(generate_profile(profile, rng)),
+            None => AnyProgram::Vma(crate::ops::vma::binary::generate(rng)),
+        }
     }
 }
 
@@ -191,7 +207,7 @@ pub struct Failure {
     /// The full report (the divergence's `Display`, or the panic message).
     pub report: String,
     /// The program, unless generating it was what failed.
-    pub program: Option<Program>,
+    pub program: Option<AnyProgram>,
     /// The reproducer files, or why they could not be written.
     pub artifact: Result<Artifact, String>,
 }
@@ -235,7 +251,7 @@ pub fn exec_seed(campaign: u64, index: u64) -> u64 {
 }
 
 /// The program execution `index` of campaign `campaign` runs on `target`.
-pub fn exec_program(target: Target, campaign: u64, index: u64) -> Program {
+pub fn exec_program(target: Target, campaign: u64, index: u64) -> AnyProgram {
     let mut rng = ChaCha8Rng::seed_from_u64(exec_seed(campaign, index));
     target.program(&mut rng)
 }
@@ -252,9 +268,9 @@ pub fn clock_seed() -> u64 {
 /// What one execution did.
 enum Exec {
     Clean(diff::RunStats),
-    Diverged(Program, Box<Divergence>),
+    Diverged(AnyProgram, Box<Divergence>),
     /// A panic outside the executor's engines (a harness bug).
-    HarnessPanic(Option<Program>, String),
+    HarnessPanic(Option<AnyProgram>, String),
 }
 
 fn execute(target: Target, seed: u64) -> Exec {
@@ -271,7 +287,7 @@ fn execute(target: Target, seed: u64) -> Exec {
             )
         }
     };
-    match catch_unwind(AssertUnwindSafe(|| diff::run(&program))) {
+    match catch_unwind(AssertUnwindSafe(|| diff::run_any(&program))) {
         Ok(Ok(stats)) => Exec::Clean(stats),
         Ok(Err(d)) => Exec::Diverged(program, d),
         Err(p) => Exec::HarnessPanic(
@@ -391,7 +407,7 @@ fn fail(
     target: Target,
     exec: u64,
     exec_seed: u64,
-    program: Option<Program>,
+    program: Option<AnyProgram>,
     divergence: Option<Box<Divergence>>,
     panic: Option<String>,
 ) -> Failure {
@@ -422,7 +438,7 @@ fn fail(
         header.push("no program: generating it was what failed".to_string());
     }
     let stem = format!("{}-{exec_seed:016x}", crash::sanitize(&signature));
-    let empty = Program::default();
+    let empty = AnyProgram::Tree(crate::ops::Program::default());
     let artifact = crash::write_reproducer(
         &opts.crash_dir,
         &stem,
@@ -449,7 +465,7 @@ fn print_failure(out: &mut dyn Write, f: &Failure) -> std::io::Result<()> {
             "# program of exec {} (seed {:#x})",
             f.exec, f.exec_seed
         )?;
-        write!(out, "{}", format_program(p))?;
+        write!(out, "{}", p.text())?;
         writeln!(out)?;
     }
     writeln!(out, "{}", f.report.trim_end())?;

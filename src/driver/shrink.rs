@@ -348,7 +348,7 @@ pub fn json_report(r: &ShrinkReport) -> String {
             json_str(&b.signature),
             json_str(b.target.name()),
             json_str(d.check.name()),
-            json_str(&crate::ops::text::format_op(&d.op)),
+            json_str(&d.op.to_string()),
             json_str(&d.engine),
             b.shrunk.program.ops.len(),
             b.shrunk.original_ops,

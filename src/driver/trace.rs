@@ -7,7 +7,7 @@
 use super::replay::{fmt_index as index, fmt_outcome};
 use crate::diff::{self, Check, Divergence};
 use crate::ops::text::format_op;
-use crate::ops::{Program, TreeOp};
+use crate::ops::{Op, Program, TreeOp};
 use std::io::{self, Write};
 
 /// A dump at most this long is printed whole.
@@ -88,10 +88,7 @@ pub(crate) fn print_divergence(
     writeln!(
         out,
         "divergence at step {}: {} check failed in engine {} after `{}`",
-        d.step,
-        d.check,
-        d.engine,
-        format_op(&d.op)
+        d.step, d.check, d.engine, d.op
     )?;
     writeln!(out, "signature: {}", d.bug_signature())?;
     if !d.store_types.is_empty() {
@@ -174,8 +171,8 @@ fn detail_span(detail: &str) -> Option<(u64, u64)> {
 
 /// The span of indices to show the nodes of: the op's, joined with one
 /// named in the evidence.
-fn focus(op: &TreeOp, detail: &str) -> Option<(u64, u64)> {
-    match (op_span(op), detail_span(detail)) {
+fn focus(op: &Op, detail: &str) -> Option<(u64, u64)> {
+    match (op.tree().and_then(op_span), detail_span(detail)) {
         (Some(a), Some(b)) => Some((a.0.min(b.0), a.1.max(b.1))),
         (a, b) => a.or(b),
     }
@@ -293,8 +290,8 @@ mod tests {
             value: Some(1),
         };
         let detail = "leaf_64 node 0x1500 [0xfa, 0xffffffffffffffff] depth 2: stale slot";
-        assert_eq!(focus(&op, detail), Some((0xfa, u64::MAX)));
-        assert_eq!(focus(&TreeOp::Pause, "no range"), None);
-        assert_eq!(focus(&TreeOp::Pause, detail), Some((0xfa, u64::MAX)));
+        assert_eq!(focus(&op.into(), detail), Some((0xfa, u64::MAX)));
+        assert_eq!(focus(&TreeOp::Pause.into(), "no range"), None);
+        assert_eq!(focus(&TreeOp::Pause.into(), detail), Some((0xfa, u64::MAX)));
     }
 }

@@ -10,6 +10,7 @@ use maplefuzz_reference as oracle;
 
 pub mod kernel;
 pub mod select;
+pub mod vma;
 pub use kernel::KernelEngine;
 pub use select::EngineSet;
 

@@ -14,6 +14,7 @@
 pub mod binary;
 pub mod gen;
 pub mod text;
+pub mod vma;
 
 /// How the tree under test is created (`mt_init_flags`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -270,3 +271,105 @@ pub fn entry_to_token(e: u64) -> u64 {
 
 /// The largest value token (its entry word must fit in 64 bits).
 pub const MAX_TOKEN: u64 = u64::MAX >> 1;
+
+/// An op of either language, as a divergence names it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// A maple tree op.
+    Tree(TreeOp),
+    /// An address-space op.
+    Vma(vma::VmaOp),
+}
+
+impl Op {
+    /// The op's name in the text form and in signatures.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Tree(op) => op.kind(),
+            Op::Vma(op) => op.kind(),
+        }
+    }
+
+    /// The tree op, if it is one.
+    pub fn tree(&self) -> Option<&TreeOp> {
+        match self {
+            Op::Tree(op) => Some(op),
+            Op::Vma(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Op {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Op::Tree(op) => f.write_str(&text::format_op(op)),
+            Op::Vma(op) => f.write_str(&vma::text::format_op(op)),
+        }
+    }
+}
+
+impl From<TreeOp> for Op {
+    fn from(op: TreeOp) -> Op {
+        Op::Tree(op)
+    }
+}
+
+/// A program of either language: what a driver generates, runs and writes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum AnyProgram {
+    /// A maple tree program.
+    Tree(Program),
+    /// An address-space program.
+    Vma(vma::VmaProgram),
+}
+
+impl AnyProgram {
+    /// The text form.
+    pub fn text(&self) -> String {
+        match self {
+            AnyProgram::Tree(p) => text::format_program(p),
+            AnyProgram::Vma(p) => vma::text::format_program(p),
+        }
+    }
+
+    /// The binary form (VMA programs carry [`vma::binary::MAGIC`]).
+    pub fn encode(&self) -> Vec<u8> {
+        match self {
+            AnyProgram::Tree(p) => binary::encode(p),
+            AnyProgram::Vma(p) => vma::binary::encode(p),
+        }
+    }
+
+    /// The number of ops.
+    pub fn len(&self) -> usize {
+        match self {
+            AnyProgram::Tree(p) => p.ops.len(),
+            AnyProgram::Vma(p) => p.ops.len(),
+        }
+    }
+
+    /// Whether there are no ops.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl AnyProgram {
+    /// The program a reproducer's binary form stands for: a VMA program if
+    /// it starts with [`vma::binary::MAGIC`], else a tree program.
+    pub fn decode(bytes: &[u8]) -> AnyProgram {
+        if bytes.starts_with(vma::binary::MAGIC) {
+            AnyProgram::Vma(vma::binary::decode(bytes))
+        } else {
+            AnyProgram::Tree(binary::decode(bytes))
+        }
+    }
+
+    /// The tree program, if it is one.
+    pub fn into_tree(self) -> Option<Program> {
+        match self {
+            AnyProgram::Tree(p) => Some(p),
+            AnyProgram::Vma(_) => None,
+        }
+    }
+}

@@ -232,7 +232,7 @@ impl Reproducer<'_> {
                 self.signature(),
                 d.check,
                 d.engine,
-                crate::ops::text::format_op(&d.op),
+                d.op,
                 d.step
             ),
             d.detail

@@ -67,7 +67,7 @@ fn a_candidate_failing_differently_is_not_kept() {
         let r = mutants::with(STALE, || run_fast(q));
         match r {
             Err(mut d) if q.ops.len() != 3 => {
-                d.op = crate::ops::TreeOp::Pause;
+                d.op = crate::ops::TreeOp::Pause.into();
                 Err(d)
             }
             other => other,

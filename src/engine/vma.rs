@@ -1,0 +1,311 @@
+//! The VMA engines: the model (`src/vma`, the Linux 6.12 VMA code on the
+//! Rust maple tree) and the naive oracle (`reference/`), behind one trait so
+//! the executor (`crate::diff::vma`) runs a [`VmaProgram`](crate::ops::vma::VmaProgram)
+//! on both and compares them after every op.
+
+use crate::ops::vma::{Backing, Point, Vma, VmaErrno, VmaOp, VmaOutcome, VmaProfile, VmaSetup};
+use crate::vma as model;
+use maplefuzz_reference as oracle;
+
+/// An address space the executor can drive and observe.
+pub trait VmaEngine {
+    /// The engine's name in reports.
+    fn name(&self) -> &'static str;
+    /// Runs one op.
+    fn apply(&mut self, op: &VmaOp) -> VmaOutcome;
+    /// The VMAs in address order.
+    fn vmas(&self) -> Vec<Vma>;
+    /// `mm->brk`.
+    fn brk(&self) -> u64;
+    /// `mm->map_count`.
+    fn map_count(&self) -> u64;
+    /// The allocation points the last op passed, in order.
+    fn last_points(&self) -> Vec<Point>;
+    /// The engine's own consistency checks (`validate_mm`, node
+    /// accounting); `Ok` for an engine without internals.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+    /// Node accounting `(allocated, reachable, held)`, for engines with nodes.
+    fn accounting(&self) -> Option<(u64, u64, u64)> {
+        None
+    }
+    /// A store of the last op that broke a shared preallocation.
+    fn prealloc_misuse(&self) -> Option<String> {
+        None
+    }
+    /// A dump of the engine's tree, for reports.
+    fn dump(&self) -> Option<String> {
+        None
+    }
+    /// The store types the engine's tree ran so far.
+    fn store_stats(&self) -> Option<crate::tree::StoreStats> {
+        None
+    }
+}
+
+/// The VMA layer on the Rust maple tree.
+pub struct ModelEngine {
+    mm: model::Mm,
+}
+
+impl ModelEngine {
+    pub fn new(setup: VmaSetup) -> Self {
+        ModelEngine {
+            mm: model::Mm::new(model::VmaConfig {
+                max_map_count: setup.max_map_count,
+                profile: match setup.profile {
+                    VmaProfile::V6_12 => model::Profile::V6_12,
+                    VmaProfile::V6_1 => model::Profile::V6_1,
+                },
+            }),
+        }
+    }
+
+    /// The address space under test.
+    pub fn mm(&self) -> &model::Mm {
+        &self.mm
+    }
+
+    /// The address space under test, for tests that break it on purpose.
+    pub fn mm_mut(&mut self) -> &mut model::Mm {
+        &mut self.mm
+    }
+}
+
+fn model_errno(e: model::Errno) -> VmaErrno {
+    match e {
+        model::Errno::EINVAL => VmaErrno::EINVAL,
+        model::Errno::ENOMEM => VmaErrno::ENOMEM,
+        model::Errno::EEXIST => VmaErrno::EEXIST,
+        model::Errno::EACCES => VmaErrno::EACCES,
+        model::Errno::EFAULT => VmaErrno::EFAULT,
+        model::Errno::EAGAIN => VmaErrno::EAGAIN,
+        model::Errno::EPERM => VmaErrno::EPERM,
+        model::Errno::EOVERFLOW => VmaErrno::EOVERFLOW,
+        model::Errno::EOPNOTSUPP => VmaErrno::EOPNOTSUPP,
+    }
+}
+
+fn model_point(p: model::Point) -> Point {
+    match p {
+        model::Point::VmaAlloc => Point::VmaAlloc,
+        model::Point::Prealloc => Point::Prealloc,
+        model::Point::StoreGfp => Point::StoreGfp,
+        model::Point::AnonVma => Point::AnonVma,
+    }
+}
+
+impl VmaEngine for ModelEngine {
+    fn name(&self) -> &'static str {
+        "rust"
+    }
+
+    fn apply(&mut self, op: &VmaOp) -> VmaOutcome {
+        let mm = &mut self.mm;
+        let st = |r: Result<(), model::Errno>| VmaOutcome::Status(r.map_err(model_errno));
+        match *op {
+            VmaOp::Mmap {
+                addr,
+                len,
+                prot,
+                flags,
+                backing,
+            } => {
+                let b = match backing {
+                    Backing::Anon => model::Backing::Anon,
+                    Backing::File { file, pgoff } => model::Backing::File { file, pgoff },
+                };
+                VmaOutcome::Addr(mm.mmap(addr, len, prot, flags, b).map_err(model_errno))
+            }
+            VmaOp::Munmap { addr, len } => st(mm.munmap(addr, len)),
+            VmaOp::Mprotect { addr, len, prot } => st(mm.mprotect(addr, len, prot)),
+            VmaOp::Madvise { addr, len, advice } => st(mm.madvise(addr, len, advice)),
+            VmaOp::Brk { addr } => VmaOutcome::Brk(mm.brk(addr)),
+            VmaOp::Mremap {
+                addr,
+                old_len,
+                new_len,
+                flags,
+                new_addr,
+            } => VmaOutcome::Addr(
+                mm.mremap(addr, old_len, new_len, flags, new_addr)
+                    .map_err(model_errno),
+            ),
+            VmaOp::Touch { addr, write } => st(mm.touch(addr, write)),
+            VmaOp::FailAt { nth } => {
+                mm.fail_at(nth);
+                VmaOutcome::Armed
+            }
+        }
+    }
+
+    fn vmas(&self) -> Vec<Vma> {
+        self.mm
+            .vmas()
+            .into_iter()
+            .map(|v| Vma {
+                start: v.start,
+                end: v.end,
+                flags: v.flags,
+                file: v.file,
+                pgoff: v.pgoff,
+                anon: v.anon,
+            })
+            .collect()
+    }
+
+    fn brk(&self) -> u64 {
+        self.mm.brk_value()
+    }
+
+    fn map_count(&self) -> u64 {
+        self.mm.map_count()
+    }
+
+    fn last_points(&self) -> Vec<Point> {
+        self.mm.last_points().into_iter().map(model_point).collect()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.mm.validate_mm()
+    }
+
+    fn accounting(&self) -> Option<(u64, u64, u64)> {
+        Some(self.mm.node_accounting())
+    }
+
+    fn prealloc_misuse(&self) -> Option<String> {
+        self.mm.prealloc_misuse()
+    }
+
+    fn dump(&self) -> Option<String> {
+        Some(self.mm.tree().dump())
+    }
+
+    fn store_stats(&self) -> Option<crate::tree::StoreStats> {
+        Some(*self.mm.tree().store_stats())
+    }
+}
+
+/// The naive oracle.
+pub struct OracleEngine {
+    o: oracle::VmaOracle,
+}
+
+impl OracleEngine {
+    pub fn new(setup: VmaSetup) -> Self {
+        OracleEngine {
+            o: oracle::VmaOracle::new(oracle::VmaOracleConfig {
+                max_map_count: setup.max_map_count,
+                profile: match setup.profile {
+                    VmaProfile::V6_12 => oracle::VmaProfile::V6_12,
+                    VmaProfile::V6_1 => oracle::VmaProfile::V6_1,
+                },
+            }),
+        }
+    }
+}
+
+fn oracle_errno(e: oracle::VmaErrno) -> VmaErrno {
+    match e {
+        oracle::VmaErrno::EINVAL => VmaErrno::EINVAL,
+        oracle::VmaErrno::ENOMEM => VmaErrno::ENOMEM,
+        oracle::VmaErrno::EEXIST => VmaErrno::EEXIST,
+        oracle::VmaErrno::EACCES => VmaErrno::EACCES,
+        oracle::VmaErrno::EFAULT => VmaErrno::EFAULT,
+        oracle::VmaErrno::EAGAIN => VmaErrno::EAGAIN,
+        oracle::VmaErrno::EPERM => VmaErrno::EPERM,
+        oracle::VmaErrno::EOVERFLOW => VmaErrno::EOVERFLOW,
+        oracle::VmaErrno::EOPNOTSUPP => VmaErrno::EOPNOTSUPP,
+    }
+}
+
+fn oracle_point(p: oracle::Point) -> Point {
+    match p {
+        oracle::Point::VmaAlloc => Point::VmaAlloc,
+        oracle::Point::Prealloc => Point::Prealloc,
+        oracle::Point::StoreGfp => Point::StoreGfp,
+        oracle::Point::AnonVma => Point::AnonVma,
+    }
+}
+
+impl VmaEngine for OracleEngine {
+    fn name(&self) -> &'static str {
+        "oracle"
+    }
+
+    fn apply(&mut self, op: &VmaOp) -> VmaOutcome {
+        let o = &mut self.o;
+        let st = |r: Result<(), oracle::VmaErrno>| VmaOutcome::Status(r.map_err(oracle_errno));
+        match *op {
+            VmaOp::Mmap {
+                addr,
+                len,
+                prot,
+                flags,
+                backing,
+            } => {
+                let b = match backing {
+                    Backing::Anon => oracle::Backing::Anon,
+                    Backing::File { file, pgoff } => oracle::Backing::File { file, pgoff },
+                };
+                VmaOutcome::Addr(o.mmap(addr, len, prot, flags, b).map_err(oracle_errno))
+            }
+            VmaOp::Munmap { addr, len } => st(o.munmap(addr, len)),
+            VmaOp::Mprotect { addr, len, prot } => st(o.mprotect(addr, len, prot)),
+            VmaOp::Madvise { addr, len, advice } => st(o.madvise(addr, len, advice)),
+            VmaOp::Brk { addr } => VmaOutcome::Brk(o.brk(addr)),
+            VmaOp::Mremap {
+                addr,
+                old_len,
+                new_len,
+                flags,
+                new_addr,
+            } => VmaOutcome::Addr(
+                o.mremap(addr, old_len, new_len, flags, new_addr)
+                    .map_err(oracle_errno),
+            ),
+            VmaOp::Touch { addr, write } => st(o.touch(addr, write)),
+            VmaOp::FailAt { nth } => {
+                o.fail_at(nth);
+                VmaOutcome::Armed
+            }
+        }
+    }
+
+    fn vmas(&self) -> Vec<Vma> {
+        self.o
+            .vmas()
+            .into_iter()
+            .map(|v| Vma {
+                start: v.start,
+                end: v.end,
+                flags: v.flags,
+                file: v.file,
+                pgoff: v.pgoff,
+                anon: v.anon,
+            })
+            .collect()
+    }
+
+    fn brk(&self) -> u64 {
+        self.o.brk_value()
+    }
+
+    fn map_count(&self) -> u64 {
+        self.o.map_count()
+    }
+
+    fn last_points(&self) -> Vec<Point> {
+        self.o.last_points().into_iter().map(oracle_point).collect()
+    }
+}
+
+/// The engines of a VMA run: the oracle first (the reference), then the model.
+pub fn engines(setup: VmaSetup) -> Vec<Box<dyn VmaEngine>> {
+    vec![
+        Box::new(OracleEngine::new(setup)),
+        Box::new(ModelEngine::new(setup)),
+    ]
+}

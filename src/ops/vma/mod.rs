@@ -1,0 +1,290 @@
+//! The VMA op language: what a `vma_ops` program is.
+//!
+//! A [`VmaProgram`] is an address-space setup and a list of [`VmaOp`]s, the
+//! system calls of Linux 6.12's memory map (mmap, munmap, mprotect, madvise,
+//! brk, mremap), a page fault ([`VmaOp::Touch`]) and a fault-injection op
+//! ([`VmaOp::FailAt`]). Every engine (the VMA layer on the Rust tree in
+//! `src/vma`, the naive oracle in `reference/`) answers each op with a
+//! [`VmaOutcome`] and exposes its VMAs as [`Vma`] rows; the executor in
+//! `crate::diff::vma` compares them after every op.
+//!
+//! Arguments are raw syscall values (addresses and lengths may be unaligned
+//! or huge); the constants are the Linux uapi ones ([`uapi`]) and the VM_*
+//! bits of `include/linux/mm.h` ([`vm`]).
+
+pub mod binary;
+pub mod text;
+
+use std::fmt;
+
+/// Linux uapi constants the op language uses.
+pub mod uapi {
+    /// Page size.
+    pub const PAGE: u64 = 4096;
+    pub const PROT_READ: u32 = 0x1;
+    pub const PROT_WRITE: u32 = 0x2;
+    pub const PROT_EXEC: u32 = 0x4;
+    pub const MAP_SHARED: u32 = 0x01;
+    pub const MAP_PRIVATE: u32 = 0x02;
+    pub const MAP_SHARED_VALIDATE: u32 = 0x03;
+    pub const MAP_FIXED: u32 = 0x10;
+    pub const MAP_ANONYMOUS: u32 = 0x20;
+    pub const MAP_GROWSDOWN: u32 = 0x100;
+    pub const MAP_NORESERVE: u32 = 0x4000;
+    pub const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
+    pub const MREMAP_MAYMOVE: u32 = 1;
+    pub const MREMAP_FIXED: u32 = 2;
+    pub const MADV_NORMAL: u32 = 0;
+    pub const MADV_RANDOM: u32 = 1;
+    pub const MADV_SEQUENTIAL: u32 = 2;
+    pub const MADV_DONTFORK: u32 = 10;
+    pub const MADV_DOFORK: u32 = 11;
+    pub const MADV_DONTDUMP: u32 = 16;
+    pub const MADV_DODUMP: u32 = 17;
+    pub const MADV_WIPEONFORK: u32 = 18;
+    pub const MADV_KEEPONFORK: u32 = 19;
+    /// The fixed environment of both engines (see `src/vma`).
+    pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+    pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
+    pub const MMAP_BASE: u64 = 0x7f00_0000_0000;
+    pub const START_BRK: u64 = 0x5555_5600_0000;
+}
+
+/// VM_* flag bits (`include/linux/mm.h`), for printing.
+pub mod vm {
+    pub const NAMES: &[(u64, &str)] = &[
+        (0x1, "read"),
+        (0x2, "write"),
+        (0x4, "exec"),
+        (0x8, "shared"),
+        (0x10, "mayread"),
+        (0x20, "maywrite"),
+        (0x40, "mayexec"),
+        (0x80, "mayshare"),
+        (0x100, "growsdown"),
+        (0x2000, "locked"),
+        (0x8000, "seq_read"),
+        (0x1_0000, "rand_read"),
+        (0x2_0000, "dontcopy"),
+        (0x4_0000, "dontexpand"),
+        (0x10_0000, "account"),
+        (0x20_0000, "noreserve"),
+        (0x200_0000, "wipeonfork"),
+        (0x400_0000, "dontdump"),
+    ];
+
+    /// `read|write|...` for a flag word; unnamed bits in hex.
+    pub fn format(flags: u64) -> String {
+        let mut rest = flags;
+        let mut parts = Vec::new();
+        for &(bit, name) in NAMES {
+            if flags & bit != 0 {
+                parts.push(name.to_string());
+                rest &= !bit;
+            }
+        }
+        if rest != 0 {
+            parts.push(format!("{rest:#x}"));
+        }
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join("|")
+        }
+    }
+}
+
+/// What backs a mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Backing {
+    /// `MAP_ANONYMOUS`.
+    Anon,
+    /// One of the environment's four files (0..=3; see `src/vma`), at page
+    /// offset `pgoff`.
+    File { file: u8, pgoff: u64 },
+}
+
+/// The kernel version whose VMA code drives the tree.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum VmaProfile {
+    /// Linux 6.12: one preallocation, one store per VMA change.
+    #[default]
+    V6_12,
+    /// Linux 6.1's `__vma_adjust()` pattern: every split makes one
+    /// preallocation and then two stores (the July 2022 scenario).
+    V6_1,
+}
+
+/// How the address space is created.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VmaSetup {
+    /// `sysctl_max_map_count`: small, so that the limits are reached.
+    pub max_map_count: u64,
+    /// Which kernel's pattern of tree calls the model uses.
+    pub profile: VmaProfile,
+}
+
+impl Default for VmaSetup {
+    fn default() -> Self {
+        VmaSetup {
+            max_map_count: 24,
+            profile: VmaProfile::V6_12,
+        }
+    }
+}
+
+/// One operation on the address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VmaOp {
+    /// `mmap(addr, len, prot, flags, fd, offset)`.
+    Mmap {
+        addr: u64,
+        len: u64,
+        prot: u32,
+        flags: u32,
+        backing: Backing,
+    },
+    /// `munmap(addr, len)`.
+    Munmap { addr: u64, len: u64 },
+    /// `mprotect(addr, len, prot)`.
+    Mprotect { addr: u64, len: u64, prot: u32 },
+    /// `madvise(addr, len, advice)` (the VMA-flag advices).
+    Madvise { addr: u64, len: u64, advice: u32 },
+    /// `brk(addr)`: answers the program break afterwards.
+    Brk { addr: u64 },
+    /// `mremap(addr, old_len, new_len, flags, new_addr)`.
+    Mremap {
+        addr: u64,
+        old_len: u64,
+        new_len: u64,
+        flags: u32,
+        new_addr: u64,
+    },
+    /// A page fault at `addr` (a write fault creates the anon_vma).
+    Touch { addr: u64, write: bool },
+    /// The `nth` allocation point of the next op fails.
+    FailAt { nth: u32 },
+}
+
+impl VmaOp {
+    /// The op's name in the text form and in signatures.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            VmaOp::Mmap { .. } => "mmap",
+            VmaOp::Munmap { .. } => "munmap",
+            VmaOp::Mprotect { .. } => "mprotect",
+            VmaOp::Madvise { .. } => "madvise",
+            VmaOp::Brk { .. } => "brk",
+            VmaOp::Mremap { .. } => "mremap",
+            VmaOp::Touch { .. } => "touch",
+            VmaOp::FailAt { .. } => "fail_at",
+        }
+    }
+}
+
+impl fmt::Display for VmaOp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&text::format_op(self))
+    }
+}
+
+/// A VMA program: the setup and the ops.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct VmaProgram {
+    pub setup: VmaSetup,
+    pub ops: Vec<VmaOp>,
+}
+
+/// The errors the system calls answer (negated errno values in the kernel).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VmaErrno {
+    EINVAL,
+    ENOMEM,
+    EEXIST,
+    EACCES,
+    EFAULT,
+    EAGAIN,
+    EPERM,
+    EOVERFLOW,
+    /// `MAP_SHARED_VALIDATE` with a flag the mapping does not support.
+    EOPNOTSUPP,
+}
+
+impl fmt::Display for VmaErrno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}
+
+/// What an op answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum VmaOutcome {
+    /// mmap, mremap: an address or an error.
+    Addr(Result<u64, VmaErrno>),
+    /// munmap, mprotect, madvise, touch: success or an error.
+    Status(Result<(), VmaErrno>),
+    /// brk: the break afterwards.
+    Brk(u64),
+    /// fail_at: armed.
+    Armed,
+}
+
+impl fmt::Display for VmaOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            VmaOutcome::Addr(Ok(a)) | VmaOutcome::Brk(a) => write!(f, "{a:#x}"),
+            VmaOutcome::Status(Ok(())) => f.write_str("ok"),
+            VmaOutcome::Addr(Err(e)) | VmaOutcome::Status(Err(e)) => write!(f, "-{e}"),
+            VmaOutcome::Armed => f.write_str("armed"),
+        }
+    }
+}
+
+/// Where an op may fail with `-ENOMEM` from an allocation, in the kernel's
+/// order (the points [`VmaOp::FailAt`] counts).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Point {
+    /// `vm_area_alloc()` / `vm_area_dup()`.
+    VmaAlloc,
+    /// `vma_iter_prealloc()` / `mas_preallocate()`.
+    Prealloc,
+    /// `mas_store_gfp()` into munmap's side tree, `vma_iter_clear_gfp()`,
+    /// `vma_iter_store_gfp()`.
+    StoreGfp,
+    /// `anon_vma_prepare()`, `anon_vma_clone()`, `dup_anon_vma()`.
+    AnonVma,
+}
+
+/// One VMA as the engines report it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Vma {
+    pub start: u64,
+    pub end: u64,
+    /// VM_* bits.
+    pub flags: u64,
+    /// Files 0..=3, shmem files 100 and up (compared up to renaming).
+    pub file: Option<u32>,
+    pub pgoff: u64,
+    /// anon_vma identity (compared up to renaming).
+    pub anon: Option<u64>,
+}
+
+impl fmt::Display for Vma {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "[{:#x}, {:#x}) {} pgoff {:#x}",
+            self.start,
+            self.end,
+            vm::format(self.flags),
+            self.pgoff
+        )?;
+        if let Some(file) = self.file {
+            write!(f, " file {file}")?;
+        }
+        if let Some(a) = self.anon {
+            write!(f, " anon {a}")?;
+        }
+        Ok(())
+    }
+}
