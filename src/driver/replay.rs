@@ -15,9 +15,8 @@
 use super::DriverError;
 use crate::diff::{self, Divergence, RunStats};
 use crate::engine::Outcome;
-use crate::ops::binary::decode;
 use crate::ops::text::parse_program;
-use crate::ops::Program;
+use crate::ops::{vma, AnyProgram, Program};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -36,7 +35,7 @@ pub struct ReplayOutcome {
     /// How the file was read.
     pub format: Format,
     /// The program.
-    pub program: Program,
+    pub program: AnyProgram,
     /// The executor's verdict.
     pub result: Result<RunStats, Box<Divergence>>,
 }
@@ -55,8 +54,26 @@ fn looks_like_text(bytes: &[u8]) -> Option<&str> {
         .then_some(s)
 }
 
-/// Reads a program file (see the module documentation for the format).
+/// Reads a maple tree program file (see the module documentation for the
+/// format). A VMA program is an input error here: the commands that call
+/// this (shrink, sweep) take tree programs; `replay` takes both
+/// ([`load_any`]).
 pub fn load_program(path: &Path) -> Result<(Program, Format), DriverError> {
+    match load_any(path)? {
+        (AnyProgram::Tree(p), format) => Ok((p, format)),
+        (AnyProgram::Vma(_), _) => Err(DriverError::Input {
+            path: path.to_path_buf(),
+            message: "a VMA program (target vma_ops): this command takes maple tree programs \
+                      only; replay it with `maplefuzz replay`"
+                .to_string(),
+        }),
+    }
+}
+
+/// Reads a program file of either language: text starting with
+/// `config vma` is a VMA program, and so is binary that starts with the VMA
+/// magic or lies under a folder named `vma_ops` (a fuzzer's input).
+pub fn load_any(path: &Path) -> Result<(AnyProgram, Format), DriverError> {
     let input = |message: String| DriverError::Input {
         path: path.to_path_buf(),
         message,
@@ -78,10 +95,16 @@ pub fn load_program(path: &Path) -> Result<(Program, Format), DriverError> {
                 .any(|p| n.starts_with(p))
             });
     match looks_like_text(&bytes) {
-        Some(text) if !is_bin => parse_program(text)
-            .map(|p| (p, Format::Text))
+        Some(text) if !is_bin && vma::text::is_vma_text(text) => vma::text::parse_vma_program(text)
+            .map(|p| (AnyProgram::Vma(p), Format::Text))
             .map_err(|e| input(e.to_string())),
-        _ => Ok((decode(&bytes), Format::Binary)),
+        Some(text) if !is_bin => parse_program(text)
+            .map(|p| (AnyProgram::Tree(p), Format::Text))
+            .map_err(|e| input(e.to_string())),
+        _ if path.components().any(|c| c.as_os_str() == "vma_ops") => {
+            Ok((AnyProgram::Vma(vma::binary::decode(&bytes)), Format::Binary))
+        }
+        _ => Ok((AnyProgram::decode(&bytes), Format::Binary)),
     }
 }
 
@@ -99,10 +122,21 @@ pub fn replay_to(
     trace: bool,
     out: &mut dyn Write,
 ) -> Result<ReplayOutcome, DriverError> {
-    let (program, format) = load_program(path)?;
     let out_err = |e: std::io::Error| DriverError::Input {
         path: PathBuf::from("<stdout>"),
         message: e.to_string(),
+    };
+    let (any, format) = load_any(path)?;
+    let program = match any {
+        AnyProgram::Tree(p) => p,
+        AnyProgram::Vma(p) => {
+            let result = replay_vma(path, &p, format, trace, out).map_err(out_err)?;
+            return Ok(ReplayOutcome {
+                format,
+                program: AnyProgram::Vma(p),
+                result,
+            });
+        }
     };
     let config = crate::ops::text::format_program(&Program {
         config: program.config,
@@ -155,9 +189,66 @@ pub fn replay_to(
     .map_err(out_err)?;
     Ok(ReplayOutcome {
         format,
-        program,
+        program: AnyProgram::Tree(program),
         result,
     })
+}
+
+/// Replays a VMA program: with `trace`, every step's op and each engine's
+/// answer and VMA count; then the divergence or a clean verdict.
+fn replay_vma(
+    path: &Path,
+    p: &vma::VmaProgram,
+    format: Format,
+    trace: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<Result<RunStats, Box<Divergence>>> {
+    writeln!(
+        out,
+        "replaying {} ({}, {} ops, {})",
+        path.display(),
+        match format {
+            Format::Text => "text",
+            Format::Binary => "binary",
+        },
+        p.ops.len(),
+        vma::text::format_setup(&p.setup)
+    )?;
+    let result = if trace {
+        // Step the program one op at a time on fresh engines, printing
+        // each engine's answer, then run the checked executor on it.
+        let mut engines = crate::engine::vma::engines(p.setup);
+        for (i, op) in p.ops.iter().enumerate() {
+            let answers: Vec<String> = engines
+                .iter_mut()
+                .map(|e| {
+                    let o = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.apply(op)));
+                    match o {
+                        Ok(o) => format!("{}: {o} ({} vmas)", e.name(), e.vmas().len()),
+                        Err(_) => format!("{}: panicked", e.name()),
+                    }
+                })
+                .collect();
+            writeln!(
+                out,
+                "{i:>3}  {:<50} {}",
+                vma::text::format_op(op),
+                answers.join("  ")
+            )?;
+        }
+        diff::vma::run(p)
+    } else {
+        diff::vma::run(p)
+    };
+    match &result {
+        Ok(stats) => writeln!(
+            out,
+            "no divergence: {} ops, at most {} VMAs",
+            stats.ops, stats.max_entries
+        )?,
+        Err(d) => write!(out, "{d}")?,
+    }
+    Ok(result)
 }
 
 fn fmt_token(t: Option<u64>) -> String {
