@@ -236,42 +236,27 @@ impl VmaOracle {
         flags: u32,
         backing: Backing,
     ) -> Result<u64, VmaErrno> {
-        self.begin_op();
-        let r = self.do_mmap(addr, len, prot, flags, backing);
-        self.end_op();
-        r
+        self.run_op(|o| o.do_mmap(addr, len, prot, flags, backing))
     }
 
     /// `munmap()` (`do_vmi_munmap()`).
     pub fn munmap(&mut self, addr: u64, len: u64) -> Result<(), VmaErrno> {
-        self.begin_op();
-        let r = self.do_vmi_munmap(addr, len);
-        self.end_op();
-        r
+        self.run_op(|o| o.do_vmi_munmap(addr, len))
     }
 
     /// `mprotect()` (`do_mprotect_pkey()` with pkey -1).
     pub fn mprotect(&mut self, addr: u64, len: u64, prot: u32) -> Result<(), VmaErrno> {
-        self.begin_op();
-        let r = self.do_mprotect_pkey(addr, len, prot);
-        self.end_op();
-        r
+        self.run_op(|o| o.do_mprotect_pkey(addr, len, prot))
     }
 
     /// `madvise()` for the VMA-flag advices (`do_madvise()`).
     pub fn madvise(&mut self, addr: u64, len: u64, advice: u32) -> Result<(), VmaErrno> {
-        self.begin_op();
-        let r = self.do_madvise(addr, len, advice);
-        self.end_op();
-        r
+        self.run_op(|o| o.do_madvise(addr, len, advice))
     }
 
     /// `brk()`: returns `mm->brk` afterwards.
     pub fn brk(&mut self, new: u64) -> u64 {
-        self.begin_op();
-        let r = self.sys_brk(new);
-        self.end_op();
-        r
+        self.run_op(|o| o.sys_brk(new))
     }
 
     /// `mremap()`.
@@ -283,18 +268,12 @@ impl VmaOracle {
         flags: u32,
         new_addr: u64,
     ) -> Result<u64, VmaErrno> {
-        self.begin_op();
-        let r = self.sys_mremap(addr, old_len, new_len, flags, new_addr);
-        self.end_op();
-        r
+        self.run_op(|o| o.sys_mremap(addr, old_len, new_len, flags, new_addr))
     }
 
     /// A page fault at `addr` (no stack expansion).
     pub fn touch(&mut self, addr: u64, write: bool) -> Result<(), VmaErrno> {
-        self.begin_op();
-        let r = self.handle_fault(addr, write);
-        self.end_op();
-        r
+        self.run_op(|o| o.handle_fault(addr, write))
     }
 
     /// Arm a failure: the `nth` (0-based) allocation point of the next
@@ -336,13 +315,14 @@ impl VmaOracle {
 
     // ---- allocation points ---------------------------------------------
 
-    fn begin_op(&mut self) {
+    /// Run one operation: its points are counted from 0 and the armed
+    /// failure (if any) applies to it only.
+    fn run_op<T>(&mut self, op: impl FnOnce(&mut Self) -> T) -> T {
         self.points.clear();
         self.failing = self.armed.take();
-    }
-
-    fn end_op(&mut self) {
+        let r = op(self);
         self.failing = None;
+        r
     }
 
     /// Pass an allocation point: record it, and fail it if it is the armed
