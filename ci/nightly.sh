@@ -20,7 +20,7 @@
 #
 # Environment (all optional):
 #   NIGHTLY_BUDGET       seconds per target (default 600)
-#   NIGHTLY_TARGETS      targets to fuzz (default: tree_ops tree_alloc tree_prealloc tree_faults)
+#   NIGHTLY_TARGETS      targets to fuzz (default: tree_ops tree_alloc tree_prealloc tree_faults vma_ops)
 #   NIGHTLY_OUT          output directory (default target/nightly)
 #   NIGHTLY_CORPUS_MAX   files kept per target after the merge (default 1000)
 #   NIGHTLY_KNOWN        file of bug signatures already reported, one a line
@@ -55,7 +55,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 budget=${NIGHTLY_BUDGET:-600}
-targets=${NIGHTLY_TARGETS:-tree_ops tree_alloc tree_prealloc tree_faults}
+targets=${NIGHTLY_TARGETS:-tree_ops tree_alloc tree_prealloc tree_faults vma_ops}
 out=${NIGHTLY_OUT:-target/nightly}
 corpus_max=${NIGHTLY_CORPUS_MAX:-1000}
 known=${NIGHTLY_KNOWN:-ci/known-bugs.txt}

@@ -24,7 +24,7 @@ pub mod sweep;
 mod trace;
 
 pub use crash::Artifact;
-pub use replay::{load_program, replay, replay_to, Format, ReplayOutcome};
+pub use replay::{load_any, load_program, replay, replay_to, Format, ReplayOutcome};
 pub use stats::CampaignStats;
 
 use crate::diff::panic_message;
