@@ -6,7 +6,6 @@
 
 use super::tests::*;
 use super::uapi::*;
-use super::vmflags::*;
 use super::*;
 
 const P: u64 = PAGE;
