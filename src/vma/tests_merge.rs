@@ -362,3 +362,24 @@ fn mremap_move_keeps_account_on_remnants() {
     let fixed = MREMAP_MAYMOVE | MREMAP_FIXED;
     assert_eq!(m.mremap(A, 2 * P, 2 * P, fixed, A + P), Err(Errno::EINVAL));
 }
+
+/// move_vma with MREMAP_DONTUNMAP: the source keeps its range but loses
+/// its anon_vma (unlink_anon_vmas) and, being anonymous, gets pgoff =
+/// start >> PAGE_SHIFT; the copy keeps the faulted pgoff and anon_vma.
+#[test]
+fn mremap_dontunmap() {
+    let mut m = mm();
+    anon_at(&mut m, A, 2);
+    m.touch(A, true).unwrap();
+    let a = anons(&m)[0];
+    let flags = MREMAP_MAYMOVE | MREMAP_DONTUNMAP;
+    assert_eq!(m.mremap(A, 2 * P, 3 * P, flags, 0), Err(Errno::EINVAL));
+    let to = MMAP_BASE - 2 * P;
+    assert_eq!(m.mremap(A, 2 * P, 2 * P, flags, 0), Ok(to));
+    ok(&m);
+    assert_eq!(
+        ranges(&m),
+        vec![anon_vma(A, A + 2 * P), (to, MMAP_BASE, RW_ANON, A >> 12)]
+    );
+    assert_eq!(anons(&m), vec![None, a]);
+}
