@@ -25,9 +25,7 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 /// A committed program of either language, read as every driver reads it.
 fn load_any_file(p: &Path) -> AnyProgram {
-    load_any(p)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .0
+    load_any(p).unwrap_or_else(|e| panic!("{e}")).0
 }
 
 fn load(p: &Path) -> Program {

@@ -498,8 +498,16 @@ pub fn summary(opts: &FuzzOptions, o: &FuzzOutcome) -> String {
         Some(f) => format!("DIVERGENCE ({}) in exec {}", f.signature, f.exec),
     };
     let engines = crate::engine::EngineSet::current().describe();
+    // VMA programs always run on the VMA oracle and the VMA layer.
+    let shown = if o.targets.iter().all(|t| *t == Target::VmaOps) {
+        "oracle,rust (VMA layer)".to_string()
+    } else if o.targets.contains(&Target::VmaOps) {
+        format!("{engines}; vma_ops: oracle,rust (VMA layer)")
+    } else {
+        engines.clone()
+    };
     let mut s = format!(
-        "maplefuzz fuzz: {verdict}\n  targets      {}\n  engines      {engines}\n  seed         {:#x}\n",
+        "maplefuzz fuzz: {verdict}\n  targets      {}\n  engines      {shown}\n  seed         {:#x}\n",
         names.join(", "),
         o.seed
     );

@@ -37,7 +37,10 @@ impl Mm {
         // Unsigned, as in C: a break near the top of the address space
         // wraps PAGE_ALIGN() to 0 and the length to a huge value, which
         // get_unmapped_area() then refuses.
-        if self.check_brk_limits(oldbrk, newbrk.wrapping_sub(oldbrk)).is_err() {
+        if self
+            .check_brk_limits(oldbrk, newbrk.wrapping_sub(oldbrk))
+            .is_err()
+        {
             return origbrk;
         }
         // The iterator the kernel uses: find the next VMA within the guard
