@@ -582,6 +582,11 @@ fn corpus_files(target: &str, ext: &str) -> Vec<PathBuf> {
 
 fn encoded_text(txt: &Path) -> Vec<u8> {
     let text = std::fs::read_to_string(txt).expect("readable text seed");
+    if maplefuzz::ops::vma::text::is_vma_text(&text) {
+        let p = maplefuzz::ops::vma::text::parse_vma_program(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}", txt.display()));
+        return maplefuzz::ops::vma::binary::encode(&p);
+    }
     let p = parse_program(&text).unwrap_or_else(|e| panic!("{}: {e}", txt.display()));
     encode(&p)
 }
@@ -592,7 +597,13 @@ fn encoded_text(txt: &Path) -> Vec<u8> {
 #[test]
 fn corpus_bins_match_texts() {
     let targets = corpus_targets();
-    for t in ["tree_ops", "tree_alloc", "tree_prealloc", "tree_faults"] {
+    for t in [
+        "tree_ops",
+        "tree_alloc",
+        "tree_prealloc",
+        "tree_faults",
+        "vma_ops",
+    ] {
         assert!(
             targets.iter().any(|x| x == t),
             "no seeds for {t}: {targets:?}"

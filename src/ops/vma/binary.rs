@@ -14,7 +14,8 @@
 //! [`encode`] starts with [`MAGIC`], so a reproducer's `.bin` file says what
 //! it is; [`decode`] skips it (fuzzer inputs do not have it).
 //!
-//! Layout: one setup byte (max_map_count = 4 + b % 60; bit 7: profile 6.1),
+//! Layout: one setup byte (max_map_count = 4 + (b & 0x7f) % 60; bit 7:
+//! profile 6.1),
 //! then per op a tag byte (kind = tag % 8, raw = tag & 0x80) and its
 //! arguments. Missing bytes read as zero.
 
@@ -215,7 +216,7 @@ pub fn build_op(s: &mut dyn Source) -> VmaOp {
 
 fn setup(b: u8) -> VmaSetup {
     VmaSetup {
-        max_map_count: 4 + u64::from(b % 60),
+        max_map_count: 4 + u64::from((b & 0x7f) % 60),
         profile: if b & 0x80 != 0 {
             VmaProfile::V6_1
         } else {
