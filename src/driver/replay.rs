@@ -214,7 +214,7 @@ fn replay_vma(
         p.ops.len(),
         vma::text::format_setup(&p.setup)
     )?;
-    let result = if trace {
+    if trace {
         // Step the program one op at a time on fresh engines, printing
         // each engine's answer, then run the checked executor on it.
         let mut engines = crate::engine::vma::engines(p.setup);
@@ -236,10 +236,8 @@ fn replay_vma(
                 answers.join("  ")
             )?;
         }
-        diff::vma::run(p)
-    } else {
-        diff::vma::run(p)
-    };
+    }
+    let result = diff::vma::run(p);
     match &result {
         Ok(stats) => writeln!(
             out,

@@ -44,6 +44,51 @@ pub trait VmaEngine {
     }
 }
 
+/// Runs `op` on an address space whose methods follow the contract's
+/// names (`mmap`, `munmap`, ..., `fail_at`): the model and the oracle have
+/// the same API over their own types (`$ns::Backing`, errors of type `$err`
+/// mapped by `$errno`).
+macro_rules! syscall {
+    ($mm:expr, $op:expr, $ns:ident, $err:ty, $errno:ident) => {{
+        let mm = &mut $mm;
+        let st = |r: Result<(), $err>| VmaOutcome::Status(r.map_err($errno));
+        match *$op {
+            VmaOp::Mmap {
+                addr,
+                len,
+                prot,
+                flags,
+                backing,
+            } => {
+                let b = match backing {
+                    Backing::Anon => $ns::Backing::Anon,
+                    Backing::File { file, pgoff } => $ns::Backing::File { file, pgoff },
+                };
+                VmaOutcome::Addr(mm.mmap(addr, len, prot, flags, b).map_err($errno))
+            }
+            VmaOp::Munmap { addr, len } => st(mm.munmap(addr, len)),
+            VmaOp::Mprotect { addr, len, prot } => st(mm.mprotect(addr, len, prot)),
+            VmaOp::Madvise { addr, len, advice } => st(mm.madvise(addr, len, advice)),
+            VmaOp::Brk { addr } => VmaOutcome::Brk(mm.brk(addr)),
+            VmaOp::Mremap {
+                addr,
+                old_len,
+                new_len,
+                flags,
+                new_addr,
+            } => VmaOutcome::Addr(
+                mm.mremap(addr, old_len, new_len, flags, new_addr)
+                    .map_err($errno),
+            ),
+            VmaOp::Touch { addr, write } => st(mm.touch(addr, write)),
+            VmaOp::FailAt { nth } => {
+                mm.fail_at(nth);
+                VmaOutcome::Armed
+            }
+        }
+    }};
+}
+
 /// The VMA layer on the Rust maple tree.
 pub struct ModelEngine {
     mm: model::Mm,
@@ -102,42 +147,7 @@ impl VmaEngine for ModelEngine {
     }
 
     fn apply(&mut self, op: &VmaOp) -> VmaOutcome {
-        let mm = &mut self.mm;
-        let st = |r: Result<(), model::Errno>| VmaOutcome::Status(r.map_err(model_errno));
-        match *op {
-            VmaOp::Mmap {
-                addr,
-                len,
-                prot,
-                flags,
-                backing,
-            } => {
-                let b = match backing {
-                    Backing::Anon => model::Backing::Anon,
-                    Backing::File { file, pgoff } => model::Backing::File { file, pgoff },
-                };
-                VmaOutcome::Addr(mm.mmap(addr, len, prot, flags, b).map_err(model_errno))
-            }
-            VmaOp::Munmap { addr, len } => st(mm.munmap(addr, len)),
-            VmaOp::Mprotect { addr, len, prot } => st(mm.mprotect(addr, len, prot)),
-            VmaOp::Madvise { addr, len, advice } => st(mm.madvise(addr, len, advice)),
-            VmaOp::Brk { addr } => VmaOutcome::Brk(mm.brk(addr)),
-            VmaOp::Mremap {
-                addr,
-                old_len,
-                new_len,
-                flags,
-                new_addr,
-            } => VmaOutcome::Addr(
-                mm.mremap(addr, old_len, new_len, flags, new_addr)
-                    .map_err(model_errno),
-            ),
-            VmaOp::Touch { addr, write } => st(mm.touch(addr, write)),
-            VmaOp::FailAt { nth } => {
-                mm.fail_at(nth);
-                VmaOutcome::Armed
-            }
-        }
+        syscall!(self.mm, op, model, model::Errno, model_errno)
     }
 
     fn vmas(&self) -> Vec<Vma> {
@@ -236,42 +246,7 @@ impl VmaEngine for OracleEngine {
     }
 
     fn apply(&mut self, op: &VmaOp) -> VmaOutcome {
-        let o = &mut self.o;
-        let st = |r: Result<(), oracle::VmaErrno>| VmaOutcome::Status(r.map_err(oracle_errno));
-        match *op {
-            VmaOp::Mmap {
-                addr,
-                len,
-                prot,
-                flags,
-                backing,
-            } => {
-                let b = match backing {
-                    Backing::Anon => oracle::Backing::Anon,
-                    Backing::File { file, pgoff } => oracle::Backing::File { file, pgoff },
-                };
-                VmaOutcome::Addr(o.mmap(addr, len, prot, flags, b).map_err(oracle_errno))
-            }
-            VmaOp::Munmap { addr, len } => st(o.munmap(addr, len)),
-            VmaOp::Mprotect { addr, len, prot } => st(o.mprotect(addr, len, prot)),
-            VmaOp::Madvise { addr, len, advice } => st(o.madvise(addr, len, advice)),
-            VmaOp::Brk { addr } => VmaOutcome::Brk(o.brk(addr)),
-            VmaOp::Mremap {
-                addr,
-                old_len,
-                new_len,
-                flags,
-                new_addr,
-            } => VmaOutcome::Addr(
-                o.mremap(addr, old_len, new_len, flags, new_addr)
-                    .map_err(oracle_errno),
-            ),
-            VmaOp::Touch { addr, write } => st(o.touch(addr, write)),
-            VmaOp::FailAt { nth } => {
-                o.fail_at(nth);
-                VmaOutcome::Armed
-            }
-        }
+        syscall!(self.o, op, oracle, oracle::VmaErrno, oracle_errno)
     }
 
     fn vmas(&self) -> Vec<Vma> {
