@@ -201,6 +201,7 @@ fn run_mutants_command(
         max_execs,
         seed: seed.unwrap_or_else(driver::clock_seed),
         crash_dir,
+        shrink: Some(driver::mutants::SHRINK_LIMITS),
     };
     if !quiet {
         eprintln!(

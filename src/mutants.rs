@@ -157,6 +157,21 @@ mutants! {
     ExtendNullOverflow = "extend-null-overflow",
         "mas_wr_extend_null() extends past the node's last slot, taking a stale pivot as the range end (pre-merge fuzzer)",
         [TreeOps, TreeAlloc, TreePrealloc, TreeFaults];
+    /// The VMA layer's merge rule for file mappings: `can_vma_merge_after()`
+    /// merges a range behind `prev` without checking that the file offsets
+    /// continue (`prev->vm_pgoff + vma_pages(prev) == pgoff`), so a file
+    /// page is mapped at the wrong address (the class of the 2023-2024
+    /// vma_merge pgoff fixes).
+    VmaMergePgoff = "vma-merge-pgoff",
+        "can_vma_merge_after() skips the pgoff continuity test: file mappings whose offsets do not line up merge (vma_merge pgoff fixes)",
+        [VmaOps];
+    /// The VMA layer's map count limit: `split_vma()` refuses a split only
+    /// above `sysctl_max_map_count` instead of at it, so a split takes the
+    /// address space one VMA past the limit (the family of the 2022
+    /// `__split_vma` / munmap map_count fixes).
+    VmaSplitLimit = "vma-split-limit",
+        "split_vma() checks map_count > max_map_count instead of >=: one VMA past the limit (map_count off-by-one)",
+        [VmaOps];
 }
 
 impl Mutant {

@@ -70,6 +70,8 @@ const MEASURED: &[(&str, &str, u64)] = &[
     ("extend-null-overflow", "tree_alloc", 1),
     ("extend-null-overflow", "tree_prealloc", 3),
     ("extend-null-overflow", "tree_faults", 3),
+    ("vma-merge-pgoff", "vma_ops", 2063),
+    ("vma-split-limit", "vma_ops", 109),
 ];
 
 /// The execution budget for a measured count: a quarter more and 8, so a
@@ -110,6 +112,7 @@ fn every_reachable_mutant_is_detected_within_its_budget() {
             max_execs: Some(n),
             seed: SEED,
             crash_dir: dir.clone(),
+            shrink: None,
         };
         let row = run_one(&opts, m, t);
         if !row.detected {
@@ -232,4 +235,38 @@ fn erase_retry_keeps_the_callers_index() {
         erase_after_null_under_failure,
     );
     assert_eq!(bug, (None, Some(A)));
+}
+
+/// With shrinking asked for, a detection's row carries the length of the
+/// shrunk reproducer: a tree mutant and a VMA mutant, each far shorter
+/// than the program that detected it.
+#[test]
+fn a_detection_row_carries_the_shrunk_length() {
+    let dir = crash_dir("shrunk");
+    for (m, t) in [
+        (Mutant::StaleNodeStore, Target::TreeOps),
+        (Mutant::VmaSplitLimit, Target::VmaOps),
+    ] {
+        let opts = MutantsOptions {
+            mutants: vec![m],
+            seconds: 0,
+            max_execs: Some(200),
+            seed: SEED,
+            crash_dir: dir.clone(),
+            shrink: Some(maplefuzz::driver::mutants::SHRINK_LIMITS),
+        };
+        let row = run_one(&opts, m, t);
+        assert!(row.detected, "{m} on {}", t.name());
+        let reproducer = std::fs::read_to_string(row.reproducer.as_ref().unwrap()).unwrap();
+        let ops = reproducer
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with("config") && !l.trim().is_empty())
+            .count();
+        let shrunk = row.shrunk_ops.expect("the shrunk length");
+        assert!(
+            (1..=8).contains(&shrunk) && shrunk < ops,
+            "{m}: {shrunk} ops shrunk from {ops}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

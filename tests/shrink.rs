@@ -14,6 +14,8 @@ use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 const STALE: Option<Mutant> = Some(Mutant::StaleNodeStore);
 
 /// A 200-op `tree_ops` program from the generator that, with the mutant,
@@ -299,14 +301,9 @@ fn the_trace_shows_the_divergence_and_the_nodes_around_it() {
 }
 
 /// The `#[test]` that `maplefuzz shrink` writes, compiled and run by
-/// cargo in a scratch crate that depends on this one by path: it fails
+/// cargo in a scratch crate ([`common::run_generated_test`]): it fails
 /// with `MAPLEFUZZ_MUTANT=stale-node-store` in the environment and passes
-/// without. The scratch crate has its own workspace and target directory
-/// (under this build's `CARGO_TARGET_TMPDIR`), so the inner cargo never
-/// waits for the lock the outer `cargo test` holds; it builds offline with
-/// a copy of this workspace's `Cargo.lock`. The first run builds the
-/// dependencies once (about a minute on two cores); later runs rebuild
-/// only what changed.
+/// without.
 #[test]
 fn the_generated_rust_test_fails_on_the_bug_and_passes_without_it() {
     let (_, p, _) = long_failing_program();
@@ -317,37 +314,8 @@ fn the_generated_rust_test_fails_on_the_bug_and_passes_without_it() {
         shrunk: &s,
     };
     let test = shrink::rust::test_fn(&r);
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let krate = Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-test");
-    write(
-        &krate.join("Cargo.toml"),
-        format!(
-            "[package]\nname = \"maplefuzz-generated-test\"\nversion = \"0.0.0\"\n\
-             edition = \"2021\"\npublish = false\n\n[dev-dependencies]\n\
-             maplefuzz = {{ path = {:?} }}\n\n[workspace]\n",
-            root.display().to_string()
-        )
-        .as_bytes(),
-    );
-    write(&krate.join("src/lib.rs"), b"");
-    write(&krate.join("tests/generated.rs"), test.as_bytes());
-    if !krate.join("Cargo.lock").exists() {
-        std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
-    }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let run = |mutant: bool| {
-        let mut c = Command::new(&cargo);
-        c.args(["test", "--offline", "--quiet", "--test", "generated"])
-            .current_dir(&krate)
-            .env("CARGO_TARGET_DIR", krate.join("target"))
-            .env_remove("RUSTFLAGS")
-            .env("CARGO_TERM_COLOR", "never");
-        if mutant {
-            c.env(mutants::ENV, "stale-node-store");
-        } else {
-            c.env_remove(mutants::ENV);
-        }
-        c.output().expect("run cargo")
+        common::run_generated_test("generated", &test, mutant.then_some("stale-node-store"))
     };
     let clean = run(false);
     assert!(

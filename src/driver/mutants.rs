@@ -4,13 +4,14 @@
 //!
 //! A row of the table is one (mutant, target) campaign: whether it
 //! detected the mutant, the executions and seconds to the first detection,
-//! the check that fired and the divergence signature. The column for the
-//! shrunk reproducer's length is pending `[shrink-nightly]`; until the
-//! shrinker exists it is empty. Mutants no op can reach get one row with no
-//! target (see [`Mutant::targets`]).
+//! the check that fired, the divergence signature, and the length of the
+//! detecting program once [`crate::shrink`] has minimised it (with the
+//! mutant in force; a bounded, deterministic run budget). Mutants no op
+//! can reach get one row with no target (see [`Mutant::targets`]).
 
 use super::{fuzz, FuzzOptions, FuzzOutcome, Target};
 use crate::mutants::{self, Mutant};
+use crate::shrink;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -27,7 +28,17 @@ pub struct MutantsOptions {
     pub seed: u64,
     /// Where the reproducers of the detections go.
     pub crash_dir: PathBuf,
+    /// Limits of the shrink of each detecting program (`None`: no shrink,
+    /// the column stays empty).
+    pub shrink: Option<shrink::Options>,
 }
+
+/// The shrink limits of `maplefuzz mutants`: runs only, so the column is
+/// the same on every machine.
+pub const SHRINK_LIMITS: shrink::Options = shrink::Options {
+    max_runs: 20_000,
+    timeout: None,
+};
 
 /// One (mutant, target) campaign.
 #[derive(Clone, Debug)]
@@ -50,7 +61,7 @@ pub struct MutantRow {
     pub exec_seed: Option<u64>,
     /// The reproducer's text file.
     pub reproducer: Option<PathBuf>,
-    /// The shrunk reproducer's op count: pending `[shrink-nightly]`.
+    /// The shrunk reproducer's op count (when shrinking was asked for).
     pub shrunk_ops: Option<usize>,
 }
 
@@ -103,7 +114,14 @@ pub fn run_one(opts: &MutantsOptions, mutant: Mutant, target: Target) -> MutantR
     };
     let outcome = mutants::with(Some(mutant), || fuzz(&fopts))
         .expect("a target's own name is a valid --target");
-    MutantRow::from_outcome(mutant, target, &outcome)
+    let mut row = MutantRow::from_outcome(mutant, target, &outcome);
+    let program = outcome.failure.as_ref().and_then(|f| f.program.as_ref());
+    if let (Some(limits), Some(program)) = (&opts.shrink, program) {
+        row.shrunk_ops = mutants::with(Some(mutant), || shrink::shrink(program, limits))
+            .ok()
+            .map(|s| s.program.len());
+    }
+    row
 }
 
 /// Runs every campaign, calling `done` after each row.
@@ -171,8 +189,7 @@ fn cells(r: &MutantRow) -> [String; 8] {
         },
         r.check.clone().unwrap_or_else(dash),
         r.signature.clone().unwrap_or_else(dash),
-        r.shrunk_ops
-            .map_or_else(|| "pending".to_string(), |n| n.to_string()),
+        r.shrunk_ops.map_or_else(dash, |n| n.to_string()),
     ]
 }
 
@@ -270,6 +287,7 @@ mod tests {
             max_execs: Some(1),
             seed: 7,
             crash_dir: PathBuf::from("unused"),
+            shrink: None,
         }
     }
 

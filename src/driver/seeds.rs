@@ -10,8 +10,6 @@
 
 use super::shrink::load_for_target;
 use super::{DriverError, Target};
-use crate::ops::binary::encode;
-use crate::ops::text::format_program;
 use std::path::{Path, PathBuf};
 
 /// The prefix of imported seeds' file names.
@@ -60,7 +58,7 @@ pub fn import_seeds(
     let mut imported = Imported::default();
     for f in &files {
         let (program, _) = load_for_target(f, Some(target))?;
-        let bytes = encode(&program);
+        let bytes = program.encode();
         if seeds.iter().any(|(b, _)| *b == bytes) {
             imported.duplicates += 1;
             continue;
@@ -68,7 +66,7 @@ pub fn import_seeds(
         let text = format!(
             "# Seed kept by ci/nightly.sh's corpus merge (target {}); maplefuzz import-seeds\n{}",
             target.name(),
-            format_program(&program)
+            program.text()
         );
         seeds.push((bytes, text));
     }
@@ -151,7 +149,7 @@ mod tests {
         // The smaller program, with the allocation tree its target forces.
         assert_eq!(p.ops.len(), 1);
         assert!(p.config.alloc);
-        assert_eq!(encode(&p), bin);
+        assert_eq!(crate::ops::binary::encode(&p), bin);
         let stem = bins[0].file_stem().unwrap().to_string_lossy().into_owned();
         let txt =
             std::fs::read_to_string(corpus.join(format!("seeds/tree_alloc/{stem}.txt"))).unwrap();

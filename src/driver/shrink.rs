@@ -15,11 +15,12 @@
 //! - `<snippets>/<target>/<signature>.rs`, a `#[test]` to paste;
 //! - `<snippets>/<target>/<signature>.c`, a `lib/test_maple_tree.c` check.
 
-use super::replay::{load_program, Format};
+use super::replay::{load_any, Format};
 use super::{DriverError, Target};
 use crate::diff::{self, Event};
-use crate::ops::{Program, TreeOp};
-use crate::shrink::{self, Reproducer, Shrunk};
+use crate::ops::vma::{self, VmaProfile};
+use crate::ops::{AnyProgram, Program, TreeOp};
+use crate::shrink::{self, Reproducer, Shrinkable, Shrunk};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -48,7 +49,7 @@ pub struct Bug {
     /// The target of the file it was shrunk from.
     pub target: Target,
     /// The shrink kept.
-    pub shrunk: Shrunk,
+    pub shrunk: Shrunk<AnyProgram>,
     /// The input file the kept shrink came from.
     pub source: PathBuf,
     /// Every input file that failed this way, in the order given.
@@ -92,7 +93,11 @@ impl ShrinkReport {
 /// The target of a program file: a path component naming a target, else
 /// a `# target: NAME` comment line (the header of the stable driver's and
 /// the shrinker's files), else the kind of ops it holds.
-pub fn infer_target(path: &Path, program: &Program) -> Target {
+pub fn infer_target(path: &Path, program: &AnyProgram) -> Target {
+    let program = match program {
+        AnyProgram::Vma(_) => return Target::VmaOps,
+        AnyProgram::Tree(p) => p,
+    };
     for c in path.components().rev() {
         if let Some(t) = c.as_os_str().to_str().and_then(Target::from_name) {
             return t;
@@ -137,16 +142,44 @@ pub fn infer_target(path: &Path, program: &Program) -> Target {
     }
 }
 
-/// Reads `path` as its target's fuzz driver would run it.
+/// Reads `path` as its target's fuzz driver would run it. A program of
+/// the other language than the target's is an error (a VMA program given
+/// `--target tree_ops`, a tree text program given `--target vma_ops`).
 pub fn load_for_target(
     path: &Path,
     target: Option<Target>,
-) -> Result<(Program, Target), DriverError> {
-    let (mut program, format) = load_program(path)?;
+) -> Result<(AnyProgram, Target), DriverError> {
+    let (mut program, format) = load_any(path)?;
     let target = target.unwrap_or_else(|| infer_target(path, &program));
-    if target == Target::TreeAlloc && format == Format::Binary {
-        // fuzz/fuzz_targets/tree_alloc.rs forces an allocation tree.
-        program.config.alloc = true;
+    let mismatch = |what: &str| DriverError::Input {
+        path: path.to_path_buf(),
+        message: format!("{what}, but the target is {}", target.name()),
+    };
+    match (&mut program, format) {
+        (AnyProgram::Tree(_), Format::Binary) if target == Target::VmaOps => {
+            // A fuzzer's input for vma_ops outside a `vma_ops` folder and
+            // without the magic: the raw bytes the fuzz target decodes.
+            let bytes = std::fs::read(path).map_err(|e| DriverError::Input {
+                path: path.to_path_buf(),
+                message: format!("cannot read: {e}"),
+            })?;
+            program = AnyProgram::Vma(vma::binary::decode(&bytes));
+        }
+        (AnyProgram::Tree(_), Format::Text) if target == Target::VmaOps => {
+            return Err(mismatch("a maple tree program (no `config vma` line)"))
+        }
+        (AnyProgram::Vma(_), _) if target != Target::VmaOps => {
+            return Err(mismatch("a VMA program (its first line is `config vma`)"))
+        }
+        (AnyProgram::Tree(p), Format::Binary) if target == Target::TreeAlloc => {
+            // fuzz/fuzz_targets/tree_alloc.rs forces an allocation tree.
+            p.config.alloc = true;
+        }
+        _ => {}
+    }
+    if let (AnyProgram::Vma(p), Format::Binary) = (&mut program, format) {
+        // fuzz/fuzz_targets/vma_ops.rs runs every input on the 6.12 profile.
+        p.setup.profile = VmaProfile::V6_12;
     }
     Ok((program, target))
 }
@@ -171,7 +204,8 @@ pub fn shrink_files(opts: &ShrinkOptions) -> Result<ShrinkReport, DriverError> {
     let mut report = ShrinkReport::default();
     // Per signature: the simplest shrink (the first of equals) and its
     // file, and every file that failed this way.
-    let mut best: BTreeMap<String, (Target, Shrunk, PathBuf, Vec<PathBuf>)> = BTreeMap::new();
+    let mut best: BTreeMap<String, (Target, Shrunk<AnyProgram>, PathBuf, Vec<PathBuf>)> =
+        BTreeMap::new();
     for path in &opts.files {
         let (program, target) = match load_for_target(path, opts.target) {
             Ok(p) => p,
@@ -187,7 +221,7 @@ pub fn shrink_files(opts: &ShrinkOptions) -> Result<ShrinkReport, DriverError> {
                 match best.get_mut(&sig) {
                     Some((t, kept, source, sources)) => {
                         sources.push(path.clone());
-                        if shrink::cost(&s.program) < shrink::cost(&kept.program) {
+                        if s.program.cost() < kept.program.cost() {
                             *t = target;
                             *kept = s;
                             *source = path.clone();
@@ -233,8 +267,32 @@ fn write_bug(opts: &ShrinkOptions, mut bug: Bug) -> Result<Bug, DriverError> {
         shrunk: &bug.shrunk,
     };
     let text = shrink::text::regression(&r, &text_path.display().to_string());
-    let rust = shrink::rust::test_fn(&r);
-    let c = shrink::c::check_fn(&r, &events_of(&bug.shrunk.program));
+    let (rust, c) = match &bug.shrunk.program {
+        AnyProgram::Tree(p) => {
+            let typed = bug.shrunk.with_program(p.clone());
+            let r = Reproducer {
+                target: r.target,
+                source: r.source,
+                shrunk: &typed,
+            };
+            (
+                shrink::rust::test_fn(&r),
+                shrink::c::check_fn(&r, &events_of(p)),
+            )
+        }
+        AnyProgram::Vma(p) => {
+            let typed = bug.shrunk.with_program(p.clone());
+            let r = Reproducer {
+                target: r.target,
+                source: r.source,
+                shrunk: &typed,
+            };
+            (
+                shrink::rust::vma_test_fn(&r),
+                shrink::syscalls::vma_program(&r),
+            )
+        }
+    };
     for (path, body) in [(&text_path, &text), (&rust_path, &rust), (&c_path, &c)] {
         write_file(path, body)?;
     }
@@ -273,7 +331,7 @@ pub fn print_report(r: &ShrinkReport, full: bool) -> String {
         let _ = writeln!(
             s,
             "  {} ops from {} input(s) ({} ops in {}; {} runs, {:.3} s{})",
-            b.shrunk.program.ops.len(),
+            b.shrunk.program.len(),
             b.sources.len(),
             b.shrunk.original_ops,
             b.source.display(),
@@ -292,11 +350,7 @@ pub fn print_report(r: &ShrinkReport, full: bool) -> String {
             b.c_path.display()
         );
         if full {
-            let _ = writeln!(
-                s,
-                "\n{}",
-                crate::ops::text::format_program(&b.shrunk.program)
-            );
+            let _ = writeln!(s, "\n{}", b.shrunk.program.text());
             let _ = writeln!(s, "{}", b.shrunk.divergence.to_string().trim_end());
             let _ = writeln!(s, "\n// ---- Rust test ----\n{}", b.rust);
             let _ = writeln!(s, "/* ---- C snippet ---- */\n{}", b.c);
@@ -350,7 +404,7 @@ pub fn json_report(r: &ShrinkReport) -> String {
             json_str(d.check.name()),
             json_str(&d.op.to_string()),
             json_str(&d.engine),
-            b.shrunk.program.ops.len(),
+            b.shrunk.program.len(),
             b.shrunk.original_ops,
             b.shrunk.runs,
             b.shrunk.complete,
@@ -360,7 +414,7 @@ pub fn json_report(r: &ShrinkReport) -> String {
             json_str(&b.c_path.display().to_string()),
             json_str(&b.source.display().to_string()),
             sources.join(", "),
-            json_str(&crate::ops::text::format_program(&b.shrunk.program)),
+            json_str(&b.shrunk.program.text()),
         );
     }
     s.push_str("\n  ],\n  \"clean\": [");

@@ -26,16 +26,25 @@
 //! a maximum number of candidate runs) cuts the search short; then the best
 //! program so far is returned and [`Shrunk::complete`] is false.
 //!
+//! The search is generic over [`Shrinkable`] programs: tree programs
+//! ([`Program`], simplified by [`values`]), address-space programs
+//! ([`VmaProgram`](crate::ops::vma::VmaProgram), simplified by [`vma`]) and [`AnyProgram`], which the
+//! driver uses for files of either language.
+//!
 //! The reproducer writers live beside: [`text`] (the regression file),
-//! [`rust`] (a `#[test]`), [`c`] (a `lib/test_maple_tree.c`-style check).
+//! [`rust`] (a `#[test]`), [`c`] (a `lib/test_maple_tree.c`-style check
+//! for tree programs), [`syscalls`] (a C program of system calls for VMA
+//! programs).
 
 pub mod c;
 pub mod rust;
+pub mod syscalls;
 pub mod text;
 mod values;
+mod vma;
 
 use crate::diff::{self, Check, Divergence, RunStats};
-use crate::ops::Program;
+use crate::ops::{AnyProgram, Program};
 use crate::tree::StoreType;
 use std::cell::Cell;
 use std::fmt;
@@ -90,11 +99,126 @@ impl Goal {
     }
 }
 
+/// A program the shrinker can work on: an op list with simpler variants.
+///
+/// Every candidate a method returns must be a valid program of the same
+/// language; the search keeps it only if it still fails the same way and
+/// costs less by [`Shrinkable::cost`].
+pub trait Shrinkable: Clone {
+    /// The number of ops.
+    fn len(&self) -> usize;
+    /// Whether there are no ops.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Drops every op from `n` on.
+    fn truncate(&mut self, n: usize);
+    /// The program without ops `[at, at + n)`.
+    fn without(&self, at: usize, n: usize) -> Self;
+    /// How complex it is: op count, then numbers (keys, sizes, fault
+    /// counts), then value tokens. Lower is simpler.
+    fn cost(&self) -> (usize, u64, u64);
+    /// Whole-program rewrites, simplest first.
+    fn global_candidates(&self) -> Vec<Self>;
+    /// The program with op `i` replaced by each simpler version of it.
+    fn op_candidates(&self, i: usize) -> Vec<Self>;
+    /// The text form.
+    fn text(&self) -> String;
+    /// Runs it on its default engines, without node dumps.
+    fn run_fast(&self) -> Result<RunStats, Box<Divergence>>;
+}
+
+impl Shrinkable for Program {
+    fn len(&self) -> usize {
+        self.ops.len()
+    }
+    fn truncate(&mut self, n: usize) {
+        self.ops.truncate(n);
+    }
+    fn without(&self, at: usize, n: usize) -> Self {
+        let mut p = self.clone();
+        let end = (at + n).min(p.ops.len());
+        p.ops.drain(at..end);
+        p
+    }
+    fn cost(&self) -> (usize, u64, u64) {
+        cost(self)
+    }
+    fn global_candidates(&self) -> Vec<Self> {
+        values::global_candidates(self)
+    }
+    fn op_candidates(&self, i: usize) -> Vec<Self> {
+        values::op_candidates(&self.ops[i])
+            .into_iter()
+            .map(|op| {
+                let mut p = self.clone();
+                p.ops[i] = op;
+                p
+            })
+            .collect()
+    }
+    fn text(&self) -> String {
+        crate::ops::text::format_program(self)
+    }
+    fn run_fast(&self) -> Result<RunStats, Box<Divergence>> {
+        run_fast(self)
+    }
+}
+
+impl Shrinkable for AnyProgram {
+    fn len(&self) -> usize {
+        AnyProgram::len(self)
+    }
+    fn truncate(&mut self, n: usize) {
+        match self {
+            AnyProgram::Tree(p) => p.truncate(n),
+            AnyProgram::Vma(p) => p.truncate(n),
+        }
+    }
+    fn without(&self, at: usize, n: usize) -> Self {
+        match self {
+            AnyProgram::Tree(p) => AnyProgram::Tree(p.without(at, n)),
+            AnyProgram::Vma(p) => AnyProgram::Vma(p.without(at, n)),
+        }
+    }
+    fn cost(&self) -> (usize, u64, u64) {
+        match self {
+            AnyProgram::Tree(p) => p.cost(),
+            AnyProgram::Vma(p) => p.cost(),
+        }
+    }
+    fn global_candidates(&self) -> Vec<Self> {
+        match self {
+            AnyProgram::Tree(p) => wrap(p.global_candidates(), AnyProgram::Tree),
+            AnyProgram::Vma(p) => wrap(p.global_candidates(), AnyProgram::Vma),
+        }
+    }
+    fn op_candidates(&self, i: usize) -> Vec<Self> {
+        match self {
+            AnyProgram::Tree(p) => wrap(p.op_candidates(i), AnyProgram::Tree),
+            AnyProgram::Vma(p) => wrap(p.op_candidates(i), AnyProgram::Vma),
+        }
+    }
+    fn text(&self) -> String {
+        AnyProgram::text(self)
+    }
+    fn run_fast(&self) -> Result<RunStats, Box<Divergence>> {
+        match self {
+            AnyProgram::Tree(p) => run_fast(p),
+            AnyProgram::Vma(p) => p.run_fast(),
+        }
+    }
+}
+
+fn wrap<P>(v: Vec<P>, f: fn(P) -> AnyProgram) -> Vec<AnyProgram> {
+    v.into_iter().map(f).collect()
+}
+
 /// The result of a shrink.
-#[derive(Debug)]
-pub struct Shrunk {
+#[derive(Clone, Debug)]
+pub struct Shrunk<P = Program> {
     /// The smallest failing program found.
-    pub program: Program,
+    pub program: P,
     /// Its divergence, as the run function reported it.
     pub divergence: Box<Divergence>,
     /// The op count of the program given.
@@ -107,6 +231,22 @@ pub struct Shrunk {
     pub complete: bool,
     /// Wall time spent.
     pub elapsed: Duration,
+}
+
+impl<P> Shrunk<P> {
+    /// The same shrink with its program in another form (the typed
+    /// program of an [`AnyProgram`] shrink, for the writers).
+    pub fn with_program<Q>(&self, program: Q) -> Shrunk<Q> {
+        Shrunk {
+            program,
+            divergence: self.divergence.clone(),
+            original_ops: self.original_ops,
+            runs: self.runs,
+            kept: self.kept,
+            complete: self.complete,
+            elapsed: self.elapsed,
+        }
+    }
 }
 
 /// Why a program cannot be shrunk.
@@ -133,7 +273,7 @@ impl fmt::Display for ShrinkError {
 impl std::error::Error for ShrinkError {}
 
 /// A run function: one program through some engines, as [`diff::run`].
-pub type RunFn<'a> = dyn FnMut(&Program) -> Result<RunStats, Box<Divergence>> + 'a;
+pub type RunFn<'a, P = Program> = dyn FnMut(&P) -> Result<RunStats, Box<Divergence>> + 'a;
 
 /// [`diff::run`] without node dumps (they are never read while shrinking).
 pub fn run_fast(program: &Program) -> Result<RunStats, Box<Divergence>> {
@@ -145,19 +285,19 @@ pub fn run_fast(program: &Program) -> Result<RunStats, Box<Divergence>> {
     diff::run_with(program, &mut engines, opts)
 }
 
-/// Shrinks `program` on the default engines ([`run_fast`]).
-pub fn shrink(program: &Program, opts: &Options) -> Result<Shrunk, ShrinkError> {
-    shrink_with(program, opts, &mut run_fast)
+/// Shrinks `program` on its default engines ([`Shrinkable::run_fast`]).
+pub fn shrink<P: Shrinkable>(program: &P, opts: &Options) -> Result<Shrunk<P>, ShrinkError> {
+    shrink_with(program, opts, &mut |p: &P| p.run_fast())
 }
 
 /// Shrinks `program` with `run` deciding whether a candidate fails (tests
 /// pass engines with a planted bug). Panics inside `run` that the executor
 /// catches are not printed while shrinking.
-pub fn shrink_with(
-    program: &Program,
+pub fn shrink_with<P: Shrinkable>(
+    program: &P,
     opts: &Options,
-    run: &mut RunFn<'_>,
-) -> Result<Shrunk, ShrinkError> {
+    run: &mut RunFn<'_, P>,
+) -> Result<Shrunk<P>, ShrinkError> {
     quiet_panics(|| {
         let start = Instant::now();
         let first = match run(program) {
@@ -165,7 +305,7 @@ pub fn shrink_with(
             Err(d) => d,
         };
         let mut best = program.clone();
-        best.ops.truncate(first.step + 1);
+        best.truncate(first.step + 1);
         let mut s = Search {
             run,
             goal: Goal::of(&first),
@@ -181,7 +321,7 @@ pub fn shrink_with(
         Ok(Shrunk {
             program: s.best,
             divergence: s.best_div,
-            original_ops: program.ops.len(),
+            original_ops: program.len(),
             runs: s.runs,
             kept: s.kept,
             complete: !s.exhausted,
@@ -193,16 +333,16 @@ pub fn shrink_with(
 /// A shrunk failure ready to be written out: what every writer ([`text`],
 /// [`rust`], [`c`]) says about it.
 #[derive(Debug)]
-pub struct Reproducer<'a> {
+pub struct Reproducer<'a, P = Program> {
     /// The fuzz target the program belongs to (`tree_ops`, ...).
     pub target: &'a str,
     /// Where the original program came from (a file name).
     pub source: &'a str,
     /// The shrink.
-    pub shrunk: &'a Shrunk,
+    pub shrunk: &'a Shrunk<P>,
 }
 
-impl Reproducer<'_> {
+impl<P: Shrinkable> Reproducer<'_, P> {
     /// The bug signature ([`Divergence::bug_signature`]).
     pub fn signature(&self) -> String {
         self.shrunk.divergence.bug_signature()
@@ -252,7 +392,7 @@ impl Reproducer<'_> {
             "shrunk by `maplefuzz shrink` from {} ({} ops to {}, {} runs{})",
             self.source,
             s.original_ops,
-            s.program.ops.len(),
+            s.program.len(),
             s.runs,
             if s.complete {
                 ""
@@ -279,10 +419,10 @@ pub fn cost(p: &Program) -> (usize, u64, u64) {
 }
 
 /// The state of one shrink.
-struct Search<'r, 'a> {
-    run: &'r mut RunFn<'a>,
+struct Search<'r, 'a, P> {
+    run: &'r mut RunFn<'a, P>,
     goal: Goal,
-    best: Program,
+    best: P,
     best_div: Box<Divergence>,
     runs: u64,
     kept: u64,
@@ -291,7 +431,7 @@ struct Search<'r, 'a> {
     exhausted: bool,
 }
 
-impl Search<'_, '_> {
+impl<P: Shrinkable> Search<'_, '_, P> {
     /// Whether another candidate may run.
     fn budget_left(&mut self) -> bool {
         if self.runs >= self.max_runs || self.deadline.is_some_and(|d| Instant::now() >= d) {
@@ -301,15 +441,15 @@ impl Search<'_, '_> {
     }
 
     /// Runs `cand` and keeps it if it fails the same way and is simpler.
-    fn try_candidate(&mut self, cand: Program) -> bool {
-        if cost(&cand) >= cost(&self.best) || !self.budget_left() {
+    fn try_candidate(&mut self, cand: P) -> bool {
+        if cand.cost() >= self.best.cost() || !self.budget_left() {
             return false;
         }
         self.runs += 1;
         match (self.run)(&cand) {
             Err(d) if self.goal.matches(&d) => {
                 let mut cand = cand;
-                cand.ops.truncate(d.step + 1);
+                cand.truncate(d.step + 1);
                 self.best = cand;
                 self.best_div = d;
                 self.kept += 1;
@@ -319,21 +459,13 @@ impl Search<'_, '_> {
         }
     }
 
-    /// The best program without ops `[at, at + n)`.
-    fn without(&self, at: usize, n: usize) -> Program {
-        let mut p = self.best.clone();
-        let end = (at + n).min(p.ops.len());
-        p.ops.drain(at..end);
-        p
-    }
-
     fn minimise(&mut self) {
         loop {
-            let before = cost(&self.best);
+            let before = self.best.cost();
             self.remove_chunks();
             self.remove_adjacent_pairs();
             self.simplify_values();
-            if self.exhausted || cost(&self.best) == before {
+            if self.exhausted || self.best.cost() == before {
                 return;
             }
         }
@@ -342,11 +474,11 @@ impl Search<'_, '_> {
     /// Delta debugging: chunks of half the program, a quarter, ..., then
     /// single ops; a chunk that goes is not stepped over.
     fn remove_chunks(&mut self) {
-        let mut size = (self.best.ops.len() / 2).max(1);
+        let mut size = (self.best.len() / 2).max(1);
         loop {
             let mut at = 0;
-            while at < self.best.ops.len() && !self.exhausted {
-                if !self.try_candidate(self.without(at, size)) {
+            while at < self.best.len() && !self.exhausted {
+                if !self.try_candidate(self.best.without(at, size)) {
                     at += size;
                 }
             }
@@ -360,8 +492,8 @@ impl Search<'_, '_> {
     /// Every two neighbouring ops together, at every offset.
     fn remove_adjacent_pairs(&mut self) {
         let mut at = 0;
-        while at + 1 < self.best.ops.len() && !self.exhausted {
-            if !self.try_candidate(self.without(at, 2)) {
+        while at + 1 < self.best.len() && !self.exhausted {
+            if !self.try_candidate(self.best.without(at, 2)) {
                 at += 1;
             }
         }
@@ -370,18 +502,16 @@ impl Search<'_, '_> {
     /// Whole-program rewrites first, then op by op, field by field: the
     /// first simpler candidate that still fails is kept.
     fn simplify_values(&mut self) {
-        for cand in values::global_candidates(&self.best) {
+        for cand in self.best.global_candidates() {
             if self.exhausted {
                 return;
             }
             self.try_candidate(cand);
         }
         let mut i = 0;
-        while i < self.best.ops.len() && !self.exhausted {
+        while i < self.best.len() && !self.exhausted {
             let mut changed = false;
-            for op in values::op_candidates(&self.best.ops[i]) {
-                let mut cand = self.best.clone();
-                cand.ops[i] = op;
+            for cand in self.best.op_candidates(i) {
                 if self.try_candidate(cand) {
                     changed = true;
                     break;

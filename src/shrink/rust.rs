@@ -6,6 +6,8 @@
 //! and its absence.
 
 use super::Reproducer;
+use crate::ops::vma::text::format_program as format_vma_program;
+use crate::ops::vma::VmaProgram;
 use crate::ops::{FaultSchedule, TreeOp};
 use std::fmt::Write;
 
@@ -134,6 +136,41 @@ pub fn test_fn(r: &Reproducer<'_>) -> String {
     let _ = writeln!(
         s,
         "    if let Err(d) = maplefuzz::diff::run(&program) {{\n        panic!(\"{{d}}\");\n    }}\n}}"
+    );
+    s
+}
+
+/// The `#[test]` for an address-space program, named
+/// `maplefuzz_<signature>`: the program is embedded in its text form
+/// (readable, and as stable as the text format) and run on the oracle and
+/// the model.
+pub fn vma_test_fn(r: &Reproducer<'_, VmaProgram>) -> String {
+    let mut s = String::new();
+    for line in r.summary() {
+        let _ = writeln!(s, "/// {line}");
+    }
+    let _ = writeln!(
+        s,
+        "/// Passes once the bug is fixed; `MAPLEFUZZ_MUTANT=<name> cargo test` runs it\n\
+         /// against a deliberate bug of `src/mutants.rs`."
+    );
+    let _ = writeln!(s, "#[test]\nfn maplefuzz_{}() {{", r.ident());
+    let _ = writeln!(
+        s,
+        "    let program = maplefuzz::ops::vma::text::parse_vma_program("
+    );
+    let _ = writeln!(s, "        \"\\");
+    for line in format_vma_program(&r.shrunk.program).lines() {
+        let escaped = line.replace('\\', "\\\\").replace('"', "\\\"");
+        let _ = writeln!(s, "         {escaped}\\n\\");
+    }
+    let _ = writeln!(
+        s,
+        "        \",\n    )\n    .expect(\"the reproducer parses\");"
+    );
+    let _ = writeln!(
+        s,
+        "    if let Err(d) = maplefuzz::diff::vma::run(&program) {{\n        panic!(\"{{d}}\");\n    }}\n}}"
     );
     s
 }

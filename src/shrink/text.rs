@@ -2,12 +2,11 @@
 //! file that goes to `corpus/regressions/<target>/<signature>.txt` and is
 //! replayed by `cargo test` (`tests/corpus.rs`) from then on.
 
-use super::Reproducer;
-use crate::ops::text::format_program;
+use super::{Reproducer, Shrinkable};
 
 /// The regression file's text: `#` comment lines saying what failed and
 /// how to replay it, then the program. Parses back to the program.
-pub fn regression(r: &Reproducer<'_>, path: &str) -> String {
+pub fn regression<P: Shrinkable>(r: &Reproducer<'_, P>, path: &str) -> String {
     let mut s = String::new();
     for line in r.summary() {
         for part in line.lines() {
@@ -20,6 +19,6 @@ pub fn regression(r: &Reproducer<'_>, path: &str) -> String {
         "# replay: maplefuzz replay {path} --trace\n\
          # cargo test replays this file (tests/corpus.rs): it must run clean once the bug is fixed.\n"
     ));
-    s.push_str(&format_program(&r.shrunk.program));
+    s.push_str(&r.shrunk.program.text());
     s
 }

@@ -223,7 +223,7 @@ fn renumber_tokens(p: &Program) -> Program {
 }
 
 /// Smaller values for a key: 0, page-aligned down, half, one less.
-fn smaller(k: u64) -> Vec<u64> {
+pub(super) fn smaller(k: u64) -> Vec<u64> {
     if k == u64::MAX {
         return Vec::new();
     }

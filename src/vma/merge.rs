@@ -107,9 +107,13 @@ impl Mm {
     fn can_vma_merge_after(&self, vmg: &Vmg) -> bool {
         let prev = vmg.prev.expect("prev");
         let p = self.v(prev);
+        // Mutant vma-merge-pgoff: the offset continuity test is skipped
+        // for file mappings.
+        let pgoff_ok = p.pgoff.wrapping_add(p.pages()) == vmg.pgoff
+            || (p.file.is_some() && crate::mutants::active(crate::mutants::Mutant::VmaMergePgoff));
         self.is_mergeable_vma(vmg, prev)
             && self.is_mergeable_anon_vma(vmg.anon, p.anon, Some(prev))
-            && p.pgoff.wrapping_add(p.pages()) == vmg.pgoff
+            && pgoff_ok
     }
 
     /// `can_vma_merge_left`.

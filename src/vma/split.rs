@@ -81,7 +81,13 @@ impl Mm {
         addr: u64,
         new_below: bool,
     ) -> Result<VmaId, Errno> {
-        if self.map_count >= self.cfg.max_map_count {
+        // Mutant vma-split-limit: the limit test is off by one.
+        let at_limit = if crate::mutants::active(crate::mutants::Mutant::VmaSplitLimit) {
+            self.map_count > self.cfg.max_map_count
+        } else {
+            self.map_count >= self.cfg.max_map_count
+        };
+        if at_limit {
             return Err(Errno::ENOMEM);
         }
         self.__split_vma(id, addr, new_below)

@@ -1,0 +1,50 @@
+//! Helpers shared by integration tests.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Compiles and runs a generated `#[test]` (the Rust reproducer
+/// `maplefuzz shrink` writes) with cargo, in a scratch crate that depends
+/// on this one by path, with `MAPLEFUZZ_MUTANT=mutant` in the environment
+/// (or none). The scratch crate has its own workspace and target directory
+/// (under this build's `CARGO_TARGET_TMPDIR`), so the inner cargo never
+/// waits for the lock the outer `cargo test` holds; it builds offline with
+/// a copy of this workspace's `Cargo.lock`. Every caller shares the crate
+/// (each test file under its own name), so the dependencies are built once
+/// (about a minute on two cores); test binaries run one after another, so
+/// two callers never build it at the same time.
+pub fn run_generated_test(file: &str, source: &str, mutant: Option<&str>) -> Output {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let krate = Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-test");
+    let write = |path: &Path, bytes: &[u8]| {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    };
+    write(
+        &krate.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"maplefuzz-generated-test\"\nversion = \"0.0.0\"\n\
+             edition = \"2021\"\npublish = false\n\n[dev-dependencies]\n\
+             maplefuzz = {{ path = {:?} }}\n\n[workspace]\n",
+            root.display().to_string()
+        )
+        .as_bytes(),
+    );
+    write(&krate.join("src/lib.rs"), b"");
+    write(&krate.join(format!("tests/{file}.rs")), source.as_bytes());
+    if !krate.join("Cargo.lock").exists() {
+        std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock")).unwrap();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let mut c = Command::new(&cargo);
+    c.args(["test", "--offline", "--quiet", "--test", file])
+        .current_dir(&krate)
+        .env("CARGO_TARGET_DIR", krate.join("target"))
+        .env_remove("RUSTFLAGS")
+        .env("CARGO_TERM_COLOR", "never");
+    match mutant {
+        Some(m) => c.env(maplefuzz::mutants::ENV, m),
+        None => c.env_remove(maplefuzz::mutants::ENV),
+    };
+    c.output().expect("run cargo")
+}
