@@ -240,3 +240,43 @@ fn the_c_reproducer_answers_as_the_oracle_on_this_kernel() {
         .collect();
     assert_eq!(got, want, "{out}");
 }
+
+/// One planted bug reached through mprotect and through madvise (both split
+/// through `vma_modify()`) is one bug for `maplefuzz shrink`: one
+/// signature, one reproducer, both files listed as its sources.
+#[test]
+fn one_vma_bug_through_two_syscalls_is_reported_once() {
+    use maplefuzz::driver::shrink::{limits, shrink_files, ShrinkOptions};
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("shrink-vma-dedupe");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("in")).unwrap();
+    // With max_map_count=2, the second split of a middle change must fail.
+    let head = "config vma max_map_count=2 profile=6.12\n\
+                mmap 0x10000 0x8000 rw- private|fixed anon\n";
+    let files = [
+        ("mprotect.txt", "mprotect 0x12000 0x1000 r--\n"),
+        ("madvise.txt", "madvise 0x12000 0x1000 dontdump\n"),
+    ];
+    let mut paths = Vec::new();
+    for (name, op) in files {
+        let path = dir.join("in").join(name);
+        std::fs::write(&path, format!("{head}{op}")).unwrap();
+        paths.push(path);
+    }
+    let opts = ShrinkOptions {
+        files: paths.clone(),
+        target: None,
+        out: dir.join("regressions"),
+        snippets: dir.join("snippets"),
+        limits: limits(0, 5_000),
+    };
+    let clean = mutants::with(None, || shrink_files(&opts)).unwrap();
+    assert_eq!(clean.bugs.len(), 0, "both run clean without the bug");
+    let report = mutants::with(Some(Mutant::VmaSplitLimit), || shrink_files(&opts)).unwrap();
+    let sigs: Vec<&str> = report.bugs.iter().map(|b| b.signature.as_str()).collect();
+    assert_eq!(sigs, ["wrong-vma_modify-rust"], "{report:?}");
+    assert_eq!(report.bugs[0].sources, paths);
+    assert!(report.bugs[0]
+        .text_path
+        .starts_with(dir.join("regressions/vma_ops")));
+}

@@ -114,8 +114,9 @@ impl Divergence {
     /// checks failed, or it panicked), `wrong` (a result or contents differ
     /// from the reference), `leak` (node accounting), `prealloc`,
     /// `atomicity` and `layout` (the port's nodes left the kernel's). The path is the store types the op ran (`node_store`,
-    /// `split_store+rebalance`), or the op kind for an op that ran no store
-    /// (a load, a cursor move). So one bug in `mas_wr_node_store()` reached
+    /// `split_store+rebalance`), or for an op that ran no store the op kind
+    /// (a load, a cursor move) or, for a VMA op, its kernel function family
+    /// (`vma_modify` for mprotect and madvise; see `Op::family`). So one bug in `mas_wr_node_store()` reached
     /// through `store`, `erase` or `mas_store`, caught by `validate()` or by
     /// a panic, has one signature: `corrupt-node_store-rust`.
     pub fn bug_signature(&self) -> String {
@@ -128,7 +129,7 @@ impl Divergence {
             Check::Structure => "layout",
         };
         let path = if self.store_types.is_empty() {
-            self.op.kind().to_string()
+            self.op.family().to_string()
         } else {
             let names: Vec<&str> = self.store_types.iter().map(|t| t.name()).collect();
             names.join("+")

@@ -290,6 +290,17 @@ impl Op {
         }
     }
 
+    /// The code path a bug signature names when the op ran no store the
+    /// engines count: a tree op's kind; for a VMA op the kernel function
+    /// family it enters ([`vma::VmaOp::family`]), so mprotect and madvise,
+    /// which both split and merge through `vma_modify()`, share one.
+    pub fn family(&self) -> &'static str {
+        match self {
+            Op::Tree(op) => op.kind(),
+            Op::Vma(op) => op.family(),
+        }
+    }
+
     /// The tree op, if it is one.
     pub fn tree(&self) -> Option<&TreeOp> {
         match self {

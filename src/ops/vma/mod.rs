@@ -182,6 +182,23 @@ impl VmaOp {
     }
 }
 
+impl VmaOp {
+    /// The 6.12 function family the op enters, for bug signatures: ops that
+    /// share the code where VMAs are split, merged and stored share a
+    /// family.
+    pub fn family(&self) -> &'static str {
+        match self {
+            VmaOp::Mmap { .. } => "mmap_region",
+            VmaOp::Munmap { .. } => "do_vmi_munmap",
+            VmaOp::Mprotect { .. } | VmaOp::Madvise { .. } => "vma_modify",
+            VmaOp::Brk { .. } => "do_brk_flags",
+            VmaOp::Mremap { .. } => "mremap",
+            VmaOp::Touch { .. } => "anon_vma_prepare",
+            VmaOp::FailAt { .. } => "fail_at",
+        }
+    }
+}
+
 impl fmt::Display for VmaOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&text::format_op(self))
