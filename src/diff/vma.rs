@@ -74,6 +74,8 @@ pub fn page_view(vmas: &[Vma]) -> Vec<Vma> {
             }
         }
         let mut v = v;
+        // The chain is the VMA's, not its pages': the VMA lists compare it.
+        v.chain = 0;
         if v.file.is_none() {
             // An anonymous page has no file page: pgoff is not observable.
             v.pgoff = 0;

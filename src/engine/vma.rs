@@ -3,7 +3,9 @@
 //! the executor (`crate::diff::vma`) runs a [`VmaProgram`](crate::ops::vma::VmaProgram)
 //! on both and compares them after every op.
 
-use crate::ops::vma::{Backing, Point, Vma, VmaErrno, VmaOp, VmaOutcome, VmaProfile, VmaSetup};
+use crate::ops::vma::{
+    Backing, ForkKeep, Point, Vma, VmaErrno, VmaOp, VmaOutcome, VmaProfile, VmaSetup,
+};
 use crate::vma as model;
 use maplefuzz_reference as oracle;
 
@@ -85,6 +87,10 @@ macro_rules! syscall {
                 mm.fail_at(nth);
                 VmaOutcome::Armed
             }
+            VmaOp::Fork { keep } => st(mm.fork(match keep {
+                ForkKeep::Parent => $ns::ForkKeep::Parent,
+                ForkKeep::Child => $ns::ForkKeep::Child,
+            })),
         }
     }};
 }
@@ -138,6 +144,7 @@ fn model_point(p: model::Point) -> Point {
         model::Point::Prealloc => Point::Prealloc,
         model::Point::StoreGfp => Point::StoreGfp,
         model::Point::AnonVma => Point::AnonVma,
+        model::Point::TreeDup => Point::TreeDup,
     }
 }
 
@@ -161,6 +168,7 @@ impl VmaEngine for ModelEngine {
                 file: v.file,
                 pgoff: v.pgoff,
                 anon: v.anon,
+                chain: v.chain_len,
             })
             .collect()
     }
@@ -237,6 +245,7 @@ fn oracle_point(p: oracle::Point) -> Point {
         oracle::Point::Prealloc => Point::Prealloc,
         oracle::Point::StoreGfp => Point::StoreGfp,
         oracle::Point::AnonVma => Point::AnonVma,
+        oracle::Point::TreeDup => Point::TreeDup,
     }
 }
 
@@ -260,6 +269,7 @@ impl VmaEngine for OracleEngine {
                 file: v.file,
                 pgoff: v.pgoff,
                 anon: v.anon,
+                chain: v.chain_len,
             })
             .collect()
     }

@@ -15,7 +15,7 @@
 use super::Reproducer;
 use crate::engine::vma::{OracleEngine, VmaEngine};
 use crate::ops::vma::text::format_op;
-use crate::ops::vma::{Backing, VmaOp, VmaProgram};
+use crate::ops::vma::{Backing, ForkKeep, VmaOp, VmaProgram};
 use std::fmt::Write;
 
 const PRELUDE: &str = r#"#define _GNU_SOURCE
@@ -28,6 +28,7 @@ const PRELUDE: &str = r#"#define _GNU_SOURCE
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static sigjmp_buf fault_jump;
@@ -136,6 +137,8 @@ pub fn vma_program(r: &Reproducer<'_, VmaProgram>) -> String {
     );
     s.push_str(PRELUDE);
     s.push_str("\nint main(void)\n{\n\tint fd[4];\n\n");
+    // Unbuffered, so a fork does not print what was buffered twice.
+    s.push_str("\tsetvbuf(stdout, NULL, _IONBF, 0);\n");
     s.push_str("\tfor (int i = 0; i < 4; i++)\n\t\tfd[i] = open_file(i);\n\t(void)fd;\n");
     s.push_str("\tsignal(SIGSEGV, on_fault);\n\tsignal(SIGBUS, on_fault);\n");
     let mut oracle = OracleEngine::new(p.setup);
@@ -209,6 +212,15 @@ pub fn vma_program(r: &Reproducer<'_, VmaProgram>) -> String {
             VmaOp::Touch { addr, write } => {
                 format!("\ttouch({step}, {}, {}, \"{expect}\");", hex(addr), u8::from(write))
             }
+            VmaOp::Fork { keep } => match keep {
+                // The process that is not kept exits; the other goes on.
+                ForkKeep::Child => format!(
+                    "\t{{\n\t\tpid_t pid = fork();\n\n\t\tif (pid > 0) {{\n\t\t\twaitpid(pid, NULL, 0);\n\t\t\texit(0);\n\t\t}}\n\t\tshow({step}, \"fork\", pid < 0 ? -1 : 0, \"{expect}\");\n\t}}"
+                ),
+                ForkKeep::Parent => format!(
+                    "\t{{\n\t\tpid_t pid = fork();\n\n\t\tif (pid == 0)\n\t\t\t_exit(0);\n\t\tif (pid > 0)\n\t\t\twaitpid(pid, NULL, 0);\n\t\tshow({step}, \"fork\", pid < 0 ? -1 : 0, \"{expect}\");\n\t}}"
+                ),
+            },
             VmaOp::FailAt { nth } => format!(
                 "\t/* allocation point {nth} of the next call fails in the model: no userspace equivalent */"
             ),

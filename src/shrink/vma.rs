@@ -1,6 +1,7 @@
 //! Value simplification for address-space programs: addresses and lengths
 //! toward 0 and page-aligned, protection and flag bits dropped one at a
 //! time, files turned into anonymous memory, fault points moved earlier,
+//! a fork that goes on in the child turned into one that stays in the parent,
 //! the 6.1 profile and a non-default map count limit dropped. Every
 //! candidate is a valid program; whether it still fails is the search's
 //! business.
@@ -8,7 +9,7 @@
 use super::values::{num_cost, smaller};
 use super::Shrinkable;
 use crate::diff::{Divergence, RunStats};
-use crate::ops::vma::{Backing, VmaOp, VmaProfile, VmaProgram, VmaSetup};
+use crate::ops::vma::{Backing, ForkKeep, VmaOp, VmaProfile, VmaProgram, VmaSetup};
 
 /// Each set bit of `bits` cleared, one at a time.
 fn fewer_bits(bits: u32) -> Vec<u32> {
@@ -60,6 +61,7 @@ fn op_cost(op: &VmaOp) -> (u64, u64) {
         } => (n(&[addr, old_len, new_len, new_addr]), bits(flags)),
         VmaOp::Touch { addr, write } => (n(&[addr]), u64::from(write)),
         VmaOp::FailAt { nth } => (num_cost(u64::from(nth)), 0),
+        VmaOp::Fork { keep } => (0, u64::from(keep == ForkKeep::Child)),
     }
 }
 
@@ -197,6 +199,13 @@ fn op_candidates(op: &VmaOp) -> Vec<VmaOp> {
                 .into_iter()
                 .map(|n| VmaOp::FailAt { nth: n as u32 }),
         ),
+        VmaOp::Fork { keep } => {
+            if keep == ForkKeep::Child {
+                out.push(VmaOp::Fork {
+                    keep: ForkKeep::Parent,
+                });
+            }
+        }
     }
     out
 }
@@ -314,6 +323,9 @@ mod tests {
                 write: true,
             },
             VmaOp::FailAt { nth: 5 },
+            VmaOp::Fork {
+                keep: ForkKeep::Child,
+            },
         ];
         for op in ops {
             let cands = op_candidates(&op);

@@ -17,10 +17,12 @@
 //! Layout: one setup byte (max_map_count = 4 + (b & 0x7f) % 60; bit 7:
 //! profile 6.1),
 //! then per op a tag byte (kind = tag % 8, raw = tag & 0x80) and its
-//! arguments. Missing bytes read as zero.
+//! arguments; kind 7 is a fork when bits 5 and 6 of the tag are both set
+//! (one byte: bit 0 keeps the child), else `fail_at`. Missing bytes read as
+//! zero.
 
 use super::uapi::*;
-use super::{Backing, VmaOp, VmaProfile, VmaProgram, VmaSetup};
+use super::{Backing, ForkKeep, VmaOp, VmaProfile, VmaProgram, VmaSetup};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -204,6 +206,13 @@ pub fn build_op(s: &mut dyn Source) -> VmaOp {
             },
             write: s.byte() & 1 != 0,
         },
+        _ if tag & 0x60 == 0x60 => VmaOp::Fork {
+            keep: if s.byte() & 1 != 0 {
+                ForkKeep::Child
+            } else {
+                ForkKeep::Parent
+            },
+        },
         _ => VmaOp::FailAt {
             nth: if raw {
                 s.word32()
@@ -319,6 +328,10 @@ pub fn encode(p: &VmaProgram) -> Vec<u8> {
             VmaOp::FailAt { nth } => {
                 out.push(0x87);
                 w32(&mut out, nth);
+            }
+            VmaOp::Fork { keep } => {
+                out.push(0xe7);
+                out.push(u8::from(keep == ForkKeep::Child));
             }
         }
     }

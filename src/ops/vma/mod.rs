@@ -2,8 +2,9 @@
 //!
 //! A [`VmaProgram`] is an address-space setup and a list of [`VmaOp`]s, the
 //! system calls of Linux 6.12's memory map (mmap, munmap, mprotect, madvise,
-//! brk, mremap), a page fault ([`VmaOp::Touch`]) and a fault-injection op
-//! ([`VmaOp::FailAt`]). Every engine (the VMA layer on the Rust tree in
+//! brk, mremap), fork ([`VmaOp::Fork`]: `dup_mmap()`, then one of the two
+//! processes exits), a page fault ([`VmaOp::Touch`]) and a fault-injection
+//! op ([`VmaOp::FailAt`]). Every engine (the VMA layer on the Rust tree in
 //! `src/vma`, the naive oracle in `reference/`) answers each op with a
 //! [`VmaOutcome`] and exposes its VMAs as [`Vma`] rows; the executor in
 //! `crate::diff::vma` compares them after every op.
@@ -164,6 +165,19 @@ pub enum VmaOp {
     Touch { addr: u64, write: bool },
     /// The `nth` allocation point of the next op fails.
     FailAt { nth: u32 },
+    /// `fork()`: `dup_mmap()` copies the address space into a child; then
+    /// the process `keep` does not name exits (`exit_mmap()`), so the
+    /// program goes on in `keep`. A failed fork leaves the parent.
+    Fork { keep: ForkKeep },
+}
+
+/// Which process a program goes on in after a [`VmaOp::Fork`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ForkKeep {
+    /// The parent: the child exits at once.
+    Parent,
+    /// The child: the parent exits.
+    Child,
 }
 
 impl VmaOp {
@@ -178,6 +192,7 @@ impl VmaOp {
             VmaOp::Mremap { .. } => "mremap",
             VmaOp::Touch { .. } => "touch",
             VmaOp::FailAt { .. } => "fail_at",
+            VmaOp::Fork { .. } => "fork",
         }
     }
 }
@@ -268,8 +283,11 @@ pub enum Point {
     /// `mas_store_gfp()` into munmap's side tree, `vma_iter_clear_gfp()`,
     /// `vma_iter_store_gfp()`.
     StoreGfp,
-    /// `anon_vma_prepare()`, `anon_vma_clone()`, `dup_anon_vma()`.
+    /// `anon_vma_prepare()`, `anon_vma_clone()`, `dup_anon_vma()`,
+    /// `anon_vma_fork()`'s new anon_vma.
     AnonVma,
+    /// `__mt_dup()` in `dup_mmap()`.
+    TreeDup,
 }
 
 /// One VMA as the engines report it.
@@ -284,6 +302,10 @@ pub struct Vma {
     pub pgoff: u64,
     /// anon_vma identity (compared up to renaming).
     pub anon: Option<u64>,
+    /// The length of the VMA's anon_vma_chain: 0 without an anon_vma, 1
+    /// for its own, more after a fork (the chain links every ancestor's
+    /// anon_vma; it decides merges and anon_vma reuse).
+    pub chain: u32,
 }
 
 impl fmt::Display for Vma {
@@ -301,6 +323,9 @@ impl fmt::Display for Vma {
         }
         if let Some(a) = self.anon {
             write!(f, " anon {a}")?;
+        }
+        if self.chain > 1 {
+            write!(f, " chain {}", self.chain)?;
         }
         Ok(())
     }

@@ -11,6 +11,7 @@
 //! mremap 0x10000 0x1000 0x3000 maymove|fixed 0x40000
 //! touch 0x10000 w
 //! fail_at 2
+//! fork child
 //! ```
 //!
 //! Numbers are decimal or `0x`-hex. Protections are `rwx` letters (`-` for
@@ -20,7 +21,7 @@
 //! tree programs.
 
 use super::uapi::*;
-use super::{Backing, VmaOp, VmaProfile, VmaProgram, VmaSetup};
+use super::{Backing, ForkKeep, VmaOp, VmaProfile, VmaProgram, VmaSetup};
 use std::fmt;
 
 /// A text program that does not parse: the line (1-based) and why.
@@ -169,6 +170,10 @@ pub fn format_op(op: &VmaOp) -> String {
             format!("touch {} {}", hex(addr), if write { "w" } else { "r" })
         }
         VmaOp::FailAt { nth } => format!("fail_at {nth}"),
+        VmaOp::Fork { keep } => match keep {
+            ForkKeep::Parent => "fork parent".to_string(),
+            ForkKeep::Child => "fork child".to_string(),
+        },
     }
 }
 
@@ -355,6 +360,16 @@ fn parse_op(words: &[&str]) -> Result<VmaOp, String> {
             want(1)?;
             VmaOp::FailAt {
                 nth: number32(w(1))?,
+            }
+        }
+        "fork" => {
+            want(1)?;
+            VmaOp::Fork {
+                keep: match w(1) {
+                    "parent" => ForkKeep::Parent,
+                    "child" => ForkKeep::Child,
+                    o => return Err(format!("`{o}`: expected parent or child")),
+                },
             }
         }
         o => return Err(format!("unknown VMA op `{o}`")),
