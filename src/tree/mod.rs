@@ -29,6 +29,7 @@ mod alloc;
 mod bignode;
 mod destroy;
 mod dump;
+mod dup;
 mod gap;
 mod import;
 mod iter;
