@@ -138,6 +138,9 @@ fn model_point(p: model::Point) -> Point {
         model::Point::Prealloc => Point::Prealloc,
         model::Point::StoreGfp => Point::StoreGfp,
         model::Point::AnonVma => Point::AnonVma,
+        // No op forks yet: the op language gains fork (and this point)
+        // when fork is integrated.
+        model::Point::TreeDup => unreachable!("the model forked, but no op forks"),
     }
 }
 
