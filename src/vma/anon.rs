@@ -248,7 +248,7 @@ impl Mm {
         let mut active: BTreeMap<u64, u64> = BTreeMap::new();
         for (id, v) in self.arena.iter().enumerate() {
             let Some(v) = v else { continue };
-            if v.anon.is_some() != !v.chain.is_empty() {
+            if v.anon.is_some() == v.chain.is_empty() {
                 return Err(format!(
                     "VMA {:#x}-{:#x}: anon_vma {:?} with a chain of {}",
                     v.start,

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The Linux 6.12 VMA layer (`mm/vma.c`, `mm/mmap.c`, `mm/mprotect.c`,
-//! `mm/mremap.c`, `mm/madvise.c`, `anon_vma_prepare`) on the maple tree port.
+//! `mm/mremap.c`, `mm/madvise.c`, the anon_vma code of `mm/rmap.c`, and
+//! `dup_mmap` / `exit_mmap` for fork) on the maple tree port.
 //!
 //! An [`Mm`] is one address space: an `mm_mt` ([`MapleTree`] with
 //! [`MM_MT_FLAGS`]: `MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU`) mapping each VMA's `[start, end - 1]` to a handle
@@ -15,10 +16,23 @@
 //! makes the n-th allocation point ([`Point`]) of the next operation fail, and
 //! the operation then unwinds as 6.12 does.
 //!
+//! The contract's environment has no mseal, MDWE, userfaultfd, mempolicy,
+//! anon names or mlock; it has fork since the fork addendum:
+//! [`Mm::fork`] runs `dup_mmap` (the child's tree built by `__mt_dup`,
+//! [`MapleTree::dup_into`]) and `exit_mmap` of whichever mm does not stay
+//! ([`ForkKeep`]). anon_vmas are objects (root, parent, `num_children`,
+//! `num_active_vmas`, the VMAs chained to each) shared by the mms that
+//! coexist, and each VMA has its `anon_vma_chain` in the kernel's list
+//! order; [`VmaView::chain_len`] shows its length. Without fork every chain
+//! is empty or singular and the results are those of the chain-less model.
+//!
 //! Module layout, one job per file: [`iter`](self) (the `vma_iter_*` layer
 //! and lookups), `merge`, `split`, `munmap`, `mmap` (with
 //! `get_unmapped_area`), `modify` (mprotect, madvise), `mremap`, `brk`,
-//! `fault` (touch, `anon_vma_prepare`), `validate` (`validate_mm`).
+//! `fault` (touch, `find_mergeable_anon_vma`), `anon` (the anon_vma
+//! hierarchy: `anon_vma_prepare`, `anon_vma_clone`, `anon_vma_fork`,
+//! `unlink_anon_vmas`), `fork` (`dup_mmap`, `exit_mmap`), `validate`
+//! (`validate_mm`).
 
 mod anon;
 mod brk;

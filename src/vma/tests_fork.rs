@@ -365,6 +365,7 @@ fn validate_mm_detects_anon_vma_corruption() {
 /// hierarchy, node accounting) after each.
 #[test]
 fn random_sequences_with_forks_validate() {
+    let (mut forked, mut failed, mut long_chains) = (0, 0, 0);
     for seed in 0..120 {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut m = mm();
@@ -380,8 +381,9 @@ fn random_sequences_with_forks_validate() {
                 };
                 let before = state(&m);
                 match m.fork(keep) {
-                    Ok(()) => {}
+                    Ok(()) => forked += 1,
                     Err(e) => {
+                        failed += 1;
                         assert_eq!(e, Errno::ENOMEM);
                         assert_eq!(state(&m), before, "seed {seed} step {i}");
                     }
@@ -392,6 +394,34 @@ fn random_sequences_with_forks_validate() {
             if let Err(e) = m.validate_mm() {
                 panic!("seed {seed} step {i}: {e}");
             }
+            long_chains += m.vmas().iter().filter(|v| v.chain_len > 2).count();
         }
     }
+    assert!(
+        forked > 100 && failed > 50,
+        "{forked} forks, {failed} failed"
+    );
+    assert!(long_chains > 0, "no chain of three or more");
+}
+
+/// exit_mmap's own checks: a VMA count that is not map_count (the
+/// kernel's BUG_ON) and a vm_area_struct outside the tree (leaked) are
+/// reported as faults of the run.
+#[test]
+fn exit_mmap_reports_count_mismatch_and_leaks() {
+    let mut m = forked_mix();
+    m.map_count += 1;
+    m.exit_mmap();
+    let e = m.validate_mm().unwrap_err();
+    assert!(e.contains("exit_mmap freed 4 VMAs for map_count 5"), "{e}");
+
+    let mut m = mm();
+    anon_at(&mut m, A, 2);
+    let mut stray = m.v(m.vma_lookup(A).unwrap()).clone();
+    stray.start = A + 0x100 * P;
+    stray.end = A + 0x101 * P;
+    m.vma_store_new(stray);
+    m.exit_mmap();
+    let e = m.validate_mm().unwrap_err();
+    assert!(e.contains("1 vm_area_struct(s) leaked"), "{e}");
 }
