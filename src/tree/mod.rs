@@ -29,6 +29,7 @@ mod alloc;
 mod bignode;
 mod destroy;
 mod dump;
+mod dup;
 mod gap;
 mod import;
 mod iter;
@@ -684,6 +685,20 @@ impl MaState {
             return Err(self.mas.err);
         }
         Ok(nz(old))
+    }
+
+    /// `mas_store(mas, XA_ZERO_ENTRY)`: the advanced store of the reserved
+    /// zero entry ([`node::XA_ZERO_ENTRY`]), which the normal API refuses.
+    /// `dup_mmap()` marks where a failed duplication stopped with it.
+    pub fn store_zero_entry(&mut self, t: &mut MapleTree) -> Result<(), Errno> {
+        if self.mas.index > self.mas.last {
+            return Err(Errno::EINVAL);
+        }
+        self.with_pool(t, |t, mas| prealloc::mas_store(t, mas, node::XA_ZERO_ENTRY));
+        if self.mas.is_err() {
+            return Err(self.mas.err);
+        }
+        Ok(())
     }
 
     /// `mas_destroy()`: release every node the state holds and end its

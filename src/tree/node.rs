@@ -204,6 +204,11 @@ pub(crate) const fn enode_addr(enode: u64) -> u64 {
     enode & !MAPLE_NODE_MASK
 }
 
+/// `XA_ZERO_ENTRY` (`xa_mk_internal(257)`): a reserved internal entry
+/// (the normal store API refuses it); `dup_mmap()` stores it where a
+/// failed fork stopped copying.
+pub const XA_ZERO_ENTRY: u64 = (257 << 2) | 2;
+
 /// `xa_is_internal()`: low two bits are `10`.
 #[inline]
 pub const fn xa_is_internal(entry: u64) -> bool {

@@ -102,6 +102,7 @@ impl Mm {
             file: None,
             pgoff: addr >> 12,
             anon: None,
+            chain: Vec::new(),
         });
         if let Err(e) = self.vma_iter_store_gfp(id) {
             self.vm_area_free(id);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Page faults as far as VMAs see them: the access check of the x86 fault
-//! handler and `anon_vma_prepare` (`mm/rmap.c`) with
-//! `find_mergeable_anon_vma` (`mm/vma.c`).
+//! handler and `find_mergeable_anon_vma` (`mm/vma.c`); `anon_vma_prepare`
+//! is in `anon`.
 
 use super::vmflags::{VM_ACCESS_FLAGS, VM_SHARED, VM_WRITE};
-use super::{Errno, Mm, Point, VmaId};
+use super::{Errno, Mm, VmaId};
 
 impl Mm {
     /// A fault at `addr`: `EFAULT` with no VMA there (no stack expansion),
@@ -28,24 +28,6 @@ impl Mm {
         Ok(())
     }
 
-    /// `anon_vma_prepare`: give the VMA an anon_vma, a neighbour's if one
-    /// can be shared, else a new one. One allocation point (the chain
-    /// link is allocated first).
-    pub(crate) fn anon_vma_prepare(&mut self, vma: VmaId) -> Result<(), Errno> {
-        if self.v(vma).anon.is_some() {
-            return Ok(());
-        }
-        if self.point(Point::AnonVma) {
-            return Err(Errno::ENOMEM);
-        }
-        let a = match self.find_mergeable_anon_vma(vma) {
-            Some(a) => a,
-            None => self.new_anon(),
-        };
-        self.vm(vma).anon = Some(a);
-        Ok(())
-    }
-
     /// `anon_vma_compatible`: `a` directly below `b`, same file, flags
     /// equal but for the access bits, linear pgoff.
     fn anon_vma_compatible(&self, a: VmaId, b: VmaId) -> bool {
@@ -57,16 +39,17 @@ impl Mm {
     }
 
     /// `reusable_anon_vma`: `old`'s anon_vma if `a` and `b` are
-    /// compatible and `old`'s chain is singular (with no fork: it has one).
+    /// compatible and `old`'s chain is singular (a VMA inherited through
+    /// fork has its ancestors' anon_vmas in its chain too).
     fn reusable_anon_vma(&self, old: VmaId, a: VmaId, b: VmaId) -> Option<u64> {
-        if self.anon_vma_compatible(a, b) {
+        if self.anon_vma_compatible(a, b) && self.chain_is_singular(old) {
             return self.v(old).anon;
         }
         None
     }
 
     /// `find_mergeable_anon_vma`: next first, then prev.
-    fn find_mergeable_anon_vma(&self, vma: VmaId) -> Option<u64> {
+    pub(crate) fn find_mergeable_anon_vma(&self, vma: VmaId) -> Option<u64> {
         if let Some(next) = self.vma_lookup(self.v(vma).end) {
             if let Some(a) = self.reusable_anon_vma(next, vma, next) {
                 return Some(a);

@@ -4,7 +4,7 @@
 //! `vma_expand`, `vma_modify` and `vma_merge_extend`.
 
 use super::vmflags::VM_SPECIAL;
-use super::{file_has_close, Errno, Mm, Point, Profile, VmaId};
+use super::{file_has_close, Errno, Mm, Profile, VmaId};
 use crate::tree::MaState;
 
 /// `enum vma_merge_state`.
@@ -85,10 +85,12 @@ impl Mm {
         o.flags == vmg.flags && o.file == vmg.file
     }
 
-    /// `is_mergeable_anon_vma`: with no fork, a VMA's chain is singular
-    /// exactly when it has an anon_vma (and empty otherwise).
+    /// `is_mergeable_anon_vma`: an anon_vma may be missing on one side
+    /// only if `vma`'s chain is singular (a VMA inherited through fork,
+    /// whose chain holds its ancestors' anon_vmas too, does not merge with
+    /// an unfaulted range).
     fn is_mergeable_anon_vma(&self, a1: Option<u64>, a2: Option<u64>, vma: Option<VmaId>) -> bool {
-        if (a1.is_none() || a2.is_none()) && vma.map_or(true, |v| self.v(v).anon.is_some()) {
+        if (a1.is_none() || a2.is_none()) && vma.map_or(true, |v| self.chain_is_singular(v)) {
             return true;
         }
         a1 == a2
@@ -144,24 +146,18 @@ impl Mm {
     }
 
     /// `dup_anon_vma`: if `src` has an anon_vma and `dst` none, `dst`
-    /// takes it (`anon_vma_clone`, an allocation point). Returns the VMA
-    /// to unlink if the merge is abandoned later.
+    /// takes it and `src`'s chain (`anon_vma_clone`, an allocation point;
+    /// on failure it resets `dst`'s anon_vma). Returns the VMA to unlink
+    /// if the merge is abandoned later.
     fn dup_anon_vma(&mut self, dst: VmaId, src: VmaId) -> Result<Option<VmaId>, Errno> {
         let sa = self.v(src).anon;
         if sa.is_some() && self.v(dst).anon.is_none() {
-            // anon_vma_clone resets dst->anon_vma on failure.
-            if self.point(Point::AnonVma) {
-                return Err(Errno::ENOMEM);
-            }
             self.vm(dst).anon = sa;
+            let chain = self.v(src).chain.clone();
+            self.anon_vma_clone(dst, sa, &chain)?;
             return Ok(Some(dst));
         }
         Ok(None)
-    }
-
-    /// `unlink_anon_vmas`.
-    pub(crate) fn unlink_anon_vmas(&mut self, id: VmaId) {
-        self.vm(id).anon = None;
     }
 
     /// `commit_merge`: one preallocation, one store. `vmg.vma` takes
@@ -218,6 +214,9 @@ impl Mm {
         }
         // vma_complete: the removed VMAs go (anon_vma_merge unlinks them).
         for r in [remove, remove2].into_iter().flatten() {
+            if self.v(r).anon.is_some() {
+                self.unlink_anon_vmas(r);
+            }
             self.map_count -= 1;
             self.vm_area_free(r);
         }

@@ -225,6 +225,7 @@ impl Mm {
             file,
             pgoff,
             anon: None,
+            chain: Vec::new(),
         });
         let mut mas = MaState::new(0, 0);
         if let Err(e) = self.vma_iter_prealloc(&mut mas, addr, end, Some(id)) {

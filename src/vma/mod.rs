@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! The Linux 6.12 VMA layer (`mm/vma.c`, `mm/mmap.c`, `mm/mprotect.c`,
-//! `mm/mremap.c`, `mm/madvise.c`, `anon_vma_prepare`) on the maple tree port.
+//! `mm/mremap.c`, `mm/madvise.c`, the anon_vma code of `mm/rmap.c`, and
+//! `dup_mmap` / `exit_mmap` for fork) on the maple tree port.
 //!
 //! An [`Mm`] is one address space: an `mm_mt` ([`MapleTree`] with
 //! [`MM_MT_FLAGS`]: `MT_FLAGS_ALLOC_RANGE | MT_FLAGS_USE_RCU`) mapping each VMA's `[start, end - 1]` to a handle
@@ -15,13 +16,28 @@
 //! makes the n-th allocation point ([`Point`]) of the next operation fail, and
 //! the operation then unwinds as 6.12 does.
 //!
+//! The contract's environment has no mseal, MDWE, userfaultfd, mempolicy,
+//! anon names or mlock; it has fork since the fork addendum:
+//! [`Mm::fork`] runs `dup_mmap` (the child's tree built by `__mt_dup`,
+//! [`MapleTree::dup_into`]) and `exit_mmap` of whichever mm does not stay
+//! ([`ForkKeep`]). anon_vmas are objects (root, parent, `num_children`,
+//! `num_active_vmas`, the VMAs chained to each) shared by the mms that
+//! coexist, and each VMA has its `anon_vma_chain` in the kernel's list
+//! order; [`VmaView::chain_len`] shows its length. Without fork every chain
+//! is empty or singular and the results are those of the chain-less model.
+//!
 //! Module layout, one job per file: [`iter`](self) (the `vma_iter_*` layer
 //! and lookups), `merge`, `split`, `munmap`, `mmap` (with
 //! `get_unmapped_area`), `modify` (mprotect, madvise), `mremap`, `brk`,
-//! `fault` (touch, `anon_vma_prepare`), `validate` (`validate_mm`).
+//! `fault` (touch, `find_mergeable_anon_vma`), `anon` (the anon_vma
+//! hierarchy: `anon_vma_prepare`, `anon_vma_clone`, `anon_vma_fork`,
+//! `unlink_anon_vmas`), `fork` (`dup_mmap`, `exit_mmap`), `validate`
+//! (`validate_mm`).
 
+mod anon;
 mod brk;
 mod fault;
+mod fork;
 mod iter;
 mod merge;
 mod mmap;
@@ -35,6 +51,8 @@ mod validate;
 mod tests;
 #[cfg(test)]
 mod tests_faults;
+#[cfg(test)]
+mod tests_fork;
 #[cfg(test)]
 mod tests_merge;
 
@@ -209,6 +227,9 @@ pub struct VmaView {
     pub pgoff: u64,
     /// The anon_vma's identity (compare up to renaming).
     pub anon: Option<u64>,
+    /// The length of the VMA's `anon_vma_chain` (0 when it has no
+    /// anon_vma; more than 1 for a VMA inherited through fork).
+    pub chain_len: u32,
 }
 
 /// The places where the 6.12 code can fail with `-ENOMEM` from an
@@ -222,8 +243,20 @@ pub enum Point {
     /// `mas_store_gfp` (the munmap side tree), `vma_iter_clear_gfp`,
     /// `vma_iter_store_gfp`.
     StoreGfp,
-    /// `anon_vma_prepare`, `anon_vma_clone`, `dup_anon_vma`.
+    /// `anon_vma_prepare`, `anon_vma_clone`, `dup_anon_vma`, and
+    /// `anon_vma_fork`'s own anon_vma.
     AnonVma,
+    /// `__mt_dup` in `dup_mmap`.
+    TreeDup,
+}
+
+/// Which mm [`Mm::fork`] leaves in the object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ForkKeep {
+    /// The child exits at once; the object stays the parent.
+    Parent,
+    /// The parent exits; the object becomes the child.
+    Child,
 }
 
 /// How the model drives the tree.
@@ -267,9 +300,12 @@ pub(crate) struct Vma {
     /// The file's identity (`vm_file`); `None` for anonymous memory.
     pub(crate) file: Option<u32>,
     pub(crate) pgoff: u64,
-    /// The anon_vma; with no fork, a VMA's chain is singular exactly when it
-    /// has one.
+    /// `vma->anon_vma`.
     pub(crate) anon: Option<u64>,
+    /// `vma->anon_vma_chain`: the anon_vmas it is chained to, in the
+    /// kernel's list order (newest first). Empty exactly when `anon` is
+    /// `None`; singular unless inherited through fork.
+    pub(crate) chain: Vec<u64>,
 }
 
 impl Vma {
@@ -299,7 +335,10 @@ pub struct Mm {
     pub(crate) map_count: u64,
     pub(crate) brk: u64,
     pub(crate) start_brk: u64,
-    pub(crate) next_anon: u64,
+    /// The anon_vma registry, shared by a parent and its child during fork.
+    pub(crate) anon: anon::AnonVmas,
+    /// This mm's identity in the registry (names its chained VMAs).
+    pub(crate) mm_id: u64,
     pub(crate) next_shmem: u32,
     /// `fail_at` armed for the next operation.
     armed: Option<u32>,
@@ -324,7 +363,8 @@ impl Mm {
             map_count: 0,
             brk: START_BRK,
             start_brk: START_BRK,
-            next_anon: 1,
+            anon: anon::AnonVmas::default(),
+            mm_id: 0,
             next_shmem: SHMEM_FILE_BASE,
             armed: None,
             fail_now: None,
@@ -391,6 +431,7 @@ impl Mm {
                     file: v.file,
                     pgoff: v.pgoff,
                     anon: v.anon,
+                    chain_len: v.chain.len() as u32,
                 }
             })
             .collect()
@@ -537,17 +578,20 @@ impl Mm {
         }
     }
 
-    /// `vm_area_free`.
+    /// `vm_area_free`. A VMA freed while still chained to anon_vmas is
+    /// noted as a fault (its chain links would leak).
     pub(crate) fn vm_area_free(&mut self, id: VmaId) {
-        assert!(self.arena[id].take().is_some(), "double free of vma {id}");
+        let v = self.arena[id].take();
+        let Some(v) = v else {
+            panic!("double free of vma {id}");
+        };
+        if !v.chain.is_empty() {
+            self.faults.push(format!(
+                "VMA {:#x}-{:#x} freed while chained to anon_vmas {:?}",
+                v.start, v.end, v.chain
+            ));
+        }
         self.free_ids.push(id);
-    }
-
-    /// A new anon_vma identity.
-    pub(crate) fn new_anon(&mut self) -> u64 {
-        let a = self.next_anon;
-        self.next_anon += 1;
-        a
     }
 
     /// VMAs live in the arena.

@@ -213,10 +213,10 @@ impl Mm {
             let v = self.vm(vma);
             v.flags &= !(VM_LOCKED | VM_LOCKONFAULT);
             if v.start == old_addr && v.end == old_addr + old_len {
-                v.anon = None;
                 if v.file.is_none() {
                     v.pgoff = v.start >> 12;
                 }
+                self.unlink_anon_vmas(vma);
             }
             return Ok(new_addr);
         }
@@ -285,11 +285,12 @@ impl Mm {
             return None;
         }
         let mut copy = src.clone();
+        copy.chain = Vec::new();
         copy.start = addr;
         copy.end = addr + len;
         copy.pgoff = pgoff;
         let id = self.vma_store_new(copy);
-        if src.anon.is_some() && self.point(Point::AnonVma) {
+        if self.anon_vma_clone(id, src.anon, &src.chain).is_err() {
             self.vm_area_free(id);
             return None;
         }

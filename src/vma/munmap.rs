@@ -109,19 +109,34 @@ impl Mm {
         Ok(())
     }
 
+    /// `vms_clear_ptes`: the page tables go; `free_pgtables` unlinks each
+    /// gathered VMA from its anon_vmas, in address order.
+    fn vms_clear_ptes(&mut self, vms: &mut Vms) {
+        if !vms.clear_ptes {
+            return;
+        }
+        for i in 0..vms.detached.len() {
+            self.unlink_anon_vmas(vms.detached[i]);
+        }
+        vms.clear_ptes = false;
+    }
+
     /// `vms_clean_up_area`: the page tables go and `->close` runs; from
     /// here an abort cannot put the old VMAs back.
     pub(crate) fn vms_clean_up_area(&mut self, vms: &mut Vms) {
         if vms.nr_pages == 0 {
             return;
         }
-        vms.clear_ptes = false;
+        self.vms_clear_ptes(vms);
     }
 
     /// `vms_complete_munmap_vmas`: the gathered VMAs, already out of
     /// `mm_mt` (erased or overwritten), are freed.
     pub(crate) fn vms_complete_munmap_vmas(&mut self, vms: &mut Vms) {
         self.map_count -= vms.detached.len() as u64;
+        if vms.nr_pages != 0 {
+            self.vms_clear_ptes(vms);
+        }
         for id in std::mem::take(&mut vms.detached) {
             self.vm_area_free(id);
         }

@@ -11,7 +11,8 @@ impl Mm {
     ///
     /// Allocation points, in order: the `vm_area_dup`, the preallocation
     /// for the new VMA's range, the `anon_vma_clone` (only if the VMA has
-    /// an anon_vma, since cloning an empty chain allocates nothing).
+    /// an anon_vma, since cloning an empty chain allocates nothing). The
+    /// new VMA is chained to every anon_vma of the original's chain.
     pub(crate) fn __split_vma(
         &mut self,
         id: VmaId,
@@ -24,7 +25,9 @@ impl Mm {
         if self.point(Point::VmaAlloc) {
             return Err(Errno::ENOMEM);
         }
+        // vm_area_dup: the copy's chain starts empty.
         let mut new = old.clone();
+        new.chain = Vec::new();
         if new_below {
             new.end = addr;
         } else {
@@ -46,10 +49,10 @@ impl Mm {
             self.vm_area_free(nid);
             return Err(e);
         }
-        if old.anon.is_some() && self.point(Point::AnonVma) {
+        if let Err(e) = self.anon_vma_clone(nid, old.anon, &old.chain) {
             self.vma_iter_free(&mut mas);
             self.vm_area_free(nid);
-            return Err(Errno::ENOMEM);
+            return Err(e);
         }
         {
             let v = self.vm(id);

@@ -13,7 +13,8 @@ impl Mm {
     /// `map_count` live VMAs (none leaked); `mm_mt`'s nodes all reachable
     /// or held, none held between operations; and no fault noticed during
     /// an operation (a side tree that leaked nodes, a store that failed
-    /// where the kernel cannot fail).
+    /// where the kernel cannot fail); and the anon_vma hierarchy agreeing
+    /// with the VMAs' chains (`validate_anon_vmas`).
     pub fn validate_mm(&self) -> Result<(), String> {
         if let Some(f) = self.faults.first() {
             return Err(f.clone());
@@ -59,6 +60,8 @@ impl Mm {
                 self.map_count
             ));
         }
+        self.validate_anon_vmas()
+            .map_err(|e| format!("anon_vma hierarchy: {e}"))?;
         let (alloc, reachable, held) = self.mt.node_accounting();
         if alloc != reachable + held || held != 0 {
             return Err(format!(
