@@ -279,8 +279,10 @@ fn anon_vma_clone_walks_oldest_first() {
     // children); fork 3 gives them A3 under A2 and A3' under A2'. Once the
     // parents exited, A2 and A2' have one child and no active VMA; unmapping
     // the second piece kills A3' and A2', so A1 is down to one child (A2)
-    // and no active VMA too. Fork 4 of the first piece then reuses A1, the
-    // older one (walking from the head would have picked A2).
+    // and no active VMA too. The first piece then moves (mremap:
+    // copy_vma()'s anon_vma_clone() must keep the order, as the split's
+    // did). Fork 4 of it reuses A1, the older one (walking from the head
+    // would have picked A2).
     let mut o = oracle(24);
     map_anon(&mut o, B, 2, RW_PROT);
     assert_eq!(o.touch(B, true), Ok(()));
@@ -301,10 +303,13 @@ fn anon_vma_clone_walks_oldest_first() {
     let (av1, av2) = (&o.anon.anon_vmas[&a1], &o.anon.anon_vmas[&a2]);
     assert_eq!((av1.num_children, av1.num_active_vmas), (1, 0));
     assert_eq!((av2.num_children, av2.num_active_vmas), (1, 0));
+    let to = B + 40 * P;
+    assert_eq!(o.mremap(B, P, P, MREMAP_MAYMOVE | MREMAP_FIXED, to), Ok(to));
+    assert_eq!(chains(&o), vec![(to, to + P, 4)]);
     assert_eq!(o.fork(Child), Ok(()));
     assert_eq!(o.last_points(), vec![TreeDup, VmaAlloc, AnonVma]);
-    assert_eq!(view(&o, B).anon, Some(a1), "the oldest qualifying one");
-    assert_eq!(view(&o, B).chain_len, 4);
+    assert_eq!(view(&o, to).anon, Some(a1), "the oldest qualifying one");
+    assert_eq!(view(&o, to).chain_len, 4);
     checked(&o);
 }
 
@@ -451,4 +456,41 @@ fn check_anon_vmas_catches_bad_bookkeeping() {
     let mut bad = o.clone();
     bad.anon.chains.insert(9999, vec![a]);
     assert!(bad.check_anon_vmas().is_err());
+}
+
+#[test]
+fn failed_merge_and_copy_vma_unlink_their_clone() {
+    // mm/vma.c vma_expand(): dup_anon_vma() clones next's chain into prev
+    // (AnonVma), then commit_merge()'s preallocation fails: the abort path
+    // unlink_anon_vmas(anon_dup) takes the clone off again, and mmap goes
+    // on to a new VMA (vma_merge_new_range() NOMEM falls through).
+    let mut o = oracle(24);
+    map_anon(&mut o, B, 1, RW_PROT);
+    map_anon(&mut o, B + 2 * P, 1, RW_PROT);
+    assert_eq!(o.touch(B + 2 * P, true), Ok(()));
+    let before = anon_state(&o);
+    o.fail_at(1);
+    map_anon(&mut o, B + P, 1, RW_PROT);
+    assert_eq!(o.last_points(), vec![AnonVma, Prealloc, VmaAlloc, Prealloc]);
+    assert_eq!(chains(&o), vec![(B, B + P, 0), (B + P, B + 2 * P, 0), (B + 2 * P, B + 3 * P, 1)]);
+    assert_eq!(anon_state(&o), before);
+    checked(&o);
+
+    // mm/vma.c copy_vma(): vm_area_dup(), anon_vma_clone() (AnonVma), then
+    // vma_link()'s preallocation fails: unlink_anon_vmas(new_vma).
+    let mut o = oracle(24);
+    map_anon(&mut o, B, 1, RW_PROT);
+    assert_eq!(o.touch(B, true), Ok(()));
+    assert_eq!(o.fork(Child), Ok(()));
+    let before = anon_state(&o);
+    o.fail_at(2);
+    let to = B + 40 * P;
+    assert_eq!(
+        o.mremap(B, P, P, MREMAP_MAYMOVE | MREMAP_FIXED, to),
+        Err(ENOMEM)
+    );
+    assert_eq!(o.last_points(), vec![VmaAlloc, AnonVma, Prealloc]);
+    assert_eq!(chains(&o), vec![(B, B + P, 2)]);
+    assert_eq!(anon_state(&o), before);
+    checked(&o);
 }
