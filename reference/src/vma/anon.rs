@@ -238,7 +238,9 @@ impl VmaOracle {
                     return Err(format!("VMA {v:?} has a chain {chain:?} but no anon_vma"));
                 }
                 Some(a) if !chain.contains(&a) => {
-                    return Err(format!("VMA {v:?}: anon_vma {a} not in its chain {chain:?}"));
+                    return Err(format!(
+                        "VMA {v:?}: anon_vma {a} not in its chain {chain:?}"
+                    ));
                 }
                 _ => {}
             }

@@ -10,14 +10,30 @@
 //! any of the kernel's data structures: there is no maple tree here, only
 //! "which VMAs exist and what they contain".
 //!
+//! Anonymous memory is tracked as the kernel does it, naively: every
+//! `struct anon_vma` is a record (root, parent, `num_children`,
+//! `num_active_vmas`, the set of VMAs chained to it) and every VMA has its
+//! `anon_vma_chain` as a list in kernel order (module `anon`). Each path
+//! that touches chains keeps them: `__anon_vma_prepare()` (a fault),
+//! `anon_vma_clone()` (a split's new piece, `copy_vma()`, a merge's
+//! `dup_anon_vma()`), `unlink_anon_vmas()` (munmap, a VMA deleted by a
+//! merge, mremap's DONTUNMAP source, exit), and [`VmaOracle::fork`]
+//! (`dup_mmap()` with `anon_vma_fork()`, then `exit_mmap()` of the side
+//! that does not survive). Chains matter to merging
+//! (`is_mergeable_anon_vma()` wants a singular chain) and to anon_vma
+//! reuse (`reusable_anon_vma()`, `anon_vma_clone()`'s reuse rule);
+//! [`VmaView::chain_len`] shows them, and [`VmaOracle::check_anon_vmas`]
+//! recomputes every counter from the VMAs to check the bookkeeping.
+//!
 //! Allocation points (the contract's [`Point`]) are recorded in the order
 //! the kernel passes them; [`VmaOracle::fail_at`] makes one of them fail
 //! and the operation then unwinds as the kernel does at that point.
 //!
 //! Environment (the contract's): x86-64 without randomisation, one
 //! unprivileged process, unlimited rlimits, overcommit heuristic (never
-//! refuses), no THP, no mseal, no userfaultfd, no mempolicy, no anon names,
-//! no fork (so every anon_vma chain has exactly one entry).
+//! refuses), no THP, no mseal, no userfaultfd, no mempolicy, no anon names.
+//! A fork keeps one of its two mms (see [`ForkKeep`]); the anon_vma
+//! records are shared by both and outlive the one that exits.
 
 mod anon;
 mod brk;

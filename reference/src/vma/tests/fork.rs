@@ -51,7 +51,13 @@ fn mixed_on(mut o: VmaOracle) -> VmaOracle {
     assert_eq!(o.touch(B + 6 * P, true), Ok(()));
     assert_eq!(o.madvise(B + 6 * P, P, MADV_WIPEONFORK), Ok(()));
     assert_eq!(
-        o.mmap(B + 8 * P, P, RW_PROT, PRIV_FIXED | MAP_LOCKED, Backing::Anon),
+        o.mmap(
+            B + 8 * P,
+            P,
+            RW_PROT,
+            PRIV_FIXED | MAP_LOCKED,
+            Backing::Anon
+        ),
         Ok(B + 8 * P)
     );
     map_file(&mut o, B + 10 * P, 1, RW_PROT, MAP_SHARED, 0, 5);
@@ -99,7 +105,14 @@ fn dup_mmap_copies_skips_wipes_and_unlocks() {
             rows(&o),
             vec![
                 (B, B + 2 * P, RW, None, pg(B), 1),
-                (B + 6 * P, B + 7 * P, RW | VM_WIPEONFORK, None, pg(B + 6 * P), 0),
+                (
+                    B + 6 * P,
+                    B + 7 * P,
+                    RW | VM_WIPEONFORK,
+                    None,
+                    pg(B + 6 * P),
+                    0
+                ),
                 (B + 8 * P, B + 9 * P, RW, None, pg(B + 8 * P), 0),
                 (B + 10 * P, B + 11 * P, RW_SHARED, Some(0), 5, 0),
                 (START_BRK, START_BRK + P, RW, None, pg(START_BRK), 0),
@@ -332,12 +345,12 @@ fn fork_failure_at_every_point_leaves_parent_unchanged() {
     };
     let all = vec![
         TreeDup, // __mt_dup
-        VmaAlloc, AnonVma, AnonVma, // A: dup, clone, own anon_vma
+        VmaAlloc, AnonVma, AnonVma,  // A: dup, clone, own anon_vma
         StoreGfp, // C: vma_iter_clear_gfp
         VmaAlloc, // D: WIPEONFORK, no anon_vma_fork
         VmaAlloc, // E
         VmaAlloc, // F
-        VmaAlloc, AnonVma, // G: dup, clone reusing
+        VmaAlloc, AnonVma,  // G: dup, clone reusing
         VmaAlloc, // the heap
     ];
     let before = setup();
@@ -400,7 +413,11 @@ fn existing_paths_keep_chains() {
     assert_eq!(o.mprotect(B + P, P, PROT_READ), Ok(()));
     assert_eq!(
         chains(&o),
-        vec![(B, B + P, 2), (B + P, B + 2 * P, 2), (B + 2 * P, B + 3 * P, 2)]
+        vec![
+            (B, B + P, 2),
+            (B + P, B + 2 * P, 2),
+            (B + 2 * P, B + 3 * P, 2)
+        ]
     );
     assert!(o.vmas().iter().all(|v| v.anon == a));
     checked(&o);
@@ -438,7 +455,10 @@ fn check_anon_vmas_catches_bad_bookkeeping() {
 
     let mut bad = o.clone();
     bad.anon.anon_vmas.get_mut(&a).unwrap().num_active_vmas += 1;
-    assert!(bad.check_anon_vmas().unwrap_err().contains("num_active_vmas"));
+    assert!(bad
+        .check_anon_vmas()
+        .unwrap_err()
+        .contains("num_active_vmas"));
 
     let mut bad = o.clone();
     let root = bad.anon.anon_vmas[&a].root;
@@ -472,7 +492,14 @@ fn failed_merge_and_copy_vma_unlink_their_clone() {
     o.fail_at(1);
     map_anon(&mut o, B + P, 1, RW_PROT);
     assert_eq!(o.last_points(), vec![AnonVma, Prealloc, VmaAlloc, Prealloc]);
-    assert_eq!(chains(&o), vec![(B, B + P, 0), (B + P, B + 2 * P, 0), (B + 2 * P, B + 3 * P, 1)]);
+    assert_eq!(
+        chains(&o),
+        vec![
+            (B, B + P, 0),
+            (B + P, B + 2 * P, 0),
+            (B + 2 * P, B + 3 * P, 1)
+        ]
+    );
     assert_eq!(anon_state(&o), before);
     checked(&o);
 
