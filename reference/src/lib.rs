@@ -20,8 +20,9 @@
 //! stepping it if the results are to be compared.
 //!
 //! [`VmaOracle`] models the Linux 6.12 VMA layer (mmap, munmap, mprotect,
-//! madvise, brk, mremap, page faults) on a `BTreeMap` of VMAs, reproducing
-//! the kernel's merge decisions, errors and allocation points.
+//! madvise, brk, mremap, page faults, fork) on a `BTreeMap` of VMAs and a
+//! registry of anon_vma objects, reproducing the kernel's merge decisions,
+//! anon_vma sharing, errors and allocation points.
 //!
 //! The oracle is meant to be obviously correct rather than fast. It shares
 //! no code with the engines it is compared with and depends on `std` only.
@@ -39,6 +40,6 @@ pub use cursor::{Cursor, Status};
 pub use errno::Errno;
 pub use tree::{RootKind, Slot, TreeOracle};
 pub use vma::{
-    env as vma_env, uapi, vm, Backing, Point, VmaErrno, VmaOracle, VmaOracleConfig, VmaProfile,
-    VmaView,
+    env as vma_env, uapi, vm, Backing, ForkKeep, Point, VmaErrno, VmaOracle, VmaOracleConfig,
+    VmaProfile, VmaView,
 };

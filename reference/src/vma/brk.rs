@@ -92,7 +92,9 @@ impl VmaOracle {
         }
         self.alloc_point(Point::VmaAlloc)?;
         self.alloc_point(Point::StoreGfp)?;
+        let id = self.new_vma_id();
         self.insert(Vma {
+            id,
             start: addr,
             end: addr + len,
             flags,

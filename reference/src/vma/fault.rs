@@ -14,15 +14,17 @@ fn anon_vma_compatible(a: &Vma, b: &Vma) -> bool {
         && b.pgoff == a.pgoff.wrapping_add((b.start - a.start) >> PAGE_SHIFT)
 }
 
-/// `reusable_anon_vma(old, a, b)`.
-fn reusable_anon_vma(old: &Vma, a: &Vma, b: &Vma) -> Option<u64> {
-    if anon_vma_compatible(a, b) && old.chain_is_singular() {
-        return old.anon;
-    }
-    None
-}
-
 impl VmaOracle {
+    /// `reusable_anon_vma(old, a, b)`: `old`'s anon_vma, if the two are
+    /// compatible and `old`'s chain is singular (an anon_vma that came
+    /// through a fork is never shared this way).
+    fn reusable_anon_vma(&self, old: &Vma, a: &Vma, b: &Vma) -> Option<u64> {
+        if anon_vma_compatible(a, b) && old.anon.is_some() && self.chain_is_singular(old) {
+            return old.anon;
+        }
+        None
+    }
+
     /// A fault at `addr`: no VMA there is `-EFAULT` (no stack expansion); a
     /// write needs VM_WRITE and a read any access bit (x86
     /// `access_error()`), else `-EACCES`. A write fault in a private VMA
@@ -45,13 +47,11 @@ impl VmaOracle {
 
     /// `__anon_vma_prepare()`: one allocation point (the chain entry comes
     /// first; the contract counts the whole function as one point), then
-    /// reuse a neighbour's anon_vma or make a new one.
+    /// reuse a neighbour's anon_vma or make a new root, and link the VMA.
     fn anon_vma_prepare(&mut self, vma: Vma) -> Result<(), VmaErrno> {
         self.alloc_point(Point::AnonVma)?;
-        let anon = match self.find_mergeable_anon_vma(&vma) {
-            Some(a) => a,
-            None => self.new_anon(),
-        };
+        let reuse = self.find_mergeable_anon_vma(&vma);
+        let anon = self.anon.anon_vma_prepare_link(vma.id, reuse);
         self.vmas.get_mut(&vma.start).expect("faulting VMA").anon = Some(anon);
         Ok(())
     }
@@ -61,11 +61,11 @@ impl VmaOracle {
     fn find_mergeable_anon_vma(&self, vma: &Vma) -> Option<u64> {
         // vma_iter_load() at vm_end: only a VMA starting exactly there.
         if let Some(next) = self.vma_lookup(vma.end) {
-            if let Some(a) = reusable_anon_vma(&next, vma, &next) {
+            if let Some(a) = self.reusable_anon_vma(&next, vma, &next) {
                 return Some(a);
             }
         }
         let prev = self.prev_of(vma.start)?;
-        reusable_anon_vma(&prev, &prev, vma)
+        self.reusable_anon_vma(&prev, &prev, vma)
     }
 }

@@ -45,45 +45,13 @@ fn is_mergeable_vma(vmg: &Vmg, v: &Vma) -> bool {
 }
 
 /// `is_mergeable_anon_vma(a1, a2, vma)`: a NULL side is fine only if
-/// `vma` (when given) has a singular chain, i.e. already has an anon_vma.
-fn is_mergeable_anon_vma(a1: Option<u64>, a2: Option<u64>, vma: Option<&Vma>) -> bool {
-    if (a1.is_none() || a2.is_none()) && vma.map_or(true, Vma::chain_is_singular) {
+/// `vma` (when given) has a singular chain (`vma_singular`), i.e. has an
+/// anon_vma that did not come through a fork.
+fn is_mergeable_anon_vma(a1: Option<u64>, a2: Option<u64>, vma_singular: Option<bool>) -> bool {
+    if (a1.is_none() || a2.is_none()) && vma_singular.unwrap_or(true) {
         return true;
     }
     a1 == a2
-}
-
-/// `can_vma_merge_before()`: the range can go in front of `next`.
-fn can_vma_merge_before(vmg: &Vmg, next: &Vma) -> bool {
-    is_mergeable_vma(vmg, next)
-        && is_mergeable_anon_vma(vmg.anon, next.anon, Some(next))
-        && next.pgoff == vmg.pgoff.wrapping_add(vmg.pglen())
-}
-
-/// `can_vma_merge_after()`: the range can go after `prev`.
-fn can_vma_merge_after(vmg: &Vmg, prev: &Vma) -> bool {
-    is_mergeable_vma(vmg, prev)
-        && is_mergeable_anon_vma(vmg.anon, prev.anon, Some(prev))
-        && prev.pgoff.wrapping_add(prev.pages()) == vmg.pgoff
-}
-
-/// `can_vma_merge_left()`.
-fn can_vma_merge_left(vmg: &Vmg, prev: Option<&Vma>) -> bool {
-    prev.is_some_and(|p| p.end == vmg.start && can_vma_merge_after(vmg, p))
-}
-
-/// `can_vma_merge_right()`: also, when merging both sides, prev's and
-/// next's anon_vmas must agree (`are_anon_vmas_compatible()`).
-fn can_vma_merge_right(vmg: &Vmg, prev: Option<&Vma>, next: Option<&Vma>, left: bool) -> bool {
-    let Some(next) = next else { return false };
-    if vmg.end != next.start || !can_vma_merge_before(vmg, next) {
-        return false;
-    }
-    if !left {
-        return true;
-    }
-    let prev = prev.expect("left merge without prev");
-    is_mergeable_anon_vma(prev.anon, next.anon, None)
 }
 
 /// `can_merge_remove_vma()`: a VMA with `->close` cannot be deleted by a
@@ -93,15 +61,80 @@ fn can_merge_remove_vma(v: &Vma) -> bool {
 }
 
 impl VmaOracle {
-    /// `dup_anon_vma(dst, src)`: `dst` takes `src`'s anon_vma if it has
-    /// none (an `anon_vma_clone()`, one allocation point). Returns the
-    /// anon_vma `dst` ends up with.
-    fn dup_anon_vma(&mut self, dst: &Vma, src: &Vma) -> Result<Option<u64>, VmaErrno> {
-        if src.anon.is_some() && dst.anon.is_none() {
-            self.alloc_point(Point::AnonVma)?;
-            return Ok(src.anon);
+    /// `can_vma_merge_before()`: the range can go in front of `next`.
+    fn can_vma_merge_before(&self, vmg: &Vmg, next: &Vma) -> bool {
+        is_mergeable_vma(vmg, next)
+            && is_mergeable_anon_vma(vmg.anon, next.anon, Some(self.chain_is_singular(next)))
+            && next.pgoff == vmg.pgoff.wrapping_add(vmg.pglen())
+    }
+
+    /// `can_vma_merge_after()`: the range can go after `prev`.
+    fn can_vma_merge_after(&self, vmg: &Vmg, prev: &Vma) -> bool {
+        is_mergeable_vma(vmg, prev)
+            && is_mergeable_anon_vma(vmg.anon, prev.anon, Some(self.chain_is_singular(prev)))
+            && prev.pgoff.wrapping_add(prev.pages()) == vmg.pgoff
+    }
+
+    /// `can_vma_merge_left()`.
+    fn can_vma_merge_left(&self, vmg: &Vmg, prev: Option<&Vma>) -> bool {
+        prev.is_some_and(|p| p.end == vmg.start && self.can_vma_merge_after(vmg, p))
+    }
+
+    /// `can_vma_merge_right()`: also, when merging both sides, prev's and
+    /// next's anon_vmas must agree (`are_anon_vmas_compatible()`).
+    fn can_vma_merge_right(
+        &self,
+        vmg: &Vmg,
+        prev: Option<&Vma>,
+        next: Option<&Vma>,
+        left: bool,
+    ) -> bool {
+        let Some(next) = next else { return false };
+        if vmg.end != next.start || !self.can_vma_merge_before(vmg, next) {
+            return false;
         }
-        Ok(dst.anon)
+        if !left {
+            return true;
+        }
+        let prev = prev.expect("left merge without prev");
+        is_mergeable_anon_vma(prev.anon, next.anon, None)
+    }
+
+    /// `dup_anon_vma(dst, src)`: `dst` takes `src`'s anon_vma and a copy of
+    /// its chain if it has none (an `anon_vma_clone()`, one allocation
+    /// point). Returns the anon_vma `dst` ends up with and whether it was
+    /// duplicated (the caller's `anon_dup`, to unlink if the merge fails
+    /// later).
+    fn dup_anon_vma(&mut self, dst: &Vma, src: &Vma) -> Result<(Option<u64>, bool), VmaErrno> {
+        if src.anon.is_some() && dst.anon.is_none() {
+            let with = Vma {
+                anon: src.anon,
+                ..*dst
+            };
+            self.anon_vma_clone(&with, src)?;
+            return Ok((src.anon, true));
+        }
+        Ok((dst.anon, false))
+    }
+
+    /// `commit_merge()`'s preallocation; on failure the anon_vma a merge
+    /// step duplicated into `dst` is unlinked again (the abort paths of
+    /// `vma_expand()` and `vma_merge_existing_range()`).
+    fn merge_prealloc(&mut self, dst: &Vma, anon: Option<u64>, dup: bool) -> Result<(), VmaErrno> {
+        let r = self.alloc_point(Point::Prealloc);
+        if r.is_err() && dup {
+            self.anon.unlink_anon_vmas(dst.id, anon);
+        }
+        r
+    }
+
+    /// A VMA deleted by a merge (`vma_complete()`): `anon_vma_merge()`
+    /// unlinks its chain, then it leaves the mm.
+    fn merge_remove(&mut self, v: &Vma) {
+        if v.anon.is_some() {
+            self.unlink_anon_vmas(v);
+        }
+        self.vmas.remove(&v.start).expect("merged-away VMA");
     }
 
     /// `vma_merge_new_range()`: a new range `[vmg.start, vmg.end)` that is
@@ -118,8 +151,9 @@ impl VmaOracle {
         if vmg.flags & vm::VM_SPECIAL != 0 || (prev.is_none() && next.is_none()) {
             return MergeState::NoMerge;
         }
-        let left = can_vma_merge_left(vmg, prev.as_ref());
-        let right = !just_expand && can_vma_merge_right(vmg, prev.as_ref(), next.as_ref(), left);
+        let left = self.can_vma_merge_left(vmg, prev.as_ref());
+        let right =
+            !just_expand && self.can_vma_merge_right(vmg, prev.as_ref(), next.as_ref(), left);
 
         let (mut start, mut end, mut pgoff) = (vmg.start, vmg.end, vmg.pgoff);
         let mut target = None;
@@ -160,14 +194,14 @@ impl VmaOracle {
         next: Option<Vma>,
     ) -> Result<u64, VmaErrno> {
         let remove_next = next.filter(|n| n.start != vma.start && end == n.end);
-        let mut anon = vma.anon;
+        let (mut anon, mut dup) = (vma.anon, false);
         if let Some(n) = &remove_next {
-            anon = self.dup_anon_vma(&vma, n)?;
+            (anon, dup) = self.dup_anon_vma(&vma, n)?;
         }
         // commit_merge(): vma_iter_prealloc().
-        self.alloc_point(Point::Prealloc)?;
+        self.merge_prealloc(&vma, anon, dup)?;
         if let Some(n) = remove_next {
-            self.vmas.remove(&n.start);
+            self.merge_remove(&n);
         }
         let merged = Vma {
             start,
@@ -191,12 +225,12 @@ impl VmaOracle {
             return MergeState::NoMerge;
         }
         let prev = self.prev_of(vma.start);
-        let merge_left = left_side && can_vma_merge_left(vmg, prev.as_ref());
+        let merge_left = left_side && self.can_vma_merge_left(vmg, prev.as_ref());
         let (next, mut merge_right) = if right_side {
             // vma_iter_next_range(): the range right after vma, which is a
             // VMA only if it is adjacent.
             let next = self.next_of(vma.start).filter(|n| n.start == vma.end);
-            let r = can_vma_merge_right(vmg, prev.as_ref(), next.as_ref(), merge_left);
+            let r = self.can_vma_merge_right(vmg, prev.as_ref(), next.as_ref(), merge_left);
             (next, r)
         } else {
             (None, false)
@@ -223,15 +257,15 @@ impl VmaOracle {
             // prev grows over vma and next; both are deleted.
             let (p, n) = (prev.unwrap(), next.unwrap());
             let src = if n.anon.is_some() { n } else { vma };
-            let Ok(anon) = self.dup_anon_vma(&p, &src) else {
+            let Ok((anon, dup)) = self.dup_anon_vma(&p, &src) else {
                 return MergeState::NoMem;
             };
-            if self.alloc_point(Point::Prealloc).is_err() {
+            if self.merge_prealloc(&p, anon, dup).is_err() {
                 return MergeState::NoMem;
             }
             debug_assert!(delete_next && delete_vma);
-            self.vmas.remove(&vma.start);
-            self.vmas.remove(&n.start);
+            self.merge_remove(&vma);
+            self.merge_remove(&n);
             self.put(
                 p.start,
                 Vma {
@@ -244,14 +278,16 @@ impl VmaOracle {
         } else if merge_left {
             // prev grows to `end`; vma shrinks from below or is deleted.
             let p = prev.unwrap();
-            let Ok(anon) = self.dup_anon_vma(&p, &vma) else {
+            let Ok((anon, dup)) = self.dup_anon_vma(&p, &vma) else {
                 return MergeState::NoMem;
             };
-            if self.alloc_point(Point::Prealloc).is_err() {
+            if self.merge_prealloc(&p, anon, dup).is_err() {
                 return MergeState::NoMem;
             }
-            self.vmas.remove(&vma.start);
-            if !delete_vma {
+            if delete_vma {
+                self.merge_remove(&vma);
+            } else {
+                self.vmas.remove(&vma.start);
                 let moved = (end - vma.start) >> PAGE_SHIFT;
                 self.insert(Vma {
                     start: end,
@@ -267,14 +303,16 @@ impl VmaOracle {
             // shrinks from above (the one case where the result is next
             // while vma survives).
             let n = next.unwrap();
-            let Ok(anon) = self.dup_anon_vma(&n, &vma) else {
+            let Ok((anon, dup)) = self.dup_anon_vma(&n, &vma) else {
                 return MergeState::NoMem;
             };
-            if self.alloc_point(Point::Prealloc).is_err() {
+            if self.merge_prealloc(&n, anon, dup).is_err() {
                 return MergeState::NoMem;
             }
-            self.vmas.remove(&vma.start);
-            if !delete_vma {
+            if delete_vma {
+                self.merge_remove(&vma);
+            } else {
+                self.vmas.remove(&vma.start);
                 self.insert(Vma { end: start, ..vma });
             }
             let grown = Vma {
@@ -343,14 +381,14 @@ impl VmaOracle {
     /// `__split_vma()`: cut the VMA at `key` in two at `addr`, ignoring the
     /// map count limit. Points: `vm_area_dup()`, `vma_iter_prealloc()`,
     /// then `anon_vma_clone()` if there is an anon_vma to clone. Both halves
-    /// keep the anon_vma; the upper half's pgoff moves on.
-    /// (Which half is the "new" struct is not observable here.)
+    /// keep the anon_vma and the chain; the upper half's pgoff moves on.
+    /// The new struct is the lower half if `new_below`, else the upper.
     #[allow(non_snake_case)]
     pub(crate) fn __split_vma(
         &mut self,
         key: u64,
         addr: u64,
-        _new_below: bool,
+        new_below: bool,
     ) -> Result<(), VmaErrno> {
         let v = self.get(key);
         debug_assert!(
@@ -359,11 +397,20 @@ impl VmaOracle {
         );
         self.alloc_point(Point::VmaAlloc)?;
         self.alloc_point(Point::Prealloc)?;
-        if v.anon.is_some() {
-            self.alloc_point(Point::AnonVma)?;
-        }
-        let low = Vma { end: addr, ..v };
+        let new_id = self.new_vma_id();
+        self.anon_vma_clone(&Vma { id: new_id, ..v }, &v)?;
+        let (low_id, high_id) = if new_below {
+            (new_id, v.id)
+        } else {
+            (v.id, new_id)
+        };
+        let low = Vma {
+            id: low_id,
+            end: addr,
+            ..v
+        };
         let high = Vma {
+            id: high_id,
             start: addr,
             pgoff: vma_pgoff_offset(&v, addr),
             ..v

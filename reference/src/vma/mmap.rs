@@ -237,7 +237,9 @@ impl VmaOracle {
             None if vm_flags & vm::VM_SHARED != 0 => Some(self.new_shmem()),
             None => None,
         };
+        let id = self.new_vma_id();
         self.insert(Vma {
+            id,
             start: addr,
             end,
             flags: vm_flags,

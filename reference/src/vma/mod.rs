@@ -10,18 +10,36 @@
 //! any of the kernel's data structures: there is no maple tree here, only
 //! "which VMAs exist and what they contain".
 //!
+//! Anonymous memory is tracked as the kernel does it, naively: every
+//! `struct anon_vma` is a record (root, parent, `num_children`,
+//! `num_active_vmas`, the set of VMAs chained to it) and every VMA has its
+//! `anon_vma_chain` as a list in kernel order (module `anon`). Each path
+//! that touches chains keeps them: `__anon_vma_prepare()` (a fault),
+//! `anon_vma_clone()` (a split's new piece, `copy_vma()`, a merge's
+//! `dup_anon_vma()`), `unlink_anon_vmas()` (munmap, a VMA deleted by a
+//! merge, mremap's DONTUNMAP source, exit), and [`VmaOracle::fork`]
+//! (`dup_mmap()` with `anon_vma_fork()`, then `exit_mmap()` of the side
+//! that does not survive). Chains matter to merging
+//! (`is_mergeable_anon_vma()` wants a singular chain) and to anon_vma
+//! reuse (`reusable_anon_vma()`, `anon_vma_clone()`'s reuse rule);
+//! [`VmaView::chain_len`] shows them, and [`VmaOracle::check_anon_vmas`]
+//! recomputes every counter from the VMAs to check the bookkeeping.
+//!
 //! Allocation points (the contract's [`Point`]) are recorded in the order
 //! the kernel passes them; [`VmaOracle::fail_at`] makes one of them fail
 //! and the operation then unwinds as the kernel does at that point.
 //!
 //! Environment (the contract's): x86-64 without randomisation, one
 //! unprivileged process, unlimited rlimits, overcommit heuristic (never
-//! refuses), no THP, no mseal, no userfaultfd, no mempolicy, no anon names,
-//! no fork (so every anon_vma chain has exactly one entry).
+//! refuses), no THP, no mseal, no userfaultfd, no mempolicy, no anon names.
+//! A fork keeps one of its two mms (see [`ForkKeep`]); the anon_vma
+//! records are shared by both and outlive the one that exits.
 
+mod anon;
 mod brk;
 mod defs;
 mod fault;
+mod fork;
 mod merge;
 mod mmap;
 mod modify;
@@ -34,6 +52,8 @@ mod tests;
 
 use std::collections::BTreeMap;
 use std::fmt;
+
+use anon::AnonRegistry;
 
 pub use defs::{env, uapi, vm};
 
@@ -110,8 +130,21 @@ pub enum Point {
     /// `mas_store_gfp()` into the munmap side tree, `vma_iter_clear_gfp()`,
     /// `vma_iter_store_gfp()`.
     StoreGfp,
-    /// `anon_vma_prepare()`, `anon_vma_clone()` / `dup_anon_vma()`.
+    /// `anon_vma_prepare()`, `anon_vma_clone()` / `dup_anon_vma()`, and
+    /// in fork `anon_vma_fork()`'s own anon_vma.
     AnonVma,
+    /// `__mt_dup()` in `dup_mmap()`.
+    TreeDup,
+}
+
+/// Which side of a fork the object carries on as (see
+/// [`VmaOracle::fork`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ForkKeep {
+    /// The child exits at once; the object stays the parent.
+    Parent,
+    /// The parent exits; the object becomes the child.
+    Child,
 }
 
 /// One VMA as the harness sees it.
@@ -123,18 +156,23 @@ pub struct VmaView {
     pub file: Option<u32>,
     pub pgoff: u64,
     pub anon: Option<u64>,
+    /// Length of the VMA's `anon_vma_chain` (0 without an anon_vma).
+    pub chain_len: u32,
 }
 
 /// The oracle's VMA record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Vma {
+    /// The identity of the `struct vm_area_struct` (unique over every mm
+    /// this object had): what the anon_vma chains refer to.
+    pub id: u64,
     pub start: u64,
     pub end: u64,
     pub flags: u64,
     /// 0..=3 for the contract's files, 100.. for shmem files.
     pub file: Option<u32>,
     pub pgoff: u64,
-    /// anon_vma identity (its chain always has exactly one entry: no fork).
+    /// `vma->anon_vma`; the chain is in [`VmaOracle::anon`].
     pub anon: Option<u64>,
 }
 
@@ -153,12 +191,6 @@ impl Vma {
     /// (shmem and files have vm_ops).
     pub fn is_anonymous(&self) -> bool {
         self.file.is_none()
-    }
-
-    /// `list_is_singular(&vma->anon_vma_chain)`: without fork a chain holds
-    /// exactly one entry once the VMA has an anon_vma, none before.
-    pub fn chain_is_singular(&self) -> bool {
-        self.anon.is_some()
     }
 
     /// `vm_start_gap()`: stacks keep `stack_guard_gap` free below them.
@@ -198,7 +230,10 @@ pub struct VmaOracle {
     brk: u64,
     start_brk: u64,
     next_shmem: u32,
-    next_anon: u64,
+    /// The next `vm_area_struct` identity.
+    next_vma: u64,
+    /// The anon_vma objects and chains (shared by a fork's two mms).
+    pub(crate) anon: AnonRegistry,
     armed: Option<u32>,
     failing: Option<u32>,
     points: Vec<Point>,
@@ -213,7 +248,8 @@ impl VmaOracle {
             brk: START_BRK,
             start_brk: START_BRK,
             next_shmem: env::FIRST_SHMEM_FILE,
-            next_anon: 1,
+            next_vma: 1,
+            anon: AnonRegistry::new(),
             armed: None,
             failing: None,
             points: Vec::new(),
@@ -293,6 +329,7 @@ impl VmaOracle {
                 file: v.file,
                 pgoff: v.pgoff,
                 anon: v.anon,
+                chain_len: self.anon.chain(v.id).len() as u32,
             })
             .collect()
     }
@@ -414,10 +451,11 @@ impl VmaOracle {
         self.vmas.insert(v.start, v);
     }
 
-    /// A fresh anon_vma identity (`anon_vma_alloc()`).
-    pub(crate) fn new_anon(&mut self) -> u64 {
-        let id = self.next_anon;
-        self.next_anon += 1;
+    /// A fresh `vm_area_struct` identity (`vm_area_alloc()` /
+    /// `vm_area_dup()`).
+    pub(crate) fn new_vma_id(&mut self) -> u64 {
+        let id = self.next_vma;
+        self.next_vma += 1;
         id
     }
 

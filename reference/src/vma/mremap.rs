@@ -235,18 +235,22 @@ impl VmaOracle {
             };
             return Some((key, source));
         }
-        // vm_area_dup(), anon_vma_clone(), vma_link()'s preallocation.
+        // vm_area_dup(), anon_vma_clone(), vma_link()'s preallocation
+        // (whose failure unlinks the cloned chain again).
         self.alloc_point(Point::VmaAlloc).ok()?;
-        if vma.anon.is_some() {
-            self.alloc_point(Point::AnonVma).ok()?;
-        }
-        self.alloc_point(Point::Prealloc).ok()?;
-        self.insert(Vma {
+        let new = Vma {
+            id: self.new_vma_id(),
             start: addr,
             end: addr + len,
             pgoff,
             ..vma
-        });
+        };
+        self.anon_vma_clone(&new, &vma).ok()?;
+        if self.alloc_point(Point::Prealloc).is_err() {
+            self.unlink_anon_vmas(&new);
+            return None;
+        }
+        self.insert(new);
         Some((addr, vma.start))
     }
 
@@ -298,10 +302,12 @@ impl VmaOracle {
             if src.start == old_addr && src.end == old_addr + old_len {
                 // unlink_anon_vmas(); an unfaulted anonymous VMA's pgoff
                 // follows its address.
+                let before = *src;
                 src.anon = None;
                 if src.file.is_none() {
                     src.pgoff = src.start >> PAGE_SHIFT;
                 }
+                self.unlink_anon_vmas(&before);
             }
             return Ok(new_addr);
         }

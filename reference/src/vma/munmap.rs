@@ -67,10 +67,13 @@ impl VmaOracle {
         Ok(keys)
     }
 
-    /// `vms_complete_munmap_vmas()`: the gathered VMAs leave the mm.
+    /// `vms_complete_munmap_vmas()` (or `vms_clean_up_area()` for mmap):
+    /// `free_pgtables()` unlinks each gathered VMA's anon_vmas, then the
+    /// VMAs leave the mm.
     pub(crate) fn vms_complete_munmap_vmas(&mut self, keys: &[u64]) {
         for k in keys {
-            self.vmas.remove(k).expect("gathered VMA vanished");
+            let v = self.vmas.remove(k).expect("gathered VMA vanished");
+            self.unlink_anon_vmas(&v);
         }
     }
 }

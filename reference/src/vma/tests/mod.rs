@@ -5,6 +5,7 @@
 mod common;
 mod errors;
 mod faults;
+mod fork;
 mod merge_existing;
 mod merge_new;
 mod placement;

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Random operation sequences: the oracle never panics (debug builds trap
-//! arithmetic overflow) and its VMA list stays well formed.
+//! arithmetic overflow), its VMA list stays well formed and its anon_vma
+//! bookkeeping agrees with a recomputation from scratch.
 
 use super::common::*;
+use crate::vma::ForkKeep;
 
 struct Lcg(u64);
 
@@ -28,13 +30,31 @@ fn check(o: &VmaOracle) {
         assert_eq!(v.start % P, 0);
         assert_eq!(v.end % P, 0);
         assert!(v.start >= last_end, "overlap at {v:?}");
+        assert_eq!(v.anon.is_some(), v.chain_len > 0, "{v:?}");
         last_end = v.end;
+    }
+    if let Err(e) = o.check_anon_vmas() {
+        panic!("anon_vma bookkeeping: {e}");
     }
 }
 
 #[test]
 fn random_sequences_stay_well_formed() {
-    let mut r = Lcg(0x5eed);
+    random_sequences(0x5eed, false);
+}
+
+#[test]
+fn random_sequences_with_fork_stay_well_formed() {
+    let longest = random_sequences(0xf0e4, true);
+    // The sequences do reach forked chains (not only singular ones).
+    assert!(longest >= 3, "longest chain {longest}");
+}
+
+/// 500 rounds of 100 random operations (with fork among them if `fork`).
+/// Returns the longest anon_vma chain seen.
+fn random_sequences(seed: u64, fork: bool) -> u32 {
+    let mut longest = 0;
+    let mut r = Lcg(seed);
     let addrs = [
         0,
         1,
@@ -69,7 +89,8 @@ fn random_sequences_stay_well_formed() {
             }
             let a = r.pick(&addrs);
             let l = r.pick(&lens);
-            match r.next() % 8 {
+            let ops = if fork { 10 } else { 8 };
+            match r.next() % ops {
                 0 | 1 => {
                     let b = match r.next() % 5 {
                         4 => Backing::Anon,
@@ -88,10 +109,14 @@ fn random_sequences_stay_well_formed() {
                 4 => drop(o.madvise(a, l, (r.next() % 20) as u32)),
                 5 => drop(o.brk(START_BRK + r.next() % 8 * P + r.next() % 2)),
                 6 => drop(o.mremap(a, l, r.pick(&lens), (r.next() % 8) as u32, r.pick(&addrs))),
+                8 => drop(o.fork(ForkKeep::Child)),
+                9 => drop(o.fork(ForkKeep::Parent)),
                 _ => drop(o.touch(a.wrapping_add(r.next() % 3 * P), r.next() % 2 == 0)),
             }
             check(&o);
+            longest = o.vmas().iter().map(|v| v.chain_len).fold(longest, u32::max);
         }
         let _ = round;
     }
+    longest
 }
