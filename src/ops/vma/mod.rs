@@ -210,6 +210,7 @@ impl VmaOp {
             VmaOp::Mremap { .. } => "mremap",
             VmaOp::Touch { .. } => "anon_vma_prepare",
             VmaOp::FailAt { .. } => "fail_at",
+            VmaOp::Fork { .. } => "dup_mmap",
         }
     }
 }
