@@ -113,18 +113,9 @@ fn mt_alloc_one(t: &mut MapleTree) -> Option<NodeId> {
 /// `mt_alloc_bulk()`: all or nothing, like the kernel's userspace shim.
 /// Returns how many were allocated (0 on failure).
 fn mt_alloc_bulk(t: &mut MapleTree, id: NodeId, first_slot: usize, n: usize) -> usize {
-    let mut got = Vec::with_capacity(n);
-    for _ in 0..n {
-        match t.arena.alloc() {
-            Some(x) => got.push(x),
-            None => {
-                for x in got {
-                    t.arena.free(x);
-                }
-                return 0;
-            }
-        }
-    }
+    let Some(got) = t.arena.alloc_bulk(n) else {
+        return 0;
+    };
     for (i, x) in got.into_iter().enumerate() {
         set_slot(t, id, first_slot + i, Some(x));
     }

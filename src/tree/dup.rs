@@ -24,30 +24,9 @@
 //! assert_eq!(mt.load(3), Some(1));
 //! ```
 
-use super::node::{
-    enode_addr, enode_id, enode_type, mk_node, mk_root, node_addr, NodeId, MAPLE_NODE_MASK,
-};
+use super::node::{enode_addr, enode_id, enode_type, mk_node, mk_root, node_addr, MAPLE_NODE_MASK};
 use super::state::{mas_ascend, mas_data_end, mas_descend, mas_start, Mas, Status};
 use super::{Errno, MapleTree, MT_FLAGS_HEIGHT_MASK};
-
-/// `mt_alloc_bulk()`: `n` nodes from the new tree's allocator, all or
-/// nothing (the kernel's bulk slab allocation either fills the whole
-/// request or returns 0).
-fn mt_alloc_bulk(t: &mut MapleTree, n: usize) -> Option<Vec<NodeId>> {
-    let mut got = Vec::with_capacity(n);
-    for _ in 0..n {
-        match t.arena.alloc() {
-            Some(id) => got.push(id),
-            None => {
-                for id in got {
-                    t.arena.free(id);
-                }
-                return None;
-            }
-        }
-    }
-    Some(got)
-}
 
 /// `mas_copy_node()`: the node under `new_mas` becomes a copy of the node
 /// under `mas`, hanging from the node at address `parent` (0 for the root,
@@ -65,7 +44,9 @@ fn mas_copy_node(src: &MapleTree, mas: &Mas, new: &mut MapleTree, new_mas: &Mas,
 /// to `ENOMEM`.
 fn mas_dup_alloc(src: &MapleTree, mas: &mut Mas, new: &mut MapleTree, new_mas: &Mas) {
     let request = mas_data_end(&src.arena, mas) + 1;
-    let Some(ids) = mt_alloc_bulk(new, request) else {
+    // mt_alloc_bulk(): the kernel's bulk slab allocation fills the whole
+    // request or returns 0.
+    let Some(ids) = new.arena.alloc_bulk(request) else {
         for i in 0..request {
             new.arena.set_slot(new_mas.node, i, 0);
         }

@@ -347,6 +347,24 @@ impl NodeArena {
         Some(id)
     }
 
+    /// `kmem_cache_alloc_bulk()`: `n` nodes, all or nothing (on a failure
+    /// the nodes already taken are given back).
+    pub(crate) fn alloc_bulk(&mut self, n: usize) -> Option<Vec<NodeId>> {
+        let mut got = Vec::with_capacity(n);
+        for _ in 0..n {
+            match self.alloc() {
+                Some(x) => got.push(x),
+                None => {
+                    for x in got {
+                        self.free(x);
+                    }
+                    return None;
+                }
+            }
+        }
+        Some(got)
+    }
+
     /// `kmem_cache_free()`: poison the node and return it. Freeing a node
     /// that is not allocated is a double free: the tree is corrupt.
     pub(crate) fn free(&mut self, id: NodeId) {
