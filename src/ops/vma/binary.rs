@@ -194,7 +194,12 @@ pub fn build_op(s: &mut dyn Source) -> VmaOp {
             flags: if raw {
                 s.word32()
             } else {
-                [0, MREMAP_MAYMOVE, MREMAP_MAYMOVE | MREMAP_FIXED][usize::from(s.byte() % 3)]
+                [
+                    0,
+                    MREMAP_MAYMOVE,
+                    MREMAP_MAYMOVE | MREMAP_FIXED,
+                    MREMAP_MAYMOVE | MREMAP_DONTUNMAP,
+                ][usize::from(s.byte() % 4)]
             },
             new_addr: addr(s, raw),
         },

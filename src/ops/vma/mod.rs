@@ -35,6 +35,7 @@ pub mod uapi {
     pub const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
     pub const MREMAP_MAYMOVE: u32 = 1;
     pub const MREMAP_FIXED: u32 = 2;
+    pub const MREMAP_DONTUNMAP: u32 = 4;
     pub const MADV_NORMAL: u32 = 0;
     pub const MADV_RANDOM: u32 = 1;
     pub const MADV_SEQUENTIAL: u32 = 2;

@@ -50,7 +50,11 @@ const MAP_FLAGS: &[(u32, &str)] = &[
     (MAP_FIXED_NOREPLACE, "noreplace"),
 ];
 
-const MREMAP_FLAGS: &[(u32, &str)] = &[(MREMAP_MAYMOVE, "maymove"), (MREMAP_FIXED, "fixed")];
+const MREMAP_FLAGS: &[(u32, &str)] = &[
+    (MREMAP_MAYMOVE, "maymove"),
+    (MREMAP_FIXED, "fixed"),
+    (MREMAP_DONTUNMAP, "dontunmap"),
+];
 
 const ADVICE: &[(u32, &str)] = &[
     (MADV_NORMAL, "normal"),
