@@ -70,7 +70,7 @@ const MEASURED: &[(&str, &str, u64)] = &[
     ("extend-null-overflow", "tree_alloc", 1),
     ("extend-null-overflow", "tree_prealloc", 3),
     ("extend-null-overflow", "tree_faults", 3),
-    ("vma-merge-pgoff", "vma_ops", 2063),
+    ("vma-merge-pgoff", "vma_ops", 2909),
     ("vma-split-limit", "vma_ops", 109),
 ];
 

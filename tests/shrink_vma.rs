@@ -66,7 +66,7 @@ fn a_200_op_vma_program_shrinks_to_at_most_5_ops_deterministically() {
     );
     assert_eq!(s.original_ops, 200);
     eprintln!(
-        "seed {seed}: 200 ops (failing at step {step}) -> {} ops in {} runs, {:.3} s",
+        "seed {seed}: 200 ops (failing at step {step}) -> {} ops in {} runs, {:.3} s:\n{text}",
         s.program.ops.len(),
         s.runs,
         s.elapsed.as_secs_f64()
