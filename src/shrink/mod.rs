@@ -136,10 +136,7 @@ impl Shrinkable for Program {
         self.ops.truncate(n);
     }
     fn without(&self, at: usize, n: usize) -> Self {
-        let mut p = self.clone();
-        let end = (at + n).min(p.ops.len());
-        p.ops.drain(at..end);
-        p
+        without_ops(self, &self.ops, at, n, |p| &mut p.ops)
     }
     fn cost(&self) -> (usize, u64, u64) {
         cost(self)
@@ -148,14 +145,7 @@ impl Shrinkable for Program {
         values::global_candidates(self)
     }
     fn op_candidates(&self, i: usize) -> Vec<Self> {
-        values::op_candidates(&self.ops[i])
-            .into_iter()
-            .map(|op| {
-                let mut p = self.clone();
-                p.ops[i] = op;
-                p
-            })
-            .collect()
+        each_op_in(self, i, values::op_candidates(&self.ops[i]), |p| &mut p.ops)
     }
     fn text(&self) -> String {
         crate::ops::text::format_program(self)
@@ -208,6 +198,38 @@ impl Shrinkable for AnyProgram {
             AnyProgram::Vma(p) => p.run_fast(),
         }
     }
+}
+
+/// `p` (whose ops are `ops`, reached in a copy by `ops_of`) without ops
+/// `[at, at + n)`.
+pub(crate) fn without_ops<P: Clone, O>(
+    p: &P,
+    ops: &[O],
+    at: usize,
+    n: usize,
+    ops_of: fn(&mut P) -> &mut Vec<O>,
+) -> P {
+    let mut q = p.clone();
+    let end = (at + n).min(ops.len());
+    ops_of(&mut q).drain(at..end);
+    q
+}
+
+/// One copy of `p` per candidate, with op `i` replaced by it.
+pub(crate) fn each_op_in<P: Clone, O>(
+    p: &P,
+    i: usize,
+    candidates: Vec<O>,
+    ops_of: fn(&mut P) -> &mut Vec<O>,
+) -> Vec<P> {
+    candidates
+        .into_iter()
+        .map(|op| {
+            let mut q = p.clone();
+            ops_of(&mut q)[i] = op;
+            q
+        })
+        .collect()
 }
 
 fn wrap<P>(v: Vec<P>, f: fn(P) -> AnyProgram) -> Vec<AnyProgram> {

@@ -7,7 +7,7 @@
 //! business.
 
 use super::values::{num_cost, smaller};
-use super::Shrinkable;
+use super::{each_op_in, without_ops, Shrinkable};
 use crate::diff::{Divergence, RunStats};
 use crate::ops::vma::{Backing, ForkKeep, VmaOp, VmaProfile, VmaProgram, VmaSetup};
 
@@ -220,10 +220,7 @@ impl Shrinkable for VmaProgram {
     }
 
     fn without(&self, at: usize, n: usize) -> Self {
-        let mut p = self.clone();
-        let end = (at + n).min(p.ops.len());
-        p.ops.drain(at..end);
-        p
+        without_ops(self, &self.ops, at, n, |p| &mut p.ops)
     }
 
     /// The setup counts as choices: the 6.1 profile and a map count limit
@@ -258,14 +255,7 @@ impl Shrinkable for VmaProgram {
     }
 
     fn op_candidates(&self, i: usize) -> Vec<Self> {
-        op_candidates(&self.ops[i])
-            .into_iter()
-            .map(|op| {
-                let mut p = self.clone();
-                p.ops[i] = op;
-                p
-            })
-            .collect()
+        each_op_in(self, i, op_candidates(&self.ops[i]), |p| &mut p.ops)
     }
 
     fn text(&self) -> String {
