@@ -200,10 +200,12 @@ for t in $targets; do
     fi
 done
 
-# Every crash of both fuzzers: libFuzzer's crash-* files and the stable
-# driver's text reproducers. Timeouts, OOMs and leaks are listed, not shrunk.
+# Every crash of both fuzzers: libFuzzer's crash-* files, the stable
+# driver's text reproducers, and the program it was running when a fatal
+# signal killed it (crash-signal-<pid>.bin). Timeouts, OOMs and leaks are
+# listed, not shrunk.
 mapfile -t crash_files < <(find "$out/artifacts" -type f -name 'crash-*' 2>/dev/null | sort
-    find "$out/crashes" -type f -name '*.txt' 2>/dev/null | sort)
+    find "$out/crashes" -type f \( -name '*.txt' -o -name 'crash-signal-*.bin' \) 2>/dev/null | sort)
 mapfile -t other_files < <(find "$out/artifacts" -type f \( -name 'timeout-*' -o -name 'oom-*' -o -name 'leak-*' -o -name 'slow-unit-*' \) 2>/dev/null | sort)
 
 bug_lines=()

@@ -158,3 +158,54 @@ fn exec_seeds_are_distinct_and_programs_round_trip() {
         }
     }
 }
+
+/// A fatal signal in the middle of a campaign (a real `SIGSEGV`, as from a
+/// wild pointer in the kernel engine's C code, planted with
+/// `MAPLEFUZZ_CRASH_AT`): the process still dies by that signal, but the
+/// program it was running is on disk first, exactly the one the campaign
+/// generated at that index, and stderr names the file. The same campaign
+/// without the planted crash exits 0 and writes no such file.
+#[cfg(all(unix, feature = "mutants"))]
+#[test]
+fn a_fatal_signal_leaves_the_program_in_flight_on_disk() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    for (target, seed, at) in [(Target::TreeOps, 9u64, 3u64), (Target::VmaOps, 7, 5)] {
+        let dir = crash_dir(&format!("signal-{}", target.name()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let run = |crash: bool| {
+            let mut c = Command::new(env!("CARGO_BIN_EXE_maplefuzz"));
+            c.args(["fuzz", "--target", target.name(), "--quiet"])
+                .args(["--seed", &seed.to_string(), "--max-execs", "8"])
+                .arg("--crash-dir")
+                .arg(&dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .env_remove(maplefuzz::mutants::ENV)
+                .env_remove(maplefuzz::mutants::CRASH_AT_ENV);
+            if crash {
+                c.env(maplefuzz::mutants::CRASH_AT_ENV, at.to_string());
+            }
+            let child = c.spawn().expect("run maplefuzz");
+            let pid = child.id();
+            (pid, child.wait_with_output().expect("wait"))
+        };
+        let (pid, out) = run(false);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let file = dir.join(format!("crash-signal-{pid}.bin"));
+        assert!(!file.exists());
+
+        let (pid, out) = run(true);
+        assert_eq!(out.status.signal(), Some(11), "killed by SIGSEGV");
+        let file = dir.join(format!("crash-signal-{pid}.bin"));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+        let bytes = std::fs::read(&file).expect("the program in flight is on disk");
+        assert_eq!(AnyProgram::decode(&bytes), exec_program(target, seed, at));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

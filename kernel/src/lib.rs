@@ -6,7 +6,9 @@
 //! states (a cursor and a writer), its own node allocator (counted, with a
 //! fault schedule, every address checkable), its own deferred RCU callbacks
 //! (run when each op ends) and its own BUG/WARN report. All the unsafe code
-//! of the project's kernel engine is in this file.
+//! of the project's kernel engine is in this file, and in [`inflight`] (the
+//! fatal-signal handler that puts the program in flight on disk: C code
+//! dies by signal, not by panic).
 //!
 //! The engine is optional: without a Linux source at build time
 //! [`unavailable`] says why and [`variants`] is empty.
@@ -16,6 +18,7 @@ use std::ptr::NonNull;
 
 #[path = "edits.rs"]
 mod edits;
+pub mod inflight;
 pub use edits::{Edit, VariantDef, EDITS, VARIANTS};
 
 /// The C side's function table (`struct mfk_vtable` in `csrc/shim.c`).

@@ -32,12 +32,13 @@ use crate::diff::{self, Divergence};
 use crate::ops::gen::{generate_profile, Profile};
 use crate::ops::AnyProgram;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use maplefuzz_kernel::inflight;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::fmt;
 use std::io::Write;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 /// A fuzz target: a kind of program the driver generates and runs. Each
@@ -273,7 +274,7 @@ enum Exec {
     HarnessPanic(Option<AnyProgram>, String),
 }
 
-fn execute(target: Target, seed: u64) -> Exec {
+fn execute(target: Target, seed: u64, artifact: &Path, crash_here: bool) -> Exec {
     let generated = catch_unwind(|| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         target.program(&mut rng)
@@ -287,6 +288,11 @@ fn execute(target: Target, seed: u64) -> Exec {
             )
         }
     };
+    // On disk first if a signal kills the process during the run.
+    inflight::arm(artifact, program.encode());
+    if crash_here {
+        crate::mutants::segfault();
+    }
     match catch_unwind(AssertUnwindSafe(|| diff::run_any(&program))) {
         Ok(Ok(stats)) => Exec::Clean(stats),
         Ok(Err(d)) => Exec::Diverged(program, d),
@@ -328,6 +334,8 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
     let mut last_draw = start;
     let mut failure = None;
 
+    let artifact = inflight::artifact_path(&opts.crash_dir);
+    let crash_at = crate::mutants::crash_at();
     let mut index = 0u64;
     loop {
         if opts.max_execs.is_some_and(|m| index >= m) {
@@ -345,7 +353,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
         }
         let target = targets[(index % targets.len() as u64) as usize];
         let s = exec_seed(seed, index);
-        match execute(target, s) {
+        match execute(target, s, &artifact, crash_at == Some(index)) {
             Exec::Clean(run) => stats.record(&run),
             Exec::Diverged(program, d) => {
                 stats.execs += 1;
@@ -378,6 +386,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
         }
         index += 1;
     }
+    inflight::disarm();
     stats.elapsed = start.elapsed();
     bar.finish_and_clear();
 
