@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use maplefuzz_kernel::{Faults, KernelTree, OpCode, RawResult, Report, ReportKind, VariantInfo};
 
-use super::{tok, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine};
+use super::{bulk_limit, tok, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine};
 use crate::ops::{token_to_entry, TreeConfig, TreeOp};
 use crate::tree::{Errno, FaultSchedule, MapleTree, PreallocViolation, Status, StoreStats};
 
@@ -22,6 +22,7 @@ pub struct KernelEngine {
     tree: KernelTree,
     book: PreallocBook,
     alloc_tree: bool,
+    rcu: bool,
     /// The kernel's nodes as a port tree, made when first asked for after
     /// an op.
     image: RefCell<Option<MapleTree>>,
@@ -82,6 +83,7 @@ impl KernelEngine {
             tree: KernelTree::new(variant, config.flags()),
             book: PreallocBook::default(),
             alloc_tree: config.alloc,
+            rcu: config.rcu,
             image: RefCell::new(None),
         }
     }
@@ -152,6 +154,9 @@ impl TreeEngine for KernelEngine {
         let (release, ready) = self.book.before(op);
         if release {
             self.call(OpCode::MasDestroy, 0, 0, 0, 0);
+        }
+        if let Some(o) = bulk_limit(op, self.rcu, self.book.bulk) {
+            return o;
         }
         match *op {
             TreeOp::Store { first, last, value } => {
@@ -226,13 +231,38 @@ impl TreeEngine for KernelEngine {
                     return Outcome::Status(Err(Errno::EINVAL));
                 }
                 self.book.pending = None;
+                self.book.bulk = false;
                 self.call(OpCode::StorePrealloc, 0, 0, entry(value), 0);
                 Outcome::Status(Ok(()))
+            }
+            TreeOp::ExpectedEntries { count } => {
+                let r = self.call(OpCode::ExpectedEntries, count, 0, 0, 0);
+                let res = errno(r.ret);
+                self.book.bulk = res.is_ok();
+                Outcome::Status(res)
             }
             TreeOp::MasStore { first, last, value } => {
                 if first > last {
                     // The kernel WARNs (debug builds) and fails the store.
                     return Outcome::Status(Err(Errno::EINVAL));
+                }
+                if self.book.bulk && self.book.pending.is_none() {
+                    // A bulk store: running out of what mas_expected_entries()
+                    // reserved BUGs in the allocator (the caller's error).
+                    return match self.try_call(OpCode::MasStore, first, last, entry(value), 0) {
+                        Ok(r) => Outcome::Status(errno(r.ret)),
+                        Err(rep)
+                            if rep.kind != ReportKind::BadFree
+                                && (rep.what.contains("mas_alloc_nodes")
+                                    || rep.what.contains("mas_pop_node")) =>
+                        {
+                            Outcome::CallerError(format!(
+                                "bulk mas_store {first:#x}-{last:#x} needed more nodes than \
+                                 mas_expected_entries() reserved: {rep}"
+                            ))
+                        }
+                        Err(rep) => panic!("{rep}"),
+                    };
                 }
                 let other_store = self.book.is_other_store(first, last, value);
                 if !other_store {
@@ -251,6 +281,7 @@ impl TreeEngine for KernelEngine {
             TreeOp::MasDestroy => {
                 self.call(OpCode::MasDestroy, 0, 0, 0, 0);
                 self.book.pending = None;
+                self.book.bulk = false;
                 Outcome::Done
             }
             TreeOp::FailAllocs { schedule } => {

@@ -52,7 +52,8 @@ impl Outcome {
             TreeOp::Store { .. }
             | TreeOp::Insert { .. }
             | TreeOp::Prealloc { .. }
-            | TreeOp::MasStore { .. } => Outcome::Status(Err(Errno::ENOMEM)),
+            | TreeOp::MasStore { .. }
+            | TreeOp::ExpectedEntries { .. } => Outcome::Status(Err(Errno::ENOMEM)),
             TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => {
                 Outcome::Alloc(Err(Errno::ENOMEM))
             }
@@ -74,6 +75,50 @@ pub fn keeps_preallocation(op: &TreeOp) -> bool {
         op,
         TreeOp::StorePrealloc { .. } | TreeOp::MasStore { .. } | TreeOp::MasDestroy
     ) || leaves_state_alone(op)
+}
+
+/// Ops bulk mode (`expected_entries`) survives: the writer's own ops
+/// (`mas_store`s are the bulk load; a `prealloc` is `mas_preallocate()` on
+/// the bulk writer, which in 6.12 tops up whatever the state holds; a
+/// `store_prealloc` or `mas_destroy` ends bulk mode, running its deferred
+/// rebalance) and ops that leave the writer and the tree's contents alone.
+/// Any other op first ends it with `mas_destroy()`, as for a pending
+/// preallocation: bulk mode never leaks into unrelated writes. A new
+/// `expected_entries` also first releases what the writer holds.
+pub fn keeps_bulk_mode(op: &TreeOp) -> bool {
+    matches!(
+        op,
+        TreeOp::StorePrealloc { .. }
+            | TreeOp::MasStore { .. }
+            | TreeOp::MasDestroy
+            | TreeOp::Prealloc { .. }
+    ) || leaves_state_alone(op)
+}
+
+/// The harness's limits on bulk mode, the same for every engine: why `op`
+/// is refused (`EINVAL`, nothing done) or ends the run as the caller's
+/// error, if it is.
+///
+/// - `expected_entries` on an RCU tree: `EINVAL`. Bulk mode loads a tree
+///   readers cannot see yet (fork's new mm; "a bulk load with RCU
+///   disabled"); in 6.12 the deferred rebalance's RCU branch links the
+///   old parent instead of its copy, freeing a node still in the tree.
+/// - In bulk mode, `mas_store` of NULL over `[0, max]`: empties the tree,
+///   after which `mas_destroy()`'s deferred rebalance walks a NULL node
+///   (the kernel crashes): the caller's error.
+pub(crate) fn bulk_limit(op: &TreeOp, rcu: bool, bulk: bool) -> Option<Outcome> {
+    match *op {
+        TreeOp::ExpectedEntries { .. } if rcu => Some(Outcome::Status(Err(Errno::EINVAL))),
+        TreeOp::MasStore {
+            first: 0,
+            last: u64::MAX,
+            value: None,
+        } if bulk => Some(Outcome::CallerError(
+            "mas_store of NULL over the whole range in bulk mode empties the tree;              mas_destroy()'s deferred rebalance would then walk a NULL node"
+                .to_string(),
+        )),
+        _ => None,
+    }
 }
 
 /// Ops that touch neither the writer maple state nor the tree's contents.
@@ -107,6 +152,8 @@ pub(crate) struct PreallocBook {
     pub(crate) pending: Option<(u64, u64, Option<u64>)>,
     /// The entry a `store_prealloc` may store now, if one may.
     store_ready: Option<Option<u64>>,
+    /// Whether the writer is in bulk mode (`expected_entries` succeeded).
+    pub(crate) bulk: bool,
 }
 
 impl PreallocBook {
@@ -114,9 +161,15 @@ impl PreallocBook {
     /// first (the caller then runs `mas_destroy()`), and which entry a
     /// `store_prealloc` may store during `op`.
     pub(crate) fn before(&mut self, op: &TreeOp) -> (bool, Option<Option<u64>>) {
-        let release = self.pending.is_some() && !keeps_preallocation(op);
+        let keeps = if self.bulk {
+            keeps_bulk_mode(op)
+        } else {
+            keeps_preallocation(op)
+        };
+        let release = (self.pending.is_some() || self.bulk) && !keeps;
         if release {
             self.pending = None;
+            self.bulk = false;
         }
         let ready = self.store_ready.take();
         if leaves_state_alone(op) {
@@ -222,6 +275,7 @@ pub struct RustEngine {
     /// The writer (preallocations and advanced stores).
     wmas: MaState,
     book: PreallocBook,
+    rcu: bool,
 }
 
 impl RustEngine {
@@ -235,6 +289,7 @@ impl RustEngine {
             mas: MaState::new(0, 0),
             wmas: MaState::new(0, 0),
             book: PreallocBook::default(),
+            rcu: config.rcu,
         }
     }
 
@@ -245,6 +300,7 @@ impl RustEngine {
             mas: MaState::new(0, 0),
             wmas: MaState::new(0, 0),
             book: PreallocBook::default(),
+            rcu: config.rcu,
         }
     }
 
@@ -266,7 +322,7 @@ impl RustEngine {
     fn mas_store(&mut self, first: u64, last: u64, value: Option<u64>) -> Outcome {
         let t = &mut self.tree;
         self.wmas.set_range(first, last);
-        let other_store = self.book.is_other_store(first, last, value);
+        let other_store = self.book.is_other_store(first, last, value) || self.book.bulk;
         if !other_store {
             return Outcome::Status(
                 self.wmas
@@ -284,6 +340,13 @@ impl RustEngine {
         match r {
             Ok(r) => Outcome::Status(r),
             Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
+                Ok(v) if self.book.bulk && self.book.pending.is_none() => {
+                    Outcome::CallerError(format!(
+                        "bulk mas_store {first:#x}-{last:#x} needed more nodes than \
+                         mas_expected_entries() reserved: {}",
+                        v.0
+                    ))
+                }
                 Ok(v) => Outcome::CallerError(format!(
                     "mas_store {first:#x}-{last:#x} on a writer preallocated for {:?} \
                      needed more nodes than it held: {}",
@@ -340,6 +403,9 @@ impl TreeEngine for RustEngine {
         if release {
             self.wmas.destroy(&mut self.tree);
         }
+        if let Some(o) = bulk_limit(op, self.rcu, self.book.bulk) {
+            return o;
+        }
         let alloc_tree = self.tree.attrs() & crate::tree::MT_FLAGS_ALLOC_RANGE != 0;
         let t = &mut self.tree;
         match *op {
@@ -383,10 +449,20 @@ impl TreeEngine for RustEngine {
                     return Outcome::Status(Err(Errno::EINVAL));
                 }
                 self.book.pending = None;
+                self.book.bulk = false;
                 Outcome::Status(self.wmas.store_prealloc(t, value.map(token_to_entry)))
             }
+            TreeOp::ExpectedEntries { count } => {
+                self.wmas.reset();
+                let r = self.wmas.expected_entries(t, count);
+                self.book.bulk = r.is_ok();
+                Outcome::Status(r)
+            }
             TreeOp::MasStore { first, last, value } => {
-                let held = self.book.pending;
+                let held = self
+                    .book
+                    .pending
+                    .or(self.book.bulk.then_some((first, last, value)));
                 let allocs_before = allocations(&self.tree);
                 let outcome = self.mas_store(first, last, value);
                 if let Some(p) = held {
@@ -397,6 +473,7 @@ impl TreeEngine for RustEngine {
             TreeOp::MasDestroy => {
                 self.wmas.destroy(t);
                 self.book.pending = None;
+                self.book.bulk = false;
                 Outcome::Done
             }
             TreeOp::FailAllocs { schedule } => {
@@ -482,7 +559,11 @@ impl Inspect for RustEngine {
     }
 
     fn accounting(&self) -> NodeAccounting {
-        let (live, reachable, held) = self.tree.node_accounting();
+        let (live, reachable, pooled) = self.tree.node_accounting();
+        // The writer's nodes as its chain links them, not as its total
+        // claims: a node only the total counts is lost (alloc-nodes-count).
+        let (linked, claimed) = self.wmas.pool_nodes(&self.tree);
+        let held = (pooled + linked).saturating_sub(claimed);
         NodeAccounting {
             live,
             reachable,
@@ -520,6 +601,9 @@ pub struct OracleEngine {
     alloc_tree: bool,
     /// The range and entry a `store_prealloc` may store now, if one may.
     pending: Option<(u64, u64, Option<u64>)>,
+    rcu: bool,
+    /// Whether the writer is in bulk mode (see `keeps_bulk_mode`).
+    bulk: bool,
 }
 
 impl OracleEngine {
@@ -530,6 +614,8 @@ impl OracleEngine {
             cursor: oracle::Cursor::new(0, 0),
             alloc_tree: config.alloc,
             pending: None,
+            rcu: config.rcu,
+            bulk: false,
         }
     }
 
@@ -578,6 +664,12 @@ impl TreeEngine for OracleEngine {
         let ready = self.pending.take();
         if leaves_state_alone(op) {
             self.pending = ready;
+        }
+        if self.bulk && !keeps_bulk_mode(op) {
+            self.bulk = false;
+        }
+        if let Some(o) = bulk_limit(op, self.rcu, self.bulk) {
+            return o;
         }
         let t = &mut self.tree;
         match *op {
@@ -631,11 +723,14 @@ impl TreeEngine for OracleEngine {
                 Outcome::Status(Ok(()))
             }
             TreeOp::StorePrealloc { value } => match ready {
-                Some((first, last, v)) if v == value => Outcome::Status(
-                    t.store_range(first, last, value.map(token_to_entry))
-                        .map(|_| ())
-                        .map_err(oerr),
-                ),
+                Some((first, last, v)) if v == value => {
+                    self.bulk = false;
+                    Outcome::Status(
+                        t.store_range(first, last, value.map(token_to_entry))
+                            .map(|_| ())
+                            .map_err(oerr),
+                    )
+                }
                 _ => Outcome::Status(Err(Errno::EINVAL)),
             },
             TreeOp::MasStore { first, last, value } => Outcome::Status(
@@ -645,7 +740,14 @@ impl TreeEngine for OracleEngine {
             ),
             TreeOp::MasDestroy => {
                 self.pending = None;
+                self.bulk = false;
                 Outcome::Done
+            }
+            // Bulk mode holds nodes the oracle does not have: it succeeds
+            // (ENOMEM under a fault schedule is the executor's business).
+            TreeOp::ExpectedEntries { .. } => {
+                self.bulk = true;
+                Outcome::Status(Ok(()))
             }
             TreeOp::FailAllocs { .. } => Outcome::Done,
             TreeOp::Insert { first, last, value } => Outcome::Status(
