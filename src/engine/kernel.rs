@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use maplefuzz_kernel::{Faults, KernelTree, OpCode, RawResult, Report, ReportKind, VariantInfo};
 
-use super::{bulk_limit, tok, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine};
+use super::{tok, BulkBook, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine};
 use crate::ops::{token_to_entry, TreeConfig, TreeOp};
 use crate::tree::{Errno, FaultSchedule, MapleTree, PreallocViolation, Status, StoreStats};
 
@@ -21,6 +21,8 @@ use crate::tree::{Errno, FaultSchedule, MapleTree, PreallocViolation, Status, St
 pub struct KernelEngine {
     tree: KernelTree,
     book: PreallocBook,
+    /// The writer's bulk mode (see `engine::bulk`).
+    bulk: BulkBook,
     alloc_tree: bool,
     rcu: bool,
     /// The kernel's nodes as a port tree, made when first asked for after
@@ -82,6 +84,7 @@ impl KernelEngine {
         KernelEngine {
             tree: KernelTree::new(variant, config.flags()),
             book: PreallocBook::default(),
+            bulk: BulkBook::default(),
             alloc_tree: config.alloc,
             rcu: config.rcu,
             image: RefCell::new(None),
@@ -151,12 +154,13 @@ impl TreeEngine for KernelEngine {
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
+        if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.root() == 0) {
+            return Outcome::CallerError(m);
+        }
+        self.bulk.enter(op);
         let (release, ready) = self.book.before(op);
         if release {
             self.call(OpCode::MasDestroy, 0, 0, 0, 0);
-        }
-        if let Some(o) = bulk_limit(op, self.rcu, self.book.bulk) {
-            return o;
         }
         match *op {
             TreeOp::Store { first, last, value } => {
@@ -231,14 +235,32 @@ impl TreeEngine for KernelEngine {
                     return Outcome::Status(Err(Errno::EINVAL));
                 }
                 self.book.pending = None;
-                self.book.bulk = false;
                 self.call(OpCode::StorePrealloc, 0, 0, entry(value), 0);
                 Outcome::Status(Ok(()))
             }
             TreeOp::ExpectedEntries { count } => {
-                let r = self.call(OpCode::ExpectedEntries, count, 0, 0, 0);
+                let r = if self.bulk.is_on() {
+                    // Again in bulk mode: MA_STATE_PREALLOC is still set, so
+                    // mas_alloc_nodes() adds nothing to a pool that holds
+                    // nodes and BUGs on an empty one (the caller's error).
+                    match self.try_call(OpCode::ExpectedEntries, count, 0, 0, 0) {
+                        Ok(r) => r,
+                        Err(rep)
+                            if rep.kind != ReportKind::BadFree
+                                && rep.what.contains("mas_alloc_nodes") =>
+                        {
+                            return Outcome::CallerError(format!(
+                                "expected_entries {count} on a bulk writer whose reservation \
+                                 is used up: {rep}"
+                            ));
+                        }
+                        Err(rep) => panic!("{rep}"),
+                    }
+                } else {
+                    self.call(OpCode::ExpectedEntries, count, 0, 0, 0)
+                };
                 let res = errno(r.ret);
-                self.book.bulk = res.is_ok();
+                self.bulk.reserved(res.is_ok());
                 Outcome::Status(res)
             }
             TreeOp::MasStore { first, last, value } => {
@@ -246,7 +268,7 @@ impl TreeEngine for KernelEngine {
                     // The kernel WARNs (debug builds) and fails the store.
                     return Outcome::Status(Err(Errno::EINVAL));
                 }
-                if self.book.bulk && self.book.pending.is_none() {
+                if self.bulk.is_on() {
                     // A bulk store: running out of what mas_expected_entries()
                     // reserved BUGs in the allocator (the caller's error).
                     return match self.try_call(OpCode::MasStore, first, last, entry(value), 0) {
@@ -281,7 +303,6 @@ impl TreeEngine for KernelEngine {
             TreeOp::MasDestroy => {
                 self.call(OpCode::MasDestroy, 0, 0, 0, 0);
                 self.book.pending = None;
-                self.book.bulk = false;
                 Outcome::Done
             }
             TreeOp::FailAllocs { schedule } => {

@@ -8,6 +8,9 @@ use crate::ops::{entry_to_token, token_to_entry, TreeConfig, TreeOp};
 use crate::tree::{Errno, Fixes, MaState, MapleTree, Status, StoreStats};
 use maplefuzz_reference as oracle;
 
+pub(crate) use bulk::BulkBook;
+
+mod bulk;
 pub mod kernel;
 pub mod select;
 pub mod vma;
@@ -77,50 +80,6 @@ pub fn keeps_preallocation(op: &TreeOp) -> bool {
     ) || leaves_state_alone(op)
 }
 
-/// Ops bulk mode (`expected_entries`) survives: the writer's own ops
-/// (`mas_store`s are the bulk load; a `prealloc` is `mas_preallocate()` on
-/// the bulk writer, which in 6.12 tops up whatever the state holds; a
-/// `store_prealloc` or `mas_destroy` ends bulk mode, running its deferred
-/// rebalance) and ops that leave the writer and the tree's contents alone.
-/// Any other op first ends it with `mas_destroy()`, as for a pending
-/// preallocation: bulk mode never leaks into unrelated writes. A new
-/// `expected_entries` also first releases what the writer holds.
-pub fn keeps_bulk_mode(op: &TreeOp) -> bool {
-    matches!(
-        op,
-        TreeOp::StorePrealloc { .. }
-            | TreeOp::MasStore { .. }
-            | TreeOp::MasDestroy
-            | TreeOp::Prealloc { .. }
-    ) || leaves_state_alone(op)
-}
-
-/// The harness's limits on bulk mode, the same for every engine: why `op`
-/// is refused (`EINVAL`, nothing done) or ends the run as the caller's
-/// error, if it is.
-///
-/// - `expected_entries` on an RCU tree: `EINVAL`. Bulk mode loads a tree
-///   readers cannot see yet (fork's new mm; "a bulk load with RCU
-///   disabled"); in 6.12 the deferred rebalance's RCU branch links the
-///   old parent instead of its copy, freeing a node still in the tree.
-/// - In bulk mode, `mas_store` of NULL over `[0, max]`: empties the tree,
-///   after which `mas_destroy()`'s deferred rebalance walks a NULL node
-///   (the kernel crashes): the caller's error.
-pub(crate) fn bulk_limit(op: &TreeOp, rcu: bool, bulk: bool) -> Option<Outcome> {
-    match *op {
-        TreeOp::ExpectedEntries { .. } if rcu => Some(Outcome::Status(Err(Errno::EINVAL))),
-        TreeOp::MasStore {
-            first: 0,
-            last: u64::MAX,
-            value: None,
-        } if bulk => Some(Outcome::CallerError(
-            "mas_store of NULL over the whole range in bulk mode empties the tree;              mas_destroy()'s deferred rebalance would then walk a NULL node"
-                .to_string(),
-        )),
-        _ => None,
-    }
-}
-
 /// Ops that touch neither the writer maple state nor the tree's contents.
 /// A `store_prealloc` is valid only when nothing but these ran since its
 /// `prealloc`: the kernel's `mas_store_prealloc()` continues from exactly
@@ -152,8 +111,6 @@ pub(crate) struct PreallocBook {
     pub(crate) pending: Option<(u64, u64, Option<u64>)>,
     /// The entry a `store_prealloc` may store now, if one may.
     store_ready: Option<Option<u64>>,
-    /// Whether the writer is in bulk mode (`expected_entries` succeeded).
-    pub(crate) bulk: bool,
 }
 
 impl PreallocBook {
@@ -161,15 +118,9 @@ impl PreallocBook {
     /// first (the caller then runs `mas_destroy()`), and which entry a
     /// `store_prealloc` may store during `op`.
     pub(crate) fn before(&mut self, op: &TreeOp) -> (bool, Option<Option<u64>>) {
-        let keeps = if self.bulk {
-            keeps_bulk_mode(op)
-        } else {
-            keeps_preallocation(op)
-        };
-        let release = (self.pending.is_some() || self.bulk) && !keeps;
+        let release = self.pending.is_some() && !keeps_preallocation(op);
         if release {
             self.pending = None;
-            self.bulk = false;
         }
         let ready = self.store_ready.take();
         if leaves_state_alone(op) {
@@ -275,6 +226,8 @@ pub struct RustEngine {
     /// The writer (preallocations and advanced stores).
     wmas: MaState,
     book: PreallocBook,
+    /// The writer's bulk mode (see `bulk`).
+    bulk: BulkBook,
     rcu: bool,
 }
 
@@ -289,6 +242,7 @@ impl RustEngine {
             mas: MaState::new(0, 0),
             wmas: MaState::new(0, 0),
             book: PreallocBook::default(),
+            bulk: BulkBook::default(),
             rcu: config.rcu,
         }
     }
@@ -300,6 +254,7 @@ impl RustEngine {
             mas: MaState::new(0, 0),
             wmas: MaState::new(0, 0),
             book: PreallocBook::default(),
+            bulk: BulkBook::default(),
             rcu: config.rcu,
         }
     }
@@ -322,7 +277,7 @@ impl RustEngine {
     fn mas_store(&mut self, first: u64, last: u64, value: Option<u64>) -> Outcome {
         let t = &mut self.tree;
         self.wmas.set_range(first, last);
-        let other_store = self.book.is_other_store(first, last, value) || self.book.bulk;
+        let other_store = self.book.is_other_store(first, last, value) || self.bulk.is_on();
         if !other_store {
             return Outcome::Status(
                 self.wmas
@@ -340,13 +295,11 @@ impl RustEngine {
         match r {
             Ok(r) => Outcome::Status(r),
             Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
-                Ok(v) if self.book.bulk && self.book.pending.is_none() => {
-                    Outcome::CallerError(format!(
-                        "bulk mas_store {first:#x}-{last:#x} needed more nodes than \
+                Ok(v) if self.bulk.is_on() => Outcome::CallerError(format!(
+                    "bulk mas_store {first:#x}-{last:#x} needed more nodes than \
                          mas_expected_entries() reserved: {}",
-                        v.0
-                    ))
-                }
+                    v.0
+                )),
                 Ok(v) => Outcome::CallerError(format!(
                     "mas_store {first:#x}-{last:#x} on a writer preallocated for {:?} \
                      needed more nodes than it held: {}",
@@ -399,12 +352,13 @@ impl TreeEngine for RustEngine {
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
+        if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
+            return Outcome::CallerError(m);
+        }
+        self.bulk.enter(op);
         let (release, ready) = self.book.before(op);
         if release {
             self.wmas.destroy(&mut self.tree);
-        }
-        if let Some(o) = bulk_limit(op, self.rcu, self.book.bulk) {
-            return o;
         }
         let alloc_tree = self.tree.attrs() & crate::tree::MT_FLAGS_ALLOC_RANGE != 0;
         let t = &mut self.tree;
@@ -449,20 +403,41 @@ impl TreeEngine for RustEngine {
                     return Outcome::Status(Err(Errno::EINVAL));
                 }
                 self.book.pending = None;
-                self.book.bulk = false;
                 Outcome::Status(self.wmas.store_prealloc(t, value.map(token_to_entry)))
             }
             TreeOp::ExpectedEntries { count } => {
                 self.wmas.reset();
+                if self.bulk.is_on() {
+                    // Again in bulk mode: see KernelEngine (a used-up pool
+                    // makes mas_alloc_nodes() BUG, the caller's error).
+                    let wmas = &mut self.wmas;
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        wmas.expected_entries(t, count)
+                    }));
+                    return match r {
+                        Ok(r) => {
+                            self.bulk.reserved(r.is_ok());
+                            Outcome::Status(r)
+                        }
+                        Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
+                            Ok(v) => Outcome::CallerError(format!(
+                                "expected_entries {count} on a bulk writer whose reservation \
+                                 is used up: {}",
+                                v.0
+                            )),
+                            Err(p) => std::panic::resume_unwind(p),
+                        },
+                    };
+                }
                 let r = self.wmas.expected_entries(t, count);
-                self.book.bulk = r.is_ok();
+                self.bulk.reserved(r.is_ok());
                 Outcome::Status(r)
             }
             TreeOp::MasStore { first, last, value } => {
                 let held = self
                     .book
                     .pending
-                    .or(self.book.bulk.then_some((first, last, value)));
+                    .or(self.bulk.is_on().then_some((first, last, value)));
                 let allocs_before = allocations(&self.tree);
                 let outcome = self.mas_store(first, last, value);
                 if let Some(p) = held {
@@ -473,7 +448,6 @@ impl TreeEngine for RustEngine {
             TreeOp::MasDestroy => {
                 self.wmas.destroy(t);
                 self.book.pending = None;
-                self.book.bulk = false;
                 Outcome::Done
             }
             TreeOp::FailAllocs { schedule } => {
@@ -602,8 +576,8 @@ pub struct OracleEngine {
     /// The range and entry a `store_prealloc` may store now, if one may.
     pending: Option<(u64, u64, Option<u64>)>,
     rcu: bool,
-    /// Whether the writer is in bulk mode (see `keeps_bulk_mode`).
-    bulk: bool,
+    /// The writer's bulk mode (see `bulk`).
+    bulk: BulkBook,
 }
 
 impl OracleEngine {
@@ -615,7 +589,7 @@ impl OracleEngine {
             alloc_tree: config.alloc,
             pending: None,
             rcu: config.rcu,
-            bulk: false,
+            bulk: BulkBook::default(),
         }
     }
 
@@ -665,12 +639,10 @@ impl TreeEngine for OracleEngine {
         if leaves_state_alone(op) {
             self.pending = ready;
         }
-        if self.bulk && !keeps_bulk_mode(op) {
-            self.bulk = false;
+        if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
+            return Outcome::CallerError(m);
         }
-        if let Some(o) = bulk_limit(op, self.rcu, self.bulk) {
-            return o;
-        }
+        self.bulk.enter(op);
         let t = &mut self.tree;
         match *op {
             TreeOp::Store { first, last, value } => Outcome::Status(
@@ -723,14 +695,11 @@ impl TreeEngine for OracleEngine {
                 Outcome::Status(Ok(()))
             }
             TreeOp::StorePrealloc { value } => match ready {
-                Some((first, last, v)) if v == value => {
-                    self.bulk = false;
-                    Outcome::Status(
-                        t.store_range(first, last, value.map(token_to_entry))
-                            .map(|_| ())
-                            .map_err(oerr),
-                    )
-                }
+                Some((first, last, v)) if v == value => Outcome::Status(
+                    t.store_range(first, last, value.map(token_to_entry))
+                        .map(|_| ())
+                        .map_err(oerr),
+                ),
                 _ => Outcome::Status(Err(Errno::EINVAL)),
             },
             TreeOp::MasStore { first, last, value } => Outcome::Status(
@@ -740,13 +709,12 @@ impl TreeEngine for OracleEngine {
             ),
             TreeOp::MasDestroy => {
                 self.pending = None;
-                self.bulk = false;
                 Outcome::Done
             }
             // Bulk mode holds nodes the oracle does not have: it succeeds
             // (ENOMEM under a fault schedule is the executor's business).
             TreeOp::ExpectedEntries { .. } => {
-                self.bulk = true;
+                self.bulk.reserved(true);
                 Outcome::Status(Ok(()))
             }
             TreeOp::FailAllocs { .. } => Outcome::Done,

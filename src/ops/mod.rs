@@ -123,7 +123,11 @@ pub enum TreeOp {
     FailAllocs { schedule: FaultSchedule },
     /// `mas_expected_entries(count)` on the writer: bulk mode for an
     /// in-order load of `count` entries, which the writer's `mas_store`s
-    /// then make, until `mas_destroy` (see `engine::keeps_preallocation`).
+    /// then make, until `mas_destroy`. Valid only on an empty tree not in
+    /// RCU mode, or again in bulk mode (a top-up); while bulk mode is on,
+    /// anything but in-order `mas_store`s, `expected_entries`,
+    /// `mas_destroy` and `fail_allocs` is a caller error that stops the
+    /// run (the rules are in `engine/bulk.rs`).
     ExpectedEntries { count: u64 },
 }
 

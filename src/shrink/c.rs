@@ -21,7 +21,7 @@
 
 use super::Reproducer;
 use crate::diff::Event;
-use crate::engine::{keeps_bulk_mode, keeps_preallocation, OracleEngine, Outcome, TreeEngine};
+use crate::engine::{keeps_preallocation, OracleEngine, Outcome, TreeEngine};
 use crate::ops::text::format_op;
 use crate::ops::{Program, TreeOp};
 use crate::tree::{Errno, Status};
@@ -164,7 +164,6 @@ pub fn check_fn(r: &Reproducer<'_>, events: &[Event]) -> String {
     let mut oracle = OracleEngine::new(p.config);
     let mut b = Body::default();
     let mut pending = false;
-    let mut bulk = false;
     for (step, op) in p.ops.iter().enumerate() {
         let text = format_op(op);
         b.line(String::new());
@@ -173,20 +172,10 @@ pub fn check_fn(r: &Reproducer<'_>, events: &[Event]) -> String {
             oracle.apply(&TreeOp::Pause);
             b.line("mas_pause(&mas);");
         }
-        let keeps = if bulk {
-            keeps_bulk_mode(op)
-        } else {
-            keeps_preallocation(op)
-        };
-        if (pending || bulk) && !keeps {
-            b.note(if bulk {
-                "any other write first ends the writer's bulk mode"
-            } else {
-                "any other write first releases the writer's preallocation"
-            });
+        if pending && !keeps_preallocation(op) {
+            b.note("any other write first releases the writer's preallocation");
             b.line("mas_destroy(&wr);");
             pending = false;
-            bulk = false;
         }
         if run.no_effect(step) {
             b.note("an injected allocation failure made this op fail with no effect; left out");
@@ -198,11 +187,6 @@ pub fn check_fn(r: &Reproducer<'_>, events: &[Event]) -> String {
         }
         let expect = oracle.apply(op);
         emit_op(&mut b, p, op, &expect, &mut pending);
-        match op {
-            TreeOp::ExpectedEntries { .. } => bulk = expect == Outcome::Status(Ok(())),
-            TreeOp::MasDestroy | TreeOp::StorePrealloc { .. } => bulk = false,
-            _ => {}
-        }
         if op.is_write() {
             b.line("mt_validate(mt);");
         }
@@ -438,12 +422,8 @@ fn emit_op(b: &mut Body, p: &Program, op: &TreeOp, expect: &Outcome, pending: &m
             *pending = false;
         }
         TreeOp::ExpectedEntries { count } => {
-            if matches!(expect, Outcome::Status(Err(Errno::EINVAL))) {
-                b.note(
-                    "expected_entries on an RCU tree: EINVAL by the harness's convention, no kernel call",
-                );
-                return;
-            }
+            // Runs only where the bulk rules allow it (engine/bulk.rs): a
+            // run stops at a caller error, before any divergence.
             b.uses_writer = true;
             b.line("mas_reset(&wr);");
             b.status_check(format!("mas_expected_entries(&wr, {count})"), expect);
