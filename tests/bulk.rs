@@ -452,3 +452,48 @@ fn a_failed_reservation_leaks_nothing() {
     // 400 entries reserve 63 nodes: every one of the first 40 can fail.
     assert_eq!(failed, 40);
 }
+
+/// `tree_prealloc`'s bulk loads keep to the protocol: over 300 generated
+/// programs, those with bulk loads (some reserving more than 31 nodes, some
+/// with a second reservation) run on every engine without a divergence and
+/// never stop at a bulk-mode caller error.
+#[test]
+fn tree_prealloc_bulk_loads_keep_the_protocol() {
+    use maplefuzz::ops::gen::{generate_profile, Profile};
+    use rand::SeedableRng;
+    let set = engines();
+    let (mut with_bulk, mut big, mut again) = (0, 0, 0);
+    for seed in 0..300u64 {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let p = generate_profile(Profile::TreePrealloc, &mut rng);
+        let counts: Vec<u64> = p
+            .ops
+            .iter()
+            .filter_map(|op| match op {
+                TreeOp::ExpectedEntries { count } => Some(*count),
+                _ => None,
+            })
+            .collect();
+        if counts.is_empty() {
+            continue;
+        }
+        assert!(!p.config.rcu, "seed {seed}: a bulk load on an RCU tree");
+        with_bulk += 1;
+        big += usize::from(counts.iter().any(|c| *c >= 150));
+        again += usize::from(p.ops.windows(2).any(|w| {
+            matches!(w[0], TreeOp::MasStore { .. })
+                && matches!(w[1], TreeOp::ExpectedEntries { .. })
+        }));
+        let stats = diff::run_with(&p, &mut set.build(p.config), Options::default())
+            .unwrap_or_else(|d| panic!("seed {seed}:\n{d}"));
+        if let Some((step, msg)) = &stats.stopped {
+            assert!(
+                !msg.contains("bulk") && !msg.contains("expected_entries"),
+                "seed {seed} step {step}: {msg}"
+            );
+        }
+    }
+    eprintln!("{with_bulk} of 300 programs bulk-load ({big} over 31 nodes, {again} with a second reservation)");
+    assert!(with_bulk >= 20, "{with_bulk} programs with bulk loads");
+    assert!(big >= 10 && again >= 2, "big {big} again {again}");
+}

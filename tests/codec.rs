@@ -442,15 +442,19 @@ fn overlong_varints_decode_like_short_ones() {
     data.push(0x00);
     assert_eq!(decode(&data).ops, [TreeOp::Load { index: u64::MAX }]);
     // An 11th continuation byte is not part of the varint: it is the next
-    // opcode (0x80 % 22 = 18, `store_prealloc`), whose value is then cut
-    // off (0, NULL).
+    // opcode (0x80 % 23 = 13, `empty_area`), whose operands are then cut
+    // off (all 0).
     let mut data = vec![0u8, 3];
     data.extend([0x80; 11]);
     assert_eq!(
         decode(&data).ops,
         [
             TreeOp::Load { index: 0 },
-            TreeOp::StorePrealloc { value: None }
+            TreeOp::EmptyArea {
+                min: 0,
+                max: 0,
+                size: 0
+            }
         ]
     );
     // High bits past bit 63 are dropped: code u64::MAX is key 2^63.

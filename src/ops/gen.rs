@@ -38,14 +38,18 @@
 //!   aimed at every store type; one preallocation with two or three
 //!   `mas_store`s (5%) and `mas_destroy` (3%), the 2022 VMA pattern; the
 //!   odd bare `mas_store`, `mas_destroy` with nothing held, and
-//!   `store_prealloc` with nothing pending; plain writes build the trees.
+//!   `store_prealloc` with nothing pending; plain writes build the trees;
+//!   on trees without RCU, in 2% of the preallocation phase's picks, a
+//!   bulk load (`destroy`, `expected_entries N`, in-order `mas_store`s,
+//!   sometimes fewer than N or with a second `expected_entries`, then
+//!   `mas_destroy`).
 //! - [`Profile::TreeFaults`] ([`generate_faults`]): every phase starts with
 //!   a `fail_allocs` schedule (nth 1..=50, next 1..=5, every 2..=20,
 //!   from 1..=50, never) and runs stores, inserts, erases, allocations,
 //!   `prealloc` + `store_prealloc` and `mas_store` under it, long growth
 //!   phases included (splits, rebalances and spanning stores fail).
 
-use super::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
+use super::{FaultSchedule, Program, TreeConfig, TreeOp, EXPECTED_ENTRIES_MAX, MAX_TOKEN};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -134,6 +138,7 @@ impl Profile {
                 "store_prealloc",
                 "mas_store",
                 "mas_destroy",
+                "expected_entries",
             ],
             Profile::TreeFaults => &[
                 "store",
@@ -1344,11 +1349,10 @@ impl<'a> Gen<'a> {
     /// 6.8, `check_dup_gaps`, `bench_forking`): a fresh tree (`destroy`),
     /// `expected_entries N`, then `mas_store`s of ascending ranges, gapped
     /// like a VMA tree or the tests' `[i*10, i*10+5]`, or back to back;
-    /// sometimes fewer than announced (an interrupted copy, left to
-    /// `mas_destroy`'s rebalance), sometimes ended by a preallocation on
-    /// the bulk writer (`prealloc` + `store_prealloc`, or + `mas_store` +
-    /// `mas_destroy`), else by `mas_destroy`. Counts from 150 make the
-    /// writer hold more than 31 nodes.
+    /// sometimes fewer than announced (an interrupted copy), sometimes a
+    /// second `expected_entries` midway; then `mas_destroy`. Nothing else
+    /// runs in between (the protocol of `engine/bulk.rs`). Counts from 150
+    /// make the writer hold more than 31 nodes.
     fn bulk_load(&mut self) {
         self.ops.push(TreeOp::Destroy);
         self.recent.clear();
@@ -1364,6 +1368,11 @@ impl<'a> Gen<'a> {
         } else {
             n
         };
+        let again = if self.rng.gen_range(0..100) < 15 {
+            Some(self.rng.gen_range(0..=stored))
+        } else {
+            None
+        };
         let (step, len, gap) = match self.rng.gen_range(0..3) {
             0 => (10, 5, true),
             1 => (PAGE, PAGE * self.rng.gen_range(1..=8), true),
@@ -1374,7 +1383,11 @@ impl<'a> Gen<'a> {
         } else {
             step * self.rng.gen_range(1..=16)
         };
-        for _ in 0..stored {
+        for i in 0..stored {
+            if again == Some(i) {
+                let count = (n + self.rng.gen_range(0..=200)).min(EXPECTED_ENTRIES_MAX);
+                self.ops.push(TreeOp::ExpectedEntries { count });
+            }
             let last = if gap {
                 first + len.min(step * 4) - 1
             } else {
@@ -1382,20 +1395,13 @@ impl<'a> Gen<'a> {
             };
             let v = Some(token(self.rng));
             self.mas_store(first, last, v);
-            if self.rng.gen_range(0..100) < 3 {
-                self.load();
-            }
             first = if gap {
                 last + 1 + step * self.rng.gen_range(0..=2)
             } else {
                 last + 1
             };
         }
-        match self.rng.gen_range(0..100) {
-            0..=14 => self.prealloc_pair(),
-            15..=24 => self.prealloc_one_store(),
-            _ => self.ops.push(TreeOp::MasDestroy),
-        }
+        self.ops.push(TreeOp::MasDestroy);
     }
 
     /// Preallocation groups among plain writes.
