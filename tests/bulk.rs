@@ -497,3 +497,47 @@ fn tree_prealloc_bulk_loads_keep_the_protocol() {
     assert!(with_bulk >= 20, "{with_bulk} programs with bulk loads");
     assert!(big >= 10 && again >= 2, "big {big} again {again}");
 }
+
+/// The April 2023 leak (mutant `alloc-nodes-count`) needs a refill of a
+/// pool whose head chains to a `maple_alloc` still holding nodes: a top-up,
+/// by more than the head has room for, of a pool of 32 nodes or more. Bulk
+/// mode makes the only such pools, and never tops them up: a second
+/// `expected_entries` allocates nothing (`MA_STATE_PREALLOC`), and on a
+/// fresh pool the pre-fix code does what the fix does. So with or without
+/// the mutant, bulk loads of every length build the same tree from the same
+/// allocations and lose no node; the mutant stays without a fuzz target.
+#[cfg(feature = "mutants")]
+#[test]
+fn alloc_nodes_count_is_out_of_reach_of_bulk_loads() {
+    use maplefuzz::mutants::{self, Mutant};
+    let run = |m: Option<Mutant>, stored: u64| {
+        mutants::with(m, || {
+            let mut t = MapleTree::new();
+            let mut mas = MaState::new(0, 0);
+            mas.expected_entries(&mut t, 400).unwrap();
+            let reserved = t.node_counters().allocated;
+            for i in 0..stored {
+                mas.set_range(i * 10, i * 10 + 5);
+                mas.store_advanced(&mut t, Some(token_to_entry(i + 1)))
+                    .unwrap();
+            }
+            let before = t.node_counters().allocated;
+            mas.reset();
+            mas.expected_entries(&mut t, 1000).unwrap();
+            assert_eq!(t.node_counters().allocated, before, "{m:?} {stored}");
+            mas.destroy(&mut t);
+            let (live, reachable, held) = t.node_accounting();
+            assert_eq!((live, held), (reachable, 0), "{m:?} {stored}");
+            (reserved, t.node_counters().allocated, t.dump())
+        })
+    };
+    for stored in (0..=400).step_by(7) {
+        let plain = run(None, stored);
+        assert!(plain.0 > 32, "a pool of {} nodes", plain.0);
+        assert_eq!(
+            run(Some(Mutant::AllocNodesCount), stored),
+            plain,
+            "{stored}"
+        );
+    }
+}

@@ -533,11 +533,7 @@ impl Inspect for RustEngine {
     }
 
     fn accounting(&self) -> NodeAccounting {
-        let (live, reachable, pooled) = self.tree.node_accounting();
-        // The writer's nodes as its chain links them, not as its total
-        // claims: a node only the total counts is lost (alloc-nodes-count).
-        let (linked, claimed) = self.wmas.pool_nodes(&self.tree);
-        let held = (pooled + linked).saturating_sub(claimed);
+        let (live, reachable, held) = self.tree.node_accounting();
         NodeAccounting {
             live,
             reachable,

@@ -75,39 +75,6 @@ pub(crate) fn mas_allocated(t: &MapleTree) -> usize {
     }
 }
 
-/// The nodes a pool's chain links by its counts, as `mas_pop_node()` and a
-/// refill see it: each `maple_alloc` itself, slots `1..node_count` of it,
-/// and through slot 0 the next one (only while `node_count` covers slot
-/// 0). In a sound pool this is `mas_allocated()`; nodes the total counts
-/// but the chain does not are lost to the next refill (the April 2023
-/// leak).
-pub(crate) fn pool_chain_nodes(t: &MapleTree, pool: &NodePool) -> u64 {
-    let mut n = 0u64;
-    let mut cur = pool.head();
-    let mut seen = std::collections::HashSet::new();
-    while let Some(id) = cur {
-        if !t.arena.is_allocated(id) || !seen.insert(id) {
-            break;
-        }
-        n += 1;
-        let nc = node_count(t, id).min(MAPLE_ALLOC_SLOTS);
-        if nc == 0 {
-            break;
-        }
-        n += nc as u64 - 1;
-        cur = slot(t, id, 0);
-    }
-    n
-}
-
-/// `mas_allocated()` of a pool that is not parked in the tree.
-pub(crate) fn pool_total(t: &MapleTree, pool: &NodePool) -> u64 {
-    match pool.head() {
-        Some(h) if t.arena.is_allocated(h) => t.arena.words(h)[W_TOTAL],
-        _ => 0,
-    }
-}
-
 /// `mas_set_alloc_req()`.
 fn mas_set_alloc_req(t: &mut MapleTree, count: usize) {
     match t.pool.head() {
@@ -443,8 +410,9 @@ mod tests {
         assert_eq!(distinct.len(), popped.len(), "a node was handed out twice");
     }
 
-    /// alloc-nodes-count is out of reach of every fuzz target (no op makes
-    /// a writer hold more than 31 nodes); this is where it is detected.
+    /// alloc-nodes-count is out of reach of every fuzz target (only a bulk
+    /// reservation makes a pool of more than 31 nodes, and nothing tops one
+    /// up: see tests/bulk.rs); this is where it is detected.
     #[test]
     fn alloc_nodes_count_mutant_is_detected() {
         if !mutants::ENABLED {

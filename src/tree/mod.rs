@@ -713,15 +713,6 @@ impl MaState {
         self.with_pool(t, |t, mas| bulk::mas_expected_entries(t, mas, nr_entries))
     }
 
-    /// The nodes the state's pool links (see `alloc::pool_chain_nodes`)
-    /// and the total it claims (`mas_allocated()`): equal in a sound pool.
-    pub fn pool_nodes(&self, t: &MapleTree) -> (u64, u64) {
-        (
-            alloc::pool_chain_nodes(t, &self.pool),
-            alloc::pool_total(t, &self.pool),
-        )
-    }
-
     /// Whether the state is in bulk mode (`MA_STATE_BULK`).
     pub fn is_bulk(&self) -> bool {
         self.mas.flags & state::MA_STATE_BULK != 0
