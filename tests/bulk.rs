@@ -317,8 +317,7 @@ type BulkStores = Vec<(u64, u64, Option<u64>)>;
 fn last_leaf_min(dump: &str) -> u64 {
     let header = dump
         .lines()
-        .filter(|l| l.contains(": node "))
-        .last()
+        .rfind(|l| l.contains(": node "))
         .expect("a node");
     let range = header.trim_start().split(':').next().unwrap();
     u64::from_str_radix(range.split('-').next().unwrap(), 16).unwrap()
