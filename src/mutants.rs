@@ -94,7 +94,7 @@ mutants! {
     /// of the next chained node even when it already holds nodes, which
     /// are then forgotten while the total still counts them.
     AllocNodesCount = "alloc-nodes-count",
-        "mas_alloc_nodes() zeroes a chained maple_alloc's count, forgetting its nodes (Apr 2023 leak); needs >31 pooled nodes, which no op requests",
+        "mas_alloc_nodes() zeroes a chained maple_alloc's count, forgetting its nodes (Apr 2023 leak); needs a top-up of a >31-node pool, which no op makes (6.12: a second mas_expected_entries adds nothing under MA_STATE_PREALLOC)",
         [];
     /// `mas_prealloc_calc()` asks for one node less than a split may use
     /// (`height * 2` instead of `height * 2 + 1`: no node for a new root).

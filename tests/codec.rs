@@ -10,7 +10,7 @@
 
 use maplefuzz::ops::binary::{decode, encode, MAX_OPS};
 use maplefuzz::ops::text::{format_program, parse_program};
-use maplefuzz::ops::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
+use maplefuzz::ops::{FaultSchedule, Program, TreeConfig, TreeOp, EXPECTED_ENTRIES_MAX, MAX_TOKEN};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::path::{Path, PathBuf};
@@ -136,14 +136,21 @@ fn op(rng: &mut ChaCha8Rng, kind: u8) -> TreeOp {
             }
         }
         20 => TreeOp::MasDestroy,
-        _ => TreeOp::FailAllocs {
+        21 => TreeOp::FailAllocs {
             schedule: schedule(rng),
+        },
+        _ => TreeOp::ExpectedEntries {
+            count: match rng.gen_range(0..3) {
+                0 => rng.gen_range(0..40),
+                1 => EXPECTED_ENTRIES_MAX,
+                _ => rng.gen_range(0..=EXPECTED_ENTRIES_MAX),
+            },
         },
     }
 }
 
 /// The number of op kinds `op` draws from.
-const KINDS: u8 = 22;
+const KINDS: u8 = 23;
 
 fn size(rng: &mut ChaCha8Rng) -> u64 {
     match rng.gen_range(0..3) {
@@ -252,6 +259,9 @@ fn round_trip_every_op_kind_and_edge() {
                 value: Some(k & MAX_TOKEN),
             },
             TreeOp::MasDestroy,
+            TreeOp::ExpectedEntries {
+                count: k % (EXPECTED_ENTRIES_MAX + 1),
+            },
             TreeOp::FailAllocs {
                 schedule: FaultSchedule::Never,
             },
@@ -442,15 +452,19 @@ fn overlong_varints_decode_like_short_ones() {
     data.push(0x00);
     assert_eq!(decode(&data).ops, [TreeOp::Load { index: u64::MAX }]);
     // An 11th continuation byte is not part of the varint: it is the next
-    // opcode (0x80 % 22 = 18, `store_prealloc`), whose value is then cut
-    // off (0, NULL).
+    // opcode (0x80 % 23 = 13, `empty_area`), whose operands are then cut
+    // off (all 0).
     let mut data = vec![0u8, 3];
     data.extend([0x80; 11]);
     assert_eq!(
         decode(&data).ops,
         [
             TreeOp::Load { index: 0 },
-            TreeOp::StorePrealloc { value: None }
+            TreeOp::EmptyArea {
+                min: 0,
+                max: 0,
+                size: 0
+            }
         ]
     );
     // High bits past bit 63 are dropped: code u64::MAX is key 2^63.

@@ -19,7 +19,12 @@ const SEED: u64 = 13;
 /// Executions to first detection with seed 13 (the detecting one
 /// included), measured with `maplefuzz mutants --seed 13 --seconds 0
 /// --max-execs 3000` on 2026-11-25. A changed generator or engine changes
-/// them: measure again and update.
+/// them: measure again and update. The engine set matters: where the
+/// kernel engine's structure check detects sooner, the count without it
+/// (`--engines oracle,rust`) is the one kept, so the budgets hold on builds
+/// without the kernel engine too (the `tree_prealloc` rows were re-measured
+/// for its bulk loads both ways: `spanning-rebalance-short` 18 with the
+/// kernel engine, 81 without).
 const MEASURED: &[(&str, &str, u64)] = &[
     ("stale-node-store", "tree_ops", 3),
     ("stale-node-store", "tree_alloc", 2),
@@ -48,7 +53,7 @@ const MEASURED: &[(&str, &str, u64)] = &[
     ("rev-gap-lower-bound", "tree_faults", 55),
     ("spanning-rebalance-short", "tree_ops", 43),
     ("spanning-rebalance-short", "tree_alloc", 1),
-    ("spanning-rebalance-short", "tree_prealloc", 33),
+    ("spanning-rebalance-short", "tree_prealloc", 81),
     ("spanning-rebalance-short", "tree_faults", 22),
     ("exact-fit-gap", "tree_ops", 4),
     ("exact-fit-gap", "tree_alloc", 1),
@@ -56,7 +61,7 @@ const MEASURED: &[(&str, &str, u64)] = &[
     ("exact-fit-gap", "tree_faults", 3),
     ("rebalance-threshold", "tree_ops", 3),
     ("rebalance-threshold", "tree_alloc", 1),
-    ("rebalance-threshold", "tree_prealloc", 4),
+    ("rebalance-threshold", "tree_prealloc", 3),
     ("rebalance-threshold", "tree_faults", 4),
     ("append-meta", "tree_ops", 3),
     ("append-meta", "tree_alloc", 1),
@@ -158,8 +163,12 @@ fn the_same_executions_without_a_mutant_are_clean() {
 
 #[test]
 fn only_alloc_nodes_count_is_out_of_reach() {
-    // Its detection is the allocator test in src/tree/alloc.rs: no op makes
-    // a maple state hold more than MAPLE_ALLOC_SLOTS + 1 nodes.
+    // Its detection is the allocator test in src/tree/alloc.rs. Bulk mode
+    // (expected_entries) makes pools of more than MAPLE_ALLOC_SLOTS + 1
+    // nodes, but in 6.12 nothing tops such a pool up (a second
+    // mas_expected_entries allocates nothing under MA_STATE_PREALLOC), and
+    // the pre-fix code fills a fresh pool as the fix does:
+    // tests/bulk.rs alloc_nodes_count_is_out_of_reach_of_bulk_loads.
     let unreachable: Vec<Mutant> = Mutant::ALL
         .iter()
         .copied()

@@ -407,11 +407,30 @@ fn c_snippets_compile_and_run_on_the_kernel() {
         "the program is clean on the engines"
     );
     let c = c_snippet_of(&every_op, "every_op");
+    // Bulk mode needs a tree without RCU: its own program.
+    let bulk = parse_program(
+        "config alloc\nexpected_entries 200\nmas_store 0x1000 0x1fff v1\n\
+         mas_store 0x3000 0x3fff v2\nexpected_entries 300\nmas_store 0x4000 0x4000 v3\n\
+         mas_destroy\nstore 0x1800 0x2800 v4\nload 0x3000\n",
+    )
+    .unwrap();
+    assert!(run_fast(&bulk).is_ok(), "the bulk program is clean");
+    let bulk_c = c_snippet_of(&bulk, "bulk");
     for kind in maplefuzz::ops::TreeOp::KINDS {
         assert!(
-            every_op.ops.iter().any(|op| op.kind() == kind),
-            "{kind} missing from the program"
+            every_op
+                .ops
+                .iter()
+                .chain(&bulk.ops)
+                .any(|op| op.kind() == kind),
+            "{kind} missing from the programs"
         );
+    }
+    for call in [
+        "mas_expected_entries(&wr, 200) != 0",
+        "mas_expected_entries(&wr, 300) != 0",
+    ] {
+        assert!(bulk_c.contains(call), "{call}:\n{bulk_c}");
     }
     for call in [
         "mtree_insert_range(mt, 0x3800UL, 0x3900UL, xa_mk_value(3), GFP_KERNEL) != -EEXIST",
@@ -424,17 +443,19 @@ fn c_snippets_compile_and_run_on_the_kernel() {
     ] {
         assert!(c.contains(call), "{call}:\n{c}");
     }
-    let Some(out) = run_on_kernel(&c, "every_op") else {
-        eprintln!("no kernel userspace harness built: the C snippets were not run");
-        return;
-    };
-    assert!(
-        out.status.success(),
-        "{c}\n{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    assert!(text(&out.stdout).contains("every MT_BUG_ON held"));
+    for (c, name) in [(&c, "every_op"), (&bulk_c, "bulk")] {
+        let Some(out) = run_on_kernel(c, name) else {
+            eprintln!("no kernel userspace harness built: the C snippets were not run");
+            return;
+        };
+        assert!(
+            out.status.success(),
+            "{c}\n{}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        assert!(text(&out.stdout).contains("every MT_BUG_ON held"));
+    }
 
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let reg =

@@ -612,7 +612,7 @@ enum mfk_op {
 	MFK_ALLOC_RANGE, MFK_ALLOC_RRANGE, MFK_EMPTY_AREA, MFK_EMPTY_AREA_REV,
 	MFK_WALK, MFK_MAS_FIND, MFK_MAS_FIND_REV, MFK_MAS_NEXT, MFK_MAS_PREV,
 	MFK_PAUSE, MFK_SET, MFK_PREALLOC, MFK_STORE_PREALLOC, MFK_MAS_STORE,
-	MFK_MAS_DESTROY, MFK_DESTROY, MFK_VALIDATE,
+	MFK_MAS_DESTROY, MFK_DESTROY, MFK_VALIDATE, MFK_EXPECTED_ENTRIES,
 };
 
 struct mfk_result {
@@ -820,6 +820,11 @@ cursor:
 		break;
 	case MFK_VALIDATE:
 		mt_validate(&t->mt);
+		break;
+	case MFK_EXPECTED_ENTRIES:
+		/* Bulk mode, on the writer as a fresh MA_STATE would start it. */
+		mas_reset(&t->wmas);
+		res->ret = mas_expected_entries(&t->wmas, a);
 		break;
 	default:
 		res->ret = -EINVAL;

@@ -153,6 +153,8 @@ pub enum OpCode {
     Destroy,
     /// `mt_validate()`.
     Validate,
+    /// Writer: `mas_reset(); mas_expected_entries(a)` (bulk mode).
+    ExpectedEntries,
 }
 
 /// What went wrong inside the kernel code.

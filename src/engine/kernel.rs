@@ -13,7 +13,7 @@ use std::cell::RefCell;
 
 use maplefuzz_kernel::{Faults, KernelTree, OpCode, RawResult, Report, ReportKind, VariantInfo};
 
-use super::{tok, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine};
+use super::{tok, BulkBook, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine};
 use crate::ops::{token_to_entry, TreeConfig, TreeOp};
 use crate::tree::{Errno, FaultSchedule, MapleTree, PreallocViolation, Status, StoreStats};
 
@@ -21,7 +21,10 @@ use crate::tree::{Errno, FaultSchedule, MapleTree, PreallocViolation, Status, St
 pub struct KernelEngine {
     tree: KernelTree,
     book: PreallocBook,
+    /// The writer's bulk mode (see `engine::bulk`).
+    bulk: BulkBook,
     alloc_tree: bool,
+    rcu: bool,
     /// The kernel's nodes as a port tree, made when first asked for after
     /// an op.
     image: RefCell<Option<MapleTree>>,
@@ -81,7 +84,9 @@ impl KernelEngine {
         KernelEngine {
             tree: KernelTree::new(variant, config.flags()),
             book: PreallocBook::default(),
+            bulk: BulkBook::default(),
             alloc_tree: config.alloc,
+            rcu: config.rcu,
             image: RefCell::new(None),
         }
     }
@@ -149,6 +154,10 @@ impl TreeEngine for KernelEngine {
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
+        if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.root() == 0) {
+            return Outcome::CallerError(m);
+        }
+        self.bulk.enter(op);
         let (release, ready) = self.book.before(op);
         if release {
             self.call(OpCode::MasDestroy, 0, 0, 0, 0);
@@ -229,10 +238,53 @@ impl TreeEngine for KernelEngine {
                 self.call(OpCode::StorePrealloc, 0, 0, entry(value), 0);
                 Outcome::Status(Ok(()))
             }
+            TreeOp::ExpectedEntries { count } => {
+                let r = if self.bulk.is_on() {
+                    // Again in bulk mode: MA_STATE_PREALLOC is still set, so
+                    // mas_alloc_nodes() adds nothing to a pool that holds
+                    // nodes and BUGs on an empty one (the caller's error).
+                    match self.try_call(OpCode::ExpectedEntries, count, 0, 0, 0) {
+                        Ok(r) => r,
+                        Err(rep)
+                            if rep.kind != ReportKind::BadFree
+                                && rep.what.contains("mas_alloc_nodes") =>
+                        {
+                            return Outcome::CallerError(format!(
+                                "expected_entries {count} on a bulk writer whose reservation \
+                                 is used up: {rep}"
+                            ));
+                        }
+                        Err(rep) => panic!("{rep}"),
+                    }
+                } else {
+                    self.call(OpCode::ExpectedEntries, count, 0, 0, 0)
+                };
+                let res = errno(r.ret);
+                self.bulk.reserved(res.is_ok());
+                Outcome::Status(res)
+            }
             TreeOp::MasStore { first, last, value } => {
                 if first > last {
                     // The kernel WARNs (debug builds) and fails the store.
                     return Outcome::Status(Err(Errno::EINVAL));
+                }
+                if self.bulk.is_on() {
+                    // A bulk store: running out of what mas_expected_entries()
+                    // reserved BUGs in the allocator (the caller's error).
+                    return match self.try_call(OpCode::MasStore, first, last, entry(value), 0) {
+                        Ok(r) => Outcome::Status(errno(r.ret)),
+                        Err(rep)
+                            if rep.kind != ReportKind::BadFree
+                                && (rep.what.contains("mas_alloc_nodes")
+                                    || rep.what.contains("mas_pop_node")) =>
+                        {
+                            Outcome::CallerError(format!(
+                                "bulk mas_store {first:#x}-{last:#x} needed more nodes than \
+                                 mas_expected_entries() reserved: {rep}"
+                            ))
+                        }
+                        Err(rep) => panic!("{rep}"),
+                    };
                 }
                 let other_store = self.book.is_other_store(first, last, value);
                 if !other_store {

@@ -8,6 +8,9 @@ use crate::ops::{entry_to_token, token_to_entry, TreeConfig, TreeOp};
 use crate::tree::{Errno, Fixes, MaState, MapleTree, Status, StoreStats};
 use maplefuzz_reference as oracle;
 
+pub(crate) use bulk::BulkBook;
+
+mod bulk;
 pub mod kernel;
 pub mod select;
 pub mod vma;
@@ -52,7 +55,8 @@ impl Outcome {
             TreeOp::Store { .. }
             | TreeOp::Insert { .. }
             | TreeOp::Prealloc { .. }
-            | TreeOp::MasStore { .. } => Outcome::Status(Err(Errno::ENOMEM)),
+            | TreeOp::MasStore { .. }
+            | TreeOp::ExpectedEntries { .. } => Outcome::Status(Err(Errno::ENOMEM)),
             TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => {
                 Outcome::Alloc(Err(Errno::ENOMEM))
             }
@@ -222,6 +226,9 @@ pub struct RustEngine {
     /// The writer (preallocations and advanced stores).
     wmas: MaState,
     book: PreallocBook,
+    /// The writer's bulk mode (see `bulk`).
+    bulk: BulkBook,
+    rcu: bool,
 }
 
 impl RustEngine {
@@ -235,6 +242,8 @@ impl RustEngine {
             mas: MaState::new(0, 0),
             wmas: MaState::new(0, 0),
             book: PreallocBook::default(),
+            bulk: BulkBook::default(),
+            rcu: config.rcu,
         }
     }
 
@@ -245,6 +254,8 @@ impl RustEngine {
             mas: MaState::new(0, 0),
             wmas: MaState::new(0, 0),
             book: PreallocBook::default(),
+            bulk: BulkBook::default(),
+            rcu: config.rcu,
         }
     }
 
@@ -266,7 +277,7 @@ impl RustEngine {
     fn mas_store(&mut self, first: u64, last: u64, value: Option<u64>) -> Outcome {
         let t = &mut self.tree;
         self.wmas.set_range(first, last);
-        let other_store = self.book.is_other_store(first, last, value);
+        let other_store = self.book.is_other_store(first, last, value) || self.bulk.is_on();
         if !other_store {
             return Outcome::Status(
                 self.wmas
@@ -284,6 +295,11 @@ impl RustEngine {
         match r {
             Ok(r) => Outcome::Status(r),
             Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
+                Ok(v) if self.bulk.is_on() => Outcome::CallerError(format!(
+                    "bulk mas_store {first:#x}-{last:#x} needed more nodes than \
+                         mas_expected_entries() reserved: {}",
+                    v.0
+                )),
                 Ok(v) => Outcome::CallerError(format!(
                     "mas_store {first:#x}-{last:#x} on a writer preallocated for {:?} \
                      needed more nodes than it held: {}",
@@ -336,6 +352,10 @@ impl TreeEngine for RustEngine {
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
+        if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
+            return Outcome::CallerError(m);
+        }
+        self.bulk.enter(op);
         let (release, ready) = self.book.before(op);
         if release {
             self.wmas.destroy(&mut self.tree);
@@ -385,8 +405,39 @@ impl TreeEngine for RustEngine {
                 self.book.pending = None;
                 Outcome::Status(self.wmas.store_prealloc(t, value.map(token_to_entry)))
             }
+            TreeOp::ExpectedEntries { count } => {
+                self.wmas.reset();
+                if self.bulk.is_on() {
+                    // Again in bulk mode: see KernelEngine (a used-up pool
+                    // makes mas_alloc_nodes() BUG, the caller's error).
+                    let wmas = &mut self.wmas;
+                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        wmas.expected_entries(t, count)
+                    }));
+                    return match r {
+                        Ok(r) => {
+                            self.bulk.reserved(r.is_ok());
+                            Outcome::Status(r)
+                        }
+                        Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
+                            Ok(v) => Outcome::CallerError(format!(
+                                "expected_entries {count} on a bulk writer whose reservation \
+                                 is used up: {}",
+                                v.0
+                            )),
+                            Err(p) => std::panic::resume_unwind(p),
+                        },
+                    };
+                }
+                let r = self.wmas.expected_entries(t, count);
+                self.bulk.reserved(r.is_ok());
+                Outcome::Status(r)
+            }
             TreeOp::MasStore { first, last, value } => {
-                let held = self.book.pending;
+                let held = self
+                    .book
+                    .pending
+                    .or(self.bulk.is_on().then_some((first, last, value)));
                 let allocs_before = allocations(&self.tree);
                 let outcome = self.mas_store(first, last, value);
                 if let Some(p) = held {
@@ -520,6 +571,9 @@ pub struct OracleEngine {
     alloc_tree: bool,
     /// The range and entry a `store_prealloc` may store now, if one may.
     pending: Option<(u64, u64, Option<u64>)>,
+    rcu: bool,
+    /// The writer's bulk mode (see `bulk`).
+    bulk: BulkBook,
 }
 
 impl OracleEngine {
@@ -530,6 +584,8 @@ impl OracleEngine {
             cursor: oracle::Cursor::new(0, 0),
             alloc_tree: config.alloc,
             pending: None,
+            rcu: config.rcu,
+            bulk: BulkBook::default(),
         }
     }
 
@@ -579,6 +635,10 @@ impl TreeEngine for OracleEngine {
         if leaves_state_alone(op) {
             self.pending = ready;
         }
+        if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
+            return Outcome::CallerError(m);
+        }
+        self.bulk.enter(op);
         let t = &mut self.tree;
         match *op {
             TreeOp::Store { first, last, value } => Outcome::Status(
@@ -646,6 +706,12 @@ impl TreeEngine for OracleEngine {
             TreeOp::MasDestroy => {
                 self.pending = None;
                 Outcome::Done
+            }
+            // Bulk mode holds nodes the oracle does not have: it succeeds
+            // (ENOMEM under a fault schedule is the executor's business).
+            TreeOp::ExpectedEntries { .. } => {
+                self.bulk.reserved(true);
+                Outcome::Status(Ok(()))
             }
             TreeOp::FailAllocs { .. } => Outcome::Done,
             TreeOp::Insert { first, last, value } => Outcome::Status(

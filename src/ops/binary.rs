@@ -12,7 +12,7 @@
 //! ```text
 //! program := config op*
 //! config  := byte             bit 0 = alloc, bit 1 = rcu, other bits ignored
-//! op      := opcode operand*  opcode byte taken modulo 22 (OP_KINDS)
+//! op      := opcode operand*  opcode byte taken modulo 23 (OP_KINDS)
 //! ```
 //!
 //! An empty input is the default config with no ops. Decoding stops at the
@@ -42,6 +42,7 @@
 //! |     19 | `mas_store`   | key `first`, span, store-value |
 //! |     20 | `mas_destroy` | —                            |
 //! |     21 | `fail_allocs` | schedule                     |
+//! |     22 | `expected_entries` | varint `count`, taken modulo 1024 ([`super::EXPECTED_ENTRIES_MAX`] + 1) |
 //!
 //! Every operand is one unsigned LEB128 varint `v` (7 bits per byte, low
 //! group first, high bit = "more bytes follow"), read as follows:
@@ -86,7 +87,7 @@ use super::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
 pub const MAX_OPS: usize = 4096;
 
 /// The number of op kinds; an opcode byte is taken modulo this.
-pub const OP_KINDS: u8 = 22;
+pub const OP_KINDS: u8 = 23;
 
 /// The number of fault schedule kinds; a kind byte is taken modulo this.
 const SCHEDULE_KINDS: u8 = 5;
@@ -259,8 +260,11 @@ fn decode_op(r: &mut Reader<'_>) -> TreeOp {
             value: store_value_from_code(r.varint()),
         },
         20 => TreeOp::MasDestroy,
-        _ => TreeOp::FailAllocs {
+        21 => TreeOp::FailAllocs {
             schedule: r.schedule(),
+        },
+        _ => TreeOp::ExpectedEntries {
+            count: r.varint() % (super::EXPECTED_ENTRIES_MAX + 1),
         },
     }
 }
@@ -326,6 +330,7 @@ fn opcode(op: &TreeOp) -> u8 {
         TreeOp::MasStore { .. } => 19,
         TreeOp::MasDestroy => 20,
         TreeOp::FailAllocs { .. } => 21,
+        TreeOp::ExpectedEntries { .. } => 22,
     }
 }
 
@@ -392,6 +397,9 @@ fn encode_op(out: &mut Vec<u8>, op: &TreeOp) {
         }
         TreeOp::StorePrealloc { value } => put_varint(out, store_value_to_code(value)),
         TreeOp::FailAllocs { schedule } => put_schedule(out, schedule),
+        TreeOp::ExpectedEntries { count } => {
+            put_varint(out, count % (super::EXPECTED_ENTRIES_MAX + 1))
+        }
         TreeOp::Pause | TreeOp::Destroy | TreeOp::MasDestroy => {}
     }
 }
@@ -695,8 +703,8 @@ mod tests {
         // Cut off: a missing kind byte reads 0 (never), a missing count 0.
         assert_eq!(decode(&[0, 21]).ops, [fail(FaultSchedule::Never)]);
         assert_eq!(decode(&[0, 21, 3]).ops, [fail(FaultSchedule::Every(0))]);
-        // 21 + 22: the opcode wraps too.
-        assert_eq!(decode(&[0, 43, 2, 5]).ops, [fail(FaultSchedule::Next(5))]);
+        // 21 + 23: the opcode wraps too.
+        assert_eq!(decode(&[0, 44, 2, 5]).ops, [fail(FaultSchedule::Next(5))]);
     }
 
     #[test]
@@ -710,8 +718,8 @@ mod tests {
 
     #[test]
     fn opcodes_wrap_and_operands_pad() {
-        // 22 + 10 = pause; a lone store opcode (22) reads zero operands.
-        let p = decode(&[0, 32, 22]);
+        // 23 + 10 = pause; a lone store opcode (23) reads zero operands.
+        let p = decode(&[0, 33, 23]);
         assert_eq!(
             p.ops,
             [
@@ -723,6 +731,30 @@ mod tests {
                 }
             ]
         );
+    }
+
+    /// Opcode 22 (new with bulk mode) and its bounded count; the opcodes
+    /// before it keep their bytes.
+    #[test]
+    fn expected_entries_has_opcode_22_and_a_bounded_count() {
+        let p = Program {
+            config: TreeConfig::default(),
+            ops: vec![
+                TreeOp::ExpectedEntries { count: 0 },
+                TreeOp::ExpectedEntries { count: 200 },
+                TreeOp::ExpectedEntries { count: 1023 },
+                TreeOp::MasDestroy,
+            ],
+        };
+        let bytes = [0x00, 0x16, 0x00, 0x16, 0xc8, 0x01, 0x16, 0xff, 0x07, 0x14];
+        assert_eq!(encode(&p), bytes);
+        assert_eq!(decode(&bytes), p);
+        // 1024 + 5 decodes as 5; a cut-off count reads 0; 22 + 23 wraps.
+        assert_eq!(
+            decode(&[0, 22, 0x85, 0x08]).ops,
+            [TreeOp::ExpectedEntries { count: 5 }]
+        );
+        assert_eq!(decode(&[0, 45]).ops, [TreeOp::ExpectedEntries { count: 0 }]);
     }
 
     #[test]

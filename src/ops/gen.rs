@@ -38,14 +38,18 @@
 //!   aimed at every store type; one preallocation with two or three
 //!   `mas_store`s (5%) and `mas_destroy` (3%), the 2022 VMA pattern; the
 //!   odd bare `mas_store`, `mas_destroy` with nothing held, and
-//!   `store_prealloc` with nothing pending; plain writes build the trees.
+//!   `store_prealloc` with nothing pending; plain writes build the trees;
+//!   on trees without RCU, in 2% of the preallocation phase's picks, a
+//!   bulk load (`destroy`, `expected_entries N`, in-order `mas_store`s,
+//!   sometimes fewer than N or with a second `expected_entries`, then
+//!   `mas_destroy`).
 //! - [`Profile::TreeFaults`] ([`generate_faults`]): every phase starts with
 //!   a `fail_allocs` schedule (nth 1..=50, next 1..=5, every 2..=20,
 //!   from 1..=50, never) and runs stores, inserts, erases, allocations,
 //!   `prealloc` + `store_prealloc` and `mas_store` under it, long growth
 //!   phases included (splits, rebalances and spanning stores fail).
 
-use super::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
+use super::{FaultSchedule, Program, TreeConfig, TreeOp, EXPECTED_ENTRIES_MAX, MAX_TOKEN};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
@@ -134,6 +138,7 @@ impl Profile {
                 "store_prealloc",
                 "mas_store",
                 "mas_destroy",
+                "expected_entries",
             ],
             Profile::TreeFaults => &[
                 "store",
@@ -251,6 +256,7 @@ pub fn generate_prealloc(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
         gap: 0,
         prealloc: 50,
     };
+    g.bulk = !config.rcu;
     if len >= 300 && g.rng.gen_range(0..100) < 60 {
         let n = len * g.rng.gen_range(30..=60) / 100;
         g.run(Phase::Grow, n);
@@ -542,6 +548,9 @@ struct Gen<'a> {
     /// (not under fault injection: the plain stores that lay out the
     /// entries may fail, and the later stores then need nodes).
     two_stores: bool,
+    /// Whether preallocation phases may run bulk loads (`tree_prealloc`
+    /// on a tree without RCU only).
+    bulk: bool,
     ops: Vec<TreeOp>,
     target: usize,
 }
@@ -569,6 +578,7 @@ impl<'a> Gen<'a> {
             holes_next: 0,
             extras: Extras::default(),
             two_stores: true,
+            bulk: false,
             ops: Vec::with_capacity(target + 32),
             target,
         }
@@ -1335,10 +1345,70 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// A bulk load as the kernel's callers make one (`dup_mmap` before
+    /// 6.8, `check_dup_gaps`, `bench_forking`): a fresh tree (`destroy`),
+    /// `expected_entries N`, then `mas_store`s of ascending ranges, gapped
+    /// like a VMA tree or the tests' `[i*10, i*10+5]`, or back to back;
+    /// sometimes fewer than announced (an interrupted copy), sometimes a
+    /// second `expected_entries` midway; then `mas_destroy`. Nothing else
+    /// runs in between (the protocol of `engine/bulk.rs`). Counts from 150
+    /// make the writer hold more than 31 nodes.
+    fn bulk_load(&mut self) {
+        self.ops.push(TreeOp::Destroy);
+        self.recent.clear();
+        self.recent_next = 0;
+        let n = if self.rng.gen_bool(0.6) {
+            self.rng.gen_range(150..=500u64)
+        } else {
+            self.rng.gen_range(0..150u64)
+        };
+        self.ops.push(TreeOp::ExpectedEntries { count: n });
+        let stored = if self.rng.gen_range(0..100) < 35 {
+            self.rng.gen_range(0..=n)
+        } else {
+            n
+        };
+        let again = if self.rng.gen_range(0..100) < 15 {
+            Some(self.rng.gen_range(0..=stored))
+        } else {
+            None
+        };
+        let (step, len, gap) = match self.rng.gen_range(0..3) {
+            0 => (10, 5, true),
+            1 => (PAGE, PAGE * self.rng.gen_range(1..=8), true),
+            _ => (1, 1, false),
+        };
+        let mut first = if self.rng.gen_bool(0.5) {
+            0
+        } else {
+            step * self.rng.gen_range(1..=16)
+        };
+        for i in 0..stored {
+            if again == Some(i) {
+                let count = (n + self.rng.gen_range(0..=200)).min(EXPECTED_ENTRIES_MAX);
+                self.ops.push(TreeOp::ExpectedEntries { count });
+            }
+            let last = if gap {
+                first + len.min(step * 4) - 1
+            } else {
+                first
+            };
+            let v = Some(token(self.rng));
+            self.mas_store(first, last, v);
+            first = if gap {
+                last + 1 + step * self.rng.gen_range(0..=2)
+            } else {
+                last + 1
+            };
+        }
+        self.ops.push(TreeOp::MasDestroy);
+    }
+
     /// Preallocation groups among plain writes.
     fn prealloc_phase(&mut self, end: usize) {
         while self.ops.len() < end {
             match self.rng.gen_range(0..100) {
+                0..=1 if self.bulk => self.bulk_load(),
                 0..=64 => self.prealloc_group(),
                 65..=79 => self.random_write(Span::Narrow, 10, 10),
                 80..=87 => self.erase(),

@@ -121,13 +121,21 @@ pub enum TreeOp {
     MasDestroy,
     /// From now on, fail node allocations by this schedule.
     FailAllocs { schedule: FaultSchedule },
+    /// `mas_expected_entries(count)` on the writer: bulk mode for an
+    /// in-order load of `count` entries, which the writer's `mas_store`s
+    /// then make, until `mas_destroy`. Valid only on an empty tree not in
+    /// RCU mode, or again in bulk mode (a top-up); while bulk mode is on,
+    /// anything but in-order `mas_store`s, `expected_entries`,
+    /// `mas_destroy` and `fail_allocs` is a caller error that stops the
+    /// run (the rules are in `engine/bulk.rs`).
+    ExpectedEntries { count: u64 },
 }
 
 pub use crate::tree::FaultSchedule;
 
 impl TreeOp {
     /// Every op kind ([`TreeOp::kind`]), in binary opcode order.
-    pub const KINDS: [&'static str; 22] = [
+    pub const KINDS: [&'static str; 23] = [
         "store",
         "insert",
         "erase",
@@ -150,6 +158,7 @@ impl TreeOp {
         "mas_store",
         "mas_destroy",
         "fail_allocs",
+        "expected_entries",
     ];
 
     /// `alloc_rrange` when `rev`, else `alloc_range`.
@@ -218,6 +227,7 @@ impl TreeOp {
                 | TreeOp::AllocRRange { .. }
                 | TreeOp::Prealloc { .. }
                 | TreeOp::MasStore { .. }
+                | TreeOp::ExpectedEntries { .. }
         )
     }
 
@@ -246,6 +256,7 @@ impl TreeOp {
             TreeOp::MasStore { .. } => "mas_store",
             TreeOp::MasDestroy => "mas_destroy",
             TreeOp::FailAllocs { .. } => "fail_allocs",
+            TreeOp::ExpectedEntries { .. } => "expected_entries",
         }
     }
 }
@@ -271,6 +282,11 @@ pub fn entry_to_token(e: u64) -> u64 {
 
 /// The largest value token (its entry word must fit in 64 bits).
 pub const MAX_TOKEN: u64 = u64::MAX >> 1;
+
+/// The largest `expected_entries` count the op language carries (the text
+/// form rejects more; the binary form reads its count modulo one more).
+/// Counts from about 150 make the writer hold more than 31 nodes.
+pub const EXPECTED_ENTRIES_MAX: u64 = 1023;
 
 /// An op of either language, as a divergence names it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -24,6 +24,7 @@
 //! store_prealloc v7         # mas_store_prealloc; `null` too
 //! mas_store 0x1000 0x17ff v7    # mas_set_range + mas_store; `null` too
 //! mas_destroy               # mas_destroy
+//! expected_entries 200      # mas_expected_entries (bulk mode), count <= 1023
 //! fail_allocs nth 3         # fail the 3rd node allocation from now
 //! fail_allocs next 2        # fail the next 2 node allocations
 //! fail_allocs every 5       # fail every 5th node allocation
@@ -130,6 +131,7 @@ pub fn format_op(op: &TreeOp) -> String {
         }
         TreeOp::MasDestroy => "mas_destroy".to_string(),
         TreeOp::FailAllocs { schedule } => format!("fail_allocs {}", schedule_text(schedule)),
+        TreeOp::ExpectedEntries { count } => format!("expected_entries {}", num(count)),
     }
 }
 
@@ -337,6 +339,17 @@ fn parse_op(words: &[&str]) -> Result<TreeOp, String> {
         "fail_allocs" => TreeOp::FailAllocs {
             schedule: parse_schedule(&words[1..])?,
         },
+        "expected_entries" => {
+            arity(1)?;
+            let count = parse_num(words[1])?;
+            if count > super::EXPECTED_ENTRIES_MAX {
+                return Err(format!(
+                    "expected_entries count {count} is above {}",
+                    super::EXPECTED_ENTRIES_MAX
+                ));
+            }
+            TreeOp::ExpectedEntries { count }
+        }
         other => return Err(format!("unknown op `{other}`")),
     };
     Ok(op)
@@ -493,6 +506,7 @@ mod tests {
                     value: None,
                 },
                 TreeOp::MasDestroy,
+                TreeOp::ExpectedEntries { count: 300 },
                 TreeOp::FailAllocs {
                     schedule: FaultSchedule::Nth(3),
                 },
@@ -526,6 +540,7 @@ mod tests {
             "mas_store 0x12 max v4",
             "mas_store 0x13 0x14 null",
             "mas_destroy",
+            "expected_entries 0x12c",
             "fail_allocs nth 0x3",
             "fail_allocs next 0x2",
             "fail_allocs every max",
@@ -715,6 +730,8 @@ mod tests {
             ("store_prealloc 5\n", 1, "is not a value"),
             ("mas_store 1 x v1\n", 1, "`x` is not a number"),
             ("mas_destroy now\n", 1, "takes 0 arguments"),
+            ("expected_entries 1024\n", 1, "above 1023"),
+            ("expected_entries\n", 1, "takes 1 argument"),
         ];
         for (text, line, msg) in cases {
             let e = parse_program(text).unwrap_err();

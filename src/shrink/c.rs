@@ -421,6 +421,13 @@ fn emit_op(b: &mut Body, p: &Program, op: &TreeOp, expect: &Outcome, pending: &m
             b.line("mas_destroy(&wr);");
             *pending = false;
         }
+        TreeOp::ExpectedEntries { count } => {
+            // Runs only where the bulk rules allow it (engine/bulk.rs): a
+            // run stops at a caller error, before any divergence.
+            b.uses_writer = true;
+            b.line("mas_reset(&wr);");
+            b.status_check(format!("mas_expected_entries(&wr, {count})"), expect);
+        }
         TreeOp::FailAllocs { schedule } => {
             let text = format_op(&TreeOp::FailAllocs { schedule });
             b.note(&format!(

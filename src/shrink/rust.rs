@@ -82,6 +82,9 @@ pub fn op_literal(op: &TreeOp) -> String {
         TreeOp::Pause => "TreeOp::Pause".to_string(),
         TreeOp::Destroy => "TreeOp::Destroy".to_string(),
         TreeOp::MasDestroy => "TreeOp::MasDestroy".to_string(),
+        TreeOp::ExpectedEntries { count } => {
+            format!("TreeOp::ExpectedEntries {{ count: {count} }}")
+        }
         TreeOp::EmptyArea { min, max, size } => window("EmptyArea", min, max, size),
         TreeOp::EmptyAreaRev { min, max, size } => window("EmptyAreaRev", min, max, size),
         TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => match op.alloc_parts() {

@@ -55,6 +55,7 @@ pub(super) fn op_cost(op: &TreeOp) -> (u64, u64) {
         | TreeOp::AllocRange { size, .. }
         | TreeOp::AllocRRange { size, .. } => nums = nums.saturating_add(num_cost(size)),
         TreeOp::FailAllocs { schedule } => nums = nums.saturating_add(schedule_cost(schedule)),
+        TreeOp::ExpectedEntries { count } => nums = nums.saturating_add(num_cost(count)),
         _ => {}
     }
     (nums, tokens)
@@ -92,7 +93,8 @@ fn map_keys(op: &mut TreeOp, f: &mut dyn FnMut(u64) -> u64) {
         | TreeOp::Destroy
         | TreeOp::StorePrealloc { .. }
         | TreeOp::MasDestroy
-        | TreeOp::FailAllocs { .. } => {}
+        | TreeOp::FailAllocs { .. }
+        | TreeOp::ExpectedEntries { .. } => {}
     }
 }
 
@@ -410,6 +412,11 @@ pub(super) fn op_candidates(op: &TreeOp) -> Vec<TreeOp> {
         TreeOp::FailAllocs { schedule } => {
             for schedule in narrower_schedules(schedule) {
                 out.push(TreeOp::FailAllocs { schedule });
+            }
+        }
+        TreeOp::ExpectedEntries { count } => {
+            for count in smaller_sizes(count) {
+                out.push(TreeOp::ExpectedEntries { count });
             }
         }
         TreeOp::Pause | TreeOp::Destroy | TreeOp::StorePrealloc { .. } | TreeOp::MasDestroy => {}

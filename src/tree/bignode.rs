@@ -271,7 +271,9 @@ pub(crate) fn mas_store_b_node(
     }
     let piv = safe_pivot(&t.arena, mas, wr.node, offset_end);
     if piv > mas.last {
-        // (mas_bulk_rebalance at the right edge: bulk mode is not ported.)
+        if piv == u64::MAX {
+            super::bulk::mas_bulk_rebalance(t, mas, b.b_end, wr.ty);
+        }
         if offset_end != slot {
             wr.content = t.arena.slot(wr.node, offset_end);
         }

@@ -27,6 +27,7 @@
 
 mod alloc;
 mod bignode;
+pub mod bulk;
 mod destroy;
 mod dump;
 mod dup;
@@ -699,6 +700,22 @@ impl MaState {
             return Err(self.mas.err);
         }
         Ok(())
+    }
+
+    /// `mas_expected_entries()`: enter bulk mode for an in-order load of
+    /// `nr_entries` entries (ascending ranges stored with
+    /// [`store_advanced`](Self::store_advanced)), reserving every node the
+    /// load should need; end it with [`destroy`](Self::destroy), which also
+    /// rebalances a deficient last leaf. On `ENOMEM` the state holds nothing
+    /// and is not in bulk mode. `EINVAL` above
+    /// [`bulk::MAX_EXPECTED_ENTRIES`] (where the kernel's `int` overflows).
+    pub fn expected_entries(&mut self, t: &mut MapleTree, nr_entries: u64) -> Result<(), Errno> {
+        self.with_pool(t, |t, mas| bulk::mas_expected_entries(t, mas, nr_entries))
+    }
+
+    /// Whether the state is in bulk mode (`MA_STATE_BULK`).
+    pub fn is_bulk(&self) -> bool {
+        self.mas.flags & state::MA_STATE_BULK != 0
     }
 
     /// `mas_destroy()`: release every node the state holds and end its

@@ -90,7 +90,7 @@ fn mas_find_child(t: &MapleTree, mas: &mut Mas, child: &mut Mas) -> bool {
 }
 
 /// `mas_adopt_children()`: point every child of `parent` back at it.
-fn mas_adopt_children(t: &mut MapleTree, mas: &Mas, parent: u64) {
+pub(crate) fn mas_adopt_children(t: &mut MapleTree, mas: &Mas, parent: u64) {
     let mut offset = t.arena.data_end(parent, mas.max);
     loop {
         let child = t.arena.slot(parent, offset);

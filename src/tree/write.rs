@@ -543,8 +543,9 @@ fn mas_wr_node_store(t: &mut MapleTree, mas: &mut Mas, wr: &WrState, new_end: us
     let in_rcu = t.in_rcu();
     if mas.last == wr.end_piv {
         offset_end += 1;
+    } else if wr.r_max == u64::MAX {
+        super::bulk::mas_bulk_rebalance(t, mas, mas.end, wr.ty);
     }
-    // (mas_bulk_rebalance: bulk mode is not ported.)
     let ty = wr.ty;
     let old = *t.arena.words(super::node::enode_id(wr.node));
     let mut new = [0u64; NODE_WORDS];
