@@ -432,6 +432,39 @@ fn run_steps(
             Outcome::CallerError(m) => Some(m.clone()),
             _ => None,
         }) {
+            // Engines with nodes judge some caller errors themselves (a
+            // bulk store beyond its reservation, a preallocated store that
+            // needed more): they must agree, or one stopped where another
+            // went on, and the stop would hide that. The last of them (the
+            // kernel, when it runs) is the reference for what nodes do.
+            let node_stops: Vec<(usize, bool)> = engines
+                .iter()
+                .zip(&outcomes)
+                .enumerate()
+                .filter(|(_, (e, _))| e.inspect().is_some())
+                .map(|(i, (_, o))| (i, matches!(o, Outcome::CallerError(_))))
+                .collect();
+            if let Some(&(r, reference)) = node_stops.last() {
+                if let Some(&(i, _)) = node_stops.iter().find(|(_, s)| *s != reference) {
+                    let (stopped, went_on) = if reference { (r, i) } else { (i, r) };
+                    return Err(diverge(
+                        engines,
+                        step,
+                        op,
+                        Check::Result,
+                        e_name(engines, i),
+                        format!(
+                            "the engines with nodes disagree on a caller error: {} stopped \
+                             ({}), {} went on ({:?})",
+                            e_name(engines, stopped),
+                            msg,
+                            e_name(engines, went_on),
+                            outcomes[went_on]
+                        ),
+                        &opts,
+                    ));
+                }
+            }
             stats.stopped = Some((step, msg));
             break;
         }

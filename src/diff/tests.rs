@@ -30,6 +30,9 @@ enum Defect {
     /// Rebuild the tree with the same entries stored in reverse order: the
     /// same contents in a valid tree, with another node layout.
     Relayout,
+    /// Stop the run as a caller error where the other engines go on (as a
+    /// port that ran out of reserved nodes too early would).
+    SpuriousStop,
 }
 
 struct Broken {
@@ -79,6 +82,7 @@ impl TreeEngine for Broken {
                 out
             }
             Defect::Crash => panic!("planted crash"),
+            Defect::SpuriousStop => Outcome::CallerError("planted: out of reserved nodes".into()),
             Defect::PreallocShort => std::panic::panic_any(crate::tree::PreallocViolation(
                 "planted: the preallocated store needed one more node".to_string(),
             )),
@@ -161,6 +165,48 @@ fn run_broken_program(defect: Defect, at: usize, p: Program) -> Box<Divergence> 
         }),
     ];
     run_with(&p, &mut engines, Options::default()).expect_err("the planted defect must be caught")
+}
+
+/// A caller error only one engine with nodes reports is a divergence (the
+/// stop would hide it); one that every engine reports stops the run.
+#[test]
+fn engines_with_nodes_must_agree_on_a_caller_error() {
+    let broken = Broken {
+        inner: RustEngine::new(TreeConfig::default()),
+        defect: Defect::SpuriousStop,
+        at: 3,
+        step: 0,
+        fake_failures: 0,
+    };
+    let mut engines: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(broken),
+        Box::new(RustEngine::new(TreeConfig::default())),
+    ];
+    let d = run_with(&program(), &mut engines, Options::default()).expect_err("caught");
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Result, 3, "broken")
+    );
+    assert!(
+        d.detail.contains("disagree on a caller error"),
+        "{}",
+        d.detail
+    );
+    // With only one engine with nodes there is nothing to disagree with:
+    // the run stops there.
+    let mut engines: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(Broken {
+            inner: RustEngine::new(TreeConfig::default()),
+            defect: Defect::SpuriousStop,
+            at: 3,
+            step: 0,
+            fake_failures: 0,
+        }),
+    ];
+    let stats = run_with(&program(), &mut engines, Options::default()).unwrap();
+    assert_eq!(stats.stopped.map(|(s, _)| s), Some(3));
 }
 
 #[test]
