@@ -1,0 +1,221 @@
+//! The naive oracle (`reference/`) as an engine.
+
+use super::*;
+
+/// The naive oracle (`reference/`).
+#[derive(Clone)]
+pub struct OracleEngine {
+    tree: oracle::TreeOracle,
+    cursor: oracle::Cursor,
+    alloc_tree: bool,
+    /// The range and entry a `store_prealloc` may store now, if one may.
+    pending: Option<(u64, u64, Option<u64>)>,
+    rcu: bool,
+    /// The writer's bulk mode (see `bulk`).
+    bulk: BulkBook,
+}
+
+impl OracleEngine {
+    /// A fresh oracle. The configuration does not change what it computes.
+    pub fn new(config: TreeConfig) -> OracleEngine {
+        OracleEngine {
+            tree: oracle::TreeOracle::new(),
+            cursor: oracle::Cursor::new(0, 0),
+            alloc_tree: config.alloc,
+            pending: None,
+            rcu: config.rcu,
+            bulk: BulkBook::default(),
+        }
+    }
+
+    /// Whether the oracle can say exactly where a kernel maple state would
+    /// step from (see `maplefuzz_reference::Cursor::is_positioned`).
+    pub fn cursor_positioned(&self) -> bool {
+        self.cursor.is_positioned(&self.tree)
+    }
+
+    fn cursor(&self, entry: Option<u64>) -> Outcome {
+        let status = match self.cursor.status {
+            oracle::Status::Start => Status::Start,
+            oracle::Status::Active => Status::Active,
+            oracle::Status::Root => Status::Root,
+            oracle::Status::None => Status::None,
+            oracle::Status::Pause => Status::Pause,
+            oracle::Status::Overflow => Status::Overflow,
+            oracle::Status::Underflow => Status::Underflow,
+        };
+        Outcome::Cursor {
+            entry: tok(entry),
+            index: self.cursor.index,
+            last: self.cursor.last,
+            status,
+        }
+    }
+}
+
+fn oerr(e: oracle::Errno) -> Errno {
+    match e {
+        oracle::Errno::EINVAL => Errno::EINVAL,
+        oracle::Errno::EEXIST => Errno::EEXIST,
+        oracle::Errno::EBUSY => Errno::EBUSY,
+        oracle::Errno::ENOMEM => Errno::ENOMEM,
+    }
+}
+
+impl TreeEngine for OracleEngine {
+    fn name(&self) -> &'static str {
+        "oracle"
+    }
+
+    fn apply(&mut self, op: &TreeOp) -> Outcome {
+        // The oracle holds no nodes; it only tracks whether a store_prealloc
+        // may run (see leaves_state_alone).
+        let ready = self.pending.take();
+        if leaves_state_alone(op) {
+            self.pending = ready;
+        }
+        if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
+            return Outcome::CallerError(m);
+        }
+        self.bulk.enter(op);
+        let t = &mut self.tree;
+        match *op {
+            TreeOp::Store { first, last, value } => Outcome::Status(
+                t.store_range(first, last, value.map(token_to_entry))
+                    .map(|_| ())
+                    .map_err(oerr),
+            ),
+            TreeOp::EmptyArea { min, max, size } => {
+                if !self.alloc_tree {
+                    return Outcome::Range(Err(Errno::EINVAL));
+                }
+                Outcome::Range(t.empty_area(min, max, size).map_err(oerr))
+            }
+            TreeOp::EmptyAreaRev { min, max, size } => {
+                if !self.alloc_tree {
+                    return Outcome::Range(Err(Errno::EINVAL));
+                }
+                Outcome::Range(t.empty_area_rev(min, max, size).map_err(oerr))
+            }
+            TreeOp::AllocRange {
+                size,
+                min,
+                max,
+                value,
+            } => Outcome::Alloc(
+                t.alloc_range(
+                    self.alloc_tree,
+                    token_to_entry(value),
+                    size,
+                    min,
+                    max,
+                    false,
+                )
+                .map_err(oerr),
+            ),
+            TreeOp::AllocRRange {
+                size,
+                min,
+                max,
+                value,
+            } => Outcome::Alloc(
+                t.alloc_range(self.alloc_tree, token_to_entry(value), size, min, max, true)
+                    .map_err(oerr),
+            ),
+            TreeOp::Prealloc { first, last, value } => {
+                if first > last {
+                    return Outcome::Status(Err(Errno::EINVAL));
+                }
+                self.pending = Some((first, last, value));
+                Outcome::Status(Ok(()))
+            }
+            TreeOp::StorePrealloc { value } => match ready {
+                Some((first, last, v)) if v == value => Outcome::Status(
+                    t.store_range(first, last, value.map(token_to_entry))
+                        .map(|_| ())
+                        .map_err(oerr),
+                ),
+                _ => Outcome::Status(Err(Errno::EINVAL)),
+            },
+            TreeOp::MasStore { first, last, value } => Outcome::Status(
+                t.store_range(first, last, value.map(token_to_entry))
+                    .map(|_| ())
+                    .map_err(oerr),
+            ),
+            TreeOp::MasDestroy => {
+                self.pending = None;
+                Outcome::Done
+            }
+            // Bulk mode holds nodes the oracle does not have: it succeeds
+            // (ENOMEM under a fault schedule is the executor's business).
+            TreeOp::ExpectedEntries { .. } => {
+                self.bulk.reserved(true);
+                Outcome::Status(Ok(()))
+            }
+            TreeOp::FailAllocs { .. } => Outcome::Done,
+            TreeOp::Insert { first, last, value } => Outcome::Status(
+                t.insert_range(first, last, Some(token_to_entry(value)))
+                    .map_err(oerr),
+            ),
+            TreeOp::Erase { index } => Outcome::Entry(tok(t.erase(index))),
+            TreeOp::Load { index } => Outcome::Entry(tok(t.load(index))),
+            TreeOp::Find { index, max } => {
+                let mut i = index;
+                let e = t.mt_find(&mut i, max);
+                Outcome::Found {
+                    entry: tok(e),
+                    index: i,
+                }
+            }
+            TreeOp::Walk { index } => {
+                self.cursor.set(index);
+                let e = self.cursor.walk(&self.tree);
+                self.cursor(e)
+            }
+            TreeOp::MasFind { max } => {
+                let e = self.cursor.find(&self.tree, max);
+                self.cursor(e)
+            }
+            TreeOp::MasFindRev { min } => {
+                let e = self.cursor.find_rev(&self.tree, min);
+                self.cursor(e)
+            }
+            TreeOp::MasNext { max } => {
+                let e = self.cursor.next(&self.tree, max);
+                self.cursor(e)
+            }
+            TreeOp::MasPrev { min } => {
+                let e = self.cursor.prev(&self.tree, min);
+                self.cursor(e)
+            }
+            TreeOp::Pause => {
+                self.cursor.pause();
+                Outcome::Done
+            }
+            TreeOp::Set { index } => {
+                self.cursor.set(index);
+                Outcome::Done
+            }
+            TreeOp::Destroy => {
+                t.destroy();
+                Outcome::Done
+            }
+        }
+    }
+
+    fn cursor_positioned(&self) -> Option<bool> {
+        Some(self.cursor_positioned())
+    }
+
+    fn snapshot(&self) -> Option<Box<dyn TreeEngine>> {
+        Some(Box::new(self.clone()))
+    }
+
+    fn entries(&self) -> Vec<(u64, u64, u64)> {
+        self.tree
+            .entries()
+            .into_iter()
+            .map(|(a, b, e)| (a, b, entry_to_token(e)))
+            .collect()
+    }
+}
