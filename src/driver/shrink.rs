@@ -270,11 +270,7 @@ fn write_bug(opts: &ShrinkOptions, mut bug: Bug) -> Result<Bug, DriverError> {
     let (rust, c) = match &bug.shrunk.program {
         AnyProgram::Tree(p) => {
             let typed = bug.shrunk.with_program(p.clone());
-            let r = Reproducer {
-                target: r.target,
-                source: r.source,
-                shrunk: &typed,
-            };
+            let r = r.over(&typed);
             (
                 shrink::rust::test_fn(&r),
                 shrink::c::check_fn(&r, &events_of(p)),
@@ -282,11 +278,7 @@ fn write_bug(opts: &ShrinkOptions, mut bug: Bug) -> Result<Bug, DriverError> {
         }
         AnyProgram::Vma(p) => {
             let typed = bug.shrunk.with_program(p.clone());
-            let r = Reproducer {
-                target: r.target,
-                source: r.source,
-                shrunk: &typed,
-            };
+            let r = r.over(&typed);
             (
                 shrink::rust::vma_test_fn(&r),
                 shrink::syscalls::vma_program(&r),

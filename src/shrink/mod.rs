@@ -364,6 +364,18 @@ pub struct Reproducer<'a, P = Program> {
     pub shrunk: &'a Shrunk<P>,
 }
 
+impl<'a, P> Reproducer<'a, P> {
+    /// The same reproducer over another form of its shrink (the typed
+    /// program of an [`AnyProgram`] shrink, for the writers).
+    pub fn over<Q>(&self, shrunk: &'a Shrunk<Q>) -> Reproducer<'a, Q> {
+        Reproducer {
+            target: self.target,
+            source: self.source,
+            shrunk,
+        }
+    }
+}
+
 impl<P: Shrinkable> Reproducer<'_, P> {
     /// The bug signature ([`Divergence::bug_signature`]).
     pub fn signature(&self) -> String {

@@ -5,7 +5,7 @@
 //! (`MAPLEFUZZ_MUTANT=<name> cargo test`), so the same test shows the bug
 //! and its absence.
 
-use super::Reproducer;
+use super::{Reproducer, Shrinkable};
 use crate::ops::vma::text::format_program as format_vma_program;
 use crate::ops::vma::VmaProgram;
 use crate::ops::{FaultSchedule, TreeOp};
@@ -103,9 +103,9 @@ pub fn op_literal(op: &TreeOp) -> String {
     }
 }
 
-/// The `#[test]` function, named `maplefuzz_<signature>`.
-pub fn test_fn(r: &Reproducer<'_>) -> String {
-    let p = &r.shrunk.program;
+/// The doc comment and the first line of the `#[test]` function, named
+/// `maplefuzz_<signature>`.
+fn test_head<P: Shrinkable>(r: &Reproducer<'_, P>) -> String {
     let mut s = String::new();
     for line in r.summary() {
         let _ = writeln!(s, "/// {line}");
@@ -116,6 +116,13 @@ pub fn test_fn(r: &Reproducer<'_>) -> String {
          /// against a deliberate bug of `src/mutants.rs`."
     );
     let _ = writeln!(s, "#[test]\nfn maplefuzz_{}() {{", r.ident());
+    s
+}
+
+/// The `#[test]` function, named `maplefuzz_<signature>`.
+pub fn test_fn(r: &Reproducer<'_>) -> String {
+    let p = &r.shrunk.program;
+    let mut s = test_head(r);
     let faults = p
         .ops
         .iter()
@@ -148,16 +155,7 @@ pub fn test_fn(r: &Reproducer<'_>) -> String {
 /// (readable, and as stable as the text format) and run on the oracle and
 /// the model.
 pub fn vma_test_fn(r: &Reproducer<'_, VmaProgram>) -> String {
-    let mut s = String::new();
-    for line in r.summary() {
-        let _ = writeln!(s, "/// {line}");
-    }
-    let _ = writeln!(
-        s,
-        "/// Passes once the bug is fixed; `MAPLEFUZZ_MUTANT=<name> cargo test` runs it\n\
-         /// against a deliberate bug of `src/mutants.rs`."
-    );
-    let _ = writeln!(s, "#[test]\nfn maplefuzz_{}() {{", r.ident());
+    let mut s = test_head(r);
     let _ = writeln!(
         s,
         "    let program = maplefuzz::ops::vma::text::parse_vma_program("
