@@ -95,6 +95,42 @@ macro_rules! syscall {
     }};
 }
 
+/// The contract's observations (`vmas`, `brk_value`, `map_count`,
+/// `last_points`) as [`VmaEngine`] methods, for an adapter whose address
+/// space is the field `$mm` and whose points map through `$point`; the two
+/// APIs share the names but not the types.
+macro_rules! observe {
+    ($mm:ident, $point:ident) => {
+        fn vmas(&self) -> Vec<Vma> {
+            self.$mm
+                .vmas()
+                .into_iter()
+                .map(|v| Vma {
+                    start: v.start,
+                    end: v.end,
+                    flags: v.flags,
+                    file: v.file,
+                    pgoff: v.pgoff,
+                    anon: v.anon,
+                    chain: v.chain_len,
+                })
+                .collect()
+        }
+
+        fn brk(&self) -> u64 {
+            self.$mm.brk_value()
+        }
+
+        fn map_count(&self) -> u64 {
+            self.$mm.map_count()
+        }
+
+        fn last_points(&self) -> Vec<Point> {
+            self.$mm.last_points().into_iter().map($point).collect()
+        }
+    };
+}
+
 /// The VMA layer on the Rust maple tree.
 pub struct ModelEngine {
     mm: model::Mm,
@@ -157,33 +193,7 @@ impl VmaEngine for ModelEngine {
         syscall!(self.mm, op, model, model::Errno, model_errno)
     }
 
-    fn vmas(&self) -> Vec<Vma> {
-        self.mm
-            .vmas()
-            .into_iter()
-            .map(|v| Vma {
-                start: v.start,
-                end: v.end,
-                flags: v.flags,
-                file: v.file,
-                pgoff: v.pgoff,
-                anon: v.anon,
-                chain: v.chain_len,
-            })
-            .collect()
-    }
-
-    fn brk(&self) -> u64 {
-        self.mm.brk_value()
-    }
-
-    fn map_count(&self) -> u64 {
-        self.mm.map_count()
-    }
-
-    fn last_points(&self) -> Vec<Point> {
-        self.mm.last_points().into_iter().map(model_point).collect()
-    }
+    observe!(mm, model_point);
 
     fn validate(&self) -> Result<(), String> {
         self.mm.validate_mm()
@@ -258,33 +268,7 @@ impl VmaEngine for OracleEngine {
         syscall!(self.o, op, oracle, oracle::VmaErrno, oracle_errno)
     }
 
-    fn vmas(&self) -> Vec<Vma> {
-        self.o
-            .vmas()
-            .into_iter()
-            .map(|v| Vma {
-                start: v.start,
-                end: v.end,
-                flags: v.flags,
-                file: v.file,
-                pgoff: v.pgoff,
-                anon: v.anon,
-                chain: v.chain_len,
-            })
-            .collect()
-    }
-
-    fn brk(&self) -> u64 {
-        self.o.brk_value()
-    }
-
-    fn map_count(&self) -> u64 {
-        self.o.map_count()
-    }
-
-    fn last_points(&self) -> Vec<Point> {
-        self.o.last_points().into_iter().map(oracle_point).collect()
-    }
+    observe!(o, oracle_point);
 }
 
 /// The engines of a VMA run: the oracle first (the reference), then the model.
