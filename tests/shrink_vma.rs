@@ -280,3 +280,32 @@ fn one_vma_bug_through_two_syscalls_is_reported_once() {
         .text_path
         .starts_with(dir.join("regressions/vma_ops")));
 }
+
+/// A `vma_ops` fuzzer input is raw bytes (no magic): outside a `vma_ops`
+/// folder, `--target vma_ops` is what makes it a VMA program, and the
+/// setup byte's 6.1 bit is dropped as the fuzz target drops it.
+#[test]
+fn a_raw_vma_input_is_read_as_its_target_says() {
+    use maplefuzz::driver::shrink::load_for_target;
+    use maplefuzz::driver::Target;
+    use maplefuzz::ops::vma::binary::{encode, MAGIC};
+    use maplefuzz::ops::vma::VmaProfile;
+    use maplefuzz::ops::AnyProgram;
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("raw-vma-input");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut p = parse_vma_program(
+        "config vma max_map_count=24 profile=6.1\n\
+         mmap 0x10000 0x8000 rw- private|fixed anon\n\
+         fork child\n",
+    )
+    .unwrap();
+    let raw = dir.join("crash-raw");
+    std::fs::write(&raw, &encode(&p)[MAGIC.len()..]).unwrap();
+    let (read, target) = load_for_target(&raw, Some(Target::VmaOps)).unwrap();
+    assert_eq!(target, Target::VmaOps);
+    p.setup.profile = VmaProfile::V6_12;
+    assert_eq!(read, AnyProgram::Vma(p));
+    // Without the target it is a tree program.
+    let (read, target) = load_for_target(&raw, None).unwrap();
+    assert!(matches!(read, AnyProgram::Tree(_)), "{target:?}");
+}

@@ -74,6 +74,13 @@ pub fn load_program(path: &Path) -> Result<(Program, Format), DriverError> {
 /// `config vma` is a VMA program, and so is binary that starts with the VMA
 /// magic or lies under a folder named `vma_ops` (a fuzzer's input).
 pub fn load_any(path: &Path) -> Result<(AnyProgram, Format), DriverError> {
+    load_any_as(path, false)
+}
+
+/// [`load_any`], with binary input read as a VMA program whatever its
+/// path when `vma_binary` (a `vma_ops` fuzzer input given `--target
+/// vma_ops`: fuzzer inputs carry no magic).
+pub fn load_any_as(path: &Path, vma_binary: bool) -> Result<(AnyProgram, Format), DriverError> {
     let input = |message: String| DriverError::Input {
         path: path.to_path_buf(),
         message,
@@ -101,7 +108,7 @@ pub fn load_any(path: &Path) -> Result<(AnyProgram, Format), DriverError> {
         Some(text) if !is_bin => parse_program(text)
             .map(|p| (AnyProgram::Tree(p), Format::Text))
             .map_err(|e| input(e.to_string())),
-        _ if path.components().any(|c| c.as_os_str() == "vma_ops") => {
+        _ if vma_binary || path.components().any(|c| c.as_os_str() == "vma_ops") => {
             Ok((AnyProgram::Vma(vma::binary::decode(&bytes)), Format::Binary))
         }
         _ => Ok((AnyProgram::decode(&bytes), Format::Binary)),

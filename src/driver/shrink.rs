@@ -13,12 +13,17 @@
 //! - `<out>/<target>/<signature>.txt`, the text reproducer (by default
 //!   `corpus/regressions/`, which `cargo test` replays);
 //! - `<snippets>/<target>/<signature>.rs`, a `#[test]` to paste;
-//! - `<snippets>/<target>/<signature>.c`, a `lib/test_maple_tree.c` check.
+//! - `<snippets>/<target>/<signature>.c`, a `lib/test_maple_tree.c` check
+//!   for a tree program, a C program of the same system calls for a VMA
+//!   program.
+//!
+//! VMA programs (`vma_ops`) are read the same way; a binary one gets the
+//! 6.12 profile its fuzz target forces.
 
-use super::replay::{load_any, Format};
+use super::replay::{load_any_as, Format};
 use super::{DriverError, Target};
 use crate::diff::{self, Event};
-use crate::ops::vma::{self, VmaProfile};
+use crate::ops::vma::VmaProfile;
 use crate::ops::{AnyProgram, Program, TreeOp};
 use crate::shrink::{self, Reproducer, Shrinkable, Shrunk};
 use std::collections::BTreeMap;
@@ -149,22 +154,13 @@ pub fn load_for_target(
     path: &Path,
     target: Option<Target>,
 ) -> Result<(AnyProgram, Target), DriverError> {
-    let (mut program, format) = load_any(path)?;
+    let (mut program, format) = load_any_as(path, target == Some(Target::VmaOps))?;
     let target = target.unwrap_or_else(|| infer_target(path, &program));
     let mismatch = |what: &str| DriverError::Input {
         path: path.to_path_buf(),
         message: format!("{what}, but the target is {}", target.name()),
     };
     match (&mut program, format) {
-        (AnyProgram::Tree(_), Format::Binary) if target == Target::VmaOps => {
-            // A fuzzer's input for vma_ops outside a `vma_ops` folder and
-            // without the magic: the raw bytes the fuzz target decodes.
-            let bytes = std::fs::read(path).map_err(|e| DriverError::Input {
-                path: path.to_path_buf(),
-                message: format!("cannot read: {e}"),
-            })?;
-            program = AnyProgram::Vma(vma::binary::decode(&bytes));
-        }
         (AnyProgram::Tree(_), Format::Text) if target == Target::VmaOps => {
             return Err(mismatch("a maple tree program (no `config vma` line)"))
         }
@@ -175,11 +171,11 @@ pub fn load_for_target(
             // fuzz/fuzz_targets/tree_alloc.rs forces an allocation tree.
             p.config.alloc = true;
         }
+        (AnyProgram::Vma(p), Format::Binary) => {
+            // fuzz/fuzz_targets/vma_ops.rs runs every input on the 6.12 profile.
+            p.setup.profile = VmaProfile::V6_12;
+        }
         _ => {}
-    }
-    if let (AnyProgram::Vma(p), Format::Binary) = (&mut program, format) {
-        // fuzz/fuzz_targets/vma_ops.rs runs every input on the 6.12 profile.
-        p.setup.profile = VmaProfile::V6_12;
     }
     Ok((program, target))
 }

@@ -15,6 +15,7 @@
 use super::Reproducer;
 use crate::engine::vma::{OracleEngine, VmaEngine};
 use crate::ops::vma::text::format_op;
+use crate::ops::vma::uapi::MAP_ANONYMOUS;
 use crate::ops::vma::{Backing, ForkKeep, VmaOp, VmaProgram};
 use std::fmt::Write;
 
@@ -167,8 +168,8 @@ pub fn vma_program(r: &Reproducer<'_, VmaProgram>) -> String {
                     }
                 };
                 let flags = match backing {
-                    Backing::Anon => flags | 0x20,
-                    Backing::File { .. } => flags & !0x20,
+                    Backing::Anon => flags | MAP_ANONYMOUS,
+                    Backing::File { .. } => flags & !MAP_ANONYMOUS,
                 };
                 call(
                     "mmap",

@@ -18,38 +18,12 @@ pub mod text;
 
 use std::fmt;
 
-/// Linux uapi constants the op language uses.
+/// Linux uapi constants the op language uses, and the fixed environment
+/// of both engines: those of the VMA layer (`src/vma`), the one place they
+/// are written in this crate (the oracle keeps its own).
 pub mod uapi {
-    /// Page size.
-    pub const PAGE: u64 = 4096;
-    pub const PROT_READ: u32 = 0x1;
-    pub const PROT_WRITE: u32 = 0x2;
-    pub const PROT_EXEC: u32 = 0x4;
-    pub const MAP_SHARED: u32 = 0x01;
-    pub const MAP_PRIVATE: u32 = 0x02;
-    pub const MAP_SHARED_VALIDATE: u32 = 0x03;
-    pub const MAP_FIXED: u32 = 0x10;
-    pub const MAP_ANONYMOUS: u32 = 0x20;
-    pub const MAP_GROWSDOWN: u32 = 0x100;
-    pub const MAP_NORESERVE: u32 = 0x4000;
-    pub const MAP_FIXED_NOREPLACE: u32 = 0x10_0000;
-    pub const MREMAP_MAYMOVE: u32 = 1;
-    pub const MREMAP_FIXED: u32 = 2;
-    pub const MREMAP_DONTUNMAP: u32 = 4;
-    pub const MADV_NORMAL: u32 = 0;
-    pub const MADV_RANDOM: u32 = 1;
-    pub const MADV_SEQUENTIAL: u32 = 2;
-    pub const MADV_DONTFORK: u32 = 10;
-    pub const MADV_DOFORK: u32 = 11;
-    pub const MADV_DONTDUMP: u32 = 16;
-    pub const MADV_DODUMP: u32 = 17;
-    pub const MADV_WIPEONFORK: u32 = 18;
-    pub const MADV_KEEPONFORK: u32 = 19;
-    /// The fixed environment of both engines (see `src/vma`).
-    pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
-    pub const MMAP_MIN_ADDR: u64 = 0x1_0000;
-    pub const MMAP_BASE: u64 = 0x7f00_0000_0000;
-    pub const START_BRK: u64 = 0x5555_5600_0000;
+    pub use crate::vma::uapi::*;
+    pub use crate::vma::{MMAP_BASE, MMAP_MIN_ADDR, PAGE, START_BRK, TASK_SIZE};
 }
 
 /// VM_* flag bits (`include/linux/mm.h`), for printing.
