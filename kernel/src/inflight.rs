@@ -134,7 +134,7 @@ fn say(s: &[u8]) {
     }
 }
 
-extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+extern "C" fn on_signal(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     let armed = ARMED.with(|a| a.replace(std::ptr::null_mut()));
     if !armed.is_null() {
         // SAFETY: `armed` is this thread's live InFlight (the main code is
@@ -178,7 +178,6 @@ extern "C" fn on_signal(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut 
                 libc::signal(sig, libc::SIG_DFL);
             }
         }
-        let _ = (info, ctx);
         if sig == libc::SIGABRT {
             libc::raise(sig);
         }
