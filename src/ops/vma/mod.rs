@@ -28,25 +28,28 @@ pub mod uapi {
 
 /// VM_* flag bits (`include/linux/mm.h`), for printing.
 pub mod vm {
+    use crate::vma::vmflags::*;
+
+    /// The names of the bits, in printing order.
     pub const NAMES: &[(u64, &str)] = &[
-        (0x1, "read"),
-        (0x2, "write"),
-        (0x4, "exec"),
-        (0x8, "shared"),
-        (0x10, "mayread"),
-        (0x20, "maywrite"),
-        (0x40, "mayexec"),
-        (0x80, "mayshare"),
-        (0x100, "growsdown"),
-        (0x2000, "locked"),
-        (0x8000, "seq_read"),
-        (0x1_0000, "rand_read"),
-        (0x2_0000, "dontcopy"),
-        (0x4_0000, "dontexpand"),
-        (0x10_0000, "account"),
-        (0x20_0000, "noreserve"),
-        (0x200_0000, "wipeonfork"),
-        (0x400_0000, "dontdump"),
+        (VM_READ, "read"),
+        (VM_WRITE, "write"),
+        (VM_EXEC, "exec"),
+        (VM_SHARED, "shared"),
+        (VM_MAYREAD, "mayread"),
+        (VM_MAYWRITE, "maywrite"),
+        (VM_MAYEXEC, "mayexec"),
+        (VM_MAYSHARE, "mayshare"),
+        (VM_GROWSDOWN, "growsdown"),
+        (VM_LOCKED, "locked"),
+        (VM_SEQ_READ, "seq_read"),
+        (VM_RAND_READ, "rand_read"),
+        (VM_DONTCOPY, "dontcopy"),
+        (VM_DONTEXPAND, "dontexpand"),
+        (VM_ACCOUNT, "account"),
+        (VM_NORESERVE, "noreserve"),
+        (VM_WIPEONFORK, "wipeonfork"),
+        (VM_DONTDUMP, "dontdump"),
     ];
 
     /// `read|write|...` for a flag word; unnamed bits in hex.
