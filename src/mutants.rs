@@ -232,7 +232,7 @@ pub fn active(m: Mutant) -> bool {
 
 /// The environment variable that makes the stable driver crash the
 /// process with a real `SIGSEGV` at one execution (its index), to show that
-/// the program in flight reaches the disk first (`src/driver/inflight.rs`).
+/// the program in flight reaches the disk first (`kernel/src/inflight.rs`).
 pub const CRASH_AT_ENV: &str = "MAPLEFUZZ_CRASH_AT";
 
 /// The execution index [`CRASH_AT_ENV`] names (never without the

@@ -1,4 +1,4 @@
-//! Tests of `src/ops/gen.rs`.
+//! Tests of `src/ops/gen/`.
 
 use super::*;
 use crate::tree::MapleTree;

@@ -1,4 +1,4 @@
-//! Tests of `src/tree/validate.rs`.
+//! Tests of `src/tree/validate/`.
 
 use super::*;
 use crate::tree::node::MAPLE_RANGE64_SLOTS;
