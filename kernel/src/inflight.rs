@@ -44,6 +44,18 @@ const SIGNALS: [libc::c_int; 5] = [
 /// The handlers that were installed before ours, by signal number.
 static mut PREVIOUS: [Option<libc::sigaction>; 32] = [None; 32];
 static INSTALL: Once = Once::new();
+/// Set by [`watch`]: say where the executor was on a fatal signal even
+/// with nothing armed.
+static WATCH: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes a fatal signal say which step the executor was at (see
+/// [`crate::isolate::set_position`]) before the process dies, without
+/// writing any file: `maplefuzz replay` uses it, so that a program that
+/// kills the process still names its op.
+pub fn watch() {
+    install();
+    WATCH.store(true, std::sync::atomic::Ordering::Relaxed);
+}
 
 /// The file a signal during this process's executions is written to.
 pub fn artifact_path(crash_dir: &Path) -> PathBuf {
@@ -134,6 +146,35 @@ fn say(s: &[u8]) {
     }
 }
 
+/// Writes a number in decimal to stderr (async-signal-safe).
+fn say_number(mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    say(&buf[i..]);
+}
+
+/// Says which step (and engine number) the executor had marked
+/// ([`crate::isolate::set_position`]).
+fn say_position() {
+    if let Some((step, engine)) = crate::isolate::position() {
+        say(b"maplefuzz: it died during step ");
+        say_number(step);
+        if let Some(e) = engine {
+            say(b", in engine number ");
+            say_number(e);
+        }
+        say(b" (maplefuzz replay --trace FILE names the op)\n");
+    }
+}
+
 extern "C" fn on_signal(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     let armed = ARMED.with(|a| a.replace(std::ptr::null_mut()));
     if !armed.is_null() {
@@ -155,10 +196,14 @@ extern "C" fn on_signal(sig: libc::c_int, _info: *mut libc::siginfo_t, _ctx: *mu
                 say(b"\nmaplefuzz: fatal signal during an execution; its program is in ");
                 say(f.path.as_bytes());
                 say(b" (maplefuzz replay FILE)\n");
+                say_position();
             } else {
                 say(b"maplefuzz: fatal signal during an execution; its program could not be written\n");
             }
         }
+    } else if WATCH.load(std::sync::atomic::Ordering::Relaxed) {
+        say(b"\nmaplefuzz: fatal signal during the program\n");
+        say_position();
     }
     // Hand the signal back to what was there before: put it back and, for
     // a signal that was sent (abort), send it again; a fault re-executes

@@ -19,6 +19,7 @@ use std::ptr::NonNull;
 #[path = "edits.rs"]
 mod edits;
 pub mod inflight;
+pub mod isolate;
 pub use edits::{Edit, VariantDef, EDITS, VARIANTS};
 
 /// The C side's function table (`struct mfk_vtable` in `csrc/shim.c`).
