@@ -354,6 +354,7 @@ fn c_snippet_of(program: &Program, name: &str) -> String {
             detail: String::new(),
             dumps: Vec::new(),
             store_types: Vec::new(),
+            fatal: None,
         }),
         original_ops: program.ops.len(),
         runs: 0,

@@ -180,6 +180,7 @@ fn the_c_reproducer_answers_as_the_oracle_on_this_kernel() {
         detail: String::new(),
         dumps: Vec::new(),
         store_types: Vec::new(),
+        fatal: None,
     };
     let s = Shrunk {
         program: p.clone(),

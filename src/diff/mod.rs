@@ -12,7 +12,11 @@
 //!
 //! A panic inside an engine is caught and reported as a **crash**. The first
 //! failed check ends the run with a [`Divergence`] that carries the step, the
-//! op, the check and the evidence.
+//! op, the check and the evidence. A fatal signal (a wild pointer in the
+//! kernel engine's C) cannot be caught in the process it kills: [`isolated`]
+//! runs a program in a child process and reports the death as a **signal**
+//! divergence at the step the executor had marked
+//! ([`maplefuzz_kernel::isolate::set_position`]).
 //!
 //! Two rules keep the maple-state ops meaningful: after a write through the
 //! tree API every engine's cursor is paused (a kernel caller must not reuse a
@@ -21,11 +25,13 @@
 //! missing node) the cursors are paused too. Both depend only on the program,
 //! so every driver replays a program identically.
 
+pub mod isolated;
 pub mod vma;
 
 use crate::engine::{Outcome, TreeEngine};
 use crate::ops::{Op, Program, TreeOp};
 use crate::tree::{StoreStats, StoreType};
+use maplefuzz_kernel::isolate as position;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -53,6 +59,12 @@ pub enum Check {
     /// Two address spaces map different pages (flags, file page or
     /// anon_vma of some page differ), whatever the VMA boundaries.
     Pages,
+    /// The process died of a fatal signal during the op (seen from a
+    /// parent: [`isolated`]).
+    Signal,
+    /// The execution ran past its time limit (seen from a parent:
+    /// [`isolated`]).
+    Hang,
 }
 
 impl Check {
@@ -68,7 +80,29 @@ impl Check {
             Check::Crash => "crash",
             Check::Structure => "structure",
             Check::Pages => "pages",
+            Check::Signal => "signal",
+            Check::Hang => "hang",
         }
+    }
+
+    /// Every check, for parsing names back.
+    pub const ALL: [Check; 11] = [
+        Check::Result,
+        Check::Contents,
+        Check::Accounting,
+        Check::Validate,
+        Check::Prealloc,
+        Check::Atomicity,
+        Check::Crash,
+        Check::Structure,
+        Check::Pages,
+        Check::Signal,
+        Check::Hang,
+    ];
+
+    /// The check of a [`Check::name`].
+    pub fn from_name(name: &str) -> Option<Check> {
+        Check::ALL.into_iter().find(|c| c.name() == name)
     }
 }
 
@@ -99,6 +133,17 @@ pub struct Divergence {
     /// that count them, [`Inspect::store_stats`](crate::engine::Inspect)),
     /// in the kernel's enum order: the code path the op went through.
     pub store_types: Vec<StoreType>,
+    /// For a [`Check::Signal`]: the signal and the function it hit.
+    pub fatal: Option<Fatal>,
+}
+
+/// A fatal signal, as a [`Check::Signal`] divergence names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fatal {
+    /// The signal's name (`SIGSEGV`).
+    pub signal: String,
+    /// The innermost function that could be named (`mte_dead_walk`).
+    pub function: Option<String>,
 }
 
 impl Divergence {
@@ -120,8 +165,19 @@ impl Divergence {
     /// through `store`, `erase` or `mas_store`, caught by `validate()` or by
     /// a panic, has one signature: `corrupt-node_store-rust`.
     pub fn bug_signature(&self) -> String {
+        if let (Check::Signal, Some(f)) = (self.check, &self.fatal) {
+            // One bug: the same signal in the same function, whatever op
+            // reached it.
+            let place = f
+                .function
+                .clone()
+                .unwrap_or_else(|| self.op.family().to_string());
+            return format!("fatal-{}-{place}-{}", f.signal, self.engine);
+        }
         let class = match self.check {
             Check::Validate | Check::Crash => "corrupt",
+            Check::Signal => "fatal",
+            Check::Hang => "hang",
             Check::Result | Check::Contents | Check::Pages => "wrong",
             Check::Accounting => "leak",
             Check::Prealloc => "prealloc",
@@ -285,6 +341,10 @@ pub fn run_with(
 /// What the executor did at one step, as [`run_observed`] reports it.
 #[derive(Clone, Debug)]
 pub enum Event {
+    /// The engines are about to run the op of step `step` (after any
+    /// pause before it): a trace writes the op now, so that a process
+    /// killed by the op still shows it.
+    Begin { step: usize },
     /// Step `step` of the program ran; `outcomes[i]` is engine `i`'s result.
     Op { step: usize, outcomes: Vec<Outcome> },
     /// The executor paused every cursor on its own, before the op of step
@@ -385,7 +445,9 @@ fn run_steps(
         };
         let mut outcomes: Vec<Option<Outcome>> = vec![None; engines.len()];
         let mut applied_ref: Option<Box<dyn TreeEngine>> = None;
+        observe(Event::Begin { step });
         for i in order {
+            position::set_position(step, i);
             let result = if fault_mode && i == 0 {
                 // Without the state before the op, atomicity cannot be
                 // judged: a reference engine that cannot be copied is a
@@ -420,6 +482,7 @@ fn run_steps(
                 }
             }
         }
+        position::set_position(step, position::NO_ENGINE);
         let outcomes: Vec<Outcome> = outcomes
             .into_iter()
             .map(|o| o.expect("every engine ran"))
@@ -561,6 +624,7 @@ fn run_steps(
             let Some(ins) = engines[i].inspect() else {
                 continue;
             };
+            position::set_position(step, i);
             let acc = ins.accounting();
             if !acc.balanced() {
                 let detail = format!(
@@ -592,6 +656,7 @@ fn run_steps(
                 ));
             }
         }
+        position::set_position(step, position::NO_ENGINE);
         if opts.structure {
             if let Some((i, detail)) = structure_check(engines) {
                 return Err(diverge(
@@ -787,6 +852,7 @@ fn diverge(
         dumps,
         // Filled in by run_observed, which knows the counts before the op.
         store_types: Vec::new(),
+        fatal: None,
     })
 }
 

@@ -121,10 +121,12 @@ pub fn run_with(
                         .filter_map(|e| e.dump().map(|d| (e.name().to_string(), d)))
                         .collect(),
                     store_types: Vec::new(),
+                    fatal: None,
                 })
             };
         let mut outcomes: Vec<VmaOutcome> = Vec::with_capacity(engines.len());
-        for e in engines.iter_mut() {
+        for (i, e) in engines.iter_mut().enumerate() {
+            maplefuzz_kernel::isolate::set_position(step, i);
             match catch_unwind(AssertUnwindSafe(|| e.apply(op))) {
                 Ok(o) => outcomes.push(o),
                 Err(p) => {
@@ -138,6 +140,7 @@ pub fn run_with(
                 }
             }
         }
+        maplefuzz_kernel::isolate::set_position(step, maplefuzz_kernel::isolate::NO_ENGINE);
         stats.ops += 1;
         let (reference, rest) = engines.split_first().expect("at least one engine");
         let points0 = reference.last_points();

@@ -134,6 +134,9 @@ pub fn replay_to(
         message: e.to_string(),
     };
     let (any, format) = load_any(path)?;
+    // A program that kills the process (a wild pointer in the kernel
+    // engine's C) still says at which step it died.
+    maplefuzz_kernel::inflight::watch();
     let program = match any {
         AnyProgram::Tree(p) => p,
         AnyProgram::Vma(p) => {
@@ -167,11 +170,13 @@ pub fn replay_to(
     let result = if trace {
         let mut engines = diff::default_engines(&program);
         names = engines.iter().map(|e| e.name()).collect();
+        let mut tracer = super::trace::Tracer::new(&mut *out, &program, names.clone());
         let result =
             diff::run_observed(&program, &mut engines, diff::Options::default(), &mut |e| {
+                tracer.event(&e);
                 events.push(e)
             });
-        super::trace::print_trace(out, &program, &names, &events).map_err(out_err)?;
+        tracer.finish().map_err(out_err)?;
         result
     } else {
         diff::run(&program)

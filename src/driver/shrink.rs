@@ -22,7 +22,7 @@
 
 use super::replay::{load_any_as, Format};
 use super::{DriverError, Target};
-use crate::diff::{self, Event};
+use crate::diff::{self, Check, Event};
 use crate::ops::vma::VmaProfile;
 use crate::ops::{AnyProgram, Program, TreeOp};
 use crate::shrink::{self, Reproducer, Shrinkable, Shrunk};
@@ -193,6 +193,22 @@ pub fn events_of(p: &Program) -> Vec<Event> {
     events
 }
 
+/// [`events_of`] for a program that failed with `d`, without running what
+/// kills the process: before a fatal signal only the steps before the one
+/// that died (each ran clean in the child); for a hang, whose step is not
+/// known, nothing.
+fn events_safely(p: &Program, d: &crate::diff::Divergence) -> Vec<Event> {
+    match d.check {
+        Check::Signal => {
+            let mut before = p.clone();
+            before.ops.truncate(d.step);
+            events_of(&before)
+        }
+        Check::Hang => Vec::new(),
+        _ => events_of(p),
+    }
+}
+
 /// Shrinks every file, groups by bug signature, writes one reproducer per
 /// bug. An unreadable file is reported and skipped; errors only for
 /// unwritable output.
@@ -210,7 +226,7 @@ pub fn shrink_files(opts: &ShrinkOptions) -> Result<ShrinkReport, DriverError> {
                 continue;
             }
         };
-        match shrink::shrink(&program, &opts.limits) {
+        match shrink::shrink_any(&program, &opts.limits) {
             Err(e) => report.clean.push((path.clone(), e.to_string())),
             Ok(s) => {
                 let sig = s.divergence.bug_signature();
@@ -269,7 +285,7 @@ fn write_bug(opts: &ShrinkOptions, mut bug: Bug) -> Result<Bug, DriverError> {
             let r = r.over(&typed);
             (
                 shrink::rust::test_fn(&r),
-                shrink::c::check_fn(&r, &events_of(p)),
+                shrink::c::check_fn(&r, &events_safely(p, &bug.shrunk.divergence)),
             )
         }
         AnyProgram::Vma(p) => {

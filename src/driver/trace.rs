@@ -13,67 +13,123 @@ use std::io::{self, Write};
 /// A dump at most this long is printed whole.
 const SHORT_DUMP: usize = 40;
 
-/// Prints each step with each engine's outcome (one line when they agree),
-/// and the pauses the executor made on its own. An op that an injected
-/// allocation failure made do nothing shows the reference's outcome as
-/// what the op would have done.
-pub(crate) fn print_trace(
-    out: &mut dyn Write,
-    program: &Program,
-    names: &[&'static str],
-    events: &[diff::Event],
-) -> io::Result<()> {
-    let width = program.ops.len().to_string().len();
-    let fault = |step: usize| {
-        events.iter().find_map(|e| match e {
-            diff::Event::Fault { step: s, no_effect } if *s == step => Some(*no_effect),
-            _ => None,
-        })
-    };
-    for e in events {
+/// Writes each step as the executor runs it: the op first, flushed before
+/// the engines run it (so that a process the op kills still shows it, as the
+/// trace's last line), then each engine's outcome (one line when they
+/// agree), and the pauses the executor makes on its own. An op that an
+/// injected allocation failure made do nothing shows the reference's
+/// outcome as what the op would have done.
+pub(crate) struct Tracer<'a> {
+    out: &'a mut dyn Write,
+    program: &'a Program,
+    names: Vec<&'static str>,
+    width: usize,
+    /// A step's line is waiting for its outcome or a note.
+    open: bool,
+    /// The first write error, reported by [`Tracer::finish`].
+    error: Option<io::Error>,
+}
+
+impl<'a> Tracer<'a> {
+    pub(crate) fn new(
+        out: &'a mut dyn Write,
+        program: &'a Program,
+        names: Vec<&'static str>,
+    ) -> Self {
+        let width = program.ops.len().to_string().len();
+        Tracer {
+            out,
+            program,
+            names,
+            width,
+            open: false,
+            error: None,
+        }
+    }
+
+    /// Writes what `e` says (a write error is kept for [`Tracer::finish`]).
+    pub(crate) fn event(&mut self, e: &diff::Event) {
+        if self.error.is_none() {
+            if let Err(err) = self.write_event(e) {
+                self.error = Some(err);
+            }
+        }
+    }
+
+    /// Ends the last line; the first write error, if any.
+    pub(crate) fn finish(mut self) -> io::Result<()> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.end_line()
+    }
+
+    fn end_line(&mut self) -> io::Result<()> {
+        if self.open {
+            self.open = false;
+            writeln!(self.out)?;
+        }
+        Ok(())
+    }
+
+    fn write_event(&mut self, e: &diff::Event) -> io::Result<()> {
+        let width = self.width;
         match e {
             diff::Event::Pause { after, .. } => {
+                self.end_line()?;
                 let when = if *after {
                     "after the write"
                 } else {
                     "before a cursor op"
                 };
                 writeln!(
-                    out,
+                    self.out,
                     "{:>width$}  (the executor pauses the cursor {when})",
                     ""
                 )?;
             }
-            diff::Event::Fault { .. } => {}
-            diff::Event::Op { step, outcomes } => {
-                let op = format_op(&program.ops[*step]);
-                let fired = fault(*step);
+            diff::Event::Begin { step } => {
+                self.end_line()?;
+                let op = format_op(&self.program.ops[*step]);
+                write!(self.out, "{step:>width$}  {op:<48}  ")?;
+                self.out.flush()?;
+                self.open = true;
+            }
+            diff::Event::Op { outcomes, .. } => {
                 if outcomes.iter().all(|o| *o == outcomes[0]) {
-                    let note = match fired {
-                        Some(true) => "  (injected failure: no effect)",
-                        Some(false) => "  (injected failure; the retry succeeded)",
-                        None => "",
-                    };
-                    writeln!(
-                        out,
-                        "{step:>width$}  {op:<48}  {}{note}",
-                        fmt_outcome(&outcomes[0])
-                    )?;
+                    write!(self.out, "{}", fmt_outcome(&outcomes[0]))?;
                 } else {
-                    writeln!(out, "{step:>width$}  {op}")?;
-                    for (i, (name, o)) in names.iter().zip(outcomes).enumerate() {
-                        let note = if i == 0 && fired == Some(true) {
-                            "  (what the op does; injected failure: no effect)"
-                        } else {
-                            ""
-                        };
-                        writeln!(out, "{:>width$}    {name:<8} {}{note}", "", fmt_outcome(o))?;
+                    self.end_line()?;
+                    for (name, o) in self.names.iter().zip(outcomes) {
+                        writeln!(self.out, "{:>width$}    {name:<8} {}", "", fmt_outcome(o))?;
                     }
                 }
             }
+            diff::Event::Fault { no_effect, .. } => {
+                let note = if *no_effect {
+                    "(injected failure: no effect)"
+                } else {
+                    "(injected failure; the retry succeeded)"
+                };
+                if self.open {
+                    write!(self.out, "  {note}")?;
+                } else {
+                    let first = self.names.first().copied().unwrap_or("");
+                    writeln!(
+                        self.out,
+                        "{:>width$}    {note}{}",
+                        "",
+                        if *no_effect {
+                            format!("; {first}'s outcome is what the op does")
+                        } else {
+                            String::new()
+                        }
+                    )?;
+                }
+            }
         }
+        self.out.flush()
     }
-    Ok(())
 }
 
 /// The divergence after a trace: the failed check, a diff of the

@@ -80,6 +80,8 @@ pub struct Goal {
     /// The store types that op ran (empty when the engine does not count
     /// them or the op ran no store).
     pub store_types: Vec<StoreType>,
+    /// For a fatal signal: the same signal in the same function.
+    pub fatal: Option<diff::Fatal>,
 }
 
 impl Goal {
@@ -90,6 +92,7 @@ impl Goal {
             op_kind: d.op.kind(),
             engine: d.engine.clone(),
             store_types: d.store_types.clone(),
+            fatal: d.fatal.clone(),
         }
     }
 
@@ -310,6 +313,26 @@ pub fn run_fast(program: &Program) -> Result<RunStats, Box<Divergence>> {
 /// Shrinks `program` on its default engines ([`Shrinkable::run_fast`]).
 pub fn shrink<P: Shrinkable>(program: &P, opts: &Options) -> Result<Shrunk<P>, ShrinkError> {
     shrink_with(program, opts, &mut |p: &P| p.run_fast())
+}
+
+/// Shrinks a program of either language whatever its failure: the first
+/// run is made in a child process ([`diff::isolated`]); when the failure is
+/// one a process cannot survive (a fatal signal, a hang), every candidate
+/// runs in a child process too, on the same engines, mutant and time limit,
+/// and is kept only if it dies of the same signal in the same function.
+/// Otherwise the candidates run in this process, as [`shrink`] runs them.
+pub fn shrink_any(program: &AnyProgram, opts: &Options) -> Result<Shrunk<AnyProgram>, ShrinkError> {
+    let names = diff::isolated::engine_names(program);
+    let limit = diff::isolated::DEFAULT_LIMIT;
+    let mut isolated =
+        |p: &AnyProgram| diff::isolated::run_isolated_with(p, limit, &names, &mut |p| p.run_fast());
+    match isolated(program) {
+        Err(d) if matches!(d.check, Check::Signal | Check::Hang) => {
+            shrink_with(program, opts, &mut isolated)
+        }
+        Ok(stats) => Err(ShrinkError::NoDivergence(Box::new(stats))),
+        Err(_) => shrink(program, opts),
+    }
 }
 
 /// Shrinks `program` with `run` deciding whether a candidate fails (tests

@@ -6,6 +6,7 @@
 //! and its absence.
 
 use super::{Reproducer, Shrinkable};
+use crate::diff::Check;
 use crate::ops::vma::text::format_program as format_vma_program;
 use crate::ops::vma::VmaProgram;
 use crate::ops::{FaultSchedule, TreeOp};
@@ -143,11 +144,29 @@ pub fn test_fn(r: &Reproducer<'_>) -> String {
         let _ = writeln!(s, "            {},", op_literal(op));
     }
     let _ = writeln!(s, "        ],\n    }};");
-    let _ = writeln!(
-        s,
-        "    if let Err(d) = maplefuzz::diff::run(&program) {{\n        panic!(\"{{d}}\");\n    }}\n}}"
-    );
+    s.push_str(&run_and_check(
+        r.shrunk.divergence.check,
+        "maplefuzz::diff::run(&program)",
+        "maplefuzz::ops::AnyProgram::Tree(program)",
+    ));
     s
+}
+
+/// The end of a test: run the program, panic with the divergence. A bug
+/// that kills the process (a fatal signal) or never ends runs in a child
+/// process, so that the test fails instead of taking the test binary down.
+fn run_and_check(check: Check, in_process: &str, any_program: &str) -> String {
+    if matches!(check, Check::Signal | Check::Hang) {
+        format!(
+            "    // The bug kills the process: run the program in a child process.\n    \
+             let program = {any_program};\n    \
+             let limit = maplefuzz::diff::isolated::DEFAULT_LIMIT;\n    \
+             if let Err(d) = maplefuzz::diff::isolated::run_isolated(&program, limit) {{\n        \
+             panic!(\"{{d}}\");\n    }}\n}}\n"
+        )
+    } else {
+        format!("    if let Err(d) = {in_process} {{\n        panic!(\"{{d}}\");\n    }}\n}}\n")
+    }
 }
 
 /// The `#[test]` for an address-space program, named
@@ -169,9 +188,10 @@ pub fn vma_test_fn(r: &Reproducer<'_, VmaProgram>) -> String {
         s,
         "        \",\n    )\n    .expect(\"the reproducer parses\");"
     );
-    let _ = writeln!(
-        s,
-        "    if let Err(d) = maplefuzz::diff::vma::run(&program) {{\n        panic!(\"{{d}}\");\n    }}\n}}"
-    );
+    s.push_str(&run_and_check(
+        r.shrunk.divergence.check,
+        "maplefuzz::diff::vma::run(&program)",
+        "maplefuzz::ops::AnyProgram::Vma(program)",
+    ));
     s
 }
