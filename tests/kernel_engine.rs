@@ -6,12 +6,12 @@
 //! Without a Linux source at build time these tests say so and pass, unless
 //! `MAPLEFUZZ_REQUIRE_KERNEL` is set (CI sets it).
 
-use maplefuzz::diff::{self, Check, Options};
+use maplefuzz::diff::{self, isolated, Check, Options};
 use maplefuzz::driver::{exec_program, Target};
 use maplefuzz::engine::kernel::{unavailable_reason, variants};
 use maplefuzz::engine::EngineSet;
 use maplefuzz::ops::text::parse_program;
-use maplefuzz::ops::Program;
+use maplefuzz::ops::{AnyProgram, Program};
 
 fn available() -> bool {
     if let Some(why) = unavailable_reason() {
@@ -140,6 +140,67 @@ fn the_exact_build_double_frees_on_rcu_destroy() {
     assert_eq!(d.op, maplefuzz::ops::TreeOp::Destroy.into());
     let stats = run(&engines("fixed", true), &p).unwrap();
     assert!(stats.ops > 100);
+}
+
+/// `config rcu`, then `n` stores of `[10 i, 10 i + 5]` in order (a NULL
+/// gap after each), then `destroy`.
+fn sequential_rcu_stores(n: u64) -> Program {
+    let mut text = String::from("config rcu\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "store {:#x} {:#x} v{}\n",
+            i * 10,
+            i * 10 + 5,
+            i + 1
+        ));
+    }
+    text.push_str("destroy\n");
+    parse_program(&text).unwrap()
+}
+
+/// Runs `p` on `set` in a child process (the bug kills the process).
+fn run_isolated(set: &EngineSet, p: &Program) -> Result<diff::RunStats, Box<diff::Divergence>> {
+    let names: Vec<String> = set
+        .build(p.config)
+        .iter()
+        .map(|e| e.name().to_string())
+        .collect();
+    let any = AnyProgram::Tree(p.clone());
+    isolated::run_isolated_with(&any, isolated::DEFAULT_LIMIT, &names, &mut |q| match q {
+        AnyProgram::Tree(q) => run(set, q),
+        AnyProgram::Vma(_) => unreachable!("a tree program"),
+    })
+}
+
+/// Linux 6.12 bug 7 (docs/findings/rcu-free-walk.md): destroying an RCU
+/// tree of four levels whose second-level node has 15 children kills the
+/// process. mt_free_walk() takes the metadata word in that node's slot 15
+/// (end 14: the value 0xe) for a 16th child and reads its type at 0xe + 36.
+/// 3008 ordered stores make that shape, as in the kernel's own userspace
+/// build; 3007 do not. The fixed build frees every node.
+#[test]
+fn the_exact_build_dies_in_the_rcu_free_walk() {
+    if !available() {
+        return;
+    }
+    let exact = engines("exact", false);
+    let p = sequential_rcu_stores(3008);
+    let d = run_isolated(&exact, &p).expect_err("6.12 dies of SIGSEGV");
+    assert_eq!((d.check, d.step), (Check::Signal, 3008), "{d}");
+    assert_eq!(d.op, maplefuzz::ops::TreeOp::Destroy.into());
+    assert_eq!(d.engine, "kernel");
+    let fatal = d.fatal.clone().unwrap();
+    assert_eq!(fatal.signal, "SIGSEGV");
+    assert!(
+        d.detail.contains("fault address 0x32") && d.detail.contains("mt_free_walk"),
+        "the metadata word 0xe read as a node, in the RCU free walk: {d}"
+    );
+    assert!(d.bug_signature().starts_with("fatal-SIGSEGV-"), "{d}");
+    // One store fewer: that node has 14 children and the walk ends well.
+    run_isolated(&exact, &sequential_rcu_stores(3007)).unwrap();
+    // The fixed build, with the port beside it, every check on.
+    let stats = run(&engines("fixed", true), &p).unwrap();
+    assert_eq!(stats.ops, 3009);
 }
 
 /// Infinite fault schedules: where the kernel would retry a fruitless

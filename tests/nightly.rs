@@ -6,8 +6,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn nightly(out: &Path, budget: &str, libfuzzer: bool, mutant: bool) -> Output {
+    nightly_on(out, budget, libfuzzer, mutant, None)
+}
+
+/// [`nightly`] with `MAPLEFUZZ_ENGINES` set to `engines` (else unset).
+fn nightly_on(
+    out: &Path,
+    budget: &str,
+    libfuzzer: bool,
+    mutant: bool,
+    engines: Option<&str>,
+) -> Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut c = Command::new("bash");
+    match engines {
+        Some(e) => c.env("MAPLEFUZZ_ENGINES", e),
+        None => c.env_remove("MAPLEFUZZ_ENGINES"),
+    };
     c.arg(root.join("ci/nightly.sh"))
         .env("CI", "true")
         .env("NIGHTLY_BUDGET", budget)
@@ -75,6 +90,35 @@ fn the_stable_driver_lane_reports_the_planted_bug_once() {
     // A bad budget is a usage error.
     let run = nightly(&clean, "ten", false, false);
     assert_eq!(run.status.code(), Some(2));
+}
+
+/// A fatal signal in the kernel engine's C (the planted `destroy-uaf`
+/// variant) kills the stable driver; the nightly shrinks the program it
+/// left on disk in child processes and reports the bug once.
+#[test]
+fn the_nightly_reports_a_fatal_signal_in_the_c_engine_once() {
+    if let Some(why) = maplefuzz::engine::kernel::unavailable_reason() {
+        assert!(
+            std::env::var_os("MAPLEFUZZ_REQUIRE_KERNEL").is_none(),
+            "MAPLEFUZZ_REQUIRE_KERNEL is set but {why}"
+        );
+        return;
+    }
+    let out = out_dir("signal-planted");
+    let run = nightly_on(
+        &out,
+        "5",
+        false,
+        false,
+        Some("oracle,rust,kernel:destroy-uaf"),
+    );
+    let stdout = text(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{stdout}{}", text(&run.stderr));
+    let bugs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("bug ")).collect();
+    assert_eq!(bugs.len(), 1, "{stdout}");
+    assert!(bugs[0].starts_with("bug fatal-SIGSEGV-"), "{stdout}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("distinct bugs: 1 (new: 1, known: 0)"), "{md}");
 }
 
 #[test]

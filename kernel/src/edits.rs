@@ -39,7 +39,7 @@ const FIXES: &[&str] = &[
     "fix-rev-gap-window",
     "fix-whole-space-gap",
     "fix-insert-whole-space",
-    "fix-rcu-destroy-meta",
+    "fix-rcu-free-walk",
 ];
 
 #[allow(dead_code)]
@@ -78,16 +78,22 @@ pub const EDITS: &[Edit] = &[
         )],
     },
     Edit {
-        name: "fix-rcu-destroy-meta",
+        name: "fix-rcu-free-walk",
         planted: false,
-        about: "RCU destroy: mt_clear_meta() on a start node whose 16th slot holds a child \
-                (type bits already stripped by mte_dead_leaves()) writes the metadata over \
-                that pointer; mt_free_walk() then frees the wrong node and leaks the child. \
-                Clear the metadata only when the node has room for it",
-        changes: &[(
-            "\telse\n\t\tmt_clear_meta(mt, node, node->type);",
-            "\telse if (ma_is_leaf(node->type) ||\n\t\t node->slot_len < mt_slots[node->type])\n\t\tmt_clear_meta(mt, node, node->type);",
-        )],
+        about: "RCU destroy: mt_free_walk() decides whether a dead parent has another child \
+                by testing the next slot for non-NULL, but a maple_range_64 node with 15 \
+                children keeps its metadata in slot 15, so the walk descends into the \
+                metadata word (SIGSEGV at 0xe + offsetof(type)); and the mt_clear_meta() that \
+                guards the start node writes over the 16th child of a full one (freeing a \
+                wrong node, leaking the child). Bound the walk by the slot_len that \
+                mte_dead_leaves() recorded, and drop the clear (docs/findings/rcu-free-walk.md)",
+        changes: &[
+            (
+                "\t\tif ((offset < mt_slots[type]) &&\n\t\t    rcu_dereference_protected(slots[offset],\n\t\t\t\t\t      lock_is_held(&rcu_callback_map)))\n\t\t\tslots = mte_dead_walk(&enode, offset);",
+                "\t\tif (offset < mte_to_node(enode)->slot_len)\n\t\t\tslots = mte_dead_walk(&enode, offset);",
+            ),
+            ("\telse\n\t\tmt_clear_meta(mt, node, node->type);\n", ""),
+        ],
     },
     Edit {
         name: "plant-stale-node-store",
@@ -105,6 +111,18 @@ pub const EDITS: &[Edit] = &[
                 "\tcopy_size = mas->end - offset_end + 1;\n\tif (dst_offset + copy_size > mt_slots[wr_mas->type])\n\t\tcopy_size = mt_slots[wr_mas->type] - dst_offset;\n\tif (!copy_size)\n\t\tgoto done;\n\tmemcpy(dst_slots + dst_offset",
             ),
         ],
+    },
+    Edit {
+        name: "plant-destroy-uaf",
+        planted: true,
+        about: "a use after free: mte_destroy_walk() of a tree outside RCU mode reads the \
+                first child of the node it has just freed (the allocator poisons freed \
+                nodes, so the read goes through a wild pointer and the process dies of \
+                SIGSEGV); the harness's test of fatal signals in the C engine",
+        changes: &[(
+            "\t} else {\n\t\tmt_destroy_walk(enode, mt, true);\n\t}",
+            "\t} else {\n\t\tmt_destroy_walk(enode, mt, true);\n\t\tif (!mte_is_leaf(enode))\n\t\t\t(void)*(void * volatile *)&mte_to_node(node->slot[0])->parent;\n\t}",
+        )],
     },
 ];
 
@@ -128,8 +146,20 @@ pub const VARIANTS: &[VariantDef] = &[
             "fix-rev-gap-window",
             "fix-whole-space-gap",
             "fix-insert-whole-space",
-            "fix-rcu-destroy-meta",
+            "fix-rcu-free-walk",
             "plant-stale-node-store",
+        ],
+    },
+    VariantDef {
+        name: "destroy-uaf",
+        about: "fixed, plus a planted use after free in mte_destroy_walk() that kills the \
+                process with SIGSEGV (fatal signals as failures: shrinking, replay, nightly)",
+        edits: &[
+            "fix-rev-gap-window",
+            "fix-whole-space-gap",
+            "fix-insert-whole-space",
+            "fix-rcu-free-walk",
+            "plant-destroy-uaf",
         ],
     },
 ];

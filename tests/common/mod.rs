@@ -13,7 +13,19 @@ use std::process::{Command, Output};
 /// (each test file under its own name), so the dependencies are built once
 /// (about a minute on two cores); test binaries run one after another, so
 /// two callers never build it at the same time.
+#[allow(dead_code)] // each test file uses what it needs
 pub fn run_generated_test(file: &str, source: &str, mutant: Option<&str>) -> Output {
+    run_generated_test_with(file, source, mutant, &[])
+}
+
+/// [`run_generated_test`] with more environment variables for the test
+/// (`MAPLEFUZZ_ENGINES`, to run it on a planted kernel variant).
+pub fn run_generated_test_with(
+    file: &str,
+    source: &str,
+    mutant: Option<&str>,
+    envs: &[(&str, &str)],
+) -> Output {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let krate = Path::new(env!("CARGO_TARGET_TMPDIR")).join("generated-test");
     let write = |path: &Path, bytes: &[u8]| {
@@ -46,5 +58,7 @@ pub fn run_generated_test(file: &str, source: &str, mutant: Option<&str>) -> Out
         Some(m) => c.env(maplefuzz::mutants::ENV, m),
         None => c.env_remove(maplefuzz::mutants::ENV),
     };
+    c.env_remove("MAPLEFUZZ_ENGINES");
+    c.envs(envs.iter().copied());
     c.output().expect("run cargo")
 }

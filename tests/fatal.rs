@@ -1,0 +1,227 @@
+//! A fatal signal in the kernel engine's C is a failure like any other, end
+//! to end. The `destroy-uaf` variant plants a use after free in
+//! `mte_destroy_walk()` (it reads the first child of the node it has just
+//! freed; freed nodes are poisoned, so the read goes through a wild
+//! pointer): a campaign finds it and leaves the program in flight on disk;
+//! `replay` dies of the signal and says at which step, `replay --trace`
+//! ends with that op; `shrink` runs every candidate in a child process and
+//! cuts a program of more than 1,000 ops to at most 10, with a Rust test
+//! that runs the program in a child process and a C snippet.
+//!
+//! Without a Linux source at build time these tests say so and pass, unless
+//! `MAPLEFUZZ_REQUIRE_KERNEL` is set (CI sets it).
+
+mod common;
+
+use maplefuzz::diff::{self, isolated, Check, Options};
+use maplefuzz::engine::kernel::{unavailable_reason, variants};
+use maplefuzz::engine::EngineSet;
+use maplefuzz::ops::text::{format_op, parse_program};
+use maplefuzz::ops::{AnyProgram, Program};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PLANTED: &str = "oracle,rust,kernel:destroy-uaf";
+
+fn available() -> bool {
+    if let Some(why) = unavailable_reason() {
+        assert!(
+            std::env::var_os("MAPLEFUZZ_REQUIRE_KERNEL").is_none(),
+            "MAPLEFUZZ_REQUIRE_KERNEL is set but {why}"
+        );
+        eprintln!("skipped: {why}");
+        return false;
+    }
+    assert!(
+        variants().iter().any(|v| v.name == "destroy-uaf"),
+        "the planted variant applies to this tree"
+    );
+    true
+}
+
+fn maplefuzz(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_maplefuzz"))
+        .args(args)
+        .env_remove("MAPLEFUZZ_ENGINES")
+        .env_remove(maplefuzz::mutants::ENV)
+        .output()
+        .expect("run maplefuzz")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fatal-{name}"));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The step a dying process said it was at.
+fn died_at(stderr: &str) -> usize {
+    let rest = stderr
+        .split("died during step ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no step named: {stderr}"));
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Runs `p` on the engines of `spec` in a child process.
+fn run_in_child(spec: &str, p: &Program) -> Result<diff::RunStats, Box<diff::Divergence>> {
+    let set = EngineSet::parse(spec).unwrap();
+    let names: Vec<String> = set
+        .build(p.config)
+        .iter()
+        .map(|e| e.name().to_string())
+        .collect();
+    isolated::run_isolated_with(
+        &AnyProgram::Tree(p.clone()),
+        isolated::DEFAULT_LIMIT,
+        &names,
+        &mut |q| match q {
+            AnyProgram::Tree(q) => diff::run_with(q, &mut set.build(q.config), Options::default()),
+            AnyProgram::Vma(_) => unreachable!("a tree program"),
+        },
+    )
+}
+
+#[test]
+fn a_wild_pointer_in_the_c_engine_is_found_replayed_named_and_shrunk() {
+    if !available() {
+        return;
+    }
+    let dir = scratch("whole-path");
+    let crashes = dir.join("crashes");
+
+    // The campaign dies of the signal, the program in flight on disk.
+    let out = maplefuzz(&[
+        "--engines",
+        PLANTED,
+        "fuzz",
+        "--target",
+        "tree_ops",
+        "--seconds",
+        "60",
+        "--seed",
+        "1",
+        "--crash-dir",
+        crashes.to_str().unwrap(),
+        "--quiet",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGSEGV), "{stderr}");
+    let files: Vec<PathBuf> = std::fs::read_dir(&crashes)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = &files[0];
+    assert!(file
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("crash-signal-"));
+    let step = died_at(&stderr);
+    let AnyProgram::Tree(program) = AnyProgram::decode(&std::fs::read(file).unwrap()) else {
+        panic!("a tree program")
+    };
+    assert!(program.ops.len() >= 1000, "{} ops", program.ops.len());
+    let op = format_op(&program.ops[step]);
+
+    // replay dies of it too, and says where; the trace ends with the op.
+    let out = maplefuzz(&["--engines", PLANTED, "replay", file.to_str().unwrap()]);
+    assert_eq!(out.status.signal(), Some(libc::SIGSEGV));
+    assert_eq!(died_at(&text(&out.stderr)), step);
+    let out = maplefuzz(&[
+        "--engines",
+        PLANTED,
+        "replay",
+        "--trace",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.signal(), Some(libc::SIGSEGV));
+    let stdout = text(&out.stdout);
+    let last = stdout.lines().last().unwrap();
+    assert!(
+        last.trim_start().starts_with(&format!("{step}  {op}")),
+        "the last line names the op that crashed ({step}: {op}): {last}"
+    );
+
+    // shrink: every candidate in a child process, one bug, at most 10 ops.
+    let reg = dir.join("regressions");
+    let snippets = dir.join("snippets");
+    let out = maplefuzz(&[
+        "--engines",
+        PLANTED,
+        "shrink",
+        "--out",
+        reg.to_str().unwrap(),
+        "--snippets",
+        snippets.to_str().unwrap(),
+        "--seconds",
+        "300",
+        "--quiet",
+        file.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let bugs: Vec<&str> = stdout.lines().filter(|l| l.starts_with("bug ")).collect();
+    assert_eq!(bugs.len(), 1, "{stdout}");
+    let signature = bugs[0].split_whitespace().nth(1).unwrap();
+    assert!(signature.starts_with("fatal-SIGSEGV-"), "{signature}");
+    assert!(signature.ends_with("-kernel"), "{signature}");
+    let text_file = bugs[0].split_whitespace().nth(3).unwrap();
+    let shrunk = parse_program(&std::fs::read_to_string(text_file).unwrap()).unwrap();
+    assert!(
+        shrunk.ops.len() <= 10,
+        "{} ops: {shrunk:?}",
+        shrunk.ops.len()
+    );
+
+    // The shrunk program dies the same way, in a child; the fixed build
+    // runs it clean.
+    let d = run_in_child(PLANTED, &shrunk).expect_err("it still dies");
+    assert_eq!(d.check, Check::Signal, "{d}");
+    assert_eq!(d.bug_signature(), signature);
+    assert_eq!(d.step, shrunk.ops.len() - 1, "cut after the op that dies");
+    run_in_child("oracle,rust,kernel:fixed", &shrunk).unwrap();
+
+    // The C snippet and the Rust test, which runs the program in a child
+    // process: it fails with the planted variant and passes without it.
+    let target_dir = Path::new(text_file).parent().unwrap();
+    let target = target_dir.file_name().unwrap().to_str().unwrap();
+    let stem = Path::new(text_file).file_stem().unwrap().to_str().unwrap();
+    let c = std::fs::read_to_string(snippets.join(target).join(format!("{stem}.c"))).unwrap();
+    assert!(
+        c.contains("static noinline void __init check_maplefuzz_"),
+        "{c}"
+    );
+    let rust = std::fs::read_to_string(snippets.join(target).join(format!("{stem}.rs"))).unwrap();
+    assert!(rust.contains("isolated::run_isolated"), "{rust}");
+    let failing =
+        common::run_generated_test_with("fatal", &rust, None, &[("MAPLEFUZZ_ENGINES", PLANTED)]);
+    let report = text(&failing.stdout) + &text(&failing.stderr);
+    assert!(!failing.status.success(), "{report}");
+    assert!(report.contains("signal check failed"), "{report}");
+    let passing = common::run_generated_test_with(
+        "fatal",
+        &rust,
+        None,
+        &[("MAPLEFUZZ_ENGINES", "oracle,rust,kernel:fixed")],
+    );
+    assert!(
+        passing.status.success(),
+        "{}{}",
+        text(&passing.stdout),
+        text(&passing.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
