@@ -26,6 +26,10 @@ pub(crate) struct Tracer<'a> {
     width: usize,
     /// A step's line is waiting for its outcome or a note.
     open: bool,
+    /// The engines' outcomes of a step where they differ, held back until
+    /// it is known whether an injected failure fired (the note goes on the
+    /// first engine's line).
+    pending: Vec<String>,
     /// The first write error, reported by [`Tracer::finish`].
     error: Option<io::Error>,
 }
@@ -43,6 +47,7 @@ impl<'a> Tracer<'a> {
             names,
             width,
             open: false,
+            pending: Vec::new(),
             error: None,
         }
     }
@@ -68,6 +73,18 @@ impl<'a> Tracer<'a> {
         if self.open {
             self.open = false;
             writeln!(self.out)?;
+        }
+        self.write_pending(None)
+    }
+
+    /// The held-back per-engine lines, `note` on the first.
+    fn write_pending(&mut self, note: Option<&str>) -> io::Result<()> {
+        let width = self.width;
+        for (i, line) in std::mem::take(&mut self.pending).into_iter().enumerate() {
+            match (i, note) {
+                (0, Some(n)) => writeln!(self.out, "{:>width$}    {line}  {n}", "")?,
+                _ => writeln!(self.out, "{:>width$}    {line}", "")?,
+            }
         }
         Ok(())
     }
@@ -100,9 +117,12 @@ impl<'a> Tracer<'a> {
                     write!(self.out, "{}", fmt_outcome(&outcomes[0]))?;
                 } else {
                     self.end_line()?;
-                    for (name, o) in self.names.iter().zip(outcomes) {
-                        writeln!(self.out, "{:>width$}    {name:<8} {}", "", fmt_outcome(o))?;
-                    }
+                    self.pending = self
+                        .names
+                        .iter()
+                        .zip(outcomes)
+                        .map(|(name, o)| format!("{name:<8} {}", fmt_outcome(o)))
+                        .collect();
                 }
             }
             diff::Event::Fault { no_effect, .. } => {
@@ -113,18 +133,11 @@ impl<'a> Tracer<'a> {
                 };
                 if self.open {
                     write!(self.out, "  {note}")?;
+                } else if *no_effect {
+                    self.write_pending(Some("(what the op does; injected failure: no effect)"))?;
                 } else {
-                    let first = self.names.first().copied().unwrap_or("");
-                    writeln!(
-                        self.out,
-                        "{:>width$}    {note}{}",
-                        "",
-                        if *no_effect {
-                            format!("; {first}'s outcome is what the op does")
-                        } else {
-                            String::new()
-                        }
-                    )?;
+                    self.write_pending(None)?;
+                    writeln!(self.out, "{:>width$}    {note}", "")?;
                 }
             }
         }
