@@ -1,26 +1,31 @@
 //! maplefuzz: a differential fuzzing harness for the Linux maple tree and the
 //! VMA logic built on it.
 //!
-//! - [`tree`]: a faithful port of Linux 6.12 `lib/maple_tree.c`, usable on
-//!   its own as a range map.
-//! - [`ops`]: the operation language (programs), its binary and text forms.
-//! - [`engine`]: the engines a program runs on (the oracle, the Rust port).
-//! - [`diff`]: the differential executor and its per-step checks.
+//! - [`tree`]: the crate `maple-tree` (`tree/`), a faithful port of Linux
+//!   6.12 `lib/maple_tree.c`, re-exported; it depends on nothing of the
+//!   harness.
+//! - [`vma`]: the Linux 6.12 VMA layer (mmap, munmap, mprotect, madvise,
+//!   brk, mremap, fork; merge and split) on that tree.
+//! - [`ops`]: the operation languages (tree and VMA programs), their binary
+//!   and text forms, and the generators.
+//! - [`engine`]: the engines a program runs on: the oracle
+//!   (`maplefuzz-reference`), the Rust port, and the kernel's own C
+//!   (`maplefuzz-kernel`), for trees and for address spaces.
+//! - [`diff`]: the differential executor and its per-step checks; programs
+//!   run in a child process ([`diff::isolated`]) when a failure can kill it.
 //! - [`shrink`]: the structured shrinker and the reproducer writers (text,
-//!   Rust test, kernel C snippet).
-//! - [`mutants`]: deliberate bugs (the `mutants` feature) that show the
-//!   harness catches each kind of real maple tree bug.
+//!   Rust test, kernel C snippet, system-call C program).
+//! - [`driver`]: the commands (`fuzz`, `replay`, `shrink`, `sweep`,
+//!   `mutants`, imports) behind the `maplefuzz` binary.
+//! - [`mutants`]: the deliberate bugs' hook (owned by the tree crate), which
+//!   shows the harness catches each kind of real maple tree bug.
 //!
 //! # Features
 //!
 //! `mutants` (default): the run-time selectable deliberate bugs
-//! (`maplefuzz --mutant NAME`, `maplefuzz mutants`). It is a default
-//! feature because the binary needs it; to use the tree without any mutant
-//! hook, depend on the crate with `default-features = false`:
-//!
-//! ```toml
-//! maplefuzz = { version = "0.1", default-features = false }
-//! ```
+//! (`maplefuzz --mutant NAME`, `maplefuzz mutants`), switched on in the
+//! tree crate too. A Rust user who wants only the maple tree depends on
+//! `maple-tree` (`tree/`), whose `mutants` feature is off by default.
 
 #![forbid(unsafe_code)]
 
@@ -30,5 +35,6 @@ pub mod engine;
 pub mod mutants;
 pub mod ops;
 pub mod shrink;
-pub mod tree;
 pub mod vma;
+
+pub use maple_tree as tree;

@@ -182,9 +182,9 @@ fn a_fatal_signal_leaves_the_program_in_flight_on_disk() {
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
                 .env_remove(maplefuzz::mutants::ENV)
-                .env_remove(maplefuzz::mutants::CRASH_AT_ENV);
+                .env_remove(maplefuzz::driver::CRASH_AT_ENV);
             if crash {
-                c.env(maplefuzz::mutants::CRASH_AT_ENV, at.to_string());
+                c.env(maplefuzz::driver::CRASH_AT_ENV, at.to_string());
             }
             let child = c.spawn().expect("run maplefuzz");
             let pid = child.id();

@@ -95,7 +95,7 @@ fn budgets() -> Vec<(Mutant, Target, u64)> {
         MEASURED.iter().map(|&(m, t, n)| ((m, t), n)).collect();
     let mut out = Vec::new();
     for &m in Mutant::ALL {
-        for &t in m.targets() {
+        for t in maplefuzz::driver::mutants::targets(m) {
             let n = measured
                 .get(&(m.name(), t.name()))
                 .unwrap_or_else(|| panic!("no measurement for {} on {}", m, t.name()));
@@ -163,7 +163,7 @@ fn the_same_executions_without_a_mutant_are_clean() {
 
 #[test]
 fn only_alloc_nodes_count_is_out_of_reach() {
-    // Its detection is the allocator test in src/tree/alloc.rs. Bulk mode
+    // Its detection is the allocator test in tree/src/alloc.rs. Bulk mode
     // (expected_entries) makes pools of more than MAPLE_ALLOC_SLOTS + 1
     // nodes, but in 6.12 nothing tops such a pool up (a second
     // mas_expected_entries allocates nothing under MA_STATE_PREALLOC), and
@@ -172,7 +172,7 @@ fn only_alloc_nodes_count_is_out_of_reach() {
     let unreachable: Vec<Mutant> = Mutant::ALL
         .iter()
         .copied()
-        .filter(|m| m.targets().is_empty())
+        .filter(|m| maplefuzz::driver::mutants::targets(*m).is_empty())
         .collect();
     assert_eq!(unreachable, vec![Mutant::AllocNodesCount]);
     assert!(Mutant::ALL.len() >= 15);

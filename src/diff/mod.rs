@@ -856,5 +856,6 @@ fn diverge(
     })
 }
 
-#[cfg(test)]
+// The planted defects damage the port through its `mutants` hooks.
+#[cfg(all(test, feature = "mutants"))]
 mod tests;

@@ -6,7 +6,6 @@ use super::*;
 use crate::engine::{Inspect, OracleEngine, RustEngine};
 use crate::ops::text::parse_program;
 use crate::ops::TreeConfig;
-use crate::tree::node::{enode_type, safe_root, xa_is_node};
 
 /// What the wrapper breaks, after the op with index `at`.
 #[derive(Clone, Copy)]
@@ -69,16 +68,11 @@ impl TreeEngine for Broken {
                 out
             }
             Defect::StaleSlot => {
-                let t = self.inner.tree_mut();
-                assert!(xa_is_node(t.root));
-                let leaf = safe_root(t.root);
-                assert!(enode_type(leaf).is_leaf());
-                let end = t.arena.data_end(leaf, u64::MAX);
-                t.arena.set_slot(leaf, end + 2, 0x4242 << 1 | 1);
+                assert!(self.inner.tree_mut().plant_stale_slot(0x4242 << 1 | 1));
                 out
             }
             Defect::LeakNode => {
-                self.inner.tree_mut().arena.alloc().unwrap();
+                assert!(self.inner.tree_mut().plant_leaked_node());
                 out
             }
             Defect::Crash => panic!("planted crash"),

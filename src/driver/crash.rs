@@ -72,6 +72,28 @@ pub(crate) fn write_reproducer(
     Ok(artifact)
 }
 
+/// The environment variable that makes the stable driver crash the
+/// process with a real `SIGSEGV` at one execution (its index), to show that
+/// the program in flight reaches the disk first (`kernel/src/inflight.rs`).
+pub const CRASH_AT_ENV: &str = "MAPLEFUZZ_CRASH_AT";
+
+/// The execution index [`CRASH_AT_ENV`] names (never without the
+/// `mutants` feature).
+pub fn crash_at() -> Option<u64> {
+    if !crate::mutants::ENABLED {
+        return None;
+    }
+    std::env::var(CRASH_AT_ENV).ok()?.parse().ok()
+}
+
+/// A deliberate invalid memory access: the process gets a real `SIGSEGV`,
+/// as from a wild pointer in the kernel engine's C code.
+pub fn segfault() {
+    if crate::mutants::ENABLED {
+        maplefuzz_kernel::inflight::segfault();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@
 //! minimises failing ones and writes their reproducers.
 
 mod crash;
+pub use crash::{crash_at, segfault, CRASH_AT_ENV};
 pub mod import;
 pub mod mutants;
 mod replay;
@@ -291,7 +292,7 @@ fn execute(target: Target, seed: u64, artifact: &Path, crash_here: bool) -> Exec
     // On disk first if a signal kills the process during the run.
     inflight::arm(artifact, program.encode());
     if crash_here {
-        crate::mutants::segfault();
+        crash::segfault();
     }
     match catch_unwind(AssertUnwindSafe(|| diff::run_any(&program))) {
         Ok(Ok(stats)) => Exec::Clean(stats),
@@ -335,7 +336,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
     let mut failure = None;
 
     let artifact = inflight::artifact_path(&opts.crash_dir);
-    let crash_at = crate::mutants::crash_at();
+    let crash_at = crash::crash_at();
     let mut index = 0u64;
     loop {
         if opts.max_execs.is_some_and(|m| index >= m) {

@@ -7,13 +7,24 @@
 //! the check that fired, the divergence signature, and the length of the
 //! detecting program once [`crate::shrink`] has minimised it (with the
 //! mutant in force; a bounded, deterministic run budget). Mutants no op
-//! can reach get one row with no target (see [`Mutant::targets`]).
+//! can reach get one row with no target (see [`targets`]).
 
 use super::{fuzz, FuzzOptions, FuzzOutcome, Target};
 use crate::mutants::{self, Mutant};
 use crate::shrink;
 use std::fmt::Write as _;
 use std::path::PathBuf;
+
+/// The fuzz targets whose programs can reach `m` (the tree crate's
+/// catalogue names them).
+pub fn targets(m: Mutant) -> Vec<Target> {
+    m.target_names()
+        .iter()
+        .map(|n| {
+            Target::from_name(n).unwrap_or_else(|| panic!("mutant {m} names an unknown target {n}"))
+        })
+        .collect()
+}
 
 /// What a mutants run does.
 #[derive(Clone, Debug)]
@@ -128,12 +139,12 @@ pub fn run_one(opts: &MutantsOptions, mutant: Mutant, target: Target) -> MutantR
 pub fn run_mutants(opts: &MutantsOptions, done: &mut dyn FnMut(&MutantRow)) -> Vec<MutantRow> {
     let mut rows = Vec::new();
     for &m in &opts.mutants {
-        if m.targets().is_empty() {
+        if targets(m).is_empty() {
             let row = MutantRow::unreachable(m);
             done(&row);
             rows.push(row);
         }
-        for &t in m.targets() {
+        for t in targets(m) {
             let row = run_one(opts, m, t);
             done(&row);
             rows.push(row);

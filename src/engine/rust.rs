@@ -1,10 +1,10 @@
-//! The Rust port (`src/tree`) as an engine: the tree, its cursor and its
+//! The Rust port (`tree/`, the crate `maple-tree`) as an engine: the tree, its cursor and its
 //! writer, with the preallocation and bulk contracts checked from the
 //! tree's side.
 
 use super::*;
 
-/// The Rust port (`src/tree`).
+/// The Rust port (`tree/`, the crate `maple-tree`).
 pub struct RustEngine {
     tree: MapleTree,
     /// The cursor.

@@ -28,7 +28,7 @@ impl Mm {
                     ForkKeep::Child => {
                         // The node fault schedule (a model-only knob) now
                         // applies to the child's tree.
-                        child.mt.set_fault_schedule(self.mt.arena.faults());
+                        child.mt.set_fault_schedule(self.mt.fault_schedule());
                         child.points = std::mem::take(&mut self.points);
                         child.fail_now = self.fail_now;
                         child.anon = std::mem::take(&mut self.anon);

@@ -399,7 +399,12 @@ mod tests {
             assert_eq!(t.arena.live(), 0, "nodes leaked");
             popped
         })
-        .map_err(|p| crate::diff::panic_message(&*p))
+        .map_err(|p| {
+            p.downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| p.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "panic with a non-string payload".to_string())
+        })
     }
 
     #[test]

@@ -338,7 +338,7 @@ pub(crate) fn dump(t: &MapleTree) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tree::MT_FLAGS_ALLOC_RANGE;
+    use crate::MT_FLAGS_ALLOC_RANGE;
 
     #[test]
     fn empty_tree() {

@@ -13,7 +13,7 @@
 //! what `dup_mmap()` builds a child's `mm_mt` from.
 //!
 //! ```
-//! use maplefuzz::tree::{MapleTree, MT_FLAGS_ALLOC_RANGE};
+//! use maple_tree::{MapleTree, MT_FLAGS_ALLOC_RANGE};
 //! let mut mt = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
 //! for i in 0..100 {
 //!     mt.store_range(i * 10, i * 10 + 5, Some(2 * i + 1)).unwrap();
@@ -157,7 +157,7 @@ fn mas_dup_free(new: &mut MapleTree, new_mas: &mut Mas) {
 
 impl MapleTree {
     /// `__mt_dup()`: make the empty tree `new` a copy of this one, node by
-    /// node (see the [module](self) docs). The nodes come from `new`'s
+    /// node (`src/dup.rs` says how). The nodes come from `new`'s
     /// allocator, so its fault schedule applies: one allocation for the
     /// root node, then one all-or-nothing bulk per internal node for its
     /// children, in pre-order (as many allocations as the tree has nodes).

@@ -6,10 +6,11 @@
 //! classification and its split, rebalance and spanning-store algorithms, so
 //! that a differential fuzzer exercising it exercises the kernel's logic.
 //! Function names follow the kernel (`mas_wr_node_store` is
-//! [`write::mas_wr_node_store`]) so the two can be read side by side.
+//! `write::mas_wr_node_store` in `src/write.rs`) so the two can be read
+//! side by side.
 //!
 //! ```
-//! use maplefuzz::tree::MapleTree;
+//! use maple_tree::MapleTree;
 //! let mut mt = MapleTree::new();
 //! mt.store_range(0x1000, 0x1fff, Some(0x10)).unwrap();
 //! mt.store_range(0x1800, 0x27ff, Some(0x20)).unwrap();
@@ -34,6 +35,7 @@ mod dup;
 mod gap;
 mod import;
 mod iter;
+pub mod mutants;
 pub mod node;
 mod prealloc;
 mod rebalance;
@@ -313,6 +315,38 @@ impl MapleTree {
         self.arena.set_faults(s);
     }
 
+    /// The fault schedule in force, as its remaining allocations see it.
+    pub fn fault_schedule(&self) -> FaultSchedule {
+        self.arena.faults()
+    }
+
+    /// Deliberate damage, for a harness's tests of its own checks (the
+    /// `mutants` feature): writes `entry` two slots past the data end of a
+    /// root leaf, the shape of the July 2022 stale-slot bug, which lookups
+    /// never see and [`MapleTree::validate`] must. Returns whether the root
+    /// is a leaf (nothing is written otherwise).
+    #[cfg(feature = "mutants")]
+    pub fn plant_stale_slot(&mut self, entry: u64) -> bool {
+        if !xa_is_node(self.root) {
+            return false;
+        }
+        let leaf = safe_root(self.root);
+        if !node::enode_type(leaf).is_leaf() {
+            return false;
+        }
+        let end = self.arena.data_end(leaf, u64::MAX);
+        self.arena.set_slot(leaf, end + 2, entry);
+        true
+    }
+
+    /// Deliberate damage (the `mutants` feature): allocates a node nothing
+    /// refers to, a leak the node accounting must see. Returns whether the
+    /// allocation succeeded.
+    #[cfg(feature = "mutants")]
+    pub fn plant_leaked_node(&mut self) -> bool {
+        self.arena.alloc().is_some()
+    }
+
     /// Arms a second writer for the next allocation failure: when a write
     /// fails to allocate and `mas_nomem()` is about to retry (where the
     /// kernel drops the tree lock to allocate), `mas_store()` of `entry`
@@ -474,8 +508,8 @@ impl MapleTree {
         destroy::mt_destroy(self);
     }
 
-    /// `mt_validate()` plus this project's stricter checks (see
-    /// [`validate`](mod@validate)).
+    /// `mt_validate()` plus this project's stricter checks (listed in
+    /// `src/validate/`; each failure is an [`Invariant`]).
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::validate(self)
     }

@@ -1,8 +1,8 @@
-//! Tests of `src/tree/validate/`.
+//! Tests of `tree/src/validate/`.
 
 use super::*;
-use crate::tree::node::MAPLE_RANGE64_SLOTS;
-use crate::tree::MT_FLAGS_ALLOC_RANGE;
+use crate::node::MAPLE_RANGE64_SLOTS;
+use crate::MT_FLAGS_ALLOC_RANGE;
 
 /// A storable entry: non-zero, low bits `01`.
 fn val(i: u64) -> u64 {
@@ -542,7 +542,7 @@ impl XorShift {
 
 #[test]
 fn random_operations_keep_trees_valid() {
-    use crate::tree::MT_FLAGS_USE_RCU;
+    use crate::MT_FLAGS_USE_RCU;
     let rcu_alloc = MT_FLAGS_USE_RCU | MT_FLAGS_ALLOC_RANGE;
     for flags in [0, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU, rcu_alloc] {
         for seed in 1..=4u64 {
