@@ -25,6 +25,7 @@
 //! missing node) the cursors are paused too. Both depend only on the program,
 //! so every driver replays a program identically.
 
+mod checks;
 pub mod isolated;
 pub mod vma;
 
@@ -302,32 +303,6 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
-/// The range of entries an op may have changed, widened by one index on
-/// each side so that trimmed neighbours are compared too.
-fn touched(op: &TreeOp) -> Option<(u64, u64)> {
-    match *op {
-        TreeOp::Store { first, last, .. } | TreeOp::Insert { first, last, .. } => {
-            let (a, b) = if first <= last {
-                (first, last)
-            } else {
-                (last, first)
-            };
-            Some((a.saturating_sub(1), b.saturating_add(1)))
-        }
-        TreeOp::Erase { index } => Some((index.saturating_sub(1), index.saturating_add(1))),
-        _ => None,
-    }
-}
-
-fn entries_diff(a: &[(u64, u64, u64)], b: &[(u64, u64, u64)]) -> String {
-    let fmt = |v: &[(u64, u64, u64)]| -> Vec<String> {
-        v.iter()
-            .map(|(x, y, t)| format!("{x:#x}-{y:#x} v{t}"))
-            .collect()
-    };
-    format!("{}", pretty_assertions::Comparison::new(&fmt(a), &fmt(b)))
-}
-
 /// Runs `program` on `engines` (the first is the reference the others are
 /// compared with), checking after every op.
 pub fn run_with(
@@ -404,7 +379,9 @@ fn store_types_run(
 }
 
 /// The body of [`run_observed`]; `before` holds each engine's store-type
-/// counts from before the op of the current step.
+/// counts from before the op of the current step. One step: pause the
+/// cursors if the op needs it, apply the op to every engine, then the
+/// checks of [`checks`] in order; the first that fails ends the run.
 fn run_steps(
     program: &Program,
     engines: &mut [Box<dyn TreeEngine>],
@@ -416,259 +393,45 @@ fn run_steps(
     let mut faults_active = false;
     let n = program.ops.len();
     for (step, op) in program.ops.iter().enumerate() {
-        *before = store_stats_of(engines);
-        let is_cursor_op = matches!(
+        let at = At {
+            step,
             op,
-            TreeOp::MasFind { .. }
-                | TreeOp::MasFindRev { .. }
-                | TreeOp::MasNext { .. }
-                | TreeOp::MasPrev { .. }
-        );
-        if is_cursor_op && engines.iter().any(|e| e.cursor_positioned() == Some(false)) {
-            pause_all(engines, step, op, &opts)?;
+            opts: &opts,
+        };
+        *before = store_stats_of(engines);
+        if is_cursor_move(op) && engines.iter().any(|e| e.cursor_positioned() == Some(false)) {
+            pause_all(engines, &at)?;
             observe(Event::Pause { step, after: false });
         }
         if let TreeOp::FailAllocs { schedule } = op {
             faults_active = *schedule != crate::tree::FaultSchedule::Never;
         }
-        let fault_mode = faults_active && op.allocates();
-        let failed_before: Vec<u64> = engines
-            .iter()
-            .map(|e| e.inspect().map_or(0, |i| i.failed_allocs()))
-            .collect();
-        // Under a fault schedule the reference engine runs last, on a copy,
-        // so that the state before the op is still at hand.
-        let order: Vec<usize> = if fault_mode {
-            (1..engines.len()).chain(std::iter::once(0)).collect()
-        } else {
-            (0..engines.len()).collect()
-        };
-        let mut outcomes: Vec<Option<Outcome>> = vec![None; engines.len()];
-        let mut applied_ref: Option<Box<dyn TreeEngine>> = None;
-        observe(Event::Begin { step });
-        for i in order {
-            position::set_position(step, i);
-            let result = if fault_mode && i == 0 {
-                // Without the state before the op, atomicity cannot be
-                // judged: a reference engine that cannot be copied is a
-                // harness bug, not something to run past.
-                let mut copy = engines[0]
-                    .snapshot()
-                    .expect("the reference engine (engines[0]) must support snapshot()");
-                let r = catch_unwind(AssertUnwindSafe(|| copy.apply(op)));
-                applied_ref = Some(copy);
-                r
-            } else {
-                let e = &mut engines[i];
-                catch_unwind(AssertUnwindSafe(|| e.apply(op)))
-            };
-            match result {
-                Ok(o) => outcomes[i] = Some(o),
-                Err(p) => {
-                    let check = if p.downcast_ref::<crate::tree::PreallocViolation>().is_some() {
-                        Check::Prealloc
-                    } else {
-                        Check::Crash
-                    };
-                    return Err(diverge(
-                        engines,
-                        step,
-                        op,
-                        check,
-                        e_name(engines, i),
-                        format!("engine panicked: {}", panic_message(&*p)),
-                        &opts,
-                    ));
-                }
-            }
-        }
-        position::set_position(step, position::NO_ENGINE);
-        let outcomes: Vec<Outcome> = outcomes
-            .into_iter()
-            .map(|o| o.expect("every engine ran"))
-            .collect();
+        let applied = apply(engines, &at, faults_active && op.allocates(), observe)?;
         observe(Event::Op {
             step,
-            outcomes: outcomes.clone(),
+            outcomes: applied.outcomes.clone(),
         });
-        if let Some(msg) = outcomes.iter().find_map(|o| match o {
-            Outcome::CallerError(m) => Some(m.clone()),
-            _ => None,
-        }) {
-            // Engines with nodes judge some caller errors themselves (a
-            // bulk store beyond its reservation, a preallocated store that
-            // needed more): they must agree, or one stopped where another
-            // went on, and the stop would hide that. The last of them (the
-            // kernel, when it runs) is the reference for what nodes do.
-            let node_stops: Vec<(usize, bool)> = engines
-                .iter()
-                .zip(&outcomes)
-                .enumerate()
-                .filter(|(_, (e, _))| e.inspect().is_some())
-                .map(|(i, (_, o))| (i, matches!(o, Outcome::CallerError(_))))
-                .collect();
-            if let Some(&(r, reference)) = node_stops.last() {
-                if let Some(&(i, _)) = node_stops.iter().find(|(_, s)| *s != reference) {
-                    let (stopped, went_on) = if reference { (r, i) } else { (i, r) };
-                    return Err(diverge(
-                        engines,
-                        step,
-                        op,
-                        Check::Result,
-                        e_name(engines, i),
-                        format!(
-                            "the engines with nodes disagree on a caller error: {} stopped \
-                             ({}), {} went on ({:?})",
-                            e_name(engines, stopped),
-                            msg,
-                            e_name(engines, went_on),
-                            outcomes[went_on]
-                        ),
-                        &opts,
-                    ));
-                }
-            }
-            stats.stopped = Some((step, msg));
+        if let Some(why) = checks::caller_error(engines, &applied.outcomes, &at)? {
+            stats.stopped = Some((step, why));
             break;
         }
-        let mut checked_results = false;
-        if let Some(after) = applied_ref {
-            let faulted: Vec<bool> = engines
-                .iter()
-                .zip(&failed_before)
-                .map(|(e, b)| e.inspect().is_some_and(|i| i.failed_allocs() > *b))
-                .collect();
-            if faulted.iter().any(|f| *f) {
-                let no_effect = check_faulted_op(
-                    engines,
-                    after.as_ref(),
-                    &faulted,
-                    &outcomes,
-                    step,
-                    op,
-                    &opts,
-                )?;
-                observe(Event::Fault { step, no_effect });
-                checked_results = true;
-            } else {
-                engines[0] = after;
-            }
-        }
-        for (i, o) in outcomes.iter().enumerate().skip(1) {
-            if checked_results {
-                break;
-            }
-            if *o != outcomes[0] {
-                let detail = format!(
-                    "{}: {:?}\n{}: {:?}",
-                    engines[0].name(),
-                    outcomes[0],
-                    engines[i].name(),
-                    o
-                );
-                return Err(diverge(
-                    engines,
-                    step,
-                    op,
-                    Check::Result,
-                    e_name(engines, i),
-                    detail,
-                    &opts,
-                ));
-            }
-        }
+        checks::results(engines, applied, &at, observe)?;
         if op.is_write() {
-            pause_all(engines, step, op, &opts)?;
+            pause_all(engines, &at)?;
             observe(Event::Pause { step, after: true });
         }
         let full = (step + 1) % opts.full_every.max(1) == 0
             || step + 1 == n
             || matches!(op, TreeOp::Destroy);
-        let range = if full { None } else { touched(op) };
-        if full || range.is_some() {
-            let lists: Vec<Vec<(u64, u64, u64)>> = engines
-                .iter()
-                .map(|e| match range {
-                    None => e.entries(),
-                    Some((lo, hi)) => e.entries_in(lo, hi),
-                })
-                .collect();
-            if full {
-                stats.max_entries = stats.max_entries.max(lists[0].len());
-            }
-            for (i, l) in lists.iter().enumerate().skip(1) {
-                if *l != lists[0] {
-                    let scope = match range {
-                        None => "all entries".to_string(),
-                        Some((lo, hi)) => format!("entries meeting [{lo:#x}, {hi:#x}]"),
-                    };
-                    let detail = format!(
-                        "{scope} differ ({} left, {} right):\n{}",
-                        engines[0].name(),
-                        engines[i].name(),
-                        entries_diff(&lists[0], l)
-                    );
-                    return Err(diverge(
-                        engines,
-                        step,
-                        op,
-                        Check::Contents,
-                        e_name(engines, i),
-                        detail,
-                        &opts,
-                    ));
-                }
-            }
-        }
+        checks::contents(engines, &at, full, &mut stats)?;
         for i in 0..engines.len() {
-            let Some(ins) = engines[i].inspect() else {
-                continue;
-            };
             position::set_position(step, i);
-            let acc = ins.accounting();
-            if !acc.balanced() {
-                let detail = format!(
-                    "{} nodes allocated, {} reachable from the root, {} held by maple states: {} unaccounted",
-                    acc.live,
-                    acc.reachable,
-                    acc.held,
-                    acc.live as i128 - (acc.reachable + acc.held) as i128
-                );
-                return Err(diverge(
-                    engines,
-                    step,
-                    op,
-                    Check::Accounting,
-                    e_name(engines, i),
-                    detail,
-                    &opts,
-                ));
-            }
-            if let Err(msg) = ins.validate() {
-                return Err(diverge(
-                    engines,
-                    step,
-                    op,
-                    Check::Validate,
-                    e_name(engines, i),
-                    msg,
-                    &opts,
-                ));
-            }
+            checks::accounting(engines, i, &at)?;
+            checks::validate(engines, i, &at)?;
         }
         position::set_position(step, position::NO_ENGINE);
         if opts.structure {
-            if let Some((i, detail)) = structure_check(engines) {
-                return Err(diverge(
-                    engines,
-                    step,
-                    op,
-                    Check::Structure,
-                    e_name(engines, i),
-                    detail,
-                    &opts,
-                ));
-            }
+            checks::structure(engines, &at)?;
         }
         stats.ops += 1;
     }
@@ -680,144 +443,127 @@ fn run_steps(
     Ok(stats)
 }
 
-/// An op during which an injected allocation failure fired. Each engine
-/// must be in one of two worlds: the op took full effect (the kernel's retry
-/// succeeded: its result equals the reference's), or none at all (its result
-/// is the kernel's answer to the failure, e.g. `ENOMEM`). The reference
-/// engine (`engines[0]`, not yet changed) is moved to the world the engines
-/// are in; `after` is a copy of it with the op applied. Returns whether the
-/// op had no effect.
-fn check_faulted_op(
+/// Where the executor is: the step, its op, and the options (every check
+/// and every report takes it).
+pub(crate) struct At<'a> {
+    pub(crate) step: usize,
+    pub(crate) op: &'a TreeOp,
+    pub(crate) opts: &'a Options,
+}
+
+impl At<'_> {
+    /// The divergence of a failed check at this step.
+    pub(crate) fn diverge(
+        &self,
+        engines: &[Box<dyn TreeEngine>],
+        check: Check,
+        engine: String,
+        detail: String,
+    ) -> Box<Divergence> {
+        diverge(
+            engines, self.step, self.op, check, engine, detail, self.opts,
+        )
+    }
+}
+
+/// A cursor op that steps from where the cursor is (the executor pauses the
+/// cursors first when an engine has none positioned).
+fn is_cursor_move(op: &TreeOp) -> bool {
+    matches!(
+        op,
+        TreeOp::MasFind { .. }
+            | TreeOp::MasFindRev { .. }
+            | TreeOp::MasNext { .. }
+            | TreeOp::MasPrev { .. }
+    )
+}
+
+/// What applying one op did: each engine's outcome, and under a fault
+/// schedule a copy of the reference engine with the op applied (the
+/// reference itself is left as before the op) and each engine's failed
+/// allocations before it.
+pub(crate) struct Applied {
+    pub(crate) outcomes: Vec<Outcome>,
+    pub(crate) reference_after: Option<Box<dyn TreeEngine>>,
+    pub(crate) failed_before: Vec<u64>,
+}
+
+/// Applies the op to every engine. Under a fault schedule (`fault_mode`)
+/// the reference engine runs last, on a copy, so that the state before the
+/// op is still at hand for the atomicity check. A panic is a **crash** (a
+/// [`crate::tree::PreallocViolation`] a **prealloc** divergence).
+fn apply(
     engines: &mut [Box<dyn TreeEngine>],
-    after: &dyn TreeEngine,
-    faulted: &[bool],
-    outcomes: &[Outcome],
-    step: usize,
-    op: &TreeOp,
-    opts: &Options,
-) -> Result<bool, Box<Divergence>> {
-    let before_entries = engines[0].entries();
-    let after_entries = after.entries();
-    let mut world_before = None;
-    for i in 1..engines.len() {
-        let got = engines[i].entries();
-        let in_after = got == after_entries;
-        let in_before = got == before_entries;
-        let (world, ok) = if in_after && outcomes[i] == outcomes[0] {
-            (false, true)
-        } else if in_before && faulted[i] {
-            let failure_answer = Outcome::enomem(op).is_some_and(|o| outcomes[i] == o)
-                // mtree_erase() returns the entry even when its store failed.
-                || (matches!(op, TreeOp::Erase { .. }) && outcomes[i] == outcomes[0]);
-            (true, failure_answer)
-        } else {
-            (false, false)
-        };
-        let agrees = world_before.map_or(true, |w| w == world);
-        if !ok || !agrees {
-            let detail = format!(
-                "an injected allocation failure fired during the op; {} returned {:?} and its \
-                 entries are {}; the op alone returns {:?}\n{}",
-                engines[i].name(),
-                outcomes[i],
-                if in_after {
-                    "as after the op"
-                } else if in_before {
-                    "as before the op"
-                } else {
-                    "neither as before nor as after the op"
-                },
-                outcomes[0],
-                entries_diff(
-                    if in_before {
-                        &before_entries
-                    } else {
-                        &after_entries
-                    },
-                    &got
-                )
-            );
-            let name = e_name(engines, i);
-            return Err(diverge(
-                engines,
-                step,
-                op,
-                Check::Atomicity,
-                name,
-                detail,
-                opts,
-            ));
-        }
-        world_before = Some(world);
-    }
-    if world_before == Some(true) {
-        // The op did nothing to the tree; what every engine does to its
-        // maple state before any such op (ending a pending preallocation's
-        // store_prealloc readiness) still stands.
-        if !crate::engine::leaves_state_alone(op) {
-            engines[0].apply(&TreeOp::MasDestroy);
-        }
-    } else {
-        let copy = after
-            .snapshot()
-            .expect("the reference engine can be copied");
-        engines[0] = copy;
-    }
-    Ok(world_before == Some(true))
-}
-
-/// The first engine whose nodes differ from those of the first engine that
-/// has nodes, and how.
-fn structure_check(engines: &[Box<dyn TreeEngine>]) -> Option<(usize, String)> {
-    let with_nodes: Vec<usize> = (0..engines.len())
-        .filter(|&i| engines[i].inspect().is_some())
+    at: &At<'_>,
+    fault_mode: bool,
+    observe: &mut dyn FnMut(Event),
+) -> Result<Applied, Box<Divergence>> {
+    let failed_before: Vec<u64> = engines
+        .iter()
+        .map(|e| e.inspect().map_or(0, |i| i.failed_allocs()))
         .collect();
-    let (&first, rest) = with_nodes.split_first()?;
-    let base = engines[first].inspect()?;
-    for &i in rest {
-        let other = engines[i].inspect()?;
-        let mut diff = None;
-        let mut had = false;
-        base.with_nodes(&mut |a| {
-            had = other.with_nodes(&mut |b| diff = crate::tree::structure_diff(a, b));
-        });
-        if let (true, Some(d)) = (had, diff) {
-            return Some((
-                i,
-                format!(
-                    "node layouts differ ({} first, {} second): {d}",
-                    engines[first].name(),
-                    engines[i].name()
-                ),
-            ));
+    let order: Vec<usize> = if fault_mode {
+        (1..engines.len()).chain(std::iter::once(0)).collect()
+    } else {
+        (0..engines.len()).collect()
+    };
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; engines.len()];
+    let mut reference_after: Option<Box<dyn TreeEngine>> = None;
+    observe(Event::Begin { step: at.step });
+    for i in order {
+        position::set_position(at.step, i);
+        let op = at.op;
+        let result = if fault_mode && i == 0 {
+            // Without the state before the op, atomicity cannot be
+            // judged: a reference engine that cannot be copied is a
+            // harness bug, not something to run past.
+            let mut copy = engines[0]
+                .snapshot()
+                .expect("the reference engine (engines[0]) must support snapshot()");
+            let r = catch_unwind(AssertUnwindSafe(|| copy.apply(op)));
+            reference_after = Some(copy);
+            r
+        } else {
+            let e = &mut engines[i];
+            catch_unwind(AssertUnwindSafe(|| e.apply(op)))
+        };
+        match result {
+            Ok(o) => outcomes[i] = Some(o),
+            Err(p) => {
+                let check = if p.downcast_ref::<crate::tree::PreallocViolation>().is_some() {
+                    Check::Prealloc
+                } else {
+                    Check::Crash
+                };
+                let name = e_name(engines, i);
+                let detail = format!("engine panicked: {}", panic_message(&*p));
+                return Err(at.diverge(engines, check, name, detail));
+            }
         }
     }
-    None
+    position::set_position(at.step, position::NO_ENGINE);
+    Ok(Applied {
+        outcomes: outcomes
+            .into_iter()
+            .map(|o| o.expect("every engine ran"))
+            .collect(),
+        reference_after,
+        failed_before,
+    })
 }
 
-fn e_name(engines: &[Box<dyn TreeEngine>], i: usize) -> String {
+pub(crate) fn e_name(engines: &[Box<dyn TreeEngine>], i: usize) -> String {
     engines.get(i).map(|e| e.name()).unwrap_or("?").to_string()
 }
 
-fn pause_all(
-    engines: &mut [Box<dyn TreeEngine>],
-    step: usize,
-    op: &TreeOp,
-    opts: &Options,
-) -> Result<(), Box<Divergence>> {
+/// Pauses every engine's cursor (a panic there is a **crash**).
+fn pause_all(engines: &mut [Box<dyn TreeEngine>], at: &At<'_>) -> Result<(), Box<Divergence>> {
     for i in 0..engines.len() {
         let e = &mut engines[i];
         if let Err(p) = catch_unwind(AssertUnwindSafe(|| e.apply(&TreeOp::Pause))) {
             let name = e_name(engines, i);
-            return Err(diverge(
-                engines,
-                step,
-                op,
-                Check::Crash,
-                name,
-                format!("engine panicked pausing its cursor: {}", panic_message(&*p)),
-                opts,
-            ));
+            let detail = format!("engine panicked pausing its cursor: {}", panic_message(&*p));
+            return Err(at.diverge(engines, Check::Crash, name, detail));
         }
     }
     Ok(())

@@ -1,0 +1,322 @@
+//! The checks the executor makes after each op of a maple tree program, one
+//! function each, in the order [`super::run_steps`] calls them. Each returns
+//! the [`Divergence`] of the first engine that fails it; the doc comment of
+//! each says the class of bug it catches.
+
+use super::{e_name, Applied, At, Check, Divergence, Event, RunStats};
+use crate::engine::{Outcome, TreeEngine};
+use crate::ops::TreeOp;
+
+/// A **caller error** (the program broke a kernel calling convention: a
+/// store beyond a bulk reservation, a preallocated store that needed more)
+/// ends the run without a divergence, as `Ok(Some(why))`. The engines with
+/// nodes judge such errors themselves, and they must agree: one that stops
+/// where another goes on is a **result** divergence, so a port bug cannot
+/// hide behind a stop (the last engine with nodes, the kernel when it runs,
+/// is the reference for what nodes do).
+pub(crate) fn caller_error(
+    engines: &[Box<dyn TreeEngine>],
+    outcomes: &[Outcome],
+    at: &At<'_>,
+) -> Result<Option<String>, Box<Divergence>> {
+    let Some(msg) = outcomes.iter().find_map(|o| match o {
+        Outcome::CallerError(m) => Some(m.clone()),
+        _ => None,
+    }) else {
+        return Ok(None);
+    };
+    let node_stops: Vec<(usize, bool)> = engines
+        .iter()
+        .zip(outcomes)
+        .enumerate()
+        .filter(|(_, (e, _))| e.inspect().is_some())
+        .map(|(i, (_, o))| (i, matches!(o, Outcome::CallerError(_))))
+        .collect();
+    if let Some(&(r, reference)) = node_stops.last() {
+        if let Some(&(i, _)) = node_stops.iter().find(|(_, s)| *s != reference) {
+            let (stopped, went_on) = if reference { (r, i) } else { (i, r) };
+            let detail = format!(
+                "the engines with nodes disagree on a caller error: {} stopped ({}), {} went on \
+                 ({:?})",
+                e_name(engines, stopped),
+                msg,
+                e_name(engines, went_on),
+                outcomes[went_on]
+            );
+            return Err(at.diverge(engines, Check::Result, e_name(engines, i), detail));
+        }
+    }
+    Ok(Some(msg))
+}
+
+/// **result**: every engine returned what the reference returned (a wrong
+/// entry, a wrong error, a cursor left at the wrong place). When an
+/// injected allocation failure fired during the op, the **atomicity** check
+/// ([`faulted_op`]) judges the answers instead. Either way the reference
+/// engine then stands where the op left the others.
+pub(crate) fn results(
+    engines: &mut [Box<dyn TreeEngine>],
+    applied: Applied,
+    at: &At<'_>,
+    observe: &mut dyn FnMut(Event),
+) -> Result<(), Box<Divergence>> {
+    let outcomes = &applied.outcomes;
+    if let Some(after) = applied.reference_after {
+        let faulted: Vec<bool> = engines
+            .iter()
+            .zip(&applied.failed_before)
+            .map(|(e, b)| e.inspect().is_some_and(|i| i.failed_allocs() > *b))
+            .collect();
+        if faulted.iter().any(|f| *f) {
+            let no_effect = faulted_op(engines, after.as_ref(), &faulted, outcomes, at)?;
+            observe(Event::Fault {
+                step: at.step,
+                no_effect,
+            });
+            return Ok(());
+        }
+        engines[0] = after;
+    }
+    for (i, o) in outcomes.iter().enumerate().skip(1) {
+        if *o != outcomes[0] {
+            let detail = format!(
+                "{}: {:?}\n{}: {:?}",
+                engines[0].name(),
+                outcomes[0],
+                engines[i].name(),
+                o
+            );
+            return Err(at.diverge(engines, Check::Result, e_name(engines, i), detail));
+        }
+    }
+    Ok(())
+}
+
+/// **atomicity**, for an op during which an injected allocation failure
+/// fired (the class of the 2022 `__vma_adjust` unwinding doubts and of
+/// `mas_nomem()` retry bugs). Each engine must be in one of two worlds: the
+/// op took full effect (the kernel's retry succeeded: its result equals the
+/// reference's), or none at all (its result is the kernel's answer to the
+/// failure, e.g. `ENOMEM`), and all in the same one. The reference engine
+/// (`engines[0]`, not yet changed) is moved to the world the engines are
+/// in; `after` is a copy of it with the op applied. Returns whether the op
+/// had no effect.
+fn faulted_op(
+    engines: &mut [Box<dyn TreeEngine>],
+    after: &dyn TreeEngine,
+    faulted: &[bool],
+    outcomes: &[Outcome],
+    at: &At<'_>,
+) -> Result<bool, Box<Divergence>> {
+    let op = at.op;
+    let before_entries = engines[0].entries();
+    let after_entries = after.entries();
+    let mut world_before = None;
+    for i in 1..engines.len() {
+        let got = engines[i].entries();
+        let in_after = got == after_entries;
+        let in_before = got == before_entries;
+        let (world, ok) = if in_after && outcomes[i] == outcomes[0] {
+            (false, true)
+        } else if in_before && faulted[i] {
+            let failure_answer = Outcome::enomem(op).is_some_and(|o| outcomes[i] == o)
+                // mtree_erase() returns the entry even when its store failed.
+                || (matches!(op, TreeOp::Erase { .. }) && outcomes[i] == outcomes[0]);
+            (true, failure_answer)
+        } else {
+            (false, false)
+        };
+        let agrees = world_before.map_or(true, |w| w == world);
+        if !ok || !agrees {
+            let detail = format!(
+                "an injected allocation failure fired during the op; {} returned {:?} and its \
+                 entries are {}; the op alone returns {:?}\n{}",
+                engines[i].name(),
+                outcomes[i],
+                if in_after {
+                    "as after the op"
+                } else if in_before {
+                    "as before the op"
+                } else {
+                    "neither as before nor as after the op"
+                },
+                outcomes[0],
+                entries_diff(
+                    if in_before {
+                        &before_entries
+                    } else {
+                        &after_entries
+                    },
+                    &got
+                )
+            );
+            let name = e_name(engines, i);
+            return Err(at.diverge(engines, Check::Atomicity, name, detail));
+        }
+        world_before = Some(world);
+    }
+    if world_before == Some(true) {
+        // The op did nothing to the tree; what every engine does to its
+        // maple state before any such op (ending a pending preallocation's
+        // store_prealloc readiness) still stands.
+        if !crate::engine::leaves_state_alone(op) {
+            engines[0].apply(&TreeOp::MasDestroy);
+        }
+    } else {
+        let copy = after
+            .snapshot()
+            .expect("the reference engine can be copied");
+        engines[0] = copy;
+    }
+    Ok(world_before == Some(true))
+}
+
+/// **contents**: every engine holds the reference's entries (a lost,
+/// duplicated or misplaced range: the spanning-store duplicate of 2024, a
+/// VMA that appears twice). After a store, insert or erase the entries
+/// around the touched range are compared; with `full` (every
+/// `full_every` ops, after a destroy, at the end) all of them.
+pub(crate) fn contents(
+    engines: &[Box<dyn TreeEngine>],
+    at: &At<'_>,
+    full: bool,
+    stats: &mut RunStats,
+) -> Result<(), Box<Divergence>> {
+    let range = if full { None } else { touched(at.op) };
+    if !full && range.is_none() {
+        return Ok(());
+    }
+    let lists: Vec<Vec<(u64, u64, u64)>> = engines
+        .iter()
+        .map(|e| match range {
+            None => e.entries(),
+            Some((lo, hi)) => e.entries_in(lo, hi),
+        })
+        .collect();
+    if full {
+        stats.max_entries = stats.max_entries.max(lists[0].len());
+    }
+    for (i, l) in lists.iter().enumerate().skip(1) {
+        if *l != lists[0] {
+            let scope = match range {
+                None => "all entries".to_string(),
+                Some((lo, hi)) => format!("entries meeting [{lo:#x}, {hi:#x}]"),
+            };
+            let detail = format!(
+                "{scope} differ ({} left, {} right):\n{}",
+                engines[0].name(),
+                engines[i].name(),
+                entries_diff(&lists[0], l)
+            );
+            return Err(at.diverge(engines, Check::Contents, e_name(engines, i), detail));
+        }
+    }
+    Ok(())
+}
+
+/// **accounting**, for engine `i` if it has nodes: every node allocated is
+/// reachable from the root or held by a maple state (a leak: the 2022
+/// destroy-walk fix that freed too few leaves, the 2023 `mas_alloc_nodes()`
+/// count reset; a node freed twice shows as a crash of the allocator).
+pub(crate) fn accounting(
+    engines: &[Box<dyn TreeEngine>],
+    i: usize,
+    at: &At<'_>,
+) -> Result<(), Box<Divergence>> {
+    let Some(ins) = engines[i].inspect() else {
+        return Ok(());
+    };
+    let acc = ins.accounting();
+    if acc.balanced() {
+        return Ok(());
+    }
+    let detail = format!(
+        "{} nodes allocated, {} reachable from the root, {} held by maple states: {} unaccounted",
+        acc.live,
+        acc.reachable,
+        acc.held,
+        acc.live as i128 - (acc.reachable + acc.held) as i128
+    );
+    Err(at.diverge(engines, Check::Accounting, e_name(engines, i), detail))
+}
+
+/// **validate**, for engine `i` if it has nodes: its own structural checks
+/// (the kernel's `mt_validate()` and stricter ones: no slot or pivot past a
+/// node's data end, the July 2022 stale tail that lookups never see; parent
+/// links, limits, gaps, occupancy).
+pub(crate) fn validate(
+    engines: &[Box<dyn TreeEngine>],
+    i: usize,
+    at: &At<'_>,
+) -> Result<(), Box<Divergence>> {
+    let Some(ins) = engines[i].inspect() else {
+        return Ok(());
+    };
+    match ins.validate() {
+        Ok(()) => Ok(()),
+        Err(msg) => Err(at.diverge(engines, Check::Validate, e_name(engines, i), msg)),
+    }
+}
+
+/// **structure**: every engine with nodes holds the same node graph, word
+/// for word, as the first one (a port that is not faithful: a different
+/// store type, split point or rebalance, which the contents hide).
+pub(crate) fn structure(
+    engines: &[Box<dyn TreeEngine>],
+    at: &At<'_>,
+) -> Result<(), Box<Divergence>> {
+    let with_nodes: Vec<usize> = (0..engines.len())
+        .filter(|&i| engines[i].inspect().is_some())
+        .collect();
+    let Some((&first, rest)) = with_nodes.split_first() else {
+        return Ok(());
+    };
+    let Some(base) = engines[first].inspect() else {
+        return Ok(());
+    };
+    for &i in rest {
+        let Some(other) = engines[i].inspect() else {
+            return Ok(());
+        };
+        let mut diff = None;
+        let mut had = false;
+        base.with_nodes(&mut |a| {
+            had = other.with_nodes(&mut |b| diff = crate::tree::structure_diff(a, b));
+        });
+        if let (true, Some(d)) = (had, diff) {
+            let detail = format!(
+                "node layouts differ ({} first, {} second): {d}",
+                engines[first].name(),
+                engines[i].name()
+            );
+            return Err(at.diverge(engines, Check::Structure, e_name(engines, i), detail));
+        }
+    }
+    Ok(())
+}
+
+/// The range of entries an op may have changed, widened by one index on
+/// each side so that trimmed neighbours are compared too.
+fn touched(op: &TreeOp) -> Option<(u64, u64)> {
+    match *op {
+        TreeOp::Store { first, last, .. } | TreeOp::Insert { first, last, .. } => {
+            let (a, b) = if first <= last {
+                (first, last)
+            } else {
+                (last, first)
+            };
+            Some((a.saturating_sub(1), b.saturating_add(1)))
+        }
+        TreeOp::Erase { index } => Some((index.saturating_sub(1), index.saturating_add(1))),
+        _ => None,
+    }
+}
+
+fn entries_diff(a: &[(u64, u64, u64)], b: &[(u64, u64, u64)]) -> String {
+    let fmt = |v: &[(u64, u64, u64)]| -> Vec<String> {
+        v.iter()
+            .map(|(x, y, t)| format!("{x:#x}-{y:#x} v{t}"))
+            .collect()
+    };
+    format!("{}", pretty_assertions::Comparison::new(&fmt(a), &fmt(b)))
+}
