@@ -1,26 +1,8 @@
 //! The `maplefuzz` binary: exit statuses and messages.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn maplefuzz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_maplefuzz"))
-        .args(args)
-        .output()
-        .expect("run maplefuzz")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-/// A fresh directory under the system temp dir, unique to this test.
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("maplefuzz-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::{maplefuzz, temp_dir, text};
 
 #[test]
 fn fuzz_runs_clean_and_prints_a_summary() {

@@ -3,29 +3,9 @@
 
 #![cfg(feature = "mutants")]
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+mod common;
 
-fn maplefuzz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_maplefuzz"))
-        .args(args)
-        .output()
-        .expect("run maplefuzz")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "maplefuzz-cli-mutants-{}-{name}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::{maplefuzz, temp_dir, text};
 
 #[test]
 fn a_mutant_is_found_and_its_reproducer_needs_it() {

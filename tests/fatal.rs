@@ -14,23 +14,18 @@
 mod common;
 
 use maplefuzz::diff::{self, isolated, Check, Options};
-use maplefuzz::engine::kernel::{unavailable_reason, variants};
+use maplefuzz::engine::kernel::variants;
 use maplefuzz::engine::EngineSet;
 use maplefuzz::ops::text::{format_op, parse_program};
 use maplefuzz::ops::{AnyProgram, Program};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const PLANTED: &str = "oracle,rust,kernel:destroy-uaf";
+use common::{maplefuzz, text};
 
+/// The kernel engine, with the planted variant this file needs.
 fn available() -> bool {
-    if let Some(why) = unavailable_reason() {
-        assert!(
-            std::env::var_os("MAPLEFUZZ_REQUIRE_KERNEL").is_none(),
-            "MAPLEFUZZ_REQUIRE_KERNEL is set but {why}"
-        );
-        eprintln!("skipped: {why}");
+    if !common::kernel_available() {
         return false;
     }
     assert!(
@@ -40,25 +35,7 @@ fn available() -> bool {
     true
 }
 
-fn maplefuzz(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_maplefuzz"))
-        .args(args)
-        .env_remove("MAPLEFUZZ_ENGINES")
-        .env_remove(maplefuzz::mutants::ENV)
-        .output()
-        .expect("run maplefuzz")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("fatal-{name}"));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+const PLANTED: &str = "oracle,rust,kernel:destroy-uaf";
 
 /// The step a dying process said it was at.
 fn died_at(stderr: &str) -> usize {
@@ -97,7 +74,7 @@ fn a_wild_pointer_in_the_c_engine_is_found_replayed_named_and_shrunk() {
     if !available() {
         return;
     }
-    let dir = scratch("whole-path");
+    let dir = common::temp_dir("fatal-whole-path");
     let crashes = dir.join("crashes");
 
     // The campaign dies of the signal, the program in flight on disk.

@@ -15,16 +15,11 @@ use maplefuzz::engine::{EngineSet, Outcome};
 use maplefuzz::mutants::{self, Mutant};
 use maplefuzz::ops::{text, Program, TreeOp};
 use std::path::{Path, PathBuf};
+
+mod common;
+use common::temp_dir;
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-
-/// A fresh directory under the system temp dir, unique to this test.
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("maplefuzz-import-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
 
 /// The kernel tree (or maple.c) to import from, or why there is none.
 fn find_kernel() -> Result<PathBuf, String> {

@@ -8,22 +8,13 @@
 
 use maplefuzz::diff::{self, isolated, Check, Options};
 use maplefuzz::driver::{exec_program, Target};
-use maplefuzz::engine::kernel::{unavailable_reason, variants};
+use maplefuzz::engine::kernel::variants;
 use maplefuzz::engine::EngineSet;
 use maplefuzz::ops::text::parse_program;
 use maplefuzz::ops::{AnyProgram, Program};
 
-fn available() -> bool {
-    if let Some(why) = unavailable_reason() {
-        assert!(
-            std::env::var_os("MAPLEFUZZ_REQUIRE_KERNEL").is_none(),
-            "MAPLEFUZZ_REQUIRE_KERNEL is set but {why}"
-        );
-        eprintln!("skipped: {why}");
-        return false;
-    }
-    true
-}
+mod common;
+use common::kernel_available as available;
 
 fn engines(kernel: &'static str, rust: bool) -> EngineSet {
     EngineSet {

@@ -2,6 +2,9 @@
 //! fuzzes, shrinks every crash, reports one deduplicated reproducer and
 //! exits 1; without the bug it exits 0.
 
+mod common;
+
+use common::text;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -43,10 +46,6 @@ fn out_dir(name: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("nightly-{name}"));
     let _ = std::fs::remove_dir_all(&d);
     d
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 fn check_planted(out: &Path, run: &Output) {

@@ -11,10 +11,11 @@ use maplefuzz::ops::{binary, Program};
 use maplefuzz::shrink::{self, run_fast, Options};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
+use common::{temp_dir, text};
 
 const STALE: Option<Mutant> = Some(Mutant::StaleNodeStore);
 
@@ -109,17 +110,6 @@ fn maplefuzz(args: &[&str], mutant: bool) -> Output {
         c.env_remove(mutants::ENV);
     }
     c.output().expect("run maplefuzz")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("maplefuzz-shrink-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn write(path: &Path, bytes: &[u8]) {

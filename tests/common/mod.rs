@@ -1,7 +1,57 @@
-//! Helpers shared by integration tests.
+//! Helpers shared by integration tests: the `maplefuzz` binary, scratch
+//! folders, the kernel engine's availability, and generated reproducers
+//! compiled and run. Each test file includes this module and uses what it
+//! needs.
+#![allow(dead_code)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// Runs the `maplefuzz` binary with `args`, with no engine set or mutant
+/// inherited from the environment (each test says what it wants).
+pub fn maplefuzz(args: &[&str]) -> Output {
+    maplefuzz_with(args, &[])
+}
+
+/// [`maplefuzz`] with these environment variables set.
+pub fn maplefuzz_with(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_maplefuzz"))
+        .args(args)
+        .env_remove("MAPLEFUZZ_ENGINES")
+        .env_remove(maplefuzz::mutants::ENV)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run maplefuzz")
+}
+
+/// Bytes a process printed, as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// An empty scratch folder for one test, named by the test binary's
+/// process and `name` (removed and made anew on every call).
+pub fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("maplefuzz-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Whether the kernel engine was built. Without it a kernel test says so
+/// and passes, unless `MAPLEFUZZ_REQUIRE_KERNEL` is set (CI sets it), where
+/// its absence fails the test.
+pub fn kernel_available() -> bool {
+    if let Some(why) = maplefuzz::engine::kernel::unavailable_reason() {
+        assert!(
+            std::env::var_os("MAPLEFUZZ_REQUIRE_KERNEL").is_none(),
+            "MAPLEFUZZ_REQUIRE_KERNEL is set but {why}"
+        );
+        eprintln!("skipped: {why}");
+        return false;
+    }
+    true
+}
 
 /// Compiles and runs a generated `#[test]` (the Rust reproducer
 /// `maplefuzz shrink` writes) with cargo, in a scratch crate that depends
@@ -13,7 +63,6 @@ use std::process::{Command, Output};
 /// (each test file under its own name), so the dependencies are built once
 /// (about a minute on two cores); test binaries run one after another, so
 /// two callers never build it at the same time.
-#[allow(dead_code)] // each test file uses what it needs
 pub fn run_generated_test(file: &str, source: &str, mutant: Option<&str>) -> Output {
     run_generated_test_with(file, source, mutant, &[])
 }
