@@ -8,6 +8,7 @@ use crate::ops::vma::{
 };
 use crate::vma as model;
 use maplefuzz_reference as oracle;
+use std::convert::identity;
 
 /// An address space the executor can drive and observe.
 pub trait VmaEngine {
@@ -141,10 +142,7 @@ impl ModelEngine {
         ModelEngine {
             mm: model::Mm::new(model::VmaConfig {
                 max_map_count: setup.max_map_count,
-                profile: match setup.profile {
-                    VmaProfile::V6_12 => model::Profile::V6_12,
-                    VmaProfile::V6_1 => model::Profile::V6_1,
-                },
+                profile: setup.profile,
             }),
         }
     }
@@ -160,40 +158,17 @@ impl ModelEngine {
     }
 }
 
-fn model_errno(e: model::Errno) -> VmaErrno {
-    match e {
-        model::Errno::EINVAL => VmaErrno::EINVAL,
-        model::Errno::ENOMEM => VmaErrno::ENOMEM,
-        model::Errno::EEXIST => VmaErrno::EEXIST,
-        model::Errno::EACCES => VmaErrno::EACCES,
-        model::Errno::EFAULT => VmaErrno::EFAULT,
-        model::Errno::EAGAIN => VmaErrno::EAGAIN,
-        model::Errno::EPERM => VmaErrno::EPERM,
-        model::Errno::EOVERFLOW => VmaErrno::EOVERFLOW,
-        model::Errno::EOPNOTSUPP => VmaErrno::EOPNOTSUPP,
-    }
-}
-
-fn model_point(p: model::Point) -> Point {
-    match p {
-        model::Point::VmaAlloc => Point::VmaAlloc,
-        model::Point::Prealloc => Point::Prealloc,
-        model::Point::StoreGfp => Point::StoreGfp,
-        model::Point::AnonVma => Point::AnonVma,
-        model::Point::TreeDup => Point::TreeDup,
-    }
-}
-
 impl VmaEngine for ModelEngine {
     fn name(&self) -> &'static str {
         "rust"
     }
 
     fn apply(&mut self, op: &VmaOp) -> VmaOutcome {
-        syscall!(self.mm, op, model, model::Errno, model_errno)
+        // The op language's types are the model's: nothing to translate.
+        syscall!(self.mm, op, model, model::Errno, identity)
     }
 
-    observe!(mm, model_point);
+    observe!(mm, identity);
 
     fn validate(&self) -> Result<(), String> {
         self.mm.validate_mm()

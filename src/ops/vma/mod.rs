@@ -18,6 +18,13 @@ pub mod text;
 
 use std::fmt;
 
+/// The contract's types are the VMA layer's (`src/vma`), written once: what
+/// backs a mapping, the allocation points an op passes, which process goes
+/// on after a fork, the errors, and the kernel version profile. (The
+/// oracle keeps its own copies on purpose: it shares no code with what it
+/// checks.)
+pub use crate::vma::{Backing, Errno as VmaErrno, ForkKeep, Point, Profile as VmaProfile};
+
 /// Linux uapi constants the op language uses, and the fixed environment
 /// of both engines: those of the VMA layer (`src/vma`), the one place they
 /// are written in this crate (the oracle keeps its own).
@@ -71,27 +78,6 @@ pub mod vm {
             parts.join("|")
         }
     }
-}
-
-/// What backs a mapping.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Backing {
-    /// `MAP_ANONYMOUS`.
-    Anon,
-    /// One of the environment's four files (0..=3; see `src/vma`), at page
-    /// offset `pgoff`.
-    File { file: u8, pgoff: u64 },
-}
-
-/// The kernel version whose VMA code drives the tree.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum VmaProfile {
-    /// Linux 6.12: one preallocation, one store per VMA change.
-    #[default]
-    V6_12,
-    /// Linux 6.1's `__vma_adjust()` pattern: every split makes one
-    /// preallocation and then two stores (the July 2022 scenario).
-    V6_1,
 }
 
 /// How the address space is created.
@@ -149,15 +135,6 @@ pub enum VmaOp {
     Fork { keep: ForkKeep },
 }
 
-/// Which process a program goes on in after a [`VmaOp::Fork`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ForkKeep {
-    /// The parent: the child exits at once.
-    Parent,
-    /// The child: the parent exits.
-    Child,
-}
-
 impl VmaOp {
     /// The op's name in the text form and in signatures.
     pub fn kind(&self) -> &'static str {
@@ -206,27 +183,6 @@ pub struct VmaProgram {
     pub ops: Vec<VmaOp>,
 }
 
-/// The errors the system calls answer (negated errno values in the kernel).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum VmaErrno {
-    EINVAL,
-    ENOMEM,
-    EEXIST,
-    EACCES,
-    EFAULT,
-    EAGAIN,
-    EPERM,
-    EOVERFLOW,
-    /// `MAP_SHARED_VALIDATE` with a flag the mapping does not support.
-    EOPNOTSUPP,
-}
-
-impl fmt::Display for VmaErrno {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
-
 /// What an op answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum VmaOutcome {
@@ -249,24 +205,6 @@ impl fmt::Display for VmaOutcome {
             VmaOutcome::Armed => f.write_str("armed"),
         }
     }
-}
-
-/// Where an op may fail with `-ENOMEM` from an allocation, in the kernel's
-/// order (the points [`VmaOp::FailAt`] counts).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Point {
-    /// `vm_area_alloc()` / `vm_area_dup()`.
-    VmaAlloc,
-    /// `vma_iter_prealloc()` / `mas_preallocate()`.
-    Prealloc,
-    /// `mas_store_gfp()` into munmap's side tree, `vma_iter_clear_gfp()`,
-    /// `vma_iter_store_gfp()`.
-    StoreGfp,
-    /// `anon_vma_prepare()`, `anon_vma_clone()`, `dup_anon_vma()`,
-    /// `anon_vma_fork()`'s new anon_vma.
-    AnonVma,
-    /// `__mt_dup()` in `dup_mmap()`.
-    TreeDup,
 }
 
 /// One VMA as the engines report it.
