@@ -40,12 +40,14 @@ pub mod node;
 mod prealloc;
 mod rebalance;
 mod state;
+pub mod typed;
 mod validate;
 mod write;
 
 pub use import::{structure_diff, NodeSource};
 pub use node::{FaultSchedule, NodeCounters, NodeType};
 pub use state::Status;
+pub use typed::{Erased, MapleMap};
 pub use validate::{Invariant, NodeRef, ValidationError};
 
 use alloc::NodePool;
