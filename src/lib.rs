@@ -3,7 +3,7 @@
 //!
 //! - [`tree`]: the crate `maple-tree` (`tree/`), a faithful port of Linux
 //!   6.12 `lib/maple_tree.c`, re-exported; it depends on nothing of the
-//!   harness.
+//!   harness. [`tree::MapleMap`] is its typed API.
 //! - [`vma`]: the Linux 6.12 VMA layer (mmap, munmap, mprotect, madvise,
 //!   brk, mremap, fork; merge and split) on that tree.
 //! - [`ops`]: the operation languages (tree and VMA programs), their binary
@@ -38,3 +38,9 @@ pub mod shrink;
 pub mod vma;
 
 pub use maple_tree as tree;
+
+/// The Rust examples of `docs/tree.md`, run as doctests so that they stay
+/// true.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/tree.md")]
+struct DocsTreeMd;

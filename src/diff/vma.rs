@@ -5,8 +5,9 @@
 //!
 //! 1. **crash**: an engine panicked;
 //! 2. **result**: both answered the same ([`VmaOutcome`]), and passed the
-//!    same allocation points ([`Point`]) in the same order, so a
-//!    [`VmaOp::FailAt`] fails the same kernel call in both;
+//!    same allocation points ([`Point`](crate::ops::vma::Point)) in the
+//!    same order, so a [`VmaOp::FailAt`](crate::ops::vma::VmaOp::FailAt)
+//!    fails the same kernel call in both;
 //! 3. **pages**: the page view is the same: every mapped page's flags,
 //!    file and file page, and anon_vma, independent of where VMA
 //!    boundaries fall (what the process can observe);

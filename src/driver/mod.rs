@@ -3,8 +3,10 @@
 //! A campaign ([`fuzz`]) runs executions until its time budget or exec limit
 //! is spent, or until the first divergence. Execution `i` of a campaign with
 //! seed `s` is fully determined by `(s, i)`: its seed is
-//! [`exec_seed`]`(s, i)`, its program is [`generate`] on a `ChaCha8Rng`
-//! seeded with that, and it runs through [`diff::run`]. So
+//! [`exec_seed`]`(s, i)`, its program is the target's generator
+//! ([`generate_profile`] or
+//! [`vma::binary::generate`](crate::ops::vma::binary::generate)) on a
+//! `ChaCha8Rng` seeded with that, and it runs through [`diff::run`]. So
 //! `maplefuzz fuzz --seed S --max-execs N` repeats a campaign exactly,
 //! and a failing execution also leaves its program on disk
 //! (`<crash_dir>/<signature>-<exec seed>.txt` and `.bin`) before anything

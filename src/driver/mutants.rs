@@ -1,5 +1,5 @@
 //! `maplefuzz mutants`: every mutant under every target that can reach it,
-//! each a campaign of the stable driver ([`fuzz`](super::fuzz)) that stops
+//! each a campaign of the stable driver ([`fuzz`]) that stops
 //! at the first divergence or when its budget is spent.
 //!
 //! A row of the table is one (mutant, target) campaign: whether it

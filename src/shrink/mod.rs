@@ -14,7 +14,7 @@
 //!    program, then a quarter, and so on down to single ops;
 //! 2. remove every pair of adjacent ops (pairs the chunk pass could not
 //!    remove one at a time, at every alignment);
-//! 3. value simplification ([`values`]): value tokens renumbered 1, 2, 3 in
+//! 3. value simplification (`values.rs`): value tokens renumbered 1, 2, 3 in
 //!    order of appearance; keys renumbered closer together (order and
 //!    adjacency kept, page alignment kept where the program has it); then
 //!    op by op keys toward 0 and page-aligned, ranges shorter, sizes
@@ -27,8 +27,8 @@
 //! program so far is returned and [`Shrunk::complete`] is false.
 //!
 //! The search is generic over [`Shrinkable`] programs: tree programs
-//! ([`Program`], simplified by [`values`]), address-space programs
-//! ([`VmaProgram`](crate::ops::vma::VmaProgram), simplified by [`vma`]) and [`AnyProgram`], which the
+//! ([`Program`], simplified by `values.rs`), address-space programs
+//! ([`VmaProgram`](crate::ops::vma::VmaProgram), simplified by `vma.rs`) and [`AnyProgram`], which the
 //! driver uses for files of either language.
 //!
 //! The reproducer writers live beside: [`text`] (the regression file),
@@ -462,7 +462,7 @@ impl<P: Shrinkable> Reproducer<'_, P> {
 }
 
 /// How complex a program is: op count first, then the keys, sizes and
-/// fault counts (see [`values::num_cost`]), then the value tokens. A kept
+/// fault counts (see `values::num_cost`), then the value tokens. A kept
 /// candidate always costs less than the best program before it.
 pub fn cost(p: &Program) -> (usize, u64, u64) {
     let mut nums = 0u64;

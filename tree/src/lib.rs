@@ -25,6 +25,9 @@
 //! NULL, and words whose low two bits are `10` are the kernel's internal
 //! encodings (node pointers, retry and zero entries): storing one is refused
 //! with `EINVAL`.
+//!
+//! [`MapleMap<T>`](MapleMap) is the typed API over this core: it owns values
+//! of any type over the same ranges, and drops each exactly once.
 
 mod alloc;
 mod bignode;
@@ -40,18 +43,26 @@ pub mod node;
 mod prealloc;
 mod rebalance;
 mod state;
+pub mod typed;
 mod validate;
 mod write;
 
 pub use import::{structure_diff, NodeSource};
 pub use node::{FaultSchedule, NodeCounters, NodeType};
 pub use state::Status;
+pub use typed::{Erased, MapleMap};
 pub use validate::{Invariant, NodeRef, ValidationError};
 
 use alloc::NodePool;
 pub use alloc::PreallocViolation;
 use node::{safe_root, xa_is_internal, xa_is_node, NodeArena};
 use state::Mas;
+
+/// The Rust examples of this crate's README, run as doctests so that they
+/// stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
 
 /// `MT_FLAGS_ALLOC_RANGE`: track gaps in internal nodes (allocation tree).
 pub const MT_FLAGS_ALLOC_RANGE: u32 = 0x01;
