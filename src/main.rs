@@ -178,6 +178,8 @@ fn select_mutant(name: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
+// One argument per flag of the command, and the engine set.
+#[allow(clippy::too_many_arguments)]
 fn run_mutants_command(
     seconds: u64,
     max_execs: Option<u64>,
@@ -186,6 +188,7 @@ fn run_mutants_command(
     crash_dir: PathBuf,
     only: &[String],
     quiet: bool,
+    engines: maplefuzz::engine::EngineSet,
 ) -> Result<i32, String> {
     if !mutants::ENABLED {
         return Err("this maplefuzz was built without the `mutants` feature".to_string());
@@ -202,6 +205,7 @@ fn run_mutants_command(
         seed: seed.unwrap_or_else(driver::clock_seed),
         crash_dir,
         shrink: Some(driver::mutants::SHRINK_LIMITS),
+        engines,
     };
     if !quiet {
         eprintln!(
@@ -267,15 +271,22 @@ fn shrink(opts: ShrinkOptions, json: Option<PathBuf>, quiet: bool) -> Result<i32
 fn main() -> ExitCode {
     // clap prints its own usage errors and exits with status 2.
     let cli = Cli::parse();
-    if let Some(spec) = &cli.engines {
-        match maplefuzz::engine::EngineSet::parse(spec) {
-            Ok(set) => set.choose(),
-            Err(e) => {
-                eprintln!("maplefuzz: --engines {spec}: {e}");
-                return ExitCode::from(2);
-            }
+    // The engines every command runs tree programs on: `--engines`, else
+    // `MAPLEFUZZ_ENGINES`, else every engine this build has.
+    let engines = match &cli.engines {
+        Some(spec) => maplefuzz::engine::EngineSet::parse(spec)
+            .map_err(|e| format!("maplefuzz: --engines {spec}: {e}")),
+        None => {
+            maplefuzz::engine::EngineSet::from_env_checked().map_err(|e| format!("maplefuzz: {e}"))
         }
-    }
+    };
+    let engines = match engines {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
     let result = match cli.command {
         Command::Fuzz {
             target,
@@ -297,6 +308,7 @@ fn main() -> ExitCode {
                 crash_dir,
                 quiet,
                 print: true,
+                engines,
             };
             driver::fuzz(&opts).map(|o| o.exit_code())
         }
@@ -304,7 +316,7 @@ fn main() -> ExitCode {
             if let Err(e) = select_mutant(mutant.as_deref()) {
                 return usage_error(&e);
             }
-            driver::sweep::sweep(&file).map(i32::from)
+            driver::sweep::sweep(&file, &engines).map(i32::from)
         }
         Command::Replay {
             file,
@@ -314,7 +326,7 @@ fn main() -> ExitCode {
             if let Err(e) = select_mutant(mutant.as_deref()) {
                 return usage_error(&e);
             }
-            driver::replay(&file, trace).map(|o| i32::from(o.diverged()))
+            driver::replay(&file, trace, &engines).map(|o| i32::from(o.diverged()))
         }
         Command::ImportKernelSets { path, out_dir } => {
             driver::import::import_kernel_sets(&path, &out_dir).map(|sets| {
@@ -340,7 +352,7 @@ fn main() -> ExitCode {
             quiet,
         } => {
             return match run_mutants_command(
-                seconds, max_execs, seed, &json, crash_dir, &only, quiet,
+                seconds, max_execs, seed, &json, crash_dir, &only, quiet, engines,
             ) {
                 Ok(code) => ExitCode::from(code as u8),
                 Err(e) => usage_error(&e),
@@ -367,6 +379,7 @@ fn main() -> ExitCode {
                     out,
                     snippets,
                     limits: shrink::limits(seconds, max_runs),
+                    engines,
                 },
                 json,
                 quiet,

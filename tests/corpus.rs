@@ -5,6 +5,7 @@
 
 use maplefuzz::diff;
 use maplefuzz::driver::load_any;
+use maplefuzz::engine::EngineSet;
 use maplefuzz::ops::{text, AnyProgram, Program};
 use maplefuzz::tree::{StoreStats, StoreType};
 use std::path::{Path, PathBuf};
@@ -42,7 +43,7 @@ fn every_committed_program_replays_clean() {
     assert!(!all.is_empty(), "no corpus found under {}", root.display());
     for p in &all {
         let program = load_any_file(p);
-        if let Err(d) = diff::run_any(&program) {
+        if let Err(d) = diff::run_any(&program, &EngineSet::from_env()) {
             panic!("{} diverged:\n{}", p.display(), d);
         }
     }
@@ -58,7 +59,7 @@ fn the_tree_ops_seeds_reach_every_store_type() {
         .iter()
         .filter(|p| p.extension().and_then(|x| x.to_str()) == Some("txt"))
     {
-        let stats = diff::run(&load(p)).unwrap();
+        let stats = diff::run(&load(p), &EngineSet::from_env()).unwrap();
         seen.merge(&stats.store_stats);
     }
     for ty in StoreType::ALL.iter().skip(1) {

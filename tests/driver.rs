@@ -24,6 +24,7 @@ fn target_campaign(target: &str, seed: u64, execs: u64, name: &str) -> FuzzOutco
         crash_dir: dir.clone(),
         quiet: true,
         print: false,
+        engines: maplefuzz::engine::EngineSet::from_env(),
     };
     let outcome = fuzz(&opts).expect("a valid target");
     if let Some(f) = &outcome.failure {
@@ -128,6 +129,7 @@ fn unknown_target_is_an_error() {
         max_execs: Some(1),
         quiet: true,
         print: false,
+        engines: maplefuzz::engine::EngineSet::from_env(),
         ..FuzzOptions::default()
     };
     let e = fuzz(&opts).unwrap_err();

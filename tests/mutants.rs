@@ -8,6 +8,7 @@
 
 use maplefuzz::driver::mutants::{run_one, MutantsOptions};
 use maplefuzz::driver::{fuzz, FuzzOptions, Target};
+use maplefuzz::engine::EngineSet;
 use maplefuzz::mutants::{self, Mutant};
 use maplefuzz::tree::{FaultSchedule, MaState, MapleTree, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU};
 use std::collections::HashMap;
@@ -118,6 +119,7 @@ fn every_reachable_mutant_is_detected_within_its_budget() {
             seed: SEED,
             crash_dir: dir.clone(),
             shrink: None,
+            engines: EngineSet::from_env(),
         };
         let row = run_one(&opts, m, t);
         if !row.detected {
@@ -148,6 +150,7 @@ fn the_same_executions_without_a_mutant_are_clean() {
             crash_dir: dir.clone(),
             quiet: true,
             print: false,
+            engines: EngineSet::from_env(),
         };
         let o = mutants::with(None, || fuzz(&opts)).expect("a valid target");
         assert!(
@@ -263,6 +266,7 @@ fn a_detection_row_carries_the_shrunk_length() {
             seed: SEED,
             crash_dir: dir.clone(),
             shrink: Some(maplefuzz::driver::mutants::SHRINK_LIMITS),
+            engines: EngineSet::from_env(),
         };
         let row = run_one(&opts, m, t);
         assert!(row.detected, "{m} on {}", t.name());

@@ -4,6 +4,7 @@
 //! into one reproducer per bug; `replay --trace` shows the divergence.
 
 use maplefuzz::diff::Check;
+use maplefuzz::engine::EngineSet;
 use maplefuzz::mutants::{self, Mutant};
 use maplefuzz::ops::gen::{generate_with, GenConfig};
 use maplefuzz::ops::text::{format_program, parse_program};
@@ -32,7 +33,7 @@ fn long_failing_program() -> (u64, Program, usize) {
         for seed in 0..1000u64 {
             let p = generate_with(&mut ChaCha8Rng::seed_from_u64(seed), &cfg);
             assert_eq!(p.ops.len(), 200);
-            if let Err(d) = run_fast(&p) {
+            if let Err(d) = run_fast(&p, &EngineSet::from_env()) {
                 if d.step >= 190 {
                     return (seed, p, d.step);
                 }
@@ -50,7 +51,7 @@ fn a_200_op_program_shrinks_to_at_most_5_ops_deterministically() {
         max_runs: 5_000,
         timeout: None,
     };
-    let s = mutants::with(STALE, || shrink::shrink(&p, &opts)).unwrap();
+    let s = mutants::with(STALE, || shrink::shrink(&p, &EngineSet::from_env(), &opts)).unwrap();
     eprintln!(
         "seed {seed}: 200 ops failing at step {step} -> {} ops in {} runs, {:?}",
         s.program.ops.len(),
@@ -61,14 +62,14 @@ fn a_200_op_program_shrinks_to_at_most_5_ops_deterministically() {
     assert!(s.program.ops.len() <= 5, "{}", format_program(&s.program));
     assert_eq!(s.original_ops, 200);
     // It fails as the original did, only with the bug planted.
-    let d = mutants::with(STALE, || run_fast(&p)).unwrap_err();
+    let d = mutants::with(STALE, || run_fast(&p, &EngineSet::from_env())).unwrap_err();
     assert_eq!(s.divergence.check, d.check);
     assert_eq!(s.divergence.op.kind(), d.op.kind());
     assert_eq!(s.divergence.bug_signature(), d.bug_signature());
-    assert!(mutants::with(STALE, || run_fast(&s.program)).is_err());
-    assert!(mutants::with(None, || run_fast(&s.program)).is_ok());
+    assert!(mutants::with(STALE, || run_fast(&s.program, &EngineSet::from_env())).is_err());
+    assert!(mutants::with(None, || run_fast(&s.program, &EngineSet::from_env())).is_ok());
     // The same search again: the same program, the same number of runs.
-    let again = mutants::with(STALE, || shrink::shrink(&p, &opts)).unwrap();
+    let again = mutants::with(STALE, || shrink::shrink(&p, &EngineSet::from_env(), &opts)).unwrap();
     assert_eq!(again.program, s.program);
     assert_eq!(again.runs, s.runs);
     // A run budget of a fifth of it still gives a failing program (the
@@ -78,9 +79,9 @@ fn a_200_op_program_shrinks_to_at_most_5_ops_deterministically() {
         max_runs: s.runs / 5,
         timeout: None,
     };
-    let part = mutants::with(STALE, || shrink::shrink(&p, &cut)).unwrap();
+    let part = mutants::with(STALE, || shrink::shrink(&p, &EngineSet::from_env(), &cut)).unwrap();
     assert!(!part.complete);
-    assert!(mutants::with(STALE, || run_fast(&part.program)).is_err());
+    assert!(mutants::with(STALE, || run_fast(&part.program, &EngineSet::from_env())).is_err());
     assert!(part.program.ops.len() >= s.program.ops.len());
 }
 
@@ -92,7 +93,10 @@ fn fault_schedules_are_dropped_or_narrowed() {
          fail_allocs never\nstore 0x5 max v3\n",
     )
     .unwrap();
-    let s = mutants::with(STALE, || shrink::shrink(&p, &Options::default())).unwrap();
+    let s = mutants::with(STALE, || {
+        shrink::shrink(&p, &EngineSet::from_env(), &Options::default())
+    })
+    .unwrap();
     assert_eq!(s.divergence.check, Check::Validate);
     assert!(
         !format_program(&s.program).contains("fail_allocs"),
@@ -297,7 +301,10 @@ fn the_trace_shows_the_divergence_and_the_nodes_around_it() {
 #[test]
 fn the_generated_rust_test_fails_on_the_bug_and_passes_without_it() {
     let (_, p, _) = long_failing_program();
-    let s = mutants::with(STALE, || shrink::shrink(&p, &Options::default())).unwrap();
+    let s = mutants::with(STALE, || {
+        shrink::shrink(&p, &EngineSet::from_env(), &Options::default())
+    })
+    .unwrap();
     let r = shrink::Reproducer {
         target: "tree_ops",
         source: "a generated 200-op program",
@@ -357,7 +364,10 @@ fn c_snippet_of(program: &Program, name: &str) -> String {
         source: "a test",
         shrunk: &s,
     };
-    shrink::c::check_fn(&r, &maplefuzz::driver::shrink::events_of(program))
+    shrink::c::check_fn(
+        &r,
+        &maplefuzz::driver::shrink::events_of(program, &EngineSet::from_env()),
+    )
 }
 
 /// Runs `ci/check-c-snippet.sh` on `c`: `None` when no kernel harness is
@@ -394,7 +404,7 @@ fn c_snippets_compile_and_run_on_the_kernel() {
     )
     .unwrap();
     assert!(
-        run_fast(&every_op).is_ok(),
+        run_fast(&every_op, &EngineSet::from_env()).is_ok(),
         "the program is clean on the engines"
     );
     let c = c_snippet_of(&every_op, "every_op");
@@ -405,7 +415,10 @@ fn c_snippets_compile_and_run_on_the_kernel() {
          mas_destroy\nstore 0x1800 0x2800 v4\nload 0x3000\n",
     )
     .unwrap();
-    assert!(run_fast(&bulk).is_ok(), "the bulk program is clean");
+    assert!(
+        run_fast(&bulk, &EngineSet::from_env()).is_ok(),
+        "the bulk program is clean"
+    );
     let bulk_c = c_snippet_of(&bulk, "bulk");
     for kind in maplefuzz::ops::TreeOp::KINDS {
         assert!(

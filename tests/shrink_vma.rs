@@ -5,6 +5,7 @@
 //! compiles, and on the machine's own kernel answers what the oracle
 //! answers.
 
+use maplefuzz::engine::EngineSet;
 use maplefuzz::mutants::{self, Mutant};
 use maplefuzz::ops::vma::binary::build_op;
 use maplefuzz::ops::vma::text::{format_program, parse_vma_program};
@@ -30,7 +31,7 @@ fn long_failing_program() -> (u64, VmaProgram, usize) {
                 setup: VmaSetup::default(),
                 ops: (0..200).map(|_| build_op(&mut rng)).collect(),
             };
-            if let Err(d) = p.run_fast() {
+            if let Err(d) = p.run_fast(&EngineSet::from_env()) {
                 if d.step >= 150 {
                     return (seed, p, d.step);
                 }
@@ -47,7 +48,7 @@ fn shrunk() -> Shrunk<VmaProgram> {
         max_runs: 5_000,
         timeout: None,
     };
-    mutants::with(PGOFF, || shrink::shrink(&p, &opts)).unwrap()
+    mutants::with(PGOFF, || shrink::shrink(&p, &EngineSet::from_env(), &opts)).unwrap()
 }
 
 #[test]
@@ -76,10 +77,10 @@ fn a_200_op_vma_program_shrinks_to_at_most_5_ops_deterministically() {
     assert_eq!(again.program, s.program);
     assert_eq!(again.runs, s.runs);
     // It still fails with the bug, the same way, and only with it.
-    let d = mutants::with(PGOFF, || s.program.run_fast()).unwrap_err();
+    let d = mutants::with(PGOFF, || s.program.run_fast(&EngineSet::from_env())).unwrap_err();
     assert_eq!(d.bug_signature(), s.divergence.bug_signature());
     assert!(
-        mutants::with(None, || s.program.run_fast()).is_ok(),
+        mutants::with(None, || s.program.run_fast(&EngineSet::from_env())).is_ok(),
         "clean without the bug:\n{text}"
     );
     // The text form reads back.
@@ -270,6 +271,7 @@ fn one_vma_bug_through_two_syscalls_is_reported_once() {
         out: dir.join("regressions"),
         snippets: dir.join("snippets"),
         limits: limits(0, 5_000),
+        engines: EngineSet::from_env(),
     };
     let clean = mutants::with(None, || shrink_files(&opts)).unwrap();
     assert_eq!(clean.bugs.len(), 0, "both run clean without the bug");

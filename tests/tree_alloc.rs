@@ -3,6 +3,7 @@
 
 use maplefuzz::diff;
 use maplefuzz::driver::sweep::sweep_program;
+use maplefuzz::engine::EngineSet;
 use maplefuzz::ops::text::parse_program;
 use maplefuzz::ops::{token_to_entry, Program, TreeConfig, TreeOp};
 use maplefuzz::tree::{Errno, Fixes, MaState, MapleTree, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU};
@@ -261,7 +262,8 @@ fn an_allocation_failure_inside_every_store_type_is_atomic() {
                 config,
                 ops: p.ops.clone(),
             };
-            let o = sweep_program(&prog).unwrap_or_else(|d| panic!("{}: {d}", path.display()));
+            let o = sweep_program(&prog, &EngineSet::from_env())
+                .unwrap_or_else(|d| panic!("{}: {d}", path.display()));
             if let Some(f) = o.failures.first() {
                 panic!(
                     "{} with {:?}:\n{}",
@@ -303,7 +305,7 @@ fn a_failed_split_answers_enomem_and_changes_nothing() {
          fail_allocs never\nstore 0x200 0x205 v9\nload 0x200\n",
     );
     let p = parse_program(&text).unwrap();
-    diff::run(&p).unwrap();
+    diff::run(&p, &EngineSet::from_env()).unwrap();
 
     let mut t = MapleTree::new();
     for i in 0..8u64 {
@@ -346,7 +348,8 @@ fn preallocate_once_store_twice_is_reported_when_the_second_needs_nodes() {
         "prealloc 0x0 0x9 v100\nmas_store 0x0 0x9 v100\nmas_store 0x300 0x305 v101\nload 0x300\n",
     );
     let p = parse_program(&text).unwrap();
-    let stats = diff::run(&p).expect("a caller error is not a tree divergence");
+    let stats =
+        diff::run(&p, &EngineSet::from_env()).expect("a caller error is not a tree divergence");
     let (step, why) = stats.stopped.expect("the run stops at the second store");
     assert_eq!(step, 10, "{why}");
     assert!(why.contains("needed more nodes than it held"), "{why}");
@@ -358,7 +361,7 @@ fn preallocate_once_store_twice_is_reported_when_the_second_needs_nodes() {
     // With the preallocation sized for the bigger store, both fit.
     let mut text2 = full_leaf_program();
     text2.push_str("prealloc 0x300 0x305 v101\nmas_store 0x0 0x9 v100\nmas_store 0x300 0x305 v101\nmas_destroy\n");
-    diff::run(&parse_program(&text2).unwrap()).unwrap();
+    diff::run(&parse_program(&text2).unwrap(), &EngineSet::from_env()).unwrap();
 }
 
 /// `maplefuzz sweep` on the tree_faults seeds: every allocation point of
@@ -374,7 +377,8 @@ fn the_tree_faults_seeds_sweep_clean() {
             continue;
         }
         let p = parse_program(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let o = sweep_program(&p).unwrap_or_else(|d| panic!("{}: {d}", path.display()));
+        let o = sweep_program(&p, &EngineSet::from_env())
+            .unwrap_or_else(|d| panic!("{}: {d}", path.display()));
         assert!(o.points > 0, "{}: no allocation to fail", path.display());
         if let Some(f) = o.failures.first() {
             panic!(

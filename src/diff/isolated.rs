@@ -14,6 +14,7 @@
 //! clean run do not cross the process boundary.
 
 use super::{Check, Divergence, Fatal, RunStats};
+use crate::engine::EngineSet;
 use crate::ops::{AnyProgram, Op};
 use crate::tree::StoreType;
 use maplefuzz_kernel::isolate::{self, ChildEnd};
@@ -25,16 +26,22 @@ pub const DEFAULT_LIMIT: Duration = Duration::from_secs(60);
 /// A run function, as the shrinker takes one.
 pub type RunFn<'a> = dyn FnMut(&AnyProgram) -> Result<RunStats, Box<Divergence>> + 'a;
 
-/// Runs `program` on the engines in force, in a child process.
-pub fn run_isolated(program: &AnyProgram, limit: Duration) -> Result<RunStats, Box<Divergence>> {
-    let names = engine_names(program);
-    run_isolated_with(program, limit, &names, &mut |p| super::run_any(p))
+/// Runs `program` on `engines` (a tree program; a VMA program runs on the
+/// VMA engines), in a child process.
+pub fn run_isolated(
+    program: &AnyProgram,
+    engines: &EngineSet,
+    limit: Duration,
+) -> Result<RunStats, Box<Divergence>> {
+    let names = engine_names(program, engines);
+    run_isolated_with(program, limit, &names, &mut |p| super::run_any(p, engines))
 }
 
-/// The names of the engines in force for `program`, in executor order.
-pub fn engine_names(program: &AnyProgram) -> Vec<String> {
+/// The names of the engines `program` runs on, in executor order.
+pub fn engine_names(program: &AnyProgram, engines: &EngineSet) -> Vec<String> {
     match program {
-        AnyProgram::Tree(p) => super::default_engines(p)
+        AnyProgram::Tree(p) => engines
+            .build(p.config)
             .iter()
             .map(|e| e.name().to_string())
             .collect(),

@@ -29,7 +29,7 @@ mod checks;
 pub mod isolated;
 pub mod vma;
 
-use crate::engine::{Outcome, TreeEngine};
+use crate::engine::{EngineSet, Outcome, TreeEngine};
 use crate::ops::{Op, Program, TreeOp};
 use crate::tree::{StoreStats, StoreType};
 use maplefuzz_kernel::isolate as position;
@@ -248,17 +248,12 @@ pub struct RunStats {
     pub max_entries: usize,
 }
 
-/// The engines in force ([`EngineSet::current`](crate::engine::EngineSet::current):
-/// `--engines`, else `MAPLEFUZZ_ENGINES`, else every engine this build has),
-/// fresh for `program`.
-pub fn default_engines(program: &Program) -> Vec<Box<dyn TreeEngine>> {
-    crate::engine::EngineSet::current().build(program.config)
-}
-
 /// The body of every coverage-guided fuzz target (libFuzzer, honggfuzz):
 /// decode the bytes with the one decoder, run the program with the one
-/// executor, and on a divergence panic with the runnable text program and
-/// the report, so the fuzzer records a crash whose message reproduces it.
+/// executor on the engines `MAPLEFUZZ_ENGINES` names (read once per
+/// process: [`EngineSet::from_env`]), and on a divergence panic with the
+/// runnable text program and the report, so the fuzzer records a crash
+/// whose message reproduces it.
 pub fn fuzz_bytes(data: &[u8]) {
     fuzz_program(&crate::ops::binary::decode(data));
 }
@@ -266,7 +261,8 @@ pub fn fuzz_bytes(data: &[u8]) {
 /// The body of [`fuzz_bytes`] after decoding, for targets that adjust the
 /// decoded program first (e.g. `tree_alloc` forces an allocation tree).
 pub fn fuzz_program(p: &Program) {
-    if let Err(d) = run(p) {
+    static ENGINES: std::sync::OnceLock<EngineSet> = std::sync::OnceLock::new();
+    if let Err(d) = run(p, ENGINES.get_or_init(EngineSet::from_env)) {
         panic!(
             "maplefuzz divergence; the program:\n{}\n{}",
             crate::ops::text::format_program(p),
@@ -275,18 +271,25 @@ pub fn fuzz_program(p: &Program) {
     }
 }
 
-/// Runs a program of either language ([`run`] or [`vma::run`]).
-pub fn run_any(program: &crate::ops::AnyProgram) -> Result<RunStats, Box<Divergence>> {
+/// Runs a program of either language ([`run`] on `engines`, or
+/// [`vma::run`], whose engines are always the VMA oracle and the model).
+pub fn run_any(
+    program: &crate::ops::AnyProgram,
+    engines: &EngineSet,
+) -> Result<RunStats, Box<Divergence>> {
     match program {
-        crate::ops::AnyProgram::Tree(p) => run(p),
+        crate::ops::AnyProgram::Tree(p) => run(p, engines),
         crate::ops::AnyProgram::Vma(p) => vma::run(p),
     }
 }
 
-/// Runs `program` on the engines in force with default options.
-pub fn run(program: &Program) -> Result<RunStats, Box<Divergence>> {
-    let mut engines = default_engines(program);
-    run_with(program, &mut engines, Options::default())
+/// Runs `program` on fresh engines of `engines` with default options.
+pub fn run(program: &Program, engines: &EngineSet) -> Result<RunStats, Box<Divergence>> {
+    run_with(
+        program,
+        &mut engines.build(program.config),
+        Options::default(),
+    )
 }
 
 /// The message of a caught panic (string payloads, and the tree's

@@ -3,6 +3,7 @@
 //! check, step and engine.
 
 use super::*;
+use crate::engine::EngineSet;
 use crate::engine::{Inspect, OracleEngine, RustEngine};
 use crate::ops::text::parse_program;
 use crate::ops::TreeConfig;
@@ -205,7 +206,7 @@ fn engines_with_nodes_must_agree_on_a_caller_error() {
 
 #[test]
 fn healthy_engines_agree() {
-    let stats = run(&program()).unwrap();
+    let stats = run(&program(), &EngineSet::from_env()).unwrap();
     assert_eq!(stats.ops, 5);
 }
 
@@ -399,7 +400,7 @@ fn run_observed_reports_what_injected_failures_did() {
     )
     .unwrap();
     let mut events = Vec::new();
-    let mut engines = default_engines(&p);
+    let mut engines = EngineSet::from_env().build(p.config);
     run_observed(&p, &mut engines, Options::default(), &mut |e| {
         events.push(e)
     })

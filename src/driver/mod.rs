@@ -179,6 +179,8 @@ pub struct FuzzOptions {
     pub quiet: bool,
     /// Print the summary (and a divergence report) to stdout.
     pub print: bool,
+    /// The engines every tree program runs on.
+    pub engines: crate::engine::EngineSet,
 }
 
 impl Default for FuzzOptions {
@@ -191,6 +193,7 @@ impl Default for FuzzOptions {
             crash_dir: PathBuf::from("crashes"),
             quiet: false,
             print: true,
+            engines: crate::engine::EngineSet::all_available(),
         }
     }
 }
@@ -277,7 +280,13 @@ enum Exec {
     HarnessPanic(Option<AnyProgram>, String),
 }
 
-fn execute(target: Target, seed: u64, artifact: &Path, crash_here: bool) -> Exec {
+fn execute(
+    target: Target,
+    seed: u64,
+    artifact: &Path,
+    crash_here: bool,
+    engines: &crate::engine::EngineSet,
+) -> Exec {
     let generated = catch_unwind(|| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         target.program(&mut rng)
@@ -296,7 +305,7 @@ fn execute(target: Target, seed: u64, artifact: &Path, crash_here: bool) -> Exec
     if crash_here {
         crash::segfault();
     }
-    match catch_unwind(AssertUnwindSafe(|| diff::run_any(&program))) {
+    match catch_unwind(AssertUnwindSafe(|| diff::run_any(&program, engines))) {
         Ok(Ok(stats)) => Exec::Clean(stats),
         Ok(Err(d)) => Exec::Diverged(program, d),
         Err(p) => Exec::HarnessPanic(
@@ -356,7 +365,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
         }
         let target = targets[(index % targets.len() as u64) as usize];
         let s = exec_seed(seed, index);
-        match execute(target, s, &artifact, crash_at == Some(index)) {
+        match execute(target, s, &artifact, crash_at == Some(index), &opts.engines) {
             Exec::Clean(run) => stats.record(&run),
             Exec::Diverged(program, d) => {
                 stats.execs += 1;
@@ -509,7 +518,7 @@ pub fn summary(opts: &FuzzOptions, o: &FuzzOutcome) -> String {
         None => "no divergence".to_string(),
         Some(f) => format!("DIVERGENCE ({}) in exec {}", f.signature, f.exec),
     };
-    let engines = crate::engine::EngineSet::current().describe();
+    let engines = opts.engines.describe();
     // VMA programs always run on the VMA oracle and the VMA layer.
     let shown = if o.targets.iter().all(|t| *t == Target::VmaOps) {
         "oracle,rust (VMA layer)".to_string()

@@ -42,6 +42,8 @@ pub struct MutantsOptions {
     /// Limits of the shrink of each detecting program (`None`: no shrink,
     /// the column stays empty).
     pub shrink: Option<shrink::Options>,
+    /// The engines the tree programs run on.
+    pub engines: crate::engine::EngineSet,
 }
 
 /// The shrink limits of `maplefuzz mutants`: runs only, so the column is
@@ -122,15 +124,18 @@ pub fn run_one(opts: &MutantsOptions, mutant: Mutant, target: Target) -> MutantR
         crash_dir: opts.crash_dir.clone(),
         quiet: true,
         print: false,
+        engines: opts.engines.clone(),
     };
     let outcome = mutants::with(Some(mutant), || fuzz(&fopts))
         .expect("a target's own name is a valid --target");
     let mut row = MutantRow::from_outcome(mutant, target, &outcome);
     let program = outcome.failure.as_ref().and_then(|f| f.program.as_ref());
     if let (Some(limits), Some(program)) = (&opts.shrink, program) {
-        row.shrunk_ops = mutants::with(Some(mutant), || shrink::shrink(program, limits))
-            .ok()
-            .map(|s| s.program.len());
+        row.shrunk_ops = mutants::with(Some(mutant), || {
+            shrink::shrink(program, &opts.engines, limits)
+        })
+        .ok()
+        .map(|s| s.program.len());
     }
     row
 }
@@ -299,6 +304,7 @@ mod tests {
             seed: 7,
             crash_dir: PathBuf::from("unused"),
             shrink: None,
+            engines: crate::engine::EngineSet::from_env(),
         }
     }
 

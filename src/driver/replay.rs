@@ -14,7 +14,7 @@
 
 use super::DriverError;
 use crate::diff::{self, Divergence, RunStats};
-use crate::engine::Outcome;
+use crate::engine::{EngineSet, Outcome};
 use crate::ops::text::parse_program;
 use crate::ops::{vma, AnyProgram, Program};
 use std::io::Write;
@@ -116,9 +116,9 @@ pub fn load_any_as(path: &Path, vma_binary: bool) -> Result<(AnyProgram, Format)
 }
 
 /// Replays `path`, printing to stdout (see [`replay_to`]).
-pub fn replay(path: &Path, trace: bool) -> Result<ReplayOutcome, DriverError> {
+pub fn replay(path: &Path, trace: bool, engines: &EngineSet) -> Result<ReplayOutcome, DriverError> {
     let mut out = std::io::stdout().lock();
-    replay_to(path, trace, &mut out)
+    replay_to(path, trace, engines, &mut out)
 }
 
 /// Replays `path` and writes what happened to `out`: a header, with
@@ -127,6 +127,7 @@ pub fn replay(path: &Path, trace: bool) -> Result<ReplayOutcome, DriverError> {
 pub fn replay_to(
     path: &Path,
     trace: bool,
+    engines: &EngineSet,
     out: &mut dyn Write,
 ) -> Result<ReplayOutcome, DriverError> {
     let out_err = |e: std::io::Error| DriverError::Input {
@@ -168,7 +169,8 @@ pub fn replay_to(
     let mut names: Vec<&'static str> = Vec::new();
     let mut events = Vec::new();
     let result = if trace {
-        let mut engines = diff::default_engines(&program);
+        let set = engines;
+        let mut engines = set.build(program.config);
         names = engines.iter().map(|e| e.name()).collect();
         let mut tracer = super::trace::Tracer::new(&mut *out, &program, names.clone());
         let result =
@@ -179,7 +181,7 @@ pub fn replay_to(
         tracer.finish().map_err(out_err)?;
         result
     } else {
-        diff::run(&program)
+        diff::run(&program, engines)
     };
 
     match &result {
@@ -324,7 +326,7 @@ mod tests {
         )
         .unwrap();
         let mut out = Vec::new();
-        let r = replay_to(&path, true, &mut out).unwrap();
+        let r = replay_to(&path, true, &EngineSet::from_env(), &mut out).unwrap();
         assert!(!r.diverged());
         let text = String::from_utf8(out).unwrap();
         // The write pauses the cursor; the failed store shows both answers.

@@ -23,6 +23,7 @@
 use super::replay::{load_any_as, Format};
 use super::{DriverError, Target};
 use crate::diff::{self, Check, Event};
+use crate::engine::EngineSet;
 use crate::ops::vma::VmaProfile;
 use crate::ops::{AnyProgram, Program, TreeOp};
 use crate::shrink::{self, Reproducer, Shrinkable, Shrunk};
@@ -44,6 +45,8 @@ pub struct ShrinkOptions {
     pub snippets: PathBuf,
     /// Limits of each file's shrink.
     pub limits: shrink::Options,
+    /// The engines tree programs run on.
+    pub engines: EngineSet,
 }
 
 /// One distinct bug: the simplest shrunk program of its signature.
@@ -182,9 +185,9 @@ pub fn load_for_target(
 
 /// What the executor did on `p` (for the C snippet: its pauses and
 /// injected failures).
-pub fn events_of(p: &Program) -> Vec<Event> {
+pub fn events_of(p: &Program, engines: &EngineSet) -> Vec<Event> {
     let mut events = Vec::new();
-    let mut engines = diff::default_engines(p);
+    let mut engines = engines.build(p.config);
     let _ = shrink::quiet_panics(|| {
         diff::run_observed(p, &mut engines, diff::Options::default(), &mut |e| {
             events.push(e)
@@ -197,15 +200,15 @@ pub fn events_of(p: &Program) -> Vec<Event> {
 /// kills the process: before a fatal signal only the steps before the one
 /// that died (each ran clean in the child); for a hang, whose step is not
 /// known, nothing.
-fn events_safely(p: &Program, d: &crate::diff::Divergence) -> Vec<Event> {
+fn events_safely(p: &Program, d: &crate::diff::Divergence, engines: &EngineSet) -> Vec<Event> {
     match d.check {
         Check::Signal => {
             let mut before = p.clone();
             before.ops.truncate(d.step);
-            events_of(&before)
+            events_of(&before, engines)
         }
         Check::Hang => Vec::new(),
-        _ => events_of(p),
+        _ => events_of(p, engines),
     }
 }
 
@@ -226,7 +229,7 @@ pub fn shrink_files(opts: &ShrinkOptions) -> Result<ShrinkReport, DriverError> {
                 continue;
             }
         };
-        match shrink::shrink_any(&program, &opts.limits) {
+        match shrink::shrink_any(&program, &opts.engines, &opts.limits) {
             Err(e) => report.clean.push((path.clone(), e.to_string())),
             Ok(s) => {
                 let sig = s.divergence.bug_signature();
@@ -285,7 +288,7 @@ fn write_bug(opts: &ShrinkOptions, mut bug: Bug) -> Result<Bug, DriverError> {
             let r = r.over(&typed);
             (
                 shrink::rust::test_fn(&r),
-                shrink::c::check_fn(&r, &events_safely(p, &bug.shrunk.divergence)),
+                shrink::c::check_fn(&r, &events_safely(p, &bug.shrunk.divergence, &opts.engines)),
             )
         }
         AnyProgram::Vma(p) => {

@@ -8,7 +8,8 @@
 
 use super::replay::load_program;
 use super::DriverError;
-use crate::diff::{default_engines, run_with, Divergence, Options};
+use crate::diff::{run_with, Divergence, Options};
+use crate::engine::EngineSet;
 use crate::ops::{FaultSchedule, Program, TreeOp};
 use std::path::Path;
 
@@ -47,8 +48,8 @@ fn without_faults(p: &Program) -> Program {
 
 /// Node allocations `p` makes in the Rust engine when none fails, or the
 /// divergence the clean run hits.
-pub fn allocation_points(p: &Program) -> Result<u64, Box<Divergence>> {
-    let mut engines = default_engines(p);
+pub fn allocation_points(p: &Program, set: &EngineSet) -> Result<u64, Box<Divergence>> {
+    let mut engines = set.build(p.config);
     run_with(p, &mut engines, Options::default())?;
     Ok(engines
         .iter()
@@ -59,9 +60,9 @@ pub fn allocation_points(p: &Program) -> Result<u64, Box<Divergence>> {
 }
 
 /// Sweeps `program` (its own `fail_allocs` ops are dropped first).
-pub fn sweep_program(program: &Program) -> Result<SweepOutcome, Box<Divergence>> {
+pub fn sweep_program(program: &Program, set: &EngineSet) -> Result<SweepOutcome, Box<Divergence>> {
     let base = without_faults(program);
-    let points = allocation_points(&base)?;
+    let points = allocation_points(&base, set)?;
     let mut out = SweepOutcome {
         points,
         runs: 0,
@@ -72,7 +73,7 @@ pub fn sweep_program(program: &Program) -> Result<SweepOutcome, Box<Divergence>>
             let mut p = base.clone();
             p.ops.insert(0, TreeOp::FailAllocs { schedule });
             out.runs += 1;
-            let mut engines = default_engines(&p);
+            let mut engines = set.build(p.config);
             if let Err(d) = run_with(&p, &mut engines, Options::default()) {
                 out.failures.push(SweepFailure {
                     schedule,
@@ -85,9 +86,9 @@ pub fn sweep_program(program: &Program) -> Result<SweepOutcome, Box<Divergence>>
 }
 
 /// `maplefuzz sweep FILE`: prints a report; returns whether anything broke.
-pub fn sweep(path: &Path) -> Result<bool, DriverError> {
+pub fn sweep(path: &Path, engines: &EngineSet) -> Result<bool, DriverError> {
     let (program, _) = load_program(path)?;
-    match sweep_program(&program) {
+    match sweep_program(&program, engines) {
         Err(d) => {
             println!("the program diverges without any injected failure:\n{d}");
             Ok(true)

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Which engines a program runs on: `--engines oracle,rust,kernel` on the
 //! command line, `MAPLEFUZZ_ENGINES` for cargo-fuzz and honggfuzz targets
-//! and tests, and by default every engine this build has.
-
-use std::sync::RwLock;
+//! and tests, and by default every engine this build has. There is no
+//! engine set in force behind the caller's back: the CLI parses one and
+//! hands it to the command, and every run takes the set it runs on.
 
 use super::{KernelEngine, OracleEngine, RustEngine, TreeEngine};
 use crate::ops::TreeConfig;
@@ -21,8 +21,6 @@ pub struct EngineSet {
     /// `maplefuzz_kernel::VARIANTS`).
     pub kernel: Option<&'static str>,
 }
-
-static CHOSEN: RwLock<Option<EngineSet>> = RwLock::new(None);
 
 impl EngineSet {
     /// Every engine this build has: the oracle, the port, and the kernel's
@@ -90,25 +88,20 @@ impl EngineSet {
         Ok(set)
     }
 
-    /// The engines in force: the last [`EngineSet::choose`], else
-    /// `MAPLEFUZZ_ENGINES`, else [`EngineSet::all_available`]. A bad
-    /// `MAPLEFUZZ_ENGINES` panics with the reason (fuzz targets have no
-    /// other way to say it).
-    pub fn current() -> EngineSet {
-        if let Some(s) = CHOSEN.read().expect("engine choice lock").clone() {
-            return s;
-        }
-        let set = match std::env::var(ENV) {
-            Ok(spec) => EngineSet::parse(&spec).unwrap_or_else(|e| panic!("{ENV}={spec}: {e}")),
-            Err(_) => EngineSet::all_available(),
-        };
-        *CHOSEN.write().expect("engine choice lock") = Some(set.clone());
-        set
+    /// The set `MAPLEFUZZ_ENGINES` names, else [`EngineSet::all_available`]:
+    /// what the fuzz targets, the generated reproducers and the tests run
+    /// on. A bad value panics with the reason (fuzz targets have no other
+    /// way to say it); the CLI parses it with [`EngineSet::from_env_checked`].
+    pub fn from_env() -> EngineSet {
+        EngineSet::from_env_checked().unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Makes `self` the engines every later run uses (the CLI's `--engines`).
-    pub fn choose(self) {
-        *CHOSEN.write().expect("engine choice lock") = Some(self);
+    /// [`EngineSet::from_env`], with a bad value as an error.
+    pub fn from_env_checked() -> Result<EngineSet, String> {
+        match std::env::var(ENV) {
+            Ok(spec) => EngineSet::parse(&spec).map_err(|e| format!("{ENV}={spec}: {e}")),
+            Err(_) => Ok(EngineSet::all_available()),
+        }
     }
 
     /// Fresh engines for a program with `config`, the oracle first.

@@ -44,6 +44,7 @@ mod values;
 mod vma;
 
 use crate::diff::{self, Check, Divergence, RunStats};
+use crate::engine::EngineSet;
 use crate::ops::{AnyProgram, Program};
 use crate::tree::StoreType;
 use std::cell::Cell;
@@ -128,7 +129,7 @@ pub trait Shrinkable: Clone {
     /// The text form.
     fn text(&self) -> String;
     /// Runs it on its default engines, without node dumps.
-    fn run_fast(&self) -> Result<RunStats, Box<Divergence>>;
+    fn run_fast(&self, engines: &EngineSet) -> Result<RunStats, Box<Divergence>>;
 }
 
 impl Shrinkable for Program {
@@ -153,8 +154,8 @@ impl Shrinkable for Program {
     fn text(&self) -> String {
         crate::ops::text::format_program(self)
     }
-    fn run_fast(&self) -> Result<RunStats, Box<Divergence>> {
-        run_fast(self)
+    fn run_fast(&self, engines: &EngineSet) -> Result<RunStats, Box<Divergence>> {
+        run_fast(self, engines)
     }
 }
 
@@ -195,10 +196,10 @@ impl Shrinkable for AnyProgram {
     fn text(&self) -> String {
         AnyProgram::text(self)
     }
-    fn run_fast(&self) -> Result<RunStats, Box<Divergence>> {
+    fn run_fast(&self, engines: &EngineSet) -> Result<RunStats, Box<Divergence>> {
         match self {
-            AnyProgram::Tree(p) => run_fast(p),
-            AnyProgram::Vma(p) => p.run_fast(),
+            AnyProgram::Tree(p) => run_fast(p, engines),
+            AnyProgram::Vma(p) => p.run_fast(engines),
         }
     }
 }
@@ -301,8 +302,8 @@ impl std::error::Error for ShrinkError {}
 pub type RunFn<'a, P = Program> = dyn FnMut(&P) -> Result<RunStats, Box<Divergence>> + 'a;
 
 /// [`diff::run`] without node dumps (they are never read while shrinking).
-pub fn run_fast(program: &Program) -> Result<RunStats, Box<Divergence>> {
-    let mut engines = diff::default_engines(program);
+pub fn run_fast(program: &Program, engines: &EngineSet) -> Result<RunStats, Box<Divergence>> {
+    let mut engines = engines.build(program.config);
     let opts = diff::Options {
         dumps: false,
         ..diff::Options::default()
@@ -310,9 +311,13 @@ pub fn run_fast(program: &Program) -> Result<RunStats, Box<Divergence>> {
     diff::run_with(program, &mut engines, opts)
 }
 
-/// Shrinks `program` on its default engines ([`Shrinkable::run_fast`]).
-pub fn shrink<P: Shrinkable>(program: &P, opts: &Options) -> Result<Shrunk<P>, ShrinkError> {
-    shrink_with(program, opts, &mut |p: &P| p.run_fast())
+/// Shrinks `program` on `engines` ([`Shrinkable::run_fast`]).
+pub fn shrink<P: Shrinkable>(
+    program: &P,
+    engines: &EngineSet,
+    opts: &Options,
+) -> Result<Shrunk<P>, ShrinkError> {
+    shrink_with(program, opts, &mut |p: &P| p.run_fast(engines))
 }
 
 /// Shrinks a program of either language whatever its failure: the first
@@ -321,17 +326,22 @@ pub fn shrink<P: Shrinkable>(program: &P, opts: &Options) -> Result<Shrunk<P>, S
 /// runs in a child process too, on the same engines, mutant and time limit,
 /// and is kept only if it dies of the same signal in the same function.
 /// Otherwise the candidates run in this process, as [`shrink`] runs them.
-pub fn shrink_any(program: &AnyProgram, opts: &Options) -> Result<Shrunk<AnyProgram>, ShrinkError> {
-    let names = diff::isolated::engine_names(program);
+pub fn shrink_any(
+    program: &AnyProgram,
+    engines: &EngineSet,
+    opts: &Options,
+) -> Result<Shrunk<AnyProgram>, ShrinkError> {
+    let names = diff::isolated::engine_names(program, engines);
     let limit = diff::isolated::DEFAULT_LIMIT;
-    let mut isolated =
-        |p: &AnyProgram| diff::isolated::run_isolated_with(p, limit, &names, &mut |p| p.run_fast());
+    let mut isolated = |p: &AnyProgram| {
+        diff::isolated::run_isolated_with(p, limit, &names, &mut |p| p.run_fast(engines))
+    };
     match isolated(program) {
         Err(d) if matches!(d.check, Check::Signal | Check::Hang) => {
             shrink_with(program, opts, &mut isolated)
         }
         Ok(stats) => Err(ShrinkError::NoDivergence(Box::new(stats))),
-        Err(_) => shrink(program, opts),
+        Err(_) => shrink(program, engines, opts),
     }
 }
 

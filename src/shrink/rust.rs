@@ -146,7 +146,7 @@ pub fn test_fn(r: &Reproducer<'_>) -> String {
     let _ = writeln!(s, "        ],\n    }};");
     s.push_str(&run_and_check(
         r.shrunk.divergence.check,
-        "maplefuzz::diff::run(&program)",
+        "maplefuzz::diff::run(&program, &maplefuzz::engine::EngineSet::from_env())",
         "maplefuzz::ops::AnyProgram::Tree(program)",
     ));
     s
@@ -160,8 +160,9 @@ fn run_and_check(check: Check, in_process: &str, any_program: &str) -> String {
         format!(
             "    // The bug kills the process: run the program in a child process.\n    \
              let program = {any_program};\n    \
+             let engines = maplefuzz::engine::EngineSet::from_env();\n    \
              let limit = maplefuzz::diff::isolated::DEFAULT_LIMIT;\n    \
-             if let Err(d) = maplefuzz::diff::isolated::run_isolated(&program, limit) {{\n        \
+             if let Err(d) = maplefuzz::diff::isolated::run_isolated(&program, &engines, limit) {{\n        \
              panic!(\"{{d}}\");\n    }}\n}}\n"
         )
     } else {

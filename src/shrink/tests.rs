@@ -1,6 +1,7 @@
 //! The shrinker on the planted `stale-node-store` bug and on clean input.
 
 use super::*;
+use crate::engine::EngineSet;
 use crate::mutants::{self, Mutant};
 use crate::ops::text::{format_program, parse_program};
 
@@ -13,7 +14,7 @@ fn program(text: &str) -> Program {
 #[test]
 fn a_clean_program_is_refused() {
     let p = program("store 0x10 max v2\nstore 0x5 max v3\n");
-    let e = shrink(&p, &Options::default()).unwrap_err();
+    let e = shrink(&p, &EngineSet::from_env(), &Options::default()).unwrap_err();
     assert!(e.to_string().contains("does not diverge"), "{e}");
 }
 
@@ -25,17 +26,23 @@ fn the_planted_bug_shrinks_to_two_ops_and_keeps_its_signature() {
          store 0x10 max v2\nwalk 0x20\nmas_next max\nerase 0x3\nload 0x11\n\
          store 0x5 max v3\nload 0x0\nstore 0x7 0x8 v1\n",
     );
-    let s = mutants::with(STALE, || shrink(&p, &Options::default())).unwrap();
+    let s = mutants::with(STALE, || {
+        shrink(&p, &EngineSet::from_env(), &Options::default())
+    })
+    .unwrap();
     assert!(s.complete);
     assert_eq!(s.divergence.check, Check::Validate);
     assert_eq!(s.divergence.op.kind(), "store");
     assert_eq!(s.divergence.bug_signature(), "corrupt-node_store-rust");
     assert_eq!(s.program.ops.len(), 2, "{}", format_program(&s.program));
     // The result still fails with the mutant and runs clean without it.
-    assert!(mutants::with(STALE, || run_fast(&s.program)).is_err());
-    assert!(mutants::with(None, || run_fast(&s.program)).is_ok());
+    assert!(mutants::with(STALE, || run_fast(&s.program, &EngineSet::from_env())).is_err());
+    assert!(mutants::with(None, || run_fast(&s.program, &EngineSet::from_env())).is_ok());
     // Same input, same output, same number of runs.
-    let again = mutants::with(STALE, || shrink(&p, &Options::default())).unwrap();
+    let again = mutants::with(STALE, || {
+        shrink(&p, &EngineSet::from_env(), &Options::default())
+    })
+    .unwrap();
     assert_eq!(again.program, s.program);
     assert_eq!(again.runs, s.runs);
 }
@@ -48,12 +55,12 @@ fn the_run_limit_cuts_the_search_short() {
         max_runs: 3,
         timeout: None,
     };
-    let s = mutants::with(STALE, || shrink(&p, &opts)).unwrap();
+    let s = mutants::with(STALE, || shrink(&p, &EngineSet::from_env(), &opts)).unwrap();
     assert!(!s.complete);
     assert_eq!(s.runs, 3);
     // Whatever was kept still fails the same way.
     assert!(Goal::of(&s.divergence).matches(&s.divergence));
-    assert!(mutants::with(STALE, || run_fast(&s.program)).is_err());
+    assert!(mutants::with(STALE, || run_fast(&s.program, &EngineSet::from_env())).is_err());
 }
 
 #[test]
@@ -64,7 +71,7 @@ fn a_candidate_failing_differently_is_not_kept() {
     let mut runs = 0;
     let mut run = |q: &Program| {
         runs += 1;
-        let r = mutants::with(STALE, || run_fast(q));
+        let r = mutants::with(STALE, || run_fast(q, &EngineSet::from_env()));
         match r {
             Err(mut d) if q.ops.len() != 3 => {
                 d.op = crate::ops::TreeOp::Pause.into();
@@ -81,7 +88,10 @@ fn a_candidate_failing_differently_is_not_kept() {
 #[test]
 fn writers_describe_the_same_program() {
     let p = program("store 0x10 max v2\nload 0x3\nstore 0x5 max v3\n");
-    let s = mutants::with(STALE, || shrink(&p, &Options::default())).unwrap();
+    let s = mutants::with(STALE, || {
+        shrink(&p, &EngineSet::from_env(), &Options::default())
+    })
+    .unwrap();
     let r = Reproducer {
         target: "tree_ops",
         source: "x.txt",
@@ -100,7 +110,7 @@ fn writers_describe_the_same_program() {
     }
     let events = mutants::with(STALE, || {
         let mut ev = Vec::new();
-        let mut engines = diff::default_engines(&s.program);
+        let mut engines = EngineSet::from_env().build(s.program.config);
         let _ = diff::run_observed(
             &s.program,
             &mut engines,

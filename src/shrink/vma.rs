@@ -262,7 +262,9 @@ impl Shrinkable for VmaProgram {
         crate::ops::vma::text::format_program(self)
     }
 
-    fn run_fast(&self) -> Result<RunStats, Box<Divergence>> {
+    /// The VMA engines are always the oracle and the model: `_engines`
+    /// (the tree engines) does not apply.
+    fn run_fast(&self, _engines: &crate::engine::EngineSet) -> Result<RunStats, Box<Divergence>> {
         crate::diff::vma::run(self)
     }
 }
