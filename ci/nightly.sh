@@ -120,9 +120,9 @@ else
     echo "== cargo-fuzz is not installed: libFuzzer runs skipped (cargo install --locked cargo-fuzz)"
 fi
 
-# The value after `key` on the last line of a log that has it.
+# The number after `key` on the last line of a log that has one.
 last_field() { # file key
-    grep -o "$2 *[0-9.]*" "$1" 2>/dev/null | tail -n 1 | awk '{print $NF}'
+    grep -o "$2 *[0-9][0-9.]*" "$1" 2>/dev/null | tail -n 1 | awk '{print $NF}'
 }
 
 count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l | tr -d ' '; }
@@ -240,7 +240,8 @@ done
 
 # ---- the summary ----
 date_now=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-host="$(nproc) cores"
+cores=$(nproc)
+host="$cores cores"
 md=$out/summary.md
 {
     echo "# maplefuzz nightly, $date_now"
@@ -275,52 +276,26 @@ md=$out/summary.md
     fi
 } >"$md"
 
-json_escape() { sed -e 's/\\/\\\\/g' -e 's/"/\\"/g'; }
-{
-    echo "{"
-    echo "  \"date\": \"$date_now\", \"budget_seconds\": $budget, \"cores\": $(nproc),"
-    echo "  \"sanitizer\": \"${sanitizer:-}\", \"seed\": \"$seed\", \"mutant\": \"${MAPLEFUZZ_MUTANT:-}\","
-    echo "  \"targets\": ["
-    sep=""
-    for t in $targets; do
-        printf '%s    {"target": "%s", "libfuzzer": {"execs": %s, "execs_per_sec": %s, "cov": %s, "ft": %s, "exit": "%s"}, ' \
-            "$sep" "$t" "${lf_execs[$t]:-null}" "${lf_rate[$t]:-null}" "${lf_cov[$t]:-null}" "${lf_ft[$t]:-null}" "${lf_status[$t]}"
-        printf '"stable": {"execs": %s, "execs_per_sec": %s, "store_types": "%s", "exit": %s}, "corpus_before": %s, "corpus_after": %s}' \
-            "${sd_execs[$t]:-null}" "${sd_rate[$t]:-null}" "${sd_types[$t]:-}" "${sd_status[$t]}" "${corpus_before[$t]}" "${corpus_after[$t]}"
-        sep=$',\n'
-    done
-    echo
-    echo "  ],"
-    echo "  \"crash_files\": ${#crash_files[@]},"
-    printf '  "new_bugs": ['
-    sep=""
-    for line in "${new_bugs[@]}"; do
-        printf '%s"%s"' "$sep" "$(echo "$line" | awk '{print $2}' | json_escape)"
-        sep=", "
-    done
-    echo "],"
-    printf '  "known_bugs": ['
-    sep=""
-    for line in "${known_bugs[@]}"; do
-        printf '%s"%s"' "$sep" "$(echo "$line" | awk '{print $2}' | json_escape)"
-        sep=", "
-    done
-    echo "],"
-    printf '  "other_artifacts": ['
-    sep=""
-    for f in "${other_files[@]}"; do
-        printf '%s"%s"' "$sep" "$(echo "$f" | json_escape)"
-        sep=", "
-    done
-    echo "],"
-    if [ -f "$out/shrink.json" ]; then
-        printf '  "shrink": '
-        sed 's/^/  /' "$out/shrink.json" | sed '1s/^  //'
-    else
-        echo '  "shrink": null'
-    fi
-    echo "}"
-} >"$out/summary.json"
+# summary.json: maplefuzz writes it (the keys: src/driver/nightly.rs).
+summary_args=(--json "$out/summary.json" --date "$date_now" --budget "$budget" --cores "$cores"
+    --sanitizer "${sanitizer:-}" --seed "$seed" --mutant "${MAPLEFUZZ_MUTANT:-}"
+    --crash-files "${#crash_files[@]}")
+for t in $targets; do
+    spec=("$t"
+        "libfuzzer.execs=${lf_execs[$t]}" "libfuzzer.execs_per_sec=${lf_rate[$t]}"
+        "libfuzzer.cov=${lf_cov[$t]}" "libfuzzer.ft=${lf_ft[$t]}" "libfuzzer.exit=${lf_status[$t]}"
+        "stable.execs=${sd_execs[$t]}" "stable.execs_per_sec=${sd_rate[$t]}"
+        "stable.store_types=${sd_types[$t]}" "stable.exit=${sd_status[$t]}"
+        "corpus_before=${corpus_before[$t]}" "corpus_after=${corpus_after[$t]}")
+    summary_args+=(--target "${spec[*]}")
+done
+for line in "${new_bugs[@]}"; do summary_args+=(--new-bug "$(awk '{print $2}' <<<"$line")"); done
+for line in "${known_bugs[@]}"; do summary_args+=(--known-bug "$(awk '{print $2}' <<<"$line")"); done
+for f in "${other_files[@]}"; do summary_args+=(--other-artifact "$f"); done
+if [ -f "$out/shrink.json" ]; then
+    summary_args+=(--shrink "$out/shrink.json")
+fi
+"$mf" nightly-summary "${summary_args[@]}" || die "maplefuzz nightly-summary could not write $out/summary.json"
 
 echo "== summary: $md and $out/summary.json"
 cat "$md"

@@ -6,6 +6,7 @@
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
 use maplefuzz::driver::mutants::{self as dm, MutantsOptions};
+use maplefuzz::driver::nightly::{NightlySummary, TargetSummary};
 use maplefuzz::driver::shrink::{self, ShrinkOptions};
 use maplefuzz::driver::{self, DriverError, FuzzOptions};
 use maplefuzz::mutants::{self, Mutant};
@@ -144,6 +145,55 @@ enum Command {
         #[arg(long, value_parser = PossibleValuesParser::new(Mutant::names()))]
         mutant: Option<String>,
     },
+    /// Write the summary.json of ci/nightly.sh from what the script
+    /// gathered: the run's settings, each target's numbers, the bugs, and
+    /// the shrink report.
+    NightlySummary {
+        /// Where the summary is written.
+        #[arg(long)]
+        json: PathBuf,
+        /// When the run ended (UTC).
+        #[arg(long)]
+        date: String,
+        /// Seconds per target.
+        #[arg(long)]
+        budget: u64,
+        /// The machine's cores.
+        #[arg(long)]
+        cores: u64,
+        /// libFuzzer's sanitizer ("" when libFuzzer did not run).
+        #[arg(long, default_value = "")]
+        sanitizer: String,
+        /// The stable driver's campaign seed, as given to it.
+        #[arg(long)]
+        seed: String,
+        /// The planted bug, recorded (not planted; "" for none).
+        #[arg(long, default_value = "")]
+        mutant: String,
+        /// One target's numbers (repeatable, in order), as one argument:
+        /// its name, then every key once as KEY=VALUE, separated by
+        /// spaces; an empty VALUE for a number the log did not give. The
+        /// keys: libfuzzer.execs libfuzzer.execs_per_sec libfuzzer.cov
+        /// libfuzzer.ft libfuzzer.exit stable.execs stable.execs_per_sec
+        /// stable.store_types stable.exit corpus_before corpus_after.
+        #[arg(long = "target", value_name = "NAME KEY=VALUE...", value_parser = TargetSummary::parse)]
+        targets: Vec<TargetSummary>,
+        /// The crash files shrunk.
+        #[arg(long)]
+        crash_files: u64,
+        /// The signature of a bug not known before (repeatable).
+        #[arg(long = "new-bug")]
+        new_bugs: Vec<String>,
+        /// The signature of a known bug (repeatable).
+        #[arg(long = "known-bug")]
+        known_bugs: Vec<String>,
+        /// A libFuzzer artifact that was not shrunk (repeatable).
+        #[arg(long = "other-artifact")]
+        other_artifacts: Vec<String>,
+        /// The `maplefuzz shrink --json` report to include (none: null).
+        #[arg(long)]
+        shrink: Option<PathBuf>,
+    },
     /// Make the inputs a fuzzer kept (a merged libFuzzer corpus) committed
     /// seeds of a target: corpus/<target>/nightly-*.bin with text twins in
     /// corpus/seeds/<target>/, replacing the previous nightly-* seeds and
@@ -268,6 +318,18 @@ fn shrink(opts: ShrinkOptions, json: Option<PathBuf>, quiet: bool) -> Result<i32
     Ok(report.exit_code())
 }
 
+/// `maplefuzz nightly-summary`: the summary with the shrink report at
+/// `shrink` (if any) in it, written to `json`.
+fn write_nightly_summary(
+    json: &Path,
+    mut summary: NightlySummary,
+    shrink: Option<&Path>,
+) -> Result<(), String> {
+    summary.shrink = shrink.map(NightlySummary::read_shrink).transpose()?;
+    std::fs::write(json, summary.to_json())
+        .map_err(|e| format!("cannot write {}: {e}", json.display()))
+}
+
 fn main() -> ExitCode {
     // clap prints its own usage errors and exits with status 2.
     let cli = Cli::parse();
@@ -384,6 +446,40 @@ fn main() -> ExitCode {
                 json,
                 quiet,
             )
+        }
+        Command::NightlySummary {
+            json,
+            date,
+            budget,
+            cores,
+            sanitizer,
+            seed,
+            mutant,
+            targets,
+            crash_files,
+            new_bugs,
+            known_bugs,
+            other_artifacts,
+            shrink,
+        } => {
+            let summary = NightlySummary {
+                date,
+                budget_seconds: budget,
+                cores,
+                sanitizer,
+                seed,
+                mutant,
+                targets,
+                crash_files,
+                new_bugs,
+                known_bugs,
+                other_artifacts,
+                shrink: None,
+            };
+            return match write_nightly_summary(&json, summary, shrink.as_deref()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => usage_error(&e),
+            };
         }
         Command::ImportSeeds {
             target,

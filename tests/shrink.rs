@@ -251,6 +251,53 @@ fn the_cli_writes_one_reproducer_per_bug() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Paths with a quote, a backslash and a newline reach `shrink --json`
+/// intact: the report parses back, field for field, to what was given.
+#[test]
+fn the_json_report_round_trips_paths_with_quotes_backslashes_and_newlines() {
+    use maplefuzz::driver::shrink::ShrinkJson;
+    let dir = temp_dir("json").join("a \"quoted\" back\\slash\nnew line");
+    let store = dir.join("crashes/store.txt");
+    write(
+        &store,
+        b"# target: tree_ops\nstore 0x100 0x1ff v9\nload 0x7\nstore 0x10 max v2\nstore 0x5 max v3\n",
+    );
+    let clean = dir.join("clean \"too\".txt");
+    write(&clean, b"store 0x1 0x2 v1\n");
+    let json = dir.join("shrink.json");
+    let out = maplefuzz(
+        &[
+            "shrink",
+            store.to_str().unwrap(),
+            clean.to_str().unwrap(),
+            "--out",
+            dir.join("regressions").to_str().unwrap(),
+            "--snippets",
+            dir.join("snippets").to_str().unwrap(),
+            "--json",
+            json.to_str().unwrap(),
+            "--quiet",
+        ],
+        true,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let written = std::fs::read_to_string(&json).unwrap();
+    let r: ShrinkJson = serde_json::from_str(&written).unwrap();
+    assert_eq!(r.bugs.len(), 1, "{written}");
+    let b = &r.bugs[0];
+    assert_eq!(b.signature, "corrupt-node_store-rust");
+    assert_eq!(b.source, store.display().to_string());
+    assert_eq!(b.sources, vec![store.display().to_string()]);
+    let reg = dir.join("regressions/tree_ops/corrupt-node_store-rust.txt");
+    assert_eq!(b.text, reg.display().to_string());
+    assert!(reg.exists());
+    assert_eq!(r.clean.len(), 1, "{written}");
+    assert_eq!(r.clean[0].file, clean.display().to_string());
+    // Written again, the same text.
+    assert_eq!(r.to_json(), written);
+    let _ = std::fs::remove_dir_all(dir.parent().unwrap());
+}
+
 #[test]
 fn the_trace_shows_the_divergence_and_the_nodes_around_it() {
     let dir = temp_dir("trace");

@@ -19,6 +19,7 @@ mod crash;
 pub use crash::{crash_at, segfault, CRASH_AT_ENV};
 pub mod import;
 pub mod mutants;
+pub mod nightly;
 mod replay;
 pub mod seeds;
 pub mod shrink;

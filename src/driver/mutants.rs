@@ -12,6 +12,7 @@
 use super::{fuzz, FuzzOptions, FuzzOutcome, Target};
 use crate::mutants::{self, Mutant};
 use crate::shrink;
+use serde::Serialize;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -220,75 +221,66 @@ pub fn table(rows: &[MutantRow]) -> String {
     s
 }
 
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+/// The JSON document of a run: its settings and one object per row.
+#[derive(Serialize)]
+struct MutantsJson<'a> {
+    seed: u64,
+    seconds_per_campaign: u64,
+    max_execs_per_campaign: Option<u64>,
+    rows: Vec<RowJson<'a>>,
+}
+
+/// One row as JSON.
+#[derive(Serialize)]
+struct RowJson<'a> {
+    mutant: &'a str,
+    summary: &'a str,
+    /// `null` for a mutant no target reaches.
+    target: Option<&'a str>,
+    reachable: bool,
+    detected: bool,
+    execs: u64,
+    /// Rounded to the microsecond.
+    seconds: f64,
+    check: Option<&'a str>,
+    signature: Option<&'a str>,
+    exec_seed: Option<u64>,
+    /// `null` also for a path that is not UTF-8.
+    reproducer: Option<&'a str>,
+    shrunk_ops: Option<usize>,
+}
+
+impl<'a> RowJson<'a> {
+    fn new(r: &'a MutantRow) -> RowJson<'a> {
+        RowJson {
+            mutant: r.mutant.name(),
+            summary: r.mutant.summary(),
+            target: r.target.map(|t| t.name()),
+            reachable: r.target.is_some(),
+            detected: r.detected,
+            execs: r.execs,
+            seconds: (r.seconds * 1e6).round() / 1e6,
+            check: r.check.as_deref(),
+            signature: r.signature.as_deref(),
+            exec_seed: r.exec_seed,
+            reproducer: r.reproducer.as_ref().and_then(|p| p.to_str()),
+            shrunk_ops: r.shrunk_ops,
         }
     }
-    out.push('"');
-    out
 }
 
-fn json_opt_str(s: Option<&str>) -> String {
-    s.map_or_else(|| "null".to_string(), json_str)
-}
-
-/// The rows as a JSON document: the run's settings and one object per row.
+/// The rows as a JSON document: the run's settings (`seed`,
+/// `seconds_per_campaign`, `max_execs_per_campaign`) and `rows`, one
+/// object per row.
 pub fn to_json(opts: &MutantsOptions, rows: &[MutantRow]) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{{");
-    let _ = writeln!(s, "  \"seed\": {},", opts.seed);
-    let _ = writeln!(s, "  \"seconds_per_campaign\": {},", opts.seconds);
-    let _ = writeln!(
-        s,
-        "  \"max_execs_per_campaign\": {},",
-        opts.max_execs
-            .map_or_else(|| "null".to_string(), |n| n.to_string())
-    );
-    let _ = writeln!(s, "  \"rows\": [");
-    for (i, r) in rows.iter().enumerate() {
-        let reachable = r.target.is_some();
-        let fields = [
-            format!("\"mutant\": {}", json_str(r.mutant.name())),
-            format!("\"summary\": {}", json_str(r.mutant.summary())),
-            format!("\"target\": {}", json_opt_str(r.target.map(|t| t.name()))),
-            format!("\"reachable\": {reachable}"),
-            format!("\"detected\": {}", r.detected),
-            format!("\"execs\": {}", r.execs),
-            format!("\"seconds\": {:.6}", r.seconds),
-            format!("\"check\": {}", json_opt_str(r.check.as_deref())),
-            format!("\"signature\": {}", json_opt_str(r.signature.as_deref())),
-            format!(
-                "\"exec_seed\": {}",
-                r.exec_seed
-                    .map_or_else(|| "null".to_string(), |n| n.to_string())
-            ),
-            format!(
-                "\"reproducer\": {}",
-                json_opt_str(r.reproducer.as_ref().and_then(|p| p.to_str()))
-            ),
-            format!(
-                "\"shrunk_ops\": {}",
-                r.shrunk_ops
-                    .map_or_else(|| "null".to_string(), |n| n.to_string())
-            ),
-        ];
-        let comma = if i + 1 < rows.len() { "," } else { "" };
-        let _ = writeln!(s, "    {{{}}}{comma}", fields.join(", "));
-    }
-    let _ = writeln!(s, "  ]");
-    let _ = writeln!(s, "}}");
+    let doc = MutantsJson {
+        seed: opts.seed,
+        seconds_per_campaign: opts.seconds,
+        max_execs_per_campaign: opts.max_execs,
+        rows: rows.iter().map(RowJson::new).collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&doc).expect("the mutants table serializes");
+    s.push('\n');
     s
 }
 
@@ -330,16 +322,30 @@ mod tests {
         assert!(t.contains("| stale-node-store | tree_ops | yes | 3 |"));
         assert!(t.contains("| stale-node-store | tree_alloc | no |"));
         assert!(t.contains("| alloc-nodes-count | (none) | unreachable | - |"));
-        let j = to_json(&opts(), &rows);
-        assert_eq!(j.matches("\"mutant\":").count(), 3);
-        assert!(j.contains("\"target\": null, \"reachable\": false"));
-        assert!(j.contains("\"signature\": \"validate-store-rust\""));
+        let j: serde_json::Value = serde_json::from_str(&to_json(&opts(), &rows)).unwrap();
+        assert_eq!(j["seed"], 7);
+        assert_eq!(j["max_execs_per_campaign"], 1);
+        let rows_json = j["rows"].as_array().unwrap();
+        assert_eq!(rows_json.len(), 3);
+        assert_eq!(rows_json[0]["signature"], "validate-store-rust");
+        assert_eq!(rows_json[0]["execs"], 3);
+        assert_eq!(rows_json[1]["signature"], serde_json::Value::Null);
+        assert_eq!(rows_json[2]["mutant"], "alloc-nodes-count");
+        assert_eq!(rows_json[2]["target"], serde_json::Value::Null);
+        assert_eq!(rows_json[2]["reachable"], false);
         assert!(!all_detected(&rows[1..]), "a reachable mutant was missed");
         assert!(all_detected(&rows[..1]) && all_detected(&rows[2..]));
     }
 
     #[test]
-    fn json_strings_are_escaped() {
-        assert_eq!(json_str("a\"b\\c\nd\u{1}"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+    fn json_strings_round_trip() {
+        let mut row = MutantRow::unreachable(Mutant::StaleNodeStore);
+        row.target = Some(Target::TreeOps);
+        let odd = "quote \" backslash \\ newline \n tab \t nul \u{1}";
+        row.signature = Some(odd.to_string());
+        row.reproducer = Some(PathBuf::from(odd));
+        let j: serde_json::Value = serde_json::from_str(&to_json(&opts(), &[row])).unwrap();
+        assert_eq!(j["rows"][0]["signature"], odd);
+        assert_eq!(j["rows"][0]["reproducer"], odd);
     }
 }

@@ -27,6 +27,7 @@ use crate::engine::EngineSet;
 use crate::ops::vma::VmaProfile;
 use crate::ops::{AnyProgram, Program, TreeOp};
 use crate::shrink::{self, Reproducer, Shrinkable, Shrunk};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -372,79 +373,119 @@ pub fn print_report(r: &ShrinkReport, full: bool) -> String {
     s
 }
 
-fn json_str(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
+/// [`json_report`]'s document: `{"bugs": [...], "clean": [...],
+/// "unreadable": [...]}`. `ci/nightly.sh` copies it into its summary
+/// (`maplefuzz nightly-summary --shrink`), which reads it back with this
+/// type.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShrinkJson {
+    /// One entry per distinct bug, by signature.
+    pub bugs: Vec<BugJson>,
+    /// The inputs that ran clean.
+    pub clean: Vec<CleanJson>,
+    /// The inputs that could not be read, each as its error message.
+    pub unreadable: Vec<String>,
 }
 
-/// The report as JSON: `{"bugs": [...], "clean": [...]}`.
+/// One [`Bug`] in [`ShrinkJson`]; paths as [`Path::display`] shows them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BugJson {
+    /// [`Bug::signature`].
+    pub signature: String,
+    /// The target's name.
+    pub target: String,
+    /// The check that fired (`Check::name`).
+    pub check: String,
+    /// The failing op.
+    pub op: String,
+    /// The engine the divergence names.
+    pub engine: String,
+    /// The shrunk program's op count.
+    pub ops: usize,
+    /// The op count of the program it was shrunk from.
+    pub original_ops: usize,
+    /// Candidate runs of the shrink.
+    pub runs: u64,
+    /// Whether the shrink finished within its limits.
+    pub complete: bool,
+    /// The shrink's wall time, rounded to the millisecond.
+    pub seconds: f64,
+    /// The text reproducer.
+    pub text: String,
+    /// The Rust test.
+    pub rust: String,
+    /// The C snippet.
+    pub c: String,
+    /// The input file the kept shrink came from.
+    pub source: String,
+    /// Every input file that failed this way.
+    pub sources: Vec<String>,
+    /// The shrunk program as text.
+    pub program: String,
+}
+
+/// An input that ran clean, and why.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CleanJson {
+    /// The input file.
+    pub file: String,
+    /// Why nothing was shrunk.
+    pub why: String,
+}
+
+impl ShrinkJson {
+    /// The JSON view of `r`.
+    pub fn new(r: &ShrinkReport) -> ShrinkJson {
+        let shown = |p: &Path| p.display().to_string();
+        ShrinkJson {
+            bugs: r
+                .bugs
+                .iter()
+                .map(|b| {
+                    let d = &b.shrunk.divergence;
+                    BugJson {
+                        signature: b.signature.clone(),
+                        target: b.target.name().to_string(),
+                        check: d.check.name().to_string(),
+                        op: d.op.to_string(),
+                        engine: d.engine.clone(),
+                        ops: b.shrunk.program.len(),
+                        original_ops: b.shrunk.original_ops,
+                        runs: b.shrunk.runs,
+                        complete: b.shrunk.complete,
+                        seconds: (b.shrunk.elapsed.as_secs_f64() * 1e3).round() / 1e3,
+                        text: shown(&b.text_path),
+                        rust: shown(&b.rust_path),
+                        c: shown(&b.c_path),
+                        source: shown(&b.source),
+                        sources: b.sources.iter().map(|p| shown(p)).collect(),
+                        program: b.shrunk.program.text(),
+                    }
+                })
+                .collect(),
+            clean: r
+                .clean
+                .iter()
+                .map(|(p, why)| CleanJson {
+                    file: shown(p),
+                    why: why.clone(),
+                })
+                .collect(),
+            unreadable: r.unreadable.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    /// The document, pretty-printed, with a final newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a shrink report serializes");
+        s.push('\n');
+        s
+    }
+}
+
+/// The report as JSON ([`ShrinkJson`]), for `maplefuzz shrink --json`.
 pub fn json_report(r: &ShrinkReport) -> String {
-    let mut s = String::from("{\n  \"bugs\": [");
-    for (i, b) in r.bugs.iter().enumerate() {
-        let d = &b.shrunk.divergence;
-        let sources: Vec<String> = b
-            .sources
-            .iter()
-            .map(|p| json_str(&p.display().to_string()))
-            .collect();
-        let _ = write!(
-            s,
-            "{}\n    {{\"signature\": {}, \"target\": {}, \"check\": {}, \"op\": {}, \"engine\": {}, \
-             \"ops\": {}, \"original_ops\": {}, \"runs\": {}, \"complete\": {}, \"seconds\": {:.3}, \
-             \"text\": {}, \"rust\": {}, \"c\": {}, \"source\": {}, \"sources\": [{}], \"program\": {}}}",
-            if i == 0 { "" } else { "," },
-            json_str(&b.signature),
-            json_str(b.target.name()),
-            json_str(d.check.name()),
-            json_str(&d.op.to_string()),
-            json_str(&d.engine),
-            b.shrunk.program.len(),
-            b.shrunk.original_ops,
-            b.shrunk.runs,
-            b.shrunk.complete,
-            b.shrunk.elapsed.as_secs_f64(),
-            json_str(&b.text_path.display().to_string()),
-            json_str(&b.rust_path.display().to_string()),
-            json_str(&b.c_path.display().to_string()),
-            json_str(&b.source.display().to_string()),
-            sources.join(", "),
-            json_str(&b.shrunk.program.text()),
-        );
-    }
-    s.push_str("\n  ],\n  \"clean\": [");
-    for (i, (p, why)) in r.clean.iter().enumerate() {
-        let _ = write!(
-            s,
-            "{}\n    {{\"file\": {}, \"why\": {}}}",
-            if i == 0 { "" } else { "," },
-            json_str(&p.display().to_string()),
-            json_str(why)
-        );
-    }
-    s.push_str("\n  ],\n  \"unreadable\": [");
-    for (i, e) in r.unreadable.iter().enumerate() {
-        let _ = write!(
-            s,
-            "{}\n    {}",
-            if i == 0 { "" } else { "," },
-            json_str(&e.to_string())
-        );
-    }
-    s.push_str("\n  ]\n}\n");
-    s
+    ShrinkJson::new(r).to_json()
 }
 
 /// Default limits of the command line: `seconds` per file.
@@ -452,5 +493,48 @@ pub fn limits(seconds: u64, max_runs: u64) -> shrink::Options {
     shrink::Options {
         max_runs,
         timeout: (seconds > 0).then(|| Duration::from_secs(seconds)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Quotes, backslashes and newlines in any string field come back as
+    /// they went in.
+    #[test]
+    fn the_json_report_round_trips_odd_strings() {
+        let odd = "sig \"quoted\" back\\slash\nnewline\ttab \u{1}";
+        let doc = ShrinkJson {
+            bugs: vec![BugJson {
+                signature: odd.to_string(),
+                target: "tree_ops".to_string(),
+                check: "validate".to_string(),
+                op: "store 0x5 max v3".to_string(),
+                engine: "rust".to_string(),
+                ops: 2,
+                original_ops: 200,
+                runs: 46,
+                complete: true,
+                seconds: 0.001,
+                text: format!("{odd}.txt"),
+                rust: format!("{odd}.rs"),
+                c: format!("{odd}.c"),
+                source: odd.to_string(),
+                sources: vec![odd.to_string(), "plain".to_string()],
+                program: "store 0x10 max v2\nstore 0x5 max v3\n".to_string(),
+            }],
+            clean: vec![CleanJson {
+                file: odd.to_string(),
+                why: odd.to_string(),
+            }],
+            unreadable: vec![odd.to_string()],
+        };
+        let json = doc.to_json();
+        let back: ShrinkJson = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, doc);
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["bugs"][0]["signature"], odd);
+        assert_eq!(v["clean"][0]["file"], odd);
     }
 }
