@@ -194,6 +194,27 @@ fn the_exact_build_dies_in_the_rcu_free_walk() {
     assert_eq!(stats.ops, 3009);
 }
 
+/// The 0xb2 campaign's program, shrunk in child processes (3,507 ops to
+/// 1,259, corpus/regressions/tree_prealloc/): the exact build dies of a
+/// fatal signal in the RCU free walk at its last op, `store 0x0 max`; the
+/// fixed build runs it clean (tests/corpus.rs replays it on the default
+/// engines).
+#[test]
+fn the_campaigns_shrunk_program_dies_in_the_exact_build() {
+    if !available() {
+        return;
+    }
+    let path = format!(
+        "{}/corpus/regressions/tree_prealloc/fatal-SIGSEGV-mte_dead_walk-kernel.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let p = parse_program(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let d = run_isolated(&engines("exact", false), &p).expect_err("6.12 dies");
+    assert_eq!((d.check, d.step), (Check::Signal, p.ops.len() - 1), "{d}");
+    assert!(d.detail.contains("mt_free_walk"), "{d}");
+    run(&engines("fixed", true), &p).unwrap();
+}
+
 /// Infinite fault schedules: where the kernel would retry a fruitless
 /// refill for ever, the engine answers ENOMEM as the port does, leaking
 /// nothing.
