@@ -50,6 +50,11 @@ enum Command {
         /// Switch on one deliberate bug (see `maplefuzz mutants`).
         #[arg(long, value_parser = PossibleValuesParser::new(Mutant::names()))]
         mutant: Option<String>,
+        /// An execution running longer than this many seconds is a hang: its
+        /// program is written as <crash-dir>/hang-<target>-<exec seed>.txt
+        /// (and .bin), then reported, exit 1 (0: no limit).
+        #[arg(long, default_value_t = driver::watchdog::DEFAULT_HANG_SECONDS)]
+        hang_seconds: u64,
     },
     /// Run a program once per node allocation with that allocation failing
     /// (and once with it and every later one failing), checking atomicity,
@@ -71,6 +76,14 @@ enum Command {
         /// Switch on one deliberate bug.
         #[arg(long, value_parser = PossibleValuesParser::new(Mutant::names()))]
         mutant: Option<String>,
+        /// Running longer than this many seconds is a hang: the program is
+        /// written as <hang-dir>/hang-replay.txt (and .bin), then reported,
+        /// exit 1 (0: no limit).
+        #[arg(long, default_value_t = driver::watchdog::DEFAULT_HANG_SECONDS)]
+        hang_seconds: u64,
+        /// Where a hang's program is written.
+        #[arg(long, default_value = "crashes")]
+        hang_dir: PathBuf,
     },
     /// Convert the kernel's captured VMA test sets (the `set`, `set2`, ...
     /// arrays that `check_erase2_testset` replays in
@@ -358,6 +371,7 @@ fn main() -> ExitCode {
             crash_dir,
             quiet,
             mutant,
+            hang_seconds,
         } => {
             if let Err(e) = select_mutant(mutant.as_deref()) {
                 return usage_error(&e);
@@ -371,6 +385,7 @@ fn main() -> ExitCode {
                 quiet,
                 print: true,
                 engines,
+                hang_seconds,
             };
             driver::fuzz(&opts).map(|o| o.exit_code())
         }
@@ -384,10 +399,33 @@ fn main() -> ExitCode {
             file,
             trace,
             mutant,
+            hang_seconds,
+            hang_dir,
         } => {
             if let Err(e) = select_mutant(mutant.as_deref()) {
                 return usage_error(&e);
             }
+            // The watchdog: the program is read once more for it (an
+            // unreadable file is replay's error to report).
+            let _dog = (hang_seconds > 0).then(|| {
+                let dog = driver::watchdog::Watchdog::start(
+                    std::time::Duration::from_secs(hang_seconds),
+                    hang_dir,
+                );
+                if let Ok((program, _)) = driver::load_any(&file) {
+                    dog.watch(driver::watchdog::Watched {
+                        program,
+                        target: None,
+                        exec_seed: 0,
+                        rerun: format!(
+                            "maplefuzz --engines {} replay {}",
+                            engines.describe(),
+                            file.display()
+                        ),
+                    });
+                }
+                dog
+            });
             driver::replay(&file, trace, &engines).map(|o| i32::from(o.diverged()))
         }
         Command::ImportKernelSets { path, out_dir } => {

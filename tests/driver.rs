@@ -25,6 +25,7 @@ fn target_campaign(target: &str, seed: u64, execs: u64, name: &str) -> FuzzOutco
         quiet: true,
         print: false,
         engines: maplefuzz::engine::EngineSet::from_env(),
+        hang_seconds: maplefuzz::driver::watchdog::DEFAULT_HANG_SECONDS,
     };
     let outcome = fuzz(&opts).expect("a valid target");
     if let Some(f) = &outcome.failure {
@@ -130,6 +131,7 @@ fn unknown_target_is_an_error() {
         quiet: true,
         print: false,
         engines: maplefuzz::engine::EngineSet::from_env(),
+        hang_seconds: maplefuzz::driver::watchdog::DEFAULT_HANG_SECONDS,
         ..FuzzOptions::default()
     };
     let e = fuzz(&opts).unwrap_err();

@@ -202,3 +202,77 @@ fn a_wild_pointer_in_the_c_engine_is_found_replayed_named_and_shrunk() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The watchdog: the `erase-spin` variant plants an endless loop in
+/// `mtree_erase()`. A campaign stops at the first program that reaches it,
+/// writes it as a hang file and exits 1; replaying the file hangs the same
+/// way (and writes `hang-replay.txt`); the fixed build runs it clean.
+#[test]
+fn an_endless_loop_in_the_c_engine_is_a_hang_on_disk() {
+    if !common::kernel_available() {
+        return;
+    }
+    assert!(variants().iter().any(|v| v.name == "erase-spin"));
+    let dir = common::temp_dir("fatal-hang");
+    let crashes = dir.join("crashes");
+    let engines = "oracle,rust,kernel:erase-spin";
+    let out = maplefuzz(&[
+        "--engines",
+        engines,
+        "fuzz",
+        "--target",
+        "tree_ops",
+        "--seconds",
+        "120",
+        "--seed",
+        "1",
+        "--crash-dir",
+        crashes.to_str().unwrap(),
+        "--quiet",
+        "--hang-seconds",
+        "2",
+    ]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("HANG: an execution ran longer than 2.0s"),
+        "{stderr}"
+    );
+    let hang: Vec<PathBuf> = std::fs::read_dir(&crashes)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    assert_eq!(hang.len(), 1, "{hang:?}");
+    let name = hang[0].file_name().unwrap().to_str().unwrap().to_string();
+    assert!(name.starts_with("hang-tree_ops-"), "{name}");
+    let program = parse_program(&std::fs::read_to_string(&hang[0]).unwrap()).unwrap();
+    assert!(
+        program
+            .ops
+            .iter()
+            .any(|op| matches!(op, maplefuzz::ops::TreeOp::Erase { .. })),
+        "the program reaches mtree_erase()"
+    );
+
+    let again = dir.join("again");
+    let out = maplefuzz(&[
+        "--engines",
+        engines,
+        "replay",
+        hang[0].to_str().unwrap(),
+        "--hang-seconds",
+        "2",
+        "--hang-dir",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(again.join("hang-replay.txt").exists());
+    let out = maplefuzz(&[
+        "--engines",
+        "oracle,rust,kernel:fixed",
+        "replay",
+        hang[0].to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}

@@ -151,6 +151,7 @@ fn the_same_executions_without_a_mutant_are_clean() {
             quiet: true,
             print: false,
             engines: EngineSet::from_env(),
+            hang_seconds: maplefuzz::driver::watchdog::DEFAULT_HANG_SECONDS,
         };
         let o = mutants::with(None, || fuzz(&opts)).expect("a valid target");
         assert!(

@@ -124,6 +124,17 @@ pub const EDITS: &[Edit] = &[
             "\t} else {\n\t\tmt_destroy_walk(enode, mt, true);\n\t\tif (!mte_is_leaf(enode))\n\t\t\t(void)*(void * volatile *)&mte_to_node(node->slot[0])->parent;\n\t}",
         )],
     },
+    Edit {
+        name: "plant-erase-spin",
+        planted: true,
+        about: "an endless loop: mtree_erase() spins for ever after erasing an entry (the \
+                class of a search or retry loop that never ends); the harness's test of \
+                its watchdog",
+        changes: &[(
+            "\tentry = mas_erase(&mas);\n\tmtree_unlock(mt);",
+            "\tentry = mas_erase(&mas);\n\twhile (entry)\n\t\t__asm__ volatile(\"\" ::: \"memory\");\n\tmtree_unlock(mt);",
+        )],
+    },
 ];
 
 #[allow(dead_code)]
@@ -160,6 +171,17 @@ pub const VARIANTS: &[VariantDef] = &[
             "fix-insert-whole-space",
             "fix-rcu-free-walk",
             "plant-destroy-uaf",
+        ],
+    },
+    VariantDef {
+        name: "erase-spin",
+        about: "fixed, plus a planted endless loop in mtree_erase() (the watchdog's test)",
+        edits: &[
+            "fix-rev-gap-window",
+            "fix-whole-space-gap",
+            "fix-insert-whole-space",
+            "fix-rcu-free-walk",
+            "plant-erase-spin",
         ],
     },
 ];

@@ -26,6 +26,7 @@ pub mod shrink;
 mod stats;
 pub mod sweep;
 mod trace;
+pub mod watchdog;
 
 pub use crash::Artifact;
 pub use replay::{load_any, load_program, replay, replay_to, Format, ReplayOutcome};
@@ -182,6 +183,10 @@ pub struct FuzzOptions {
     pub print: bool,
     /// The engines every tree program runs on.
     pub engines: crate::engine::EngineSet,
+    /// An execution longer than this many seconds is a hang: written as
+    /// `hang-<target>-<exec seed>.txt` and reported, exit 1 (0: no limit;
+    /// see [`watchdog`]).
+    pub hang_seconds: u64,
 }
 
 impl Default for FuzzOptions {
@@ -195,6 +200,7 @@ impl Default for FuzzOptions {
             quiet: false,
             print: true,
             engines: crate::engine::EngineSet::all_available(),
+            hang_seconds: watchdog::DEFAULT_HANG_SECONDS,
         }
     }
 }
@@ -287,6 +293,7 @@ fn execute(
     artifact: &Path,
     crash_here: bool,
     engines: &crate::engine::EngineSet,
+    dog: Option<&watchdog::Watchdog>,
 ) -> Exec {
     let generated = catch_unwind(|| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -303,10 +310,22 @@ fn execute(
     };
     // On disk first if a signal kills the process during the run.
     inflight::arm(artifact, program.encode());
+    if let Some(dog) = dog {
+        dog.watch(watchdog::Watched {
+            program: program.clone(),
+            target: Some(target),
+            exec_seed: seed,
+            rerun: format!("maplefuzz --engines {} replay FILE", engines.describe()),
+        });
+    }
     if crash_here {
         crash::segfault();
     }
-    match catch_unwind(AssertUnwindSafe(|| diff::run_any(&program, engines))) {
+    let result = catch_unwind(AssertUnwindSafe(|| diff::run_any(&program, engines)));
+    if let Some(dog) = dog {
+        dog.idle();
+    }
+    match result {
         Ok(Ok(stats)) => Exec::Clean(stats),
         Ok(Err(d)) => Exec::Diverged(program, d),
         Err(p) => Exec::HarnessPanic(
@@ -349,6 +368,12 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
 
     let artifact = inflight::artifact_path(&opts.crash_dir);
     let crash_at = crash::crash_at();
+    let dog = (opts.hang_seconds > 0).then(|| {
+        watchdog::Watchdog::start(
+            Duration::from_secs(opts.hang_seconds),
+            opts.crash_dir.clone(),
+        )
+    });
     let mut index = 0u64;
     loop {
         if opts.max_execs.is_some_and(|m| index >= m) {
@@ -366,7 +391,14 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
         }
         let target = targets[(index % targets.len() as u64) as usize];
         let s = exec_seed(seed, index);
-        match execute(target, s, &artifact, crash_at == Some(index), &opts.engines) {
+        match execute(
+            target,
+            s,
+            &artifact,
+            crash_at == Some(index),
+            &opts.engines,
+            dog.as_ref(),
+        ) {
             Exec::Clean(run) => stats.record(&run),
             Exec::Diverged(program, d) => {
                 stats.execs += 1;
