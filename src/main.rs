@@ -151,6 +151,11 @@ enum Command {
         /// Candidate runs per file at most.
         #[arg(long, default_value_t = 50_000)]
         max_runs: u64,
+        /// A candidate run in a child process (when the failure is a fatal
+        /// signal or a hang) that takes longer than this many seconds is a
+        /// hang.
+        #[arg(long, default_value_t = driver::watchdog::DEFAULT_HANG_SECONDS)]
+        hang_seconds: u64,
         /// Print only the summary lines, not the program and snippets.
         #[arg(long, short)]
         quiet: bool,
@@ -468,6 +473,7 @@ fn main() -> ExitCode {
             max_runs,
             quiet,
             mutant,
+            hang_seconds,
         } => {
             if let Err(e) = select_mutant(mutant.as_deref()) {
                 return usage_error(&e);
@@ -478,7 +484,10 @@ fn main() -> ExitCode {
                     target: target.as_deref().and_then(driver::Target::from_name),
                     out,
                     snippets,
-                    limits: shrink::limits(seconds, max_runs),
+                    limits: maplefuzz::shrink::Options {
+                        hang: std::time::Duration::from_secs(hang_seconds.max(1)),
+                        ..shrink::limits(seconds, max_runs)
+                    },
                     engines,
                 },
                 json,

@@ -50,6 +50,7 @@ fn a_200_op_program_shrinks_to_at_most_5_ops_deterministically() {
     let opts = Options {
         max_runs: 5_000,
         timeout: None,
+        ..Options::default()
     };
     let s = mutants::with(STALE, || shrink::shrink(&p, &EngineSet::from_env(), &opts)).unwrap();
     eprintln!(
@@ -78,6 +79,7 @@ fn a_200_op_program_shrinks_to_at_most_5_ops_deterministically() {
     let cut = Options {
         max_runs: s.runs / 5,
         timeout: None,
+        ..Options::default()
     };
     let part = mutants::with(STALE, || shrink::shrink(&p, &EngineSet::from_env(), &cut)).unwrap();
     assert!(!part.complete);

@@ -47,6 +47,7 @@ fn shrunk() -> Shrunk<VmaProgram> {
     let opts = Options {
         max_runs: 5_000,
         timeout: None,
+        ..Options::default()
     };
     mutants::with(PGOFF, || shrink::shrink(&p, &EngineSet::from_env(), &opts)).unwrap()
 }

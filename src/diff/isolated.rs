@@ -20,8 +20,12 @@ use crate::tree::StoreType;
 use maplefuzz_kernel::isolate::{self, ChildEnd};
 use std::time::Duration;
 
-/// How long an isolated run may take before it is a hang.
-pub const DEFAULT_LIMIT: Duration = Duration::from_secs(60);
+/// How long a run may take before it is a hang, in seconds: isolated runs
+/// here, and the watchdog of the stable driver and `replay`.
+pub const DEFAULT_HANG_SECONDS: u64 = 10;
+
+/// [`DEFAULT_HANG_SECONDS`] as a duration.
+pub const DEFAULT_LIMIT: Duration = Duration::from_secs(DEFAULT_HANG_SECONDS);
 
 /// A run function, as the shrinker takes one.
 pub type RunFn<'a> = dyn FnMut(&AnyProgram) -> Result<RunStats, Box<Divergence>> + 'a;

@@ -52,6 +52,7 @@ pub struct MutantsOptions {
 pub const SHRINK_LIMITS: shrink::Options = shrink::Options {
     max_runs: 20_000,
     timeout: None,
+    hang: crate::diff::isolated::DEFAULT_LIMIT,
 };
 
 /// One (mutant, target) campaign.

@@ -493,6 +493,7 @@ pub fn limits(seconds: u64, max_runs: u64) -> shrink::Options {
     shrink::Options {
         max_runs,
         timeout: (seconds > 0).then(|| Duration::from_secs(seconds)),
+        hang: crate::diff::isolated::DEFAULT_LIMIT,
     }
 }
 

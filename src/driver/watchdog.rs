@@ -13,8 +13,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// The default limit of one execution.
-pub const DEFAULT_HANG_SECONDS: u64 = 10;
+/// The default limit of one execution, in seconds (the isolated runs'
+/// limit too).
+pub const DEFAULT_HANG_SECONDS: u64 = crate::diff::isolated::DEFAULT_HANG_SECONDS;
 
 /// One execution being watched.
 pub struct Watched {

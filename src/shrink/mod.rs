@@ -58,6 +58,9 @@ pub struct Options {
     pub max_runs: u64,
     /// Stop after this much wall time (`None`: no deadline).
     pub timeout: Option<Duration>,
+    /// A candidate run in a child process (when the failure is a fatal
+    /// signal or a hang) that takes longer than this is a hang.
+    pub hang: Duration,
 }
 
 impl Default for Options {
@@ -65,6 +68,7 @@ impl Default for Options {
         Options {
             max_runs: 50_000,
             timeout: Some(Duration::from_secs(60)),
+            hang: diff::isolated::DEFAULT_LIMIT,
         }
     }
 }
@@ -332,7 +336,7 @@ pub fn shrink_any(
     opts: &Options,
 ) -> Result<Shrunk<AnyProgram>, ShrinkError> {
     let names = diff::isolated::engine_names(program, engines);
-    let limit = diff::isolated::DEFAULT_LIMIT;
+    let limit = opts.hang;
     let mut isolated = |p: &AnyProgram| {
         diff::isolated::run_isolated_with(p, limit, &names, &mut |p| p.run_fast(engines))
     };

@@ -54,6 +54,7 @@ fn the_run_limit_cuts_the_search_short() {
     let opts = Options {
         max_runs: 3,
         timeout: None,
+        ..Options::default()
     };
     let s = mutants::with(STALE, || shrink(&p, &EngineSet::from_env(), &opts)).unwrap();
     assert!(!s.complete);
