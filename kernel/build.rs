@@ -31,6 +31,7 @@ const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
 
 /// What the build needs from a Linux tree (directories are taken whole).
 const NEEDED: &[&str] = &[
+    "Makefile",
     "lib/maple_tree.c",
     "include/linux",
     "tools/include",
@@ -68,6 +69,7 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
         return Err("MAPLEFUZZ_KERNEL_DISABLE is set".into());
     }
     let src = source_tree(out)?;
+    check_version(&src)?;
     let maple = fs::read_to_string(src.join("lib/maple_tree.c")).map_err(|e| {
         format!(
             "cannot read {}: {e}",
@@ -196,7 +198,10 @@ fn source_tree(out: &Path) -> Result<PathBuf, String> {
     }
     let dest = out.join("linux");
     let stamp = dest.join(".maplefuzz-extracted");
-    if fs::read_to_string(&stamp).ok().as_deref() == Some(tarball.as_str()) {
+    // The stamp names what was extracted, and the list of files, so a
+    // longer NEEDED list extracts again.
+    let stamp_text = format!("{tarball}\n{}", NEEDED.join(" "));
+    if fs::read_to_string(&stamp).ok().as_deref() == Some(stamp_text.as_str()) {
         return Ok(dest);
     }
     let _ = fs::remove_dir_all(&dest);
@@ -212,8 +217,65 @@ fn source_tree(out: &Path) -> Result<PathBuf, String> {
         cmd.arg(format!("*/{n}"));
     }
     run(&mut cmd)?;
-    write(&stamp, &tarball)?;
+    write(&stamp, &stamp_text)?;
     Ok(dest)
+}
+
+/// The tree's version from its top Makefile: (VERSION, PATCHLEVEL,
+/// SUBLEVEL), or `None` if it cannot be read.
+fn tree_version(src: &Path) -> Option<(u32, u32, u32)> {
+    let text = fs::read_to_string(src.join("Makefile")).ok()?;
+    let field = |name: &str| -> Option<u32> {
+        text.lines().find_map(|l| {
+            l.strip_prefix(name)?
+                .trim_start()
+                .strip_prefix('=')?
+                .trim()
+                .parse()
+                .ok()
+        })
+    };
+    Some((
+        field("VERSION")?,
+        field("PATCHLEVEL")?,
+        field("SUBLEVEL").unwrap_or(0),
+    ))
+}
+
+/// Refuses, with what is missing, a tree whose maple tree generation this
+/// shim does not build: the shim provides the node allocator of the
+/// maple_alloc generation (Linux 6.12 to 6.17: kmem_cache_alloc and the
+/// bulk calls, tools/testing/shared/maple-shared.h). A tree whose version
+/// cannot be read is tried as it is.
+fn check_version(src: &Path) -> Result<(), String> {
+    let Some((v, p, s)) = tree_version(src) else {
+        println!(
+            "cargo:warning=maplefuzz kernel engine: no version in {}; building it as a 6.12 tree",
+            src.join("Makefile").display()
+        );
+        return Ok(());
+    };
+    let missing = match (v, p) {
+        (6, 12..=17) => return Ok(()),
+        (6, 1..=11) | (5, _) => {
+            "it keeps its userspace shims in tools/testing/radix-tree (no \
+             tools/testing/shared/maple-shared.h) and has no store-type enum"
+        }
+        (6, 18..) | (7, 0) => {
+            "it allocates maple nodes from slab sheaves (kmem_cache_prefill_sheaf, \
+             kmem_cache_alloc_from_sheaf, kfree_rcu), which this shim does not provide"
+        }
+        _ => {
+            "it allocates maple nodes from slab sheaves and writes through struct maple_copy \
+             (7.1 and later), which this shim does not provide"
+        }
+    };
+    Err(format!(
+        "Linux {v}.{p}.{s} at {} is not supported by this kernel engine yet: {missing}. \
+         It builds the maple_alloc generation, Linux 6.12 to 6.17 (Debian's linux-source-6.12, \
+         or LINUX_SRC at such a tree); the rest of maplefuzz works without it",
+        src.display()
+    ))
 }
 
 /// Applies `e` if its text is found exactly once.
