@@ -4,8 +4,9 @@
 //! - [`tree`]: the crate `maple-tree` (`tree/`), a faithful port of Linux
 //!   6.12 `lib/maple_tree.c`, re-exported; it depends on nothing of the
 //!   harness. [`tree::MapleMap`] is its typed API.
-//! - [`vma`]: the Linux 6.12 VMA layer (mmap, munmap, mprotect, madvise,
-//!   brk, mremap, fork; merge and split) on that tree.
+//! - [`vma`]: the crate `maple-vma` (`vma/`), the Linux 6.12 VMA layer
+//!   (mmap, munmap, mprotect, madvise, brk, mremap, fork; merge and split)
+//!   on that tree, re-exported; it depends on the tree crate alone.
 //! - [`ops`]: the operation languages (tree and VMA programs), their binary
 //!   and text forms, and the generators.
 //! - [`engine`]: the engines a program runs on: the oracle
@@ -35,9 +36,9 @@ pub mod engine;
 pub mod mutants;
 pub mod ops;
 pub mod shrink;
-pub mod vma;
 
 pub use maple_tree as tree;
+pub use maple_vma as vma;
 
 /// The Rust examples of `docs/tree.md`, run as doctests so that they stay
 /// true.

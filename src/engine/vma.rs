@@ -1,4 +1,4 @@
-//! The VMA engines: the model (`src/vma`, the Linux 6.12 VMA code on the
+//! The VMA engines: the model (`vma/`, the Linux 6.12 VMA code on the
 //! Rust maple tree) and the naive oracle (`reference/`), behind one trait so
 //! the executor (`crate::diff::vma`) runs a [`VmaProgram`](crate::ops::vma::VmaProgram)
 //! on both and compares them after every op.

@@ -5,7 +5,7 @@
 //! brk, mremap), fork ([`VmaOp::Fork`]: `dup_mmap()`, then one of the two
 //! processes exits), a page fault ([`VmaOp::Touch`]) and a fault-injection
 //! op ([`VmaOp::FailAt`]). Every engine (the VMA layer on the Rust tree in
-//! `src/vma`, the naive oracle in `reference/`) answers each op with a
+//! `vma/`, the naive oracle in `reference/`) answers each op with a
 //! [`VmaOutcome`] and exposes its VMAs as [`Vma`] rows; the executor in
 //! `crate::diff::vma` compares them after every op.
 //!
@@ -18,7 +18,7 @@ pub mod text;
 
 use std::fmt;
 
-/// The contract's types are the VMA layer's (`src/vma`), written once: what
+/// The contract's types are the VMA layer's (`vma/`), written once: what
 /// backs a mapping, the allocation points an op passes, which process goes
 /// on after a fork, the errors, and the kernel version profile. (The
 /// oracle keeps its own copies on purpose: it shares no code with what it
@@ -26,7 +26,7 @@ use std::fmt;
 pub use crate::vma::{Backing, Errno as VmaErrno, ForkKeep, Point, Profile as VmaProfile};
 
 /// Linux uapi constants the op language uses, and the fixed environment
-/// of both engines: those of the VMA layer (`src/vma`), the one place they
+/// of both engines: those of the VMA layer (`vma/`), the one place they
 /// are written in this crate (the oracle keeps its own).
 pub mod uapi {
     pub use crate::vma::uapi::*;

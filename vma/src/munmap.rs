@@ -8,7 +8,7 @@
 
 use super::vmflags::VM_ACCOUNT;
 use super::{offset_in_page, page_align, Errno, Mm, Point, VmaId, TASK_SIZE};
-use crate::tree::{MaState, MapleTree};
+use maple_tree::{MaState, MapleTree};
 
 /// `struct vma_munmap_struct` with its detached tree.
 pub(crate) struct Vms {

@@ -7,7 +7,7 @@ use super::merge::Vmg;
 use super::uapi::*;
 use super::vmflags::*;
 use super::{is_anon, offset_in_page, page_align, Errno, Mm, Point, VmaId, TASK_SIZE};
-use crate::tree::MaState;
+use maple_tree::MaState;
 
 impl Mm {
     /// The mremap syscall.

@@ -9,7 +9,7 @@
 //! entries, preallocated or allocating) is the kernel's.
 
 use super::{Errno, Mm, Point, VmaId};
-use crate::tree::{MaState, PreallocViolation};
+use maple_tree::{MaState, PreallocViolation};
 
 impl Mm {
     /// `vma_lookup`: the VMA containing `addr`.

@@ -12,7 +12,7 @@ use super::{
     offset_in_page, page_align, vm_end_gap, vm_start_gap, Backing, Errno, Mm, Point, Vma,
     MAX_LFS_FILESIZE, MMAP_BASE, MMAP_MIN_ADDR, PAGE, TASK_SIZE, TASK_UNMAPPED_BASE,
 };
-use crate::tree::MaState;
+use maple_tree::MaState;
 
 /// `calc_vm_prot_bits` (no protection keys).
 pub(crate) fn calc_vm_prot_bits(prot: u32) -> u64 {

@@ -2,7 +2,7 @@
 //! `__split_vma` and `split_vma` (`mm/vma.c`).
 
 use super::{Errno, Mm, Point, Profile, VmaId};
-use crate::tree::MaState;
+use maple_tree::MaState;
 
 impl Mm {
     /// `__split_vma`: cut VMA `id` at `addr`. The new VMA is the lower
@@ -85,7 +85,7 @@ impl Mm {
         new_below: bool,
     ) -> Result<VmaId, Errno> {
         // Mutant vma-split-limit: the limit test is off by one.
-        let at_limit = if crate::mutants::active(crate::mutants::Mutant::VmaSplitLimit) {
+        let at_limit = if maple_tree::mutants::active(maple_tree::mutants::Mutant::VmaSplitLimit) {
             self.map_count > self.cfg.max_map_count
         } else {
             self.map_count >= self.cfg.max_map_count

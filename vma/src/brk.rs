@@ -6,7 +6,7 @@ use super::merge::{MergeState, Vmg};
 use super::uapi::MAP_FIXED;
 use super::vmflags::{VM_ACCOUNT, VM_DATA_DEFAULT_FLAGS};
 use super::{page_align, vm_start_gap, Errno, Mm, Point, Vma, VmaId, PAGE, STACK_GUARD_GAP};
-use crate::tree::MaState;
+use maple_tree::MaState;
 
 impl Mm {
     /// The brk syscall: the new break, or the old one if it cannot move.

@@ -10,8 +10,8 @@
 //! `mas_store_prealloc`, `mas_store_gfp`, ...), so a program of syscalls
 //! drives the tree exactly as the kernel's VMA code drives `lib/maple_tree.c`.
 //!
-//! The syscalls follow the shared VMA contract (`/work/briefs/vma-contract.md`
-//! in the project's working notes): raw syscall arguments in, the kernel's
+//! The syscalls follow the VMA contract the harness compares (docs/vma.md):
+//! raw syscall arguments in, the kernel's
 //! result out; [`Mm::vmas`] gives the VMAs in address order; [`Mm::fail_at`]
 //! makes the n-th allocation point ([`Point`]) of the next operation fail, and
 //! the operation then unwinds as 6.12 does.
@@ -56,7 +56,7 @@ mod tests_fork;
 #[cfg(test)]
 mod tests_merge;
 
-use crate::tree::{MapleTree, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU};
+use maple_tree::{MapleTree, MT_FLAGS_ALLOC_RANGE, MT_FLAGS_USE_RCU};
 
 /// Page size.
 pub const PAGE: u64 = 4096;
@@ -402,7 +402,7 @@ impl Mm {
 
     /// Model-only: forward a node fault schedule to `mm_mt`. The oracle
     /// cannot predict its effect; differential runs use [`Mm::fail_at`].
-    pub fn fail_nodes(&mut self, schedule: crate::tree::FaultSchedule) {
+    pub fn fail_nodes(&mut self, schedule: maple_tree::FaultSchedule) {
         self.mt.set_fault_schedule(schedule);
     }
 

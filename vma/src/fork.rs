@@ -11,7 +11,7 @@
 
 use super::vmflags::{VM_DONTCOPY, VM_LOCKED, VM_LOCKONFAULT, VM_WIPEONFORK};
 use super::{Errno, ForkKeep, Mm, Point, VmaId};
-use crate::tree::{node::XA_ZERO_ENTRY, FaultSchedule, MaState};
+use maple_tree::{node::XA_ZERO_ENTRY, FaultSchedule, MaState};
 
 impl Mm {
     /// fork(2) of this mm (see [`ForkKeep`]): on success the object is the

@@ -5,7 +5,7 @@
 
 use super::vmflags::VM_SPECIAL;
 use super::{file_has_close, Errno, Mm, Profile, VmaId};
-use crate::tree::MaState;
+use maple_tree::MaState;
 
 /// `enum vma_merge_state`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,7 +112,8 @@ impl Mm {
         // Mutant vma-merge-pgoff: the offset continuity test is skipped
         // for file mappings.
         let pgoff_ok = p.pgoff.wrapping_add(p.pages()) == vmg.pgoff
-            || (p.file.is_some() && crate::mutants::active(crate::mutants::Mutant::VmaMergePgoff));
+            || (p.file.is_some()
+                && maple_tree::mutants::active(maple_tree::mutants::Mutant::VmaMergePgoff));
         self.is_mergeable_vma(vmg, prev)
             && self.is_mergeable_anon_vma(vmg.anon, p.anon, Some(prev))
             && pgoff_ok
