@@ -14,7 +14,7 @@
 
 use super::DriverError;
 use crate::diff::{self, Divergence, RunStats};
-use crate::engine::{EngineSet, Outcome};
+use crate::engine::EngineSet;
 use crate::ops::text::parse_program;
 use crate::ops::{vma, AnyProgram, Program};
 use std::io::Write;
@@ -229,27 +229,7 @@ fn replay_vma(
         vma::text::format_setup(&p.setup)
     )?;
     if trace {
-        // Step the program one op at a time on fresh engines, printing
-        // each engine's answer, then run the checked executor on it.
-        let mut engines = crate::engine::vma::engines(p.setup);
-        for (i, op) in p.ops.iter().enumerate() {
-            let answers: Vec<String> = engines
-                .iter_mut()
-                .map(|e| {
-                    let o = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.apply(op)));
-                    match o {
-                        Ok(o) => format!("{}: {o} ({} vmas)", e.name(), e.vmas().len()),
-                        Err(_) => format!("{}: panicked", e.name()),
-                    }
-                })
-                .collect();
-            writeln!(
-                out,
-                "{i:>3}  {:<50} {}",
-                vma::text::format_op(op),
-                answers.join("  ")
-            )?;
-        }
+        super::trace::print_vma_trace(out, p)?;
     }
     let result = diff::vma::run(p);
     match &result {
@@ -261,50 +241,6 @@ fn replay_vma(
         Err(d) => write!(out, "{d}")?,
     }
     Ok(result)
-}
-
-fn fmt_token(t: Option<u64>) -> String {
-    match t {
-        Some(t) => format!("v{t}"),
-        None => "null".to_string(),
-    }
-}
-
-pub(crate) fn fmt_index(i: u64) -> String {
-    if i == u64::MAX {
-        "max".to_string()
-    } else {
-        format!("{i:#x}")
-    }
-}
-
-/// An outcome in the text form's vocabulary.
-pub(crate) fn fmt_outcome(o: &Outcome) -> String {
-    match o {
-        Outcome::Done => "done".to_string(),
-        Outcome::Status(Ok(())) => "ok".to_string(),
-        Outcome::Status(Err(e)) => e.to_string(),
-        Outcome::Entry(t) => fmt_token(*t),
-        Outcome::Found { entry, index } => {
-            format!("{}, index -> {}", fmt_token(*entry), fmt_index(*index))
-        }
-        Outcome::Cursor {
-            entry,
-            index,
-            last,
-            status,
-        } => format!(
-            "{} at [{}, {}] {:?}",
-            fmt_token(*entry),
-            fmt_index(*index),
-            fmt_index(*last),
-            status
-        ),
-        Outcome::Range(Ok((a, b))) => format!("[{}, {}]", fmt_index(*a), fmt_index(*b)),
-        Outcome::Range(Err(e)) | Outcome::Alloc(Err(e)) => e.to_string(),
-        Outcome::Alloc(Ok(start)) => format!("at {}", fmt_index(*start)),
-        Outcome::CallerError(m) => format!("caller error: {m}"),
-    }
 }
 
 #[cfg(test)]
@@ -376,18 +312,5 @@ mod tests {
         assert!(looks_like_text(b"").is_some());
         assert!(looks_like_text(b"\x00\x01").is_none());
         assert!(looks_like_text(&[0xff, 0xfe]).is_none());
-    }
-
-    #[test]
-    fn outcomes_print_in_text_vocabulary() {
-        assert_eq!(fmt_outcome(&Outcome::Status(Ok(()))), "ok");
-        assert_eq!(fmt_outcome(&Outcome::Entry(Some(7))), "v7");
-        assert_eq!(
-            fmt_outcome(&Outcome::Found {
-                entry: None,
-                index: u64::MAX
-            }),
-            "null, index -> max"
-        );
     }
 }

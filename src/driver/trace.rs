@@ -4,10 +4,10 @@
 //! it. Generic over the engines: it prints whatever engines
 //! [`diff::run_observed`] ran, the first being the reference.
 
-use super::replay::{fmt_index as index, fmt_outcome};
 use crate::diff::{self, Check, Divergence};
+use crate::engine::Outcome;
 use crate::ops::text::format_op;
-use crate::ops::{Op, Program, TreeOp};
+use crate::ops::{vma, Op, Program, TreeOp};
 use std::io::{self, Write};
 
 /// A dump at most this long is printed whole.
@@ -194,8 +194,8 @@ pub(crate) fn print_divergence(
                 out,
                 "--- {name}: the nodes around [{}, {}] ({} of {total} dump lines; \
                  `maplefuzz replay` without --trace prints the whole dump)",
-                index(lo),
-                index(hi),
+                fmt_index(lo),
+                fmt_index(hi),
                 shown.lines().count(),
             )?;
         } else {
@@ -314,6 +314,73 @@ pub(crate) fn dump_around(dump: &str, lo: u64, hi: u64) -> String {
     out
 }
 
+/// Steps a VMA program one op at a time on fresh VMA engines, writing each
+/// op (flushed, before the engines run it) and each engine's answer and VMA
+/// count; the checked executor runs the program afterwards.
+pub(crate) fn print_vma_trace(out: &mut dyn Write, p: &vma::VmaProgram) -> io::Result<()> {
+    let mut engines = crate::engine::vma::engines(p.setup);
+    for (i, op) in p.ops.iter().enumerate() {
+        write!(out, "{i:>3}  {:<50} ", vma::text::format_op(op))?;
+        out.flush()?;
+        let answers: Vec<String> = engines
+            .iter_mut()
+            .map(|e| {
+                let o = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.apply(op)));
+                match o {
+                    Ok(o) => format!("{}: {o} ({} vmas)", e.name(), e.vmas().len()),
+                    Err(_) => format!("{}: panicked", e.name()),
+                }
+            })
+            .collect();
+        writeln!(out, "{}", answers.join("  "))?;
+    }
+    Ok(())
+}
+
+fn fmt_token(t: Option<u64>) -> String {
+    match t {
+        Some(t) => format!("v{t}"),
+        None => "null".to_string(),
+    }
+}
+
+pub(crate) fn fmt_index(i: u64) -> String {
+    if i == u64::MAX {
+        "max".to_string()
+    } else {
+        format!("{i:#x}")
+    }
+}
+
+/// An outcome in the text form's vocabulary.
+pub(crate) fn fmt_outcome(o: &Outcome) -> String {
+    match o {
+        Outcome::Done => "done".to_string(),
+        Outcome::Status(Ok(())) => "ok".to_string(),
+        Outcome::Status(Err(e)) => e.to_string(),
+        Outcome::Entry(t) => fmt_token(*t),
+        Outcome::Found { entry, index } => {
+            format!("{}, index -> {}", fmt_token(*entry), fmt_index(*index))
+        }
+        Outcome::Cursor {
+            entry,
+            index,
+            last,
+            status,
+        } => format!(
+            "{} at [{}, {}] {:?}",
+            fmt_token(*entry),
+            fmt_index(*index),
+            fmt_index(*last),
+            status
+        ),
+        Outcome::Range(Ok((a, b))) => format!("[{}, {}]", fmt_index(*a), fmt_index(*b)),
+        Outcome::Range(Err(e)) | Outcome::Alloc(Err(e)) => e.to_string(),
+        Outcome::Alloc(Ok(start)) => format!("at {}", fmt_index(*start)),
+        Outcome::CallerError(m) => format!("caller error: {m}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,5 +429,18 @@ mod tests {
         assert_eq!(focus(&op.into(), detail), Some((0xfa, u64::MAX)));
         assert_eq!(focus(&TreeOp::Pause.into(), "no range"), None);
         assert_eq!(focus(&TreeOp::Pause.into(), detail), Some((0xfa, u64::MAX)));
+    }
+
+    #[test]
+    fn outcomes_print_in_text_vocabulary() {
+        assert_eq!(fmt_outcome(&Outcome::Status(Ok(()))), "ok");
+        assert_eq!(fmt_outcome(&Outcome::Entry(Some(7))), "v7");
+        assert_eq!(
+            fmt_outcome(&Outcome::Found {
+                entry: None,
+                index: u64::MAX
+            }),
+            "null, index -> max"
+        );
     }
 }
