@@ -98,24 +98,13 @@ macro_rules! syscall {
 
 /// The contract's observations (`vmas`, `brk_value`, `map_count`,
 /// `last_points`) as [`VmaEngine`] methods, for an adapter whose address
-/// space is the field `$mm` and whose points map through `$point`; the two
-/// APIs share the names but not the types.
+/// space is the field `$mm`, whose VMA rows map through `$vma` and whose
+/// points map through `$point`; the two APIs share the names but not the
+/// types.
 macro_rules! observe {
-    ($mm:ident, $point:ident) => {
+    ($mm:ident, $vma:expr, $point:ident) => {
         fn vmas(&self) -> Vec<Vma> {
-            self.$mm
-                .vmas()
-                .into_iter()
-                .map(|v| Vma {
-                    start: v.start,
-                    end: v.end,
-                    flags: v.flags,
-                    file: v.file,
-                    pgoff: v.pgoff,
-                    anon: v.anon,
-                    chain: v.chain_len,
-                })
-                .collect()
+            self.$mm.vmas().into_iter().map($vma).collect()
         }
 
         fn brk(&self) -> u64 {
@@ -168,7 +157,7 @@ impl VmaEngine for ModelEngine {
         syscall!(self.mm, op, model, model::Errno, identity)
     }
 
-    observe!(mm, identity);
+    observe!(mm, identity, identity);
 
     fn validate(&self) -> Result<(), String> {
         self.mm.validate_mm()
@@ -243,7 +232,19 @@ impl VmaEngine for OracleEngine {
         syscall!(self.o, op, oracle, oracle::VmaErrno, oracle_errno)
     }
 
-    observe!(o, oracle_point);
+    observe!(
+        o,
+        |v: oracle::VmaView| Vma {
+            start: v.start,
+            end: v.end,
+            flags: v.flags,
+            file: v.file,
+            pgoff: v.pgoff,
+            anon: v.anon,
+            chain: v.chain_len,
+        },
+        oracle_point
+    );
 }
 
 /// The engines of a VMA run: the oracle first (the reference), then the model.

@@ -23,7 +23,7 @@
 //! ([`ForkKeep`]). anon_vmas are objects (root, parent, `num_children`,
 //! `num_active_vmas`, the VMAs chained to each) shared by the mms that
 //! coexist, and each VMA has its `anon_vma_chain` in the kernel's list
-//! order; [`VmaView::chain_len`] shows its length. Without fork every chain
+//! order; [`VmaView::chain`] shows its length. Without fork every chain
 //! is empty or singular and the results are those of the chain-less model.
 //!
 //! Module layout, one job per file: [`iter`](self) (the `vma_iter_*` layer
@@ -187,6 +187,48 @@ pub mod vmflags {
         VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
     /// `VM_STACK` on x86.
     pub const VM_STACK: u64 = VM_GROWSDOWN;
+
+    /// The names of the bits, in printing order.
+    pub const NAMES: &[(u64, &str)] = &[
+        (VM_READ, "read"),
+        (VM_WRITE, "write"),
+        (VM_EXEC, "exec"),
+        (VM_SHARED, "shared"),
+        (VM_MAYREAD, "mayread"),
+        (VM_MAYWRITE, "maywrite"),
+        (VM_MAYEXEC, "mayexec"),
+        (VM_MAYSHARE, "mayshare"),
+        (VM_GROWSDOWN, "growsdown"),
+        (VM_LOCKED, "locked"),
+        (VM_SEQ_READ, "seq_read"),
+        (VM_RAND_READ, "rand_read"),
+        (VM_DONTCOPY, "dontcopy"),
+        (VM_DONTEXPAND, "dontexpand"),
+        (VM_ACCOUNT, "account"),
+        (VM_NORESERVE, "noreserve"),
+        (VM_WIPEONFORK, "wipeonfork"),
+        (VM_DONTDUMP, "dontdump"),
+    ];
+
+    /// `read|write|...` for a flag word; unnamed bits in hex.
+    pub fn format(flags: u64) -> String {
+        let mut rest = flags;
+        let mut parts = Vec::new();
+        for &(bit, name) in NAMES {
+            if flags & bit != 0 {
+                parts.push(name.to_string());
+                rest &= !bit;
+            }
+        }
+        if rest != 0 {
+            parts.push(format!("{rest:#x}"));
+        }
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join("|")
+        }
+    }
 }
 
 use vmflags::*;
@@ -222,8 +264,9 @@ pub enum Backing {
     File { file: u8, pgoff: u64 },
 }
 
-/// One VMA as the harness sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// One VMA as the harness sees it (the row every VMA engine reports and the
+/// executor compares).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VmaView {
     pub start: u64,
     pub end: u64,
@@ -234,8 +277,33 @@ pub struct VmaView {
     /// The anon_vma's identity (compare up to renaming).
     pub anon: Option<u64>,
     /// The length of the VMA's `anon_vma_chain` (0 when it has no
-    /// anon_vma; more than 1 for a VMA inherited through fork).
-    pub chain_len: u32,
+    /// anon_vma; more than 1 for a VMA inherited through fork: the chain
+    /// links every ancestor's anon_vma, and decides merges and anon_vma
+    /// reuse).
+    pub chain: u32,
+}
+
+impl std::fmt::Display for VmaView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "[{:#x}, {:#x}) {} pgoff {:#x}",
+            self.start,
+            self.end,
+            vmflags::format(self.flags),
+            self.pgoff
+        )?;
+        if let Some(file) = self.file {
+            write!(f, " file {file}")?;
+        }
+        if let Some(a) = self.anon {
+            write!(f, " anon {a}")?;
+        }
+        if self.chain > 1 {
+            write!(f, " chain {}", self.chain)?;
+        }
+        Ok(())
+    }
 }
 
 /// The places where the 6.12 code can fail with `-ENOMEM` from an
@@ -437,7 +505,7 @@ impl Mm {
                     file: v.file,
                     pgoff: v.pgoff,
                     anon: v.anon,
-                    chain_len: v.chain.len() as u32,
+                    chain: v.chain.len() as u32,
                 }
             })
             .collect()

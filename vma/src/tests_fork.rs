@@ -14,11 +14,11 @@ use rand_chacha::ChaCha8Rng;
 
 const P: u64 = PAGE;
 
-/// `(start, end, flags, anon, chain_len)` of every VMA.
+/// `(start, end, flags, anon, chain)` of every VMA.
 fn state(m: &Mm) -> Vec<(u64, u64, u64, Option<u64>, u32)> {
     m.vmas()
         .iter()
-        .map(|v| (v.start, v.end, v.flags, v.anon, v.chain_len))
+        .map(|v| (v.start, v.end, v.flags, v.anon, v.chain))
         .collect()
 }
 
@@ -143,7 +143,7 @@ fn an_inherited_vma_does_not_merge_with_an_unfaulted_range() {
         m.touch(A, true).unwrap();
         if fork {
             m.fork(ForkKeep::Child).unwrap();
-            assert_eq!(m.vmas()[0].chain_len, 2);
+            assert_eq!(m.vmas()[0].chain, 2);
         }
         anon_at(&mut m, A + 4 * P, 4);
         let spans: Vec<_> = m.vmas().iter().map(|v| (v.start, v.end)).collect();
@@ -179,7 +179,7 @@ fn anon_vma_prepare_reuse_is_refused_for_a_forked_chain() {
         m.touch(A + 4 * P, true).unwrap();
         let v = m.vmas();
         assert_eq!(v.len(), 2);
-        assert_eq!(v[1].chain_len, 1);
+        assert_eq!(v[1].chain, 1);
         if fork {
             assert_ne!(v[1].anon, v[0].anon);
         } else {
@@ -217,7 +217,7 @@ fn anon_vma_clone_reuses_in_a_chain_of_forks() {
         ok(&m);
         assert_eq!(&m.last_points(), points, "fork {}", i + 1);
         let v = &m.vmas()[0];
-        assert_eq!(v.chain_len, chain, "fork {}", i + 1);
+        assert_eq!(v.chain, chain, "fork {}", i + 1);
         anons.push(v.anon.unwrap());
     }
     let (a1, a2, a3, a4) = (anons[1], anons[2], anons[3], anons[4]);
@@ -394,7 +394,7 @@ fn random_sequences_with_forks_validate() {
             if let Err(e) = m.validate_mm() {
                 panic!("seed {seed} step {i}: {e}");
             }
-            long_chains += m.vmas().iter().filter(|v| v.chain_len > 2).count();
+            long_chains += m.vmas().iter().filter(|v| v.chain > 2).count();
         }
     }
     assert!(

@@ -23,7 +23,9 @@ use std::fmt;
 /// on after a fork, the errors, and the kernel version profile. (The
 /// oracle keeps its own copies on purpose: it shares no code with what it
 /// checks.)
-pub use crate::vma::{Backing, Errno as VmaErrno, ForkKeep, Point, Profile as VmaProfile};
+pub use crate::vma::{
+    Backing, Errno as VmaErrno, ForkKeep, Point, Profile as VmaProfile, VmaView as Vma,
+};
 
 /// Linux uapi constants the op language uses, and the fixed environment
 /// of both engines: those of the VMA layer (`vma/`), the one place they
@@ -33,51 +35,10 @@ pub mod uapi {
     pub use crate::vma::{MMAP_BASE, MMAP_MIN_ADDR, PAGE, START_BRK, TASK_SIZE};
 }
 
-/// VM_* flag bits (`include/linux/mm.h`), for printing.
+/// VM_* flag bits (`include/linux/mm.h`), for printing: the VMA layer's
+/// names table.
 pub mod vm {
-    use crate::vma::vmflags::*;
-
-    /// The names of the bits, in printing order.
-    pub const NAMES: &[(u64, &str)] = &[
-        (VM_READ, "read"),
-        (VM_WRITE, "write"),
-        (VM_EXEC, "exec"),
-        (VM_SHARED, "shared"),
-        (VM_MAYREAD, "mayread"),
-        (VM_MAYWRITE, "maywrite"),
-        (VM_MAYEXEC, "mayexec"),
-        (VM_MAYSHARE, "mayshare"),
-        (VM_GROWSDOWN, "growsdown"),
-        (VM_LOCKED, "locked"),
-        (VM_SEQ_READ, "seq_read"),
-        (VM_RAND_READ, "rand_read"),
-        (VM_DONTCOPY, "dontcopy"),
-        (VM_DONTEXPAND, "dontexpand"),
-        (VM_ACCOUNT, "account"),
-        (VM_NORESERVE, "noreserve"),
-        (VM_WIPEONFORK, "wipeonfork"),
-        (VM_DONTDUMP, "dontdump"),
-    ];
-
-    /// `read|write|...` for a flag word; unnamed bits in hex.
-    pub fn format(flags: u64) -> String {
-        let mut rest = flags;
-        let mut parts = Vec::new();
-        for &(bit, name) in NAMES {
-            if flags & bit != 0 {
-                parts.push(name.to_string());
-                rest &= !bit;
-            }
-        }
-        if rest != 0 {
-            parts.push(format!("{rest:#x}"));
-        }
-        if parts.is_empty() {
-            "none".to_string()
-        } else {
-            parts.join("|")
-        }
-    }
+    pub use crate::vma::vmflags::{format, NAMES};
 }
 
 /// How the address space is created.
@@ -204,46 +165,5 @@ impl fmt::Display for VmaOutcome {
             VmaOutcome::Addr(Err(e)) | VmaOutcome::Status(Err(e)) => write!(f, "-{e}"),
             VmaOutcome::Armed => f.write_str("armed"),
         }
-    }
-}
-
-/// One VMA as the engines report it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Vma {
-    pub start: u64,
-    pub end: u64,
-    /// VM_* bits.
-    pub flags: u64,
-    /// Files 0..=3, shmem files 100 and up (compared up to renaming).
-    pub file: Option<u32>,
-    pub pgoff: u64,
-    /// anon_vma identity (compared up to renaming).
-    pub anon: Option<u64>,
-    /// The length of the VMA's anon_vma_chain: 0 without an anon_vma, 1
-    /// for its own, more after a fork (the chain links every ancestor's
-    /// anon_vma; it decides merges and anon_vma reuse).
-    pub chain: u32,
-}
-
-impl fmt::Display for Vma {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "[{:#x}, {:#x}) {} pgoff {:#x}",
-            self.start,
-            self.end,
-            vm::format(self.flags),
-            self.pgoff
-        )?;
-        if let Some(file) = self.file {
-            write!(f, " file {file}")?;
-        }
-        if let Some(a) = self.anon {
-            write!(f, " anon {a}")?;
-        }
-        if self.chain > 1 {
-            write!(f, " chain {}", self.chain)?;
-        }
-        Ok(())
     }
 }
