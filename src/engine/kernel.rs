@@ -146,6 +146,74 @@ impl KernelEngine {
         }
         std::cell::Ref::map(self.image.borrow(), |i| i.as_ref().expect("image made"))
     }
+
+    /// `mas_expected_entries()` on the writer, as a fresh `MA_STATE` would
+    /// start it (bulk mode; again in bulk mode, a used-up reservation is
+    /// the caller's error).
+    fn expected_entries(&mut self, count: u64) -> Outcome {
+        let r = if self.bulk.is_on() {
+            // Again in bulk mode: MA_STATE_PREALLOC is still set, so
+            // mas_alloc_nodes() adds nothing to a pool that holds
+            // nodes and BUGs on an empty one (the caller's error).
+            match self.try_call(OpCode::ExpectedEntries, count, 0, 0, 0) {
+                Ok(r) => r,
+                Err(rep)
+                    if rep.kind != ReportKind::BadFree && rep.what.contains("mas_alloc_nodes") =>
+                {
+                    return Outcome::CallerError(format!(
+                        "expected_entries {count} on a bulk writer whose reservation \
+                         is used up: {rep}"
+                    ));
+                }
+                Err(rep) => panic!("{rep}"),
+            }
+        } else {
+            self.call(OpCode::ExpectedEntries, count, 0, 0, 0)
+        };
+        let res = errno(r.ret);
+        self.bulk.reserved(res.is_ok());
+        Outcome::Status(res)
+    }
+
+    /// `mas_store()` on the writer: checked against the bulk reservation or
+    /// the pending preallocation, whose overrun is the caller's error.
+    fn mas_store(&mut self, first: u64, last: u64, value: Option<u64>) -> Outcome {
+        if first > last {
+            // The kernel WARNs (debug builds) and fails the store.
+            return Outcome::Status(Err(Errno::EINVAL));
+        }
+        if self.bulk.is_on() {
+            // A bulk store: running out of what mas_expected_entries()
+            // reserved BUGs in the allocator (the caller's error).
+            return match self.try_call(OpCode::MasStore, first, last, entry(value), 0) {
+                Ok(r) => Outcome::Status(errno(r.ret)),
+                Err(rep)
+                    if rep.kind != ReportKind::BadFree
+                        && (rep.what.contains("mas_alloc_nodes")
+                            || rep.what.contains("mas_pop_node")) =>
+                {
+                    Outcome::CallerError(format!(
+                        "bulk mas_store {first:#x}-{last:#x} needed more nodes than \
+                         mas_expected_entries() reserved: {rep}"
+                    ))
+                }
+                Err(rep) => panic!("{rep}"),
+            };
+        }
+        let other_store = self.book.is_other_store(first, last, value);
+        if !other_store {
+            let r = self.call(OpCode::MasStore, first, last, entry(value), 0);
+            return Outcome::Status(errno(r.ret));
+        }
+        let pending = self.book.pending;
+        match self.try_call(OpCode::MasStore, first, last, entry(value), 0) {
+            Ok(r) => Outcome::Status(errno(r.ret)),
+            Err(rep) => Outcome::CallerError(format!(
+                "mas_store {first:#x}-{last:#x} on a writer preallocated for {pending:?} \
+                 needed more nodes than it held: {rep}"
+            )),
+        }
+    }
 }
 
 impl TreeEngine for KernelEngine {
@@ -238,68 +306,8 @@ impl TreeEngine for KernelEngine {
                 self.call(OpCode::StorePrealloc, 0, 0, entry(value), 0);
                 Outcome::Status(Ok(()))
             }
-            TreeOp::ExpectedEntries { count } => {
-                let r = if self.bulk.is_on() {
-                    // Again in bulk mode: MA_STATE_PREALLOC is still set, so
-                    // mas_alloc_nodes() adds nothing to a pool that holds
-                    // nodes and BUGs on an empty one (the caller's error).
-                    match self.try_call(OpCode::ExpectedEntries, count, 0, 0, 0) {
-                        Ok(r) => r,
-                        Err(rep)
-                            if rep.kind != ReportKind::BadFree
-                                && rep.what.contains("mas_alloc_nodes") =>
-                        {
-                            return Outcome::CallerError(format!(
-                                "expected_entries {count} on a bulk writer whose reservation \
-                                 is used up: {rep}"
-                            ));
-                        }
-                        Err(rep) => panic!("{rep}"),
-                    }
-                } else {
-                    self.call(OpCode::ExpectedEntries, count, 0, 0, 0)
-                };
-                let res = errno(r.ret);
-                self.bulk.reserved(res.is_ok());
-                Outcome::Status(res)
-            }
-            TreeOp::MasStore { first, last, value } => {
-                if first > last {
-                    // The kernel WARNs (debug builds) and fails the store.
-                    return Outcome::Status(Err(Errno::EINVAL));
-                }
-                if self.bulk.is_on() {
-                    // A bulk store: running out of what mas_expected_entries()
-                    // reserved BUGs in the allocator (the caller's error).
-                    return match self.try_call(OpCode::MasStore, first, last, entry(value), 0) {
-                        Ok(r) => Outcome::Status(errno(r.ret)),
-                        Err(rep)
-                            if rep.kind != ReportKind::BadFree
-                                && (rep.what.contains("mas_alloc_nodes")
-                                    || rep.what.contains("mas_pop_node")) =>
-                        {
-                            Outcome::CallerError(format!(
-                                "bulk mas_store {first:#x}-{last:#x} needed more nodes than \
-                                 mas_expected_entries() reserved: {rep}"
-                            ))
-                        }
-                        Err(rep) => panic!("{rep}"),
-                    };
-                }
-                let other_store = self.book.is_other_store(first, last, value);
-                if !other_store {
-                    let r = self.call(OpCode::MasStore, first, last, entry(value), 0);
-                    return Outcome::Status(errno(r.ret));
-                }
-                let pending = self.book.pending;
-                match self.try_call(OpCode::MasStore, first, last, entry(value), 0) {
-                    Ok(r) => Outcome::Status(errno(r.ret)),
-                    Err(rep) => Outcome::CallerError(format!(
-                        "mas_store {first:#x}-{last:#x} on a writer preallocated for {pending:?} \
-                         needed more nodes than it held: {rep}"
-                    )),
-                }
-            }
+            TreeOp::ExpectedEntries { count } => self.expected_entries(count),
+            TreeOp::MasStore { first, last, value } => self.mas_store(first, last, value),
             TreeOp::MasDestroy => {
                 self.call(OpCode::MasDestroy, 0, 0, 0, 0);
                 self.book.pending = None;

@@ -124,6 +124,37 @@ impl RustEngine {
             "mas_store on a writer preallocated for {pending:?} {problem}"
         )));
     }
+
+    /// `mas_expected_entries()` on the writer (bulk mode; again in bulk
+    /// mode, a used-up reservation is the caller's error).
+    fn expected_entries(&mut self, count: u64) -> Outcome {
+        self.wmas.reset();
+        if self.bulk.is_on() {
+            // Again in bulk mode: see KernelEngine (a used-up pool
+            // makes mas_alloc_nodes() BUG, the caller's error).
+            let (wmas, t) = (&mut self.wmas, &mut self.tree);
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                wmas.expected_entries(t, count)
+            }));
+            return match r {
+                Ok(r) => {
+                    self.bulk.reserved(r.is_ok());
+                    Outcome::Status(r)
+                }
+                Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
+                    Ok(v) => Outcome::CallerError(format!(
+                        "expected_entries {count} on a bulk writer whose reservation \
+                         is used up: {}",
+                        v.0
+                    )),
+                    Err(p) => std::panic::resume_unwind(p),
+                },
+            };
+        }
+        let r = self.wmas.expected_entries(&mut self.tree, count);
+        self.bulk.reserved(r.is_ok());
+        Outcome::Status(r)
+    }
 }
 
 /// Node allocations the tree has attempted (granted or refused) so far.
@@ -191,34 +222,7 @@ impl TreeEngine for RustEngine {
                 self.book.pending = None;
                 Outcome::Status(self.wmas.store_prealloc(t, value.map(token_to_entry)))
             }
-            TreeOp::ExpectedEntries { count } => {
-                self.wmas.reset();
-                if self.bulk.is_on() {
-                    // Again in bulk mode: see KernelEngine (a used-up pool
-                    // makes mas_alloc_nodes() BUG, the caller's error).
-                    let wmas = &mut self.wmas;
-                    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        wmas.expected_entries(t, count)
-                    }));
-                    return match r {
-                        Ok(r) => {
-                            self.bulk.reserved(r.is_ok());
-                            Outcome::Status(r)
-                        }
-                        Err(p) => match p.downcast::<crate::tree::PreallocViolation>() {
-                            Ok(v) => Outcome::CallerError(format!(
-                                "expected_entries {count} on a bulk writer whose reservation \
-                                 is used up: {}",
-                                v.0
-                            )),
-                            Err(p) => std::panic::resume_unwind(p),
-                        },
-                    };
-                }
-                let r = self.wmas.expected_entries(t, count);
-                self.bulk.reserved(r.is_ok());
-                Outcome::Status(r)
-            }
+            TreeOp::ExpectedEntries { count } => self.expected_entries(count),
             TreeOp::MasStore { first, last, value } => {
                 let held = self
                     .book
