@@ -194,35 +194,6 @@ fn the_exact_build_dies_in_the_rcu_free_walk() {
     assert_eq!(stats.ops, 3009);
 }
 
-/// The 0xb2 campaign's program, shrunk in child processes (3,507 ops to
-/// 1,259, corpus/regressions/tree_prealloc/): the exact build fails in the
-/// RCU free walk at its last op, `store 0x0 max`; the fixed build runs it
-/// clean (tests/corpus.rs replays it on the default engines). On the way the
-/// shrinker's tree took finding 4's shape (a start node of 16 children whose
-/// last pointer the metadata clear truncates), so how the exact build fails
-/// depends on where the truncated pointer lands, which the allocator's
-/// chunk addresses decide: a SIGSEGV in the walk, the allocator refusing
-/// to free something that is not a live node, or (on a live node) the
-/// checks after the op. What is fixed is that it fails at that op.
-#[test]
-fn the_campaigns_shrunk_program_dies_in_the_exact_build() {
-    if !available() {
-        return;
-    }
-    let path = format!(
-        "{}/corpus/regressions/tree_prealloc/fatal-SIGSEGV-mte_dead_walk-kernel.txt",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let p = parse_program(&std::fs::read_to_string(&path).unwrap()).unwrap();
-    let d = run_isolated(&engines("exact", false), &p).expect_err("6.12 fails");
-    assert_eq!(d.step, p.ops.len() - 1, "{d}");
-    assert_eq!(d.engine, "kernel", "{d}");
-    if d.check == Check::Signal {
-        assert!(d.detail.contains("mt_free_walk"), "{d}");
-    }
-    run(&engines("fixed", true), &p).unwrap();
-}
-
 /// Infinite fault schedules: where the kernel would retry a fruitless
 /// refill for ever, the engine answers ENOMEM as the port does, leaking
 /// nothing.

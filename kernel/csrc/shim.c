@@ -206,6 +206,7 @@ static void mfk_rcu_flush(void)
 #define MFK_NODE 256
 _Static_assert(sizeof(struct maple_node) == MFK_NODE, "64-bit maple node layout");
 #define MFK_CHUNK 1024
+#define MFK_CHUNK_ALIGN (64 * 1024)
 
 enum mfk_schedule { MFK_NEVER, MFK_NTH, MFK_NEXT, MFK_EVERY, MFK_FROM };
 
@@ -279,8 +280,16 @@ static void mfk_grow(void)
 	mfk_a.chunks = realloc(mfk_a.chunks, (c + 1) * sizeof(*mfk_a.chunks));
 	mfk_a.state = realloc(mfk_a.state, (c + 1) * sizeof(*mfk_a.state));
 	mfk_a.epoch = realloc(mfk_a.epoch, (c + 1) * sizeof(*mfk_a.epoch));
+	/*
+	 * Chunks aligned to 64 KiB: a node pointer whose low 16 bits a bug
+	 * clears (the RCU destroy walk's mt_clear_meta over a 16th child,
+	 * finding 4) then names a node of the same chunk, chosen by node
+	 * number alone, so such a bug shows the same way on every run
+	 * whatever addresses the chunks get (with 256-byte alignment it hit
+	 * unmapped memory on one run and someone's heap on the next).
+	 */
 	if (!mfk_a.chunks || !mfk_a.state || !mfk_a.epoch ||
-	    posix_memalign(&mem, MFK_NODE, (size_t)MFK_CHUNK * MFK_NODE))
+	    posix_memalign(&mem, MFK_CHUNK_ALIGN, (size_t)MFK_CHUNK * MFK_NODE))
 		abort();
 	mfk_a.chunks[c] = mem;
 	mfk_a.state[c] = calloc(MFK_CHUNK, 1);
