@@ -13,7 +13,7 @@
 
 mod common;
 
-use maplefuzz::diff::{self, isolated, Check, Options};
+use maplefuzz::diff::{self, isolated, Check};
 use maplefuzz::engine::kernel::variants;
 use maplefuzz::engine::EngineSet;
 use maplefuzz::ops::text::{format_op, parse_program};
@@ -53,20 +53,7 @@ fn died_at(stderr: &str) -> usize {
 /// Runs `p` on the engines of `spec` in a child process.
 fn run_in_child(spec: &str, p: &Program) -> Result<diff::RunStats, Box<diff::Divergence>> {
     let set = EngineSet::parse(spec).unwrap();
-    let names: Vec<String> = set
-        .build(p.config)
-        .iter()
-        .map(|e| e.name().to_string())
-        .collect();
-    isolated::run_isolated_with(
-        &AnyProgram::Tree(p.clone()),
-        isolated::DEFAULT_LIMIT,
-        &names,
-        &mut |q| match q {
-            AnyProgram::Tree(q) => diff::run_with(q, &mut set.build(q.config), Options::default()),
-            AnyProgram::Vma(_) => unreachable!("a tree program"),
-        },
-    )
+    isolated::run_isolated(&AnyProgram::Tree(p.clone()), &set, isolated::DEFAULT_LIMIT)
 }
 
 #[test]

@@ -151,16 +151,7 @@ fn sequential_rcu_stores(n: u64) -> Program {
 
 /// Runs `p` on `set` in a child process (the bug kills the process).
 fn run_isolated(set: &EngineSet, p: &Program) -> Result<diff::RunStats, Box<diff::Divergence>> {
-    let names: Vec<String> = set
-        .build(p.config)
-        .iter()
-        .map(|e| e.name().to_string())
-        .collect();
-    let any = AnyProgram::Tree(p.clone());
-    isolated::run_isolated_with(&any, isolated::DEFAULT_LIMIT, &names, &mut |q| match q {
-        AnyProgram::Tree(q) => run(set, q),
-        AnyProgram::Vma(_) => unreachable!("a tree program"),
-    })
+    isolated::run_isolated(&AnyProgram::Tree(p.clone()), set, isolated::DEFAULT_LIMIT)
 }
 
 /// Linux 6.12 bug 7 (docs/findings/rcu-free-walk.md): destroying an RCU
