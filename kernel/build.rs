@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! Builds the kernel engine: the kernel's `lib/maple_tree.c` from a Linux
-//! source tree, wrapped by our shim (`csrc/shim.c`), once per variant.
+//! source tree, wrapped by the shim of its maple tree generation
+//! (`csrc/gen-*.c`, with `csrc/common.h` and `csrc/api.h`), once per
+//! variant.
 //!
 //! Where the source comes from, in order:
 //! 1. `LINUX_SRC`: an unpacked Linux tree (a developer's tree, patches and
@@ -40,7 +42,7 @@ const NEEDED: &[&str] = &[
 ];
 
 fn main() {
-    println!("cargo:rerun-if-changed=csrc/shim.c");
+    println!("cargo:rerun-if-changed=csrc");
     println!("cargo:rerun-if-changed=src/edits.rs");
     println!("cargo:rerun-if-env-changed=LINUX_SRC");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_LINUX_TARBALL");
@@ -59,6 +61,7 @@ fn main() {
 /// A compiled variant: its name, what it is, and the edits applied.
 struct Built {
     name: String,
+    generation: &'static str,
     about: String,
     applied: Vec<&'static str>,
     skipped: Vec<&'static str>,
@@ -69,23 +72,23 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
         return Err("MAPLEFUZZ_KERNEL_DISABLE is set".into());
     }
     let src = source_tree(out)?;
-    check_version(&src)?;
+    let gen = generation(&src)?;
     let maple = fs::read_to_string(src.join("lib/maple_tree.c")).map_err(|e| {
         format!(
             "cannot read {}: {e}",
             src.join("lib/maple_tree.c").display()
         )
     })?;
-    let gen = out.join("gen");
-    fs::create_dir_all(gen.join("generated")).map_err(|e| e.to_string())?;
+    let generated = out.join("gen");
+    fs::create_dir_all(generated.join("generated")).map_err(|e| e.to_string())?;
     // The configuration the kernel's userspace test build uses on x86_64.
     write(
-        &gen.join("generated/autoconf.h"),
+        &generated.join("generated/autoconf.h"),
         "#define CONFIG_64BIT 1\n#define CONFIG_XARRAY_MULTI 1\n",
     )?;
-    write(&gen.join("generated/bit-length.h"), "")?;
+    write(&generated.join("generated/bit-length.h"), "")?;
     write(
-        &gen.join("generated/map-shift.h"),
+        &generated.join("generated/map-shift.h"),
         "#define XA_CHUNK_SHIFT 6\n",
     )?;
 
@@ -122,11 +125,13 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
         let dir = out.join("variants").join(v.name);
         fs::create_dir_all(dir.join("lib")).map_err(|e| e.to_string())?;
         write(&dir.join("lib/maple_tree.c"), &text)?;
-        let objs = cc::Build::new()
-            .file("csrc/shim.c")
-            .include(&dir)
-            .include(src.join("tools/testing/shared"))
-            .include(&gen)
+        let mut cc = cc::Build::new();
+        cc.file(format!("csrc/{}", gen.shim)).include(&dir);
+        for inc in gen.includes {
+            cc.include(src.join(inc));
+        }
+        let objs = cc
+            .include(&generated)
             .include(src.join("tools/include"))
             .include(&src)
             .define("_LGPL_SOURCE", None)
@@ -160,6 +165,7 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
         }
         built.push(Built {
             name: v.name.to_string(),
+            generation: gen.name,
             about: v.about.to_string(),
             applied,
             skipped,
@@ -242,21 +248,35 @@ fn tree_version(src: &Path) -> Option<(u32, u32, u32)> {
     ))
 }
 
-/// Refuses, with what is missing, a tree whose maple tree generation this
-/// shim does not build: the shim provides the node allocator of the
-/// maple_alloc generation (Linux 6.12 to 6.17: kmem_cache_alloc and the
-/// bulk calls, tools/testing/shared/maple-shared.h). A tree whose version
-/// cannot be read is tried as it is.
-fn check_version(src: &Path) -> Result<(), String> {
+/// A maple tree generation: the shim that builds it and the tree's
+/// folders that shim includes (before `tools/include`).
+struct Generation {
+    /// The generation's name, its first kernel version.
+    name: &'static str,
+    /// The shim's top file in `csrc/`.
+    shim: &'static str,
+    /// Include folders of the tree, searched first.
+    includes: &'static [&'static str],
+}
+
+/// The generation of the tree at `src`, from its Makefile's version; a
+/// tree of a generation this engine does not build is refused with what it
+/// is missing. A tree whose version cannot be read is tried as 6.12.
+fn generation(src: &Path) -> Result<Generation, String> {
+    const G6_12: Generation = Generation {
+        name: "6.12",
+        shim: "gen-6.12.c",
+        includes: &["tools/testing/shared"],
+    };
     let Some((v, p, s)) = tree_version(src) else {
         println!(
             "cargo:warning=maplefuzz kernel engine: no version in {}; building it as a 6.12 tree",
             src.join("Makefile").display()
         );
-        return Ok(());
+        return Ok(G6_12);
     };
     let missing = match (v, p) {
-        (6, 12..=17) => return Ok(()),
+        (6, 12..=17) => return Ok(G6_12),
         (6, 1..=11) | (5, _) => {
             "it keeps its userspace shims in tools/testing/radix-tree (no \
              tools/testing/shared/maple-shared.h) and has no store-type enum"
@@ -335,9 +355,10 @@ fn write_variants(out: &Path, built: &[Built], unavailable: Option<&str>) {
     for b in built {
         let _ = writeln!(
             s,
-            "        VariantInfo {{ name: {:?}, about: {:?}, applied: &{:?}, skipped: &{:?}, \
-             vtable: unsafe {{ &*std::ptr::addr_of!(mfk_vtable_{}) }} }},",
+            "        VariantInfo {{ name: {:?}, generation: {:?}, about: {:?}, applied: &{:?}, \
+             skipped: &{:?}, vtable: unsafe {{ &*std::ptr::addr_of!(mfk_vtable_{}) }} }},",
             b.name,
+            b.generation,
             b.about,
             b.applied,
             b.skipped,

@@ -22,7 +22,7 @@ pub mod inflight;
 pub mod isolate;
 pub use edits::{Edit, VariantDef, EDITS, VARIANTS};
 
-/// The C side's function table (`struct mfk_vtable` in `csrc/shim.c`).
+/// The C side's function table (`struct mfk_vtable` in `csrc/api.h`).
 #[repr(C)]
 pub struct RawVtable {
     abi: u32,
@@ -56,7 +56,7 @@ pub struct RawResult {
     /// The cursor's `enum maple_status`.
     pub status: i32,
     /// 1 when a refill that gained nothing ended the op with ENOMEM (see
-    /// `mfk_alloc` in `csrc/shim.c`).
+    /// `mfk_alloc` in `csrc/common.h`).
     pub aborted: i32,
 }
 
@@ -65,6 +65,9 @@ pub struct RawResult {
 pub struct VariantInfo {
     /// Its name (`fixed`, `exact`, or a planted bug's name).
     pub name: &'static str,
+    /// Its maple tree generation, named by its first kernel version
+    /// (`6.12`: maple_alloc chains; see `build.rs`).
+    pub generation: &'static str,
     /// What it is.
     pub about: &'static str,
     /// The edits applied to lib/maple_tree.c.
