@@ -215,7 +215,7 @@ fn main() {
     if kernel.is_none() {
         eprintln!(
             "kernel engine unavailable ({}); kernel column left out",
-            maplefuzz_kernel::unavailable().unwrap_or("?")
+            maplefuzz_kernel::unavailable().unwrap_or_default()
         );
     }
     println!("## Rust port vs kernel C vs BTreeMap (ns/op, medians of {rounds} rounds)");

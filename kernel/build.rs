@@ -4,20 +4,27 @@
 //! (`csrc/gen-*.c`, with `csrc/common.h` and `csrc/api.h`), once per
 //! variant.
 //!
-//! Where the source comes from, in order:
-//! 1. `LINUX_SRC`: an unpacked Linux tree (a developer's tree, patches and
-//!    all). Nothing is copied out of it but `lib/maple_tree.c` for edited
-//!    variants.
-//! 2. `MAPLEFUZZ_LINUX_TARBALL`, else `/usr/src/linux-source-6.12.tar.xz`
-//!    (Debian's `linux-source-6.12`): only the files the build needs are
-//!    extracted, into `OUT_DIR`.
+//! Where the sources come from:
+//! 1. `LINUX_SRC`: one or more Linux trees separated by `:`, each an
+//!    unpacked tree (a developer's tree, patches and all; nothing is copied
+//!    out of it but `lib/maple_tree.c` for edited variants) or a tarball
+//!    (`.tar`, `.tar.xz`, `.tar.gz`: only the files the build needs are
+//!    extracted, into `OUT_DIR`).
+//! 2. Else `MAPLEFUZZ_LINUX_TARBALL` (one tarball), else every Debian
+//!    `linux-source-X.Y` tarball installed under `/usr/src` that this engine
+//!    builds (`apt-get install linux-source-6.12 linux-source-6.1`).
 //!
-//! With neither, the crate still builds: the engine reports itself
+//! Each tree becomes the engines `kernel@X.Y` (its Makefile's version), one
+//! per variant; plain `kernel` is the first tree of `LINUX_SRC`, else 6.12.
+//! A tree that cannot be built (an unsupported version, missing files, a
+//! second tree of the same X.Y) is left out with the reason, which
+//! `--engines kernel@X.Y` reports; the other trees still build. With no
+//! tree at all the crate still builds: the engine reports itself
 //! unavailable, with the reason, and everything else works without it.
 //!
 //! Variants (see `src/edits.rs`): `exact` is the tree as it is; `fixed` adds
-//! our fixes for the Linux 6.12 bugs this project found (each applied only
-//! where its text is found, so a newer tree simply keeps its own code);
+//! our fixes for the bugs this project found (each applied only where its
+//! text is found, so a tree that already has a fix keeps its own code);
 //! every planted bug is `fixed` plus one deliberate bug, for the tests that
 //! show the harness catching bugs in the C code.
 
@@ -29,9 +36,16 @@ use std::process::Command;
 
 include!("src/edits.rs");
 
-const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
+/// The Debian source packages looked for when `LINUX_SRC` is not set, the
+/// default tree first.
+const DEBIAN_TARBALLS: &[&str] = &[
+    "/usr/src/linux-source-6.12.tar.xz",
+    "/usr/src/linux-source-6.1.tar.xz",
+];
 
-/// What the build needs from a Linux tree (directories are taken whole).
+/// What the build may need from a Linux tree (directories are taken whole;
+/// a generation's own needs are checked after extraction, so an entry a
+/// tree lacks is no error here).
 const NEEDED: &[&str] = &[
     "Makefile",
     "lib/maple_tree.c",
@@ -47,38 +61,127 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LINUX_SRC");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_LINUX_TARBALL");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_DISABLE");
-    println!("cargo:rerun-if-changed={DEFAULT_TARBALL}");
+    for t in DEBIAN_TARBALLS {
+        println!("cargo:rerun-if-changed={t}");
+    }
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
-    match build(&out) {
-        Ok(variants) => write_variants(&out, &variants, None),
-        Err(why) => {
-            println!("cargo:warning=maplefuzz kernel engine disabled: {why}");
-            write_variants(&out, &[], Some(&why));
+    let mut built = Vec::new();
+    let mut refused = Vec::new();
+    match sources() {
+        Err(why) => refused.push(("".to_string(), why)),
+        Ok(list) => {
+            for (i, source) in list.iter().enumerate() {
+                match build_tree(&out, i, source, &built) {
+                    Ok(mut b) => built.append(&mut b),
+                    Err((name, why)) => {
+                        println!("cargo:warning=maplefuzz kernel engine: {why}");
+                        refused.push((name, why));
+                    }
+                }
+            }
         }
     }
+    if !built.is_empty() {
+        link(&out, &built).unwrap_or_else(|why| panic!("linking the kernel engine: {why}"));
+    } else if refused.is_empty() {
+        refused.push(("".to_string(), "no Linux tree was given".to_string()));
+    }
+    write_variants(&out, &built, &refused);
 }
 
-/// A compiled variant: its name, what it is, and the edits applied.
+/// A compiled variant: its tree, its name, what it is, and the edits
+/// applied.
 struct Built {
+    /// `X.Y` of the tree's version.
+    tree: String,
+    /// The tree's full version.
+    version: String,
     name: String,
     generation: &'static str,
     about: String,
     applied: Vec<&'static str>,
     skipped: Vec<&'static str>,
+    objects: Vec<PathBuf>,
 }
 
-fn build(out: &Path) -> Result<Vec<Built>, String> {
+/// The trees to build, as given (directories or tarballs).
+fn sources() -> Result<Vec<PathBuf>, String> {
     if env::var("MAPLEFUZZ_KERNEL_DISABLE").is_ok_and(|v| !v.is_empty() && v != "0") {
         return Err("MAPLEFUZZ_KERNEL_DISABLE is set".into());
     }
-    let src = source_tree(out)?;
-    let gen = generation(&src)?;
+    if let Some(list) = env::var_os("LINUX_SRC") {
+        let v: Vec<PathBuf> = env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        if v.is_empty() {
+            return Err("LINUX_SRC is empty".into());
+        }
+        return Ok(v);
+    }
+    if let Ok(t) = env::var("MAPLEFUZZ_LINUX_TARBALL") {
+        return Ok(vec![PathBuf::from(t)]);
+    }
+    let found: Vec<PathBuf> = DEBIAN_TARBALLS
+        .iter()
+        .map(PathBuf::from)
+        .filter(|p| p.is_file())
+        .collect();
+    if found.is_empty() {
+        return Err(
+            "no Linux source: set LINUX_SRC to an unpacked tree (or several, separated by `:`), \
+             or install Debian's linux-source-6.12"
+                .into(),
+        );
+    }
+    Ok(found)
+}
+
+/// Builds every variant of the `i`th tree, or says why it cannot (with the
+/// tree's `X.Y` when it is known).
+fn build_tree(
+    out: &Path,
+    i: usize,
+    given: &Path,
+    so_far: &[Built],
+) -> Result<Vec<Built>, (String, String)> {
+    let src = source_tree(out, i, given).map_err(|e| (String::new(), e))?;
+    let (tree, version) = match tree_version(&src) {
+        Some((v, p, s)) => (format!("{v}.{p}"), format!("{v}.{p}.{s}")),
+        None => {
+            println!(
+                "cargo:warning=maplefuzz kernel engine: no version in {}; building it as a 6.12 tree",
+                src.join("Makefile").display()
+            );
+            ("6.12".to_string(), "6.12 (assumed)".to_string())
+        }
+    };
+    let fail = |why: String| (tree.clone(), why);
+    if let Some(b) = so_far.iter().find(|b| b.tree == tree) {
+        return Err(fail(format!(
+            "{} is Linux {version}, but a tree of Linux {} is already kernel@{tree}: \
+             give one tree per X.Y",
+            given.display(),
+            b.version
+        )));
+    }
+    let gen = generation(&src).map_err(|why| fail(format!("{}: {why}", given.display())))?;
+    compile_variants(out, &src, &tree, &version, &gen).map_err(fail)
+}
+
+fn compile_variants(
+    out: &Path,
+    src: &Path,
+    tree: &str,
+    version: &str,
+    gen: &Generation,
+) -> Result<Vec<Built>, String> {
     let maple = fs::read_to_string(src.join("lib/maple_tree.c")).map_err(|e| {
         format!(
             "cannot read {}: {e}",
             src.join("lib/maple_tree.c").display()
         )
     })?;
+    let out = out.join(format!("tree-{tree}"));
     let generated = out.join("gen");
     fs::create_dir_all(generated.join("generated")).map_err(|e| e.to_string())?;
     // The configuration the kernel's userspace test build uses on x86_64.
@@ -93,7 +196,6 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
     )?;
 
     let mut built = Vec::new();
-    let mut objects = Vec::new();
     for v in VARIANTS {
         let mut text = maple.clone();
         let mut applied = Vec::new();
@@ -133,7 +235,7 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
         let objs = cc
             .include(&generated)
             .include(src.join("tools/include"))
-            .include(&src)
+            .include(src)
             .define("_LGPL_SOURCE", None)
             .flag("-fvisibility=hidden")
             .flag("-fno-strict-aliasing")
@@ -143,16 +245,15 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
             .out_dir(out.join("obj").join(v.name))
             .try_compile_intermediates()
             .map_err(|e| format!("compiling the kernel engine ({}): {e}", v.name))?;
+        let mut objects = Vec::new();
+        let vtable = vtable_symbol(tree, v.name);
         for (i, o) in objs.iter().enumerate() {
             let local = out.join(format!("{}-{i}.o", v.name));
-            let sym = format!("mfk_vtable=mfk_vtable_{}", symbol(v.name));
+            let sym = format!("mfk_vtable={vtable}");
             // Under AddressSanitizer (cargo fuzz on nightly: cc passes the
             // sanitizer on) every global also has an ODR indicator named
             // after it, which would clash between the variants.
-            let odr = format!(
-                "__odr_asan.mfk_vtable=__odr_asan.mfk_vtable_{}",
-                symbol(v.name)
-            );
+            let odr = format!("__odr_asan.mfk_vtable=__odr_asan.{vtable}");
             run(Command::new(objcopy())
                 .arg("--localize-hidden")
                 .arg("--redefine-sym")
@@ -164,49 +265,65 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
             objects.push(local);
         }
         built.push(Built {
+            tree: tree.to_string(),
+            version: version.to_string(),
             name: v.name.to_string(),
             generation: gen.name,
             about: v.about.to_string(),
             applied,
             skipped,
+            objects,
         });
     }
-    let lib = out.join("libmaplefuzz_kernel_c.a");
-    let _ = fs::remove_file(&lib);
-    run(Command::new(ar()).arg("crs").arg(&lib).args(&objects))?;
-    println!("cargo:rustc-link-search=native={}", out.display());
-    println!("cargo:rustc-link-lib=static=maplefuzz_kernel_c");
     Ok(built)
 }
 
-/// The Linux tree to build from.
-fn source_tree(out: &Path) -> Result<PathBuf, String> {
-    if let Some(dir) = env::var_os("LINUX_SRC") {
-        let dir = PathBuf::from(dir);
-        if !dir.join("lib/maple_tree.c").is_file() {
+/// One static library of every variant of every tree.
+fn link(out: &Path, built: &[Built]) -> Result<(), String> {
+    let lib = out.join("libmaplefuzz_kernel_c.a");
+    let _ = fs::remove_file(&lib);
+    run(Command::new(ar())
+        .arg("crs")
+        .arg(&lib)
+        .args(built.iter().flat_map(|b| &b.objects)))?;
+    println!("cargo:rustc-link-search=native={}", out.display());
+    println!("cargo:rustc-link-lib=static=maplefuzz_kernel_c");
+    Ok(())
+}
+
+/// The vtable symbol of one variant of one tree.
+fn vtable_symbol(tree: &str, variant: &str) -> String {
+    format!("mfk_vtable_{}_{}", symbol(tree), symbol(variant))
+}
+
+/// The `i`th tree given, unpacked: a directory as it is, a tarball
+/// extracted (only [`NEEDED`]) into `OUT_DIR/linux-<i>`.
+fn source_tree(out: &Path, i: usize, given: &Path) -> Result<PathBuf, String> {
+    if given.is_dir() {
+        if !given.join("lib/maple_tree.c").is_file() {
             return Err(format!(
-                "LINUX_SRC={} has no lib/maple_tree.c (point it at an unpacked Linux tree)",
-                dir.display()
+                "{} has no lib/maple_tree.c (name an unpacked Linux tree or its tarball)",
+                given.display()
             ));
         }
         println!(
             "cargo:rerun-if-changed={}",
-            dir.join("lib/maple_tree.c").display()
+            given.join("lib/maple_tree.c").display()
         );
-        return Ok(dir);
+        return Ok(given.to_path_buf());
     }
-    let tarball = env::var("MAPLEFUZZ_LINUX_TARBALL").unwrap_or_else(|_| DEFAULT_TARBALL.into());
-    if !Path::new(&tarball).is_file() {
+    if !given.is_file() {
         return Err(format!(
-            "no Linux source: set LINUX_SRC to an unpacked tree, or install Debian's \
-             linux-source-6.12 ({tarball} not found)"
+            "{} does not exist (name an unpacked Linux tree or its tarball)",
+            given.display()
         ));
     }
-    let dest = out.join("linux");
+    println!("cargo:rerun-if-changed={}", given.display());
+    let dest = out.join(format!("linux-{i}"));
     let stamp = dest.join(".maplefuzz-extracted");
     // The stamp names what was extracted, and the list of files, so a
     // longer NEEDED list extracts again.
-    let stamp_text = format!("{tarball}\n{}", NEEDED.join(" "));
+    let stamp_text = format!("{}\n{}", given.display(), NEEDED.join(" "));
     if fs::read_to_string(&stamp).ok().as_deref() == Some(stamp_text.as_str()) {
         return Ok(dest);
     }
@@ -214,7 +331,7 @@ fn source_tree(out: &Path) -> Result<PathBuf, String> {
     fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
     let mut cmd = Command::new("tar");
     cmd.arg("-xf")
-        .arg(&tarball)
+        .arg(given)
         .arg("-C")
         .arg(&dest)
         .arg("--strip-components=1")
@@ -222,7 +339,18 @@ fn source_tree(out: &Path) -> Result<PathBuf, String> {
     for n in NEEDED {
         cmd.arg(format!("*/{n}"));
     }
-    run(&mut cmd)?;
+    // GNU tar extracts what it finds and fails for what it does not: the
+    // generation's check says what is missing, in its own words.
+    let o = cmd
+        .output()
+        .map_err(|e| format!("cannot run tar on {}: {e}", given.display()))?;
+    if !dest.join("lib/maple_tree.c").is_file() || !dest.join("Makefile").is_file() {
+        return Err(format!(
+            "{} holds no Makefile and lib/maple_tree.c (is it a Linux source tarball?): {}",
+            given.display(),
+            String::from_utf8_lossy(&o.stderr).trim()
+        ));
+    }
     write(&stamp, &stamp_text)?;
     Ok(dest)
 }
@@ -311,7 +439,7 @@ fn apply_edit(text: &str, e: &Edit) -> Option<String> {
 }
 
 fn symbol(name: &str) -> String {
-    name.replace('-', "_")
+    name.replace(['-', '.'], "_")
 }
 
 fn objcopy() -> String {
@@ -340,29 +468,46 @@ fn write(p: &Path, s: &str) -> Result<(), String> {
     fs::write(p, s).map_err(|e| format!("cannot write {}: {e}", p.display()))
 }
 
-/// `OUT_DIR/variants.rs`: the compiled variants and their tables.
-fn write_variants(out: &Path, built: &[Built], unavailable: Option<&str>) {
+/// `OUT_DIR/variants.rs`: the compiled variants and their tables, and the
+/// trees left out with the reason.
+fn write_variants(out: &Path, built: &[Built], refused: &[(String, String)]) {
     let mut s = String::new();
     s.push_str("// Generated by kernel/build.rs.\n");
-    let _ = writeln!(s, "/// Why the engine was not built, if it was not.");
-    let _ = writeln!(s, "pub const UNAVAILABLE: Option<&str> = {unavailable:?};");
+    let _ = writeln!(
+        s,
+        "/// The trees left out: (`X.Y` if known, why).\npub const REFUSED: &[(&str, &str)] = &{refused:?};"
+    );
+    let default = built.first().map(|b| b.tree.as_str());
+    let _ = writeln!(
+        s,
+        "/// The tree plain `kernel` names.\npub const DEFAULT_TREE: Option<&str> = {default:?};"
+    );
     s.push_str("extern \"C\" {\n");
     for b in built {
-        let _ = writeln!(s, "    static mfk_vtable_{}: RawVtable;", symbol(&b.name));
+        let _ = writeln!(
+            s,
+            "    static {}: RawVtable;",
+            vtable_symbol(&b.tree, &b.name)
+        );
     }
     s.push_str("}\n");
     s.push_str("/// Every compiled variant.\npub fn compiled() -> Vec<VariantInfo> {\n    vec![\n");
     for b in built {
         let _ = writeln!(
             s,
-            "        VariantInfo {{ name: {:?}, generation: {:?}, about: {:?}, applied: &{:?}, \
-             skipped: &{:?}, vtable: unsafe {{ &*std::ptr::addr_of!(mfk_vtable_{}) }} }},",
+            "        VariantInfo {{ tree: {:?}, engine: \"kernel@{}\", version: {:?}, name: {:?}, \
+             generation: {:?}, \
+             about: {:?}, applied: &{:?}, skipped: &{:?}, \
+             vtable: unsafe {{ &*std::ptr::addr_of!({}) }} }},",
+            b.tree,
+            b.tree,
+            b.version,
             b.name,
             b.generation,
             b.about,
             b.applied,
             b.skipped,
-            symbol(&b.name)
+            vtable_symbol(&b.tree, &b.name)
         );
     }
     s.push_str("    ]\n}\n");

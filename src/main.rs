@@ -17,8 +17,9 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "maplefuzz", version, about)]
 struct Cli {
-    /// Engines to run: `oracle,rust,kernel[:VARIANT]` or `all` (default:
-    /// every engine this build has; `MAPLEFUZZ_ENGINES` when unset).
+    /// Engines to run: `oracle,rust,kernel[@X.Y][:VARIANT],...` or `all`
+    /// (default: every engine this build has, the `fixed` variant of each
+    /// kernel tree; `MAPLEFUZZ_ENGINES` when unset).
     #[arg(long, global = true)]
     engines: Option<String>,
     #[command(subcommand)]

@@ -26,10 +26,7 @@ fn kernel_built() -> bool {
 }
 
 fn engines() -> EngineSet {
-    EngineSet {
-        rust: true,
-        kernel: kernel_built().then_some("fixed"),
-    }
+    EngineSet::with_default_kernel(true, kernel_built().then_some("fixed"))
 }
 
 /// The ranges of a load: `check_dup_gaps()`'s `[i*10, i*10+5]`,
@@ -160,10 +157,8 @@ fn a_load_longer_than_its_reservation_stops_as_a_caller_error() {
             if kernel_engine && !kernel {
                 continue;
             }
-            let set = EngineSet {
-                rust: !kernel_engine,
-                kernel: kernel_engine.then_some("fixed"),
-            };
+            let set =
+                EngineSet::with_default_kernel(!kernel_engine, kernel_engine.then_some("fixed"));
             let stats = diff::run_with(&p, &mut set.build(p.config), Options::default())
                 .unwrap_or_else(|d| panic!("{d}"));
             let (step, msg) = stats.stopped.expect("the run stops");

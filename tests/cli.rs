@@ -134,6 +134,36 @@ fn usage_errors_exit_2() {
     }
 }
 
+/// A kernel tree the build does not have, a tree named twice, an unknown
+/// engine: exit 2, the message naming what is wrong and what the build has.
+#[test]
+fn bad_engine_lists_exit_2_with_the_reason() {
+    let cases: &[(&str, &str)] = &[
+        ("oracle,rust,kernel@2.6", "2.6"),
+        ("oracle,rust,krnl", "unknown engine `krnl`"),
+        ("rust", "must include `oracle`"),
+    ];
+    for (spec, says) in cases {
+        let out = maplefuzz(&["--engines", spec, "fuzz", "--seconds", "1"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{spec}: {stderr}");
+        assert!(stderr.contains(says), "{spec}: {stderr}");
+    }
+    if let Some(tree) = maplefuzz::engine::kernel::variants()
+        .first()
+        .map(|v| v.tree)
+    {
+        let spec = format!("oracle,kernel@{tree},kernel@{tree}:exact");
+        let out = maplefuzz(&["--engines", &spec, "fuzz", "--seconds", "1"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("named twice"), "{stderr}");
+        let out = maplefuzz(&["--engines", "oracle,kernel@2.6", "fuzz", "--seconds", "1"]);
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(&format!("kernel@{tree}")), "{stderr}");
+    }
+}
+
 #[test]
 fn replay_of_a_missing_file_exits_2_naming_it() {
     let dir = temp_dir("missing");

@@ -157,10 +157,10 @@ fn all_43_sets_are_found_with_the_kernels_tree_flags() {
 fn engine_sets() -> Vec<EngineSet> {
     let all = EngineSet::all_available();
     if std::env::var_os("MAPLEFUZZ_REQUIRE_KERNEL").is_some() {
-        assert!(all.kernel.is_some(), "the kernel engine is required");
+        assert!(all.has_kernel(), "the kernel engine is required");
     }
     let mut v = vec![all.clone()];
-    if all.kernel.is_some() {
+    if all.has_kernel() {
         v.push(EngineSet::parse("oracle,rust,kernel:exact").unwrap());
     }
     v
@@ -227,10 +227,7 @@ fn the_imported_sets_catch_planted_bugs() {
     // and node handling: with a bug of that kind planted, some set fails.
     let Some(sets) = imported() else { return };
     if mutants::ENABLED {
-        let port_only = EngineSet {
-            rust: true,
-            kernel: None,
-        };
+        let port_only = EngineSet::with_default_kernel(true, None);
         let caught = mutants::with(Some(Mutant::SlotStoreGap), || {
             first_caught(sets, &port_only)
         });
@@ -239,7 +236,7 @@ fn the_imported_sets_catch_planted_bugs() {
         assert_eq!(d.engine, "rust", "{d}");
     }
     // The July 2022 stale-tail bug planted in the kernel's own C code.
-    if EngineSet::all_available().kernel.is_some() {
+    if EngineSet::all_available().has_kernel() {
         let planted = EngineSet::parse("oracle,kernel:stale-node-store").unwrap();
         let (s, d) = first_caught(sets, &planted).expect("some set catches the planted C bug");
         println!(

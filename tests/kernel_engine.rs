@@ -17,10 +17,7 @@ mod common;
 use common::kernel_available as available;
 
 fn engines(kernel: &'static str, rust: bool) -> EngineSet {
-    EngineSet {
-        rust,
-        kernel: Some(kernel),
-    }
+    EngineSet::with_default_kernel(rust, Some(kernel))
 }
 
 fn run(set: &EngineSet, p: &Program) -> Result<diff::RunStats, Box<diff::Divergence>> {
@@ -216,10 +213,7 @@ fn the_planted_stale_tail_stays_inside_a_full_node() {
     use maplefuzz::mutants::{self, Mutant};
     let p = load("stale_tail_last_slot.txt");
     // The port's mutant alone (no kernel needed).
-    let rust_only = EngineSet {
-        rust: true,
-        kernel: None,
-    };
+    let rust_only = EngineSet::with_default_kernel(true, None);
     mutants::with(Some(Mutant::StaleNodeStore), || run(&rust_only, &p))
         .unwrap_or_else(|d| panic!("the mutant broke out of the node: {d}"));
     if available() {

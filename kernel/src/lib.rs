@@ -63,6 +63,12 @@ pub struct RawResult {
 /// A compiled variant.
 #[derive(Clone, Copy)]
 pub struct VariantInfo {
+    /// The `X.Y` of its tree's version: the engine `kernel@X.Y`.
+    pub tree: &'static str,
+    /// `kernel@X.Y`.
+    pub engine: &'static str,
+    /// Its tree's full version (`6.12.118`).
+    pub version: &'static str,
     /// Its name (`fixed`, `exact`, or a planted bug's name).
     pub name: &'static str,
     /// Its maple tree generation, named by its first kernel version
@@ -80,6 +86,7 @@ pub struct VariantInfo {
 impl std::fmt::Debug for VariantInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("VariantInfo")
+            .field("tree", &self.tree)
             .field("name", &self.name)
             .field("applied", &self.applied)
             .field("skipped", &self.skipped)
@@ -94,19 +101,58 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/variants.rs"));
 }
 
-/// Why the engine was not built, if it was not.
-pub fn unavailable() -> Option<&'static str> {
-    generated::UNAVAILABLE
+/// Why the engine was not built at all, if it was not.
+pub fn unavailable() -> Option<String> {
+    if !variants().is_empty() {
+        return None;
+    }
+    Some(
+        generated::REFUSED
+            .iter()
+            .map(|(_, why)| *why)
+            .collect::<Vec<_>>()
+            .join("; "),
+    )
 }
 
-/// Every compiled variant (empty when the engine is unavailable).
+/// The trees the build left out: (`X.Y` when known, why).
+pub fn refused() -> &'static [(&'static str, &'static str)] {
+    generated::REFUSED
+}
+
+/// Every compiled variant of every tree (empty when the engine is
+/// unavailable), the default tree's first.
 pub fn variants() -> Vec<VariantInfo> {
     generated::compiled()
 }
 
-/// The compiled variant called `name`.
+/// The `X.Y` of each compiled tree, the default first.
+pub fn trees() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = Vec::new();
+    for x in variants() {
+        if !v.contains(&x.tree) {
+            v.push(x.tree);
+        }
+    }
+    v
+}
+
+/// The tree plain `kernel` names: the first tree of `LINUX_SRC`, else
+/// Debian's 6.12.
+pub fn default_tree() -> Option<&'static str> {
+    generated::DEFAULT_TREE
+}
+
+/// The default tree's variant called `name`.
 pub fn variant(name: &str) -> Option<VariantInfo> {
-    variants().into_iter().find(|v| v.name == name)
+    variant_of(default_tree()?, name)
+}
+
+/// The variant called `name` of the tree `X.Y`.
+pub fn variant_of(tree: &str, name: &str) -> Option<VariantInfo> {
+    variants()
+        .into_iter()
+        .find(|v| v.tree == tree && v.name == name)
 }
 
 /// The ops of `mfk_apply` (`enum mfk_op`).

@@ -53,13 +53,14 @@ pub(crate) fn caller_error(
 /// entry, a wrong error, a cursor left at the wrong place). When an
 /// injected allocation failure fired during the op, the **atomicity** check
 /// ([`faulted_op`]) judges the answers instead. Either way the reference
-/// engine then stands where the op left the others.
+/// engine then stands where the op left the others. Returns why the run
+/// stops, when generations split under an injected failure.
 pub(crate) fn results(
     engines: &mut [Box<dyn TreeEngine>],
     applied: Applied,
     at: &At<'_>,
     observe: &mut dyn FnMut(Event),
-) -> Result<(), Box<Divergence>> {
+) -> Result<Option<String>, Box<Divergence>> {
     let outcomes = &applied.outcomes;
     if let Some(after) = applied.reference_after {
         let faulted: Vec<bool> = engines
@@ -68,12 +69,18 @@ pub(crate) fn results(
             .map(|(e, b)| e.inspect().is_some_and(|i| i.failed_allocs() > *b))
             .collect();
         if faulted.iter().any(|f| *f) {
-            let no_effect = faulted_op(engines, after.as_ref(), &faulted, outcomes, at)?;
-            observe(Event::Fault {
-                step: at.step,
-                no_effect,
-            });
-            return Ok(());
+            return Ok(
+                match faulted_op(engines, after.as_ref(), &faulted, outcomes, at)? {
+                    Ok(no_effect) => {
+                        observe(Event::Fault {
+                            step: at.step,
+                            no_effect,
+                        });
+                        None
+                    }
+                    Err(split) => Some(split),
+                },
+            );
         }
         engines[0] = after;
     }
@@ -89,7 +96,7 @@ pub(crate) fn results(
             return Err(at.diverge(engines, Check::Result, e_name(engines, i), detail));
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// **atomicity**, for an op during which an injected allocation failure
@@ -97,22 +104,34 @@ pub(crate) fn results(
 /// `mas_nomem()` retry bugs). Each engine must be in one of two worlds: the
 /// op took full effect (the kernel's retry succeeded: its result equals the
 /// reference's), or none at all (its result is the kernel's answer to the
-/// failure, e.g. `ENOMEM`), and all in the same one. The reference engine
+/// failure, e.g. `ENOMEM`), and all engines of one generation in the same
+/// one (the n-th allocation is the same allocation only within a
+/// generation: a 7.1 kernel may fail where the port's retry succeeds). The reference engine
 /// (`engines[0]`, not yet changed) is moved to the world the engines are
 /// in; `after` is a copy of it with the op applied. Returns whether the op
-/// had no effect.
+/// had no effect, or, when generations ended in different worlds (each
+/// one correct on its own), why the run cannot go on: one reference cannot
+/// stand in both.
 fn faulted_op(
     engines: &mut [Box<dyn TreeEngine>],
     after: &dyn TreeEngine,
     faulted: &[bool],
     outcomes: &[Outcome],
     at: &At<'_>,
-) -> Result<bool, Box<Divergence>> {
+) -> Result<Result<bool, String>, Box<Divergence>> {
     let op = at.op;
     let before_entries = engines[0].entries();
     let after_entries = after.entries();
-    let mut world_before = None;
+    // The world of each generation so far; an engine of no generation is
+    // judged on its own.
+    let mut worlds: Vec<(Option<&'static str>, bool)> = Vec::new();
+    let mut any_after = false;
     for i in 1..engines.len() {
+        let gen = engines[i].generation();
+        let world_before = worlds
+            .iter()
+            .find(|(g, _)| g.is_some() && *g == gen)
+            .map(|&(_, w)| w);
         let got = engines[i].entries();
         let in_after = got == after_entries;
         let in_before = got == before_entries;
@@ -153,9 +172,27 @@ fn faulted_op(
             let name = e_name(engines, i);
             return Err(at.diverge(engines, Check::Atomicity, name, detail));
         }
-        world_before = Some(world);
+        worlds.push((gen, world));
+        any_after |= !world;
     }
-    if world_before == Some(true) {
+    if any_after && worlds.iter().any(|&(_, w)| w) {
+        let name = |w: bool| {
+            worlds
+                .iter()
+                .zip(1..)
+                .filter(|((_, x), _)| *x == w)
+                .map(|(_, i)| engines[i].name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Ok(Err(format!(
+            "an injected allocation failure made the op fail in {} and succeed in {}, each as \
+             its own generation allocates; the run stops here (one reference cannot follow both)",
+            name(true),
+            name(false)
+        )));
+    }
+    if !any_after && !worlds.is_empty() {
         // The op did nothing to the tree; what every engine does to its
         // maple state before any such op (ending a pending preallocation's
         // store_prealloc readiness) still stands.
@@ -168,7 +205,7 @@ fn faulted_op(
             .expect("the reference engine can be copied");
         engines[0] = copy;
     }
-    Ok(world_before == Some(true))
+    Ok(Ok(!any_after && !worlds.is_empty()))
 }
 
 /// **contents**: every engine holds the reference's entries (a lost,
@@ -259,8 +296,10 @@ pub(crate) fn validate(
 }
 
 /// **structure**: every engine with nodes holds the same node graph, word
-/// for word, as the first one (a port that is not faithful: a different
-/// store type, split point or rebalance, which the contents hide).
+/// for word, as the first one of its generation (a port that is not
+/// faithful: a different store type, split point or rebalance, which the
+/// contents hide). Engines of different generations (the port and a 7.1
+/// kernel) legitimately build different layouts and are not compared.
 pub(crate) fn structure(
     engines: &[Box<dyn TreeEngine>],
     at: &At<'_>,
@@ -268,15 +307,17 @@ pub(crate) fn structure(
     let with_nodes: Vec<usize> = (0..engines.len())
         .filter(|&i| engines[i].inspect().is_some())
         .collect();
-    let Some((&first, rest)) = with_nodes.split_first() else {
-        return Ok(());
-    };
-    let Some(base) = engines[first].inspect() else {
-        return Ok(());
-    };
-    for &i in rest {
-        let Some(other) = engines[i].inspect() else {
-            return Ok(());
+    for (k, &i) in with_nodes.iter().enumerate() {
+        let gen = engines[i].generation();
+        // The first engine of this generation, if it is not this one.
+        let Some(&first) = with_nodes[..k]
+            .iter()
+            .find(|&&j| engines[j].generation() == gen)
+        else {
+            continue;
+        };
+        let (Some(base), Some(other)) = (engines[first].inspect(), engines[i].inspect()) else {
+            continue;
         };
         let mut diff = None;
         let mut had = false;

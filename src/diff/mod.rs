@@ -418,7 +418,10 @@ fn run_steps(
             stats.stopped = Some((step, why));
             break;
         }
-        checks::results(engines, applied, &at, observe)?;
+        if let Some(why) = checks::results(engines, applied, &at, observe)? {
+            stats.stopped = Some((step, why));
+            break;
+        }
         if op.is_write() {
             pause_all(engines, &at)?;
             observe(Event::Pause { step, after: true });

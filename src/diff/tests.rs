@@ -24,6 +24,10 @@ enum Defect {
     /// Claim an injected allocation failure (ENOMEM) for a store that in
     /// fact took effect.
     HalfFailed,
+    /// Fail the op cleanly with ENOMEM under a fault schedule, leaving the
+    /// tree as it was (as a kernel of another generation may, where its
+    /// n-th allocation is another allocation).
+    CleanFailure,
     /// Run short of preallocated nodes in the store the preallocation was
     /// made for (as an under-counting preallocation rule would).
     PreallocShort,
@@ -41,6 +45,26 @@ struct Broken {
     at: usize,
     step: usize,
     fake_failures: u64,
+    generation: &'static str,
+}
+
+impl Broken {
+    /// The port, broken by `defect` at step `at`.
+    fn new(defect: Defect, at: usize) -> Broken {
+        Broken {
+            inner: RustEngine::new(TreeConfig::default()),
+            defect,
+            at,
+            step: 0,
+            fake_failures: 0,
+            generation: crate::engine::PORT_GENERATION,
+        }
+    }
+
+    /// The same, claiming to run another generation's code.
+    fn of_generation(self, generation: &'static str) -> Broken {
+        Broken { generation, ..self }
+    }
 }
 
 impl TreeEngine for Broken {
@@ -48,11 +72,19 @@ impl TreeEngine for Broken {
         "broken"
     }
 
+    fn generation(&self) -> Option<&'static str> {
+        Some(self.generation)
+    }
+
     fn apply(&mut self, op: &TreeOp) -> Outcome {
         let step = self.step;
         // Implicit pauses are not program steps.
         if !matches!(op, TreeOp::Pause) {
             self.step += 1;
+        }
+        if step == self.at && matches!(self.defect, Defect::CleanFailure) {
+            self.fake_failures += 1;
+            return Outcome::Status(Err(crate::tree::Errno::ENOMEM));
         }
         let out = self.inner.apply(op);
         if step != self.at || matches!(op, TreeOp::Pause) {
@@ -81,6 +113,7 @@ impl TreeEngine for Broken {
             Defect::PreallocShort => std::panic::panic_any(crate::tree::PreallocViolation(
                 "planted: the preallocated store needed one more node".to_string(),
             )),
+            Defect::CleanFailure => unreachable!("handled before the op"),
             Defect::HalfFailed => {
                 self.fake_failures += 1;
                 Outcome::Status(Err(crate::tree::Errno::ENOMEM))
@@ -151,13 +184,7 @@ fn run_broken(defect: Defect, at: usize) -> Box<Divergence> {
 fn run_broken_program(defect: Defect, at: usize, p: Program) -> Box<Divergence> {
     let mut engines: Vec<Box<dyn TreeEngine>> = vec![
         Box::new(OracleEngine::new(TreeConfig::default())),
-        Box::new(Broken {
-            inner: RustEngine::new(TreeConfig::default()),
-            defect,
-            at,
-            step: 0,
-            fake_failures: 0,
-        }),
+        Box::new(Broken::new(defect, at)),
     ];
     run_with(&p, &mut engines, Options::default()).expect_err("the planted defect must be caught")
 }
@@ -166,13 +193,7 @@ fn run_broken_program(defect: Defect, at: usize, p: Program) -> Box<Divergence> 
 /// stop would hide it); one that every engine reports stops the run.
 #[test]
 fn engines_with_nodes_must_agree_on_a_caller_error() {
-    let broken = Broken {
-        inner: RustEngine::new(TreeConfig::default()),
-        defect: Defect::SpuriousStop,
-        at: 3,
-        step: 0,
-        fake_failures: 0,
-    };
+    let broken = Broken::new(Defect::SpuriousStop, 3);
     let mut engines: Vec<Box<dyn TreeEngine>> = vec![
         Box::new(OracleEngine::new(TreeConfig::default())),
         Box::new(broken),
@@ -192,13 +213,7 @@ fn engines_with_nodes_must_agree_on_a_caller_error() {
     // the run stops there.
     let mut engines: Vec<Box<dyn TreeEngine>> = vec![
         Box::new(OracleEngine::new(TreeConfig::default())),
-        Box::new(Broken {
-            inner: RustEngine::new(TreeConfig::default()),
-            defect: Defect::SpuriousStop,
-            at: 3,
-            step: 0,
-            fake_failures: 0,
-        }),
+        Box::new(Broken::new(Defect::SpuriousStop, 3)),
     ];
     let stats = run_with(&program(), &mut engines, Options::default()).unwrap();
     assert_eq!(stats.stopped.map(|(s, _)| s), Some(3));
@@ -308,6 +323,47 @@ fn a_store_that_half_fails_is_caught_by_the_atomicity_check() {
     assert!(d.detail.contains("ENOMEM"), "{}", d.detail);
 }
 
+/// Under an injected failure, engines of one generation must end in the
+/// same world; engines of different generations are each judged against
+/// the oracle on their own, and when they end in different worlds (each
+/// correctly) the run stops there, since one reference cannot follow both.
+#[test]
+fn a_clean_failure_splits_generations_but_not_one_generation() {
+    let p = parse_program(
+        "store 0x10 0x1f v1\n\
+         fail_allocs nth 1000\n\
+         store 0x30 0x3f v2\n\
+         load 0x35\n",
+    )
+    .unwrap();
+    let engines = |generation: &'static str| -> Vec<Box<dyn TreeEngine>> {
+        vec![
+            Box::new(OracleEngine::new(TreeConfig::default())),
+            Box::new(RustEngine::new(TreeConfig::default())),
+            Box::new(Broken::new(Defect::CleanFailure, 2).of_generation(generation)),
+        ]
+    };
+    // The port succeeds, its own generation fails: a divergence.
+    let d = run_with(&p, &mut engines("6.12"), Options::default()).unwrap_err();
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Atomicity, 2, "broken"),
+        "{d}"
+    );
+    // Another generation failing cleanly is correct; the run stops there.
+    let stats = run_with(&p, &mut engines("7.1"), Options::default()).unwrap();
+    let (step, why) = stats.stopped.expect("the run stops at the split");
+    assert_eq!(step, 2);
+    assert!(why.contains("fail in broken and succeed in rust"), "{why}");
+    // Alone, the clean failure is simply the op failing as a whole.
+    let mut alone: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(Broken::new(Defect::CleanFailure, 2).of_generation("7.1")),
+    ];
+    let stats = run_with(&p, &mut alone, Options::default()).unwrap();
+    assert_eq!((stats.stopped, stats.ops), (None, 4));
+}
+
 #[test]
 fn the_preallocated_store_running_short_is_caught_by_the_prealloc_check() {
     let p = parse_program(
@@ -344,13 +400,7 @@ fn structure_check_fires_on_another_layout() {
         vec![
             Box::new(OracleEngine::new(TreeConfig::default())),
             Box::new(RustEngine::new(TreeConfig::default())),
-            Box::new(Broken {
-                inner: RustEngine::new(TreeConfig::default()),
-                defect: Defect::Relayout,
-                at: 60,
-                step: 0,
-                fake_failures: 0,
-            }),
+            Box::new(Broken::new(Defect::Relayout, 60)),
         ]
     };
     let d = run_with(&p, &mut engines(), Options::default()).unwrap_err();
@@ -360,6 +410,14 @@ fn structure_check_fires_on_another_layout() {
         "{d}"
     );
     assert!(d.detail.contains("node layouts differ"), "{d}");
+    // Engines of different generations legitimately differ in layout and
+    // are not compared: a 7.1 kernel beside the 6.12 port.
+    let mut mixed: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(RustEngine::new(TreeConfig::default())),
+        Box::new(Broken::new(Defect::Relayout, 60).of_generation("7.1")),
+    ];
+    run_with(&p, &mut mixed, Options::default()).unwrap_or_else(|d| panic!("{d}"));
     // With the check off the same run is clean: contents and validity agree.
     let opts = Options {
         structure: false,

@@ -20,6 +20,10 @@ use crate::tree::{Errno, FaultSchedule, MapleTree, PreallocViolation, Status, St
 /// The real kernel maple tree.
 pub struct KernelEngine {
     tree: KernelTree,
+    /// `kernel` for the build's default tree, else `kernel@X.Y`.
+    name: &'static str,
+    /// The tree's maple tree generation.
+    generation: &'static str,
     book: PreallocBook,
     /// The writer's bulk mode (see `engine::bulk`).
     bulk: BulkBook,
@@ -81,8 +85,11 @@ fn nonzero(e: u64) -> Option<u64> {
 impl KernelEngine {
     /// A fresh kernel tree of `variant` (see [`variants`]) with `config`.
     pub fn new(variant: &VariantInfo, config: TreeConfig) -> KernelEngine {
+        let default = maplefuzz_kernel::default_tree() == Some(variant.tree);
         KernelEngine {
             tree: KernelTree::new(variant, config.flags()),
+            name: if default { "kernel" } else { variant.engine },
+            generation: variant.generation,
             book: PreallocBook::default(),
             bulk: BulkBook::default(),
             alloc_tree: config.alloc,
@@ -218,7 +225,11 @@ impl KernelEngine {
 
 impl TreeEngine for KernelEngine {
     fn name(&self) -> &'static str {
-        "kernel"
+        self.name
+    }
+
+    fn generation(&self) -> Option<&'static str> {
+        Some(self.generation)
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {

@@ -19,7 +19,11 @@ pub mod vma;
 pub use kernel::KernelEngine;
 pub use reference::OracleEngine;
 pub use rust::RustEngine;
-pub use select::EngineSet;
+pub use select::{EngineSet, KernelChoice};
+
+/// The generation the port is faithful to: Linux 6.12 (maple_alloc
+/// chains, the big node in the write path).
+pub const PORT_GENERATION: &str = "6.12";
 
 /// What an operation returned, in a form every engine can produce.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -189,8 +193,15 @@ pub trait Inspect {
 
 /// An implementation of the maple tree's operations.
 pub trait TreeEngine {
-    /// A short name for reports ("oracle", "rust", "kernel").
+    /// A short name for reports ("oracle", "rust", "kernel", "kernel@7.1").
     fn name(&self) -> &'static str;
+    /// The maple tree generation whose code the engine runs, named by its
+    /// first kernel version (the port: 6.12); `None` for the oracle. Node
+    /// layouts, and which allocation an injected failure hits, are the
+    /// same only between engines of one generation.
+    fn generation(&self) -> Option<&'static str> {
+        None
+    }
     /// Runs one op.
     fn apply(&mut self, op: &TreeOp) -> Outcome;
     /// Every entry as `(first, last, token)`.

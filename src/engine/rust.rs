@@ -168,6 +168,10 @@ impl TreeEngine for RustEngine {
         "rust"
     }
 
+    fn generation(&self) -> Option<&'static str> {
+        Some(PORT_GENERATION)
+    }
+
     fn apply(&mut self, op: &TreeOp) -> Outcome {
         if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
             return Outcome::CallerError(m);

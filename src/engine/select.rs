@@ -4,6 +4,11 @@
 //! and tests, and by default every engine this build has. There is no
 //! engine set in force behind the caller's back: the CLI parses one and
 //! hands it to the command, and every run takes the set it runs on.
+//!
+//! Kernel engines are named by their tree: `kernel@6.1`, `kernel@7.1:exact`
+//! (a variant after the colon, `fixed` when none is given); plain `kernel`
+//! is the build's default tree (the first of `LINUX_SRC`, else 6.12), and
+//! is what reports call that tree's engine.
 
 use super::{KernelEngine, OracleEngine, RustEngine, TreeEngine};
 use crate::ops::TreeConfig;
@@ -11,66 +16,155 @@ use crate::ops::TreeConfig;
 /// The environment variable that selects engines where no flag can.
 pub const ENV: &str = "MAPLEFUZZ_ENGINES";
 
+/// One kernel engine: a compiled tree and one of its variants.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KernelChoice {
+    /// The `X.Y` of the tree (`maplefuzz_kernel::trees`).
+    pub tree: &'static str,
+    /// The variant (see `maplefuzz_kernel::VARIANTS`).
+    pub variant: &'static str,
+}
+
+impl KernelChoice {
+    /// The default tree's `variant`, if this build has it.
+    pub fn default_tree(variant: &str) -> Option<KernelChoice> {
+        maplefuzz_kernel::variant(variant).map(|v| KernelChoice {
+            tree: v.tree,
+            variant: v.name,
+        })
+    }
+
+    /// Parses `kernel`, `kernel:VARIANT`, `kernel@X.Y` or
+    /// `kernel@X.Y:VARIANT`; the error names what this build has.
+    pub fn parse(name: &str) -> Result<KernelChoice, String> {
+        let (engine, variant) = match name.split_once(':') {
+            Some((e, v)) => (e, v),
+            None => (name, "fixed"),
+        };
+        let tree = match engine.strip_prefix("kernel") {
+            Some("") => None,
+            Some(t) if t.starts_with('@') => Some(&t[1..]),
+            _ => return Err(format!("`{name}` is not a kernel engine")),
+        };
+        if let Some(why) = super::kernel::unavailable_reason() {
+            return Err(why);
+        }
+        let tree = match tree {
+            Some(t) => t,
+            None => maplefuzz_kernel::default_tree().expect("a build with variants has a default"),
+        };
+        let trees = maplefuzz_kernel::trees();
+        if !trees.contains(&tree) {
+            if let Some((_, why)) = maplefuzz_kernel::refused().iter().find(|(t, _)| *t == tree) {
+                return Err(format!("kernel@{tree} was not built: {why}"));
+            }
+            let names: Vec<String> = trees.iter().map(|t| format!("kernel@{t}")).collect();
+            return Err(format!(
+                "no kernel tree {tree} in this build (it has {}); name the tree in LINUX_SRC \
+                 (several separated by `:`) and rebuild",
+                names.join(", ")
+            ));
+        }
+        let Some(found) = maplefuzz_kernel::variant_of(tree, variant) else {
+            let names: Vec<&str> = maplefuzz_kernel::variants()
+                .iter()
+                .filter(|v| v.tree == tree)
+                .map(|v| v.name)
+                .collect();
+            return Err(format!(
+                "no variant `{variant}` of kernel@{tree}; this build has: {}",
+                names.join(", ")
+            ));
+        };
+        Ok(KernelChoice {
+            tree: found.tree,
+            variant: found.name,
+        })
+    }
+
+    /// The compiled variant.
+    pub fn info(&self) -> maplefuzz_kernel::VariantInfo {
+        maplefuzz_kernel::variant_of(self.tree, self.variant)
+            .expect("a kernel choice names a compiled variant")
+    }
+}
+
 /// A set of engines. The oracle is always in it and always first: it is the
 /// reference every other engine is compared with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EngineSet {
     /// The Rust port.
     pub rust: bool,
-    /// The kernel's C code, and which variant of it (see
-    /// `maplefuzz_kernel::VARIANTS`).
-    pub kernel: Option<&'static str>,
+    /// The kernel engines, at most one per tree.
+    pub kernels: Vec<KernelChoice>,
 }
 
 impl EngineSet {
-    /// Every engine this build has: the oracle, the port, and the kernel's
-    /// `fixed` variant if the kernel engine was built.
+    /// Every engine this build has: the oracle, the port, and the `fixed`
+    /// variant of every kernel tree built.
     pub fn all_available() -> EngineSet {
         EngineSet {
             rust: true,
-            kernel: super::kernel::variants()
+            kernels: super::kernel::variants()
                 .iter()
-                .find(|v| v.name == "fixed")
-                .map(|v| v.name),
+                .filter(|v| v.name == "fixed")
+                .map(|v| KernelChoice {
+                    tree: v.tree,
+                    variant: v.name,
+                })
+                .collect(),
         }
     }
 
-    /// Parses `oracle,rust,kernel[:VARIANT]` (or `all`).
+    /// The oracle, the port if `rust`, and the default tree's `variant`
+    /// if one is named (for tests and benches; panics if this build lacks
+    /// it, so that a kernel run cannot silently become a port-only one).
+    pub fn with_default_kernel(rust: bool, variant: Option<&str>) -> EngineSet {
+        EngineSet {
+            rust,
+            kernels: variant
+                .map(|v| {
+                    KernelChoice::default_tree(v)
+                        .unwrap_or_else(|| panic!("this build has no kernel variant `{v}`"))
+                })
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Whether any kernel engine is in the set.
+    pub fn has_kernel(&self) -> bool {
+        !self.kernels.is_empty()
+    }
+
+    /// Parses `oracle,rust,kernel[@X.Y][:VARIANT],...` (or `all`).
     pub fn parse(spec: &str) -> Result<EngineSet, String> {
         if spec.trim() == "all" {
             return Ok(EngineSet::all_available());
         }
         let mut set = EngineSet {
             rust: false,
-            kernel: None,
+            kernels: Vec::new(),
         };
         let mut oracle = false;
         for name in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            let (engine, variant) = match name.split_once(':') {
-                Some((e, v)) => (e, Some(v)),
-                None => (name, None),
-            };
-            match (engine, variant) {
-                ("oracle", None) => oracle = true,
-                ("rust", None) => set.rust = true,
-                ("kernel", v) => {
-                    if let Some(why) = super::kernel::unavailable_reason() {
-                        return Err(why);
-                    }
-                    let want = v.unwrap_or("fixed");
-                    let vars = super::kernel::variants();
-                    let Some(found) = vars.iter().find(|x| x.name == want) else {
-                        let names: Vec<&str> = vars.iter().map(|x| x.name).collect();
+            match name {
+                "oracle" => oracle = true,
+                "rust" => set.rust = true,
+                k if k.starts_with("kernel") => {
+                    let choice = KernelChoice::parse(k)?;
+                    if set.kernels.iter().any(|c| c.tree == choice.tree) {
                         return Err(format!(
-                            "no kernel variant `{want}`; this build has: {}",
-                            names.join(", ")
+                            "kernel@{} is named twice: one variant per tree",
+                            choice.tree
                         ));
-                    };
-                    set.kernel = Some(found.name);
+                    }
+                    set.kernels.push(choice);
                 }
                 _ => {
                     return Err(format!(
-                        "unknown engine `{name}` (engines: oracle, rust, kernel[:VARIANT], or all)"
+                        "unknown engine `{name}` (engines: oracle, rust, \
+                         kernel[@X.Y][:VARIANT], or all)"
                     ))
                 }
             }
@@ -82,7 +176,7 @@ impl EngineSet {
                     .to_string(),
             );
         }
-        if !set.rust && set.kernel.is_none() {
+        if !set.rust && set.kernels.is_empty() {
             return Err("name at least one engine to test besides the oracle".to_string());
         }
         Ok(set)
@@ -110,9 +204,8 @@ impl EngineSet {
         if self.rust {
             v.push(Box::new(RustEngine::new(config)));
         }
-        if let Some(name) = self.kernel {
-            let variant = maplefuzz_kernel::variant(name).expect("variant chosen from this build");
-            v.push(Box::new(KernelEngine::new(&variant, config)));
+        for k in &self.kernels {
+            v.push(Box::new(KernelEngine::new(&k.info(), config)));
         }
         v
     }
@@ -123,8 +216,8 @@ impl EngineSet {
         if self.rust {
             parts.push("rust".to_string());
         }
-        if let Some(k) = self.kernel {
-            parts.push(format!("kernel:{k}"));
+        for k in &self.kernels {
+            parts.push(format!("kernel@{}:{}", k.tree, k.variant));
         }
         parts.join(",")
     }
@@ -146,7 +239,7 @@ mod tests {
             s,
             EngineSet {
                 rust: true,
-                kernel: None
+                kernels: vec![]
             }
         );
         assert_eq!(EngineSet::parse(&s.describe()).unwrap(), s);
@@ -155,15 +248,39 @@ mod tests {
                 assert_eq!(EngineSet::parse("oracle,kernel").unwrap_err(), why);
             }
             None => {
+                let default = maplefuzz_kernel::default_tree().unwrap();
                 let k = EngineSet::parse("oracle,kernel").unwrap();
-                assert_eq!(k.kernel, Some("fixed"));
+                assert_eq!(
+                    k.kernels,
+                    vec![KernelChoice {
+                        tree: default,
+                        variant: "fixed"
+                    }]
+                );
+                assert_eq!(EngineSet::parse(&k.describe()).unwrap(), k);
                 assert!(EngineSet::parse("oracle,kernel:nope")
                     .unwrap_err()
-                    .contains("no kernel variant"));
+                    .contains("no variant `nope`"));
                 assert_eq!(
-                    EngineSet::parse("oracle,kernel:exact").unwrap().kernel,
-                    Some("exact")
+                    EngineSet::parse("oracle,kernel:exact").unwrap().kernels[0].variant,
+                    "exact"
                 );
+                let named = format!("oracle,kernel@{default}:exact");
+                assert_eq!(
+                    EngineSet::parse(&named).unwrap().kernels[0],
+                    KernelChoice {
+                        tree: default,
+                        variant: "exact"
+                    }
+                );
+                assert!(
+                    EngineSet::parse(&format!("oracle,kernel,kernel@{default}:exact"))
+                        .unwrap_err()
+                        .contains("named twice")
+                );
+                let missing = EngineSet::parse("oracle,kernel@2.6").unwrap_err();
+                assert!(missing.contains("no kernel tree 2.6"), "{missing}");
+                assert!(missing.contains(&format!("kernel@{default}")), "{missing}");
             }
         }
     }
