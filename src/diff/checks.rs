@@ -336,6 +336,48 @@ pub(crate) fn structure(
     Ok(())
 }
 
+/// **traffic**: engines of one generation allocate and free the same
+/// number of nodes in every op, as they must if they run the same code
+/// (an over-allocating bulk reservation, a push/pop slip, a node allocated
+/// and freed again: slips that leave no other trace, since the extra node
+/// is gone by the end of the op). `before` is each engine's
+/// [`node_traffic`](crate::engine::Inspect::node_traffic) before the step.
+pub(crate) fn traffic(
+    engines: &[Box<dyn TreeEngine>],
+    at: &At<'_>,
+    before: &[Option<(u64, u64)>],
+) -> Result<(), Box<Divergence>> {
+    let delta = |i: usize| -> Option<(u64, u64)> {
+        let (a0, f0) = before[i]?;
+        let (a1, f1) = engines[i].inspect()?.node_traffic()?;
+        Some((a1 - a0, f1 - f0))
+    };
+    for i in 0..engines.len() {
+        let (Some(gen), Some(d)) = (engines[i].generation(), delta(i)) else {
+            continue;
+        };
+        let Some((first, d0)) = (0..i)
+            .filter(|&j| engines[j].generation() == Some(gen))
+            .find_map(|j| delta(j).map(|d| (j, d)))
+        else {
+            continue;
+        };
+        if d != d0 {
+            let detail = format!(
+                "during the op {} allocated {} and freed {} nodes, {} allocated {} and freed {}",
+                engines[first].name(),
+                d0.0,
+                d0.1,
+                engines[i].name(),
+                d.0,
+                d.1
+            );
+            return Err(at.diverge(engines, Check::Traffic, e_name(engines, i), detail));
+        }
+    }
+    Ok(())
+}
+
 /// The range of entries an op may have changed, widened by one index on
 /// each side so that trimmed neighbours are compared too.
 fn touched(op: &TreeOp) -> Option<(u64, u64)> {

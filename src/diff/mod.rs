@@ -60,6 +60,9 @@ pub enum Check {
     /// Two address spaces map different pages (flags, file page or
     /// anon_vma of some page differ), whatever the VMA boundaries.
     Pages,
+    /// Engines of one generation allocated or freed a different number of
+    /// nodes during the op.
+    Traffic,
     /// The process died of a fatal signal during the op (seen from a
     /// parent: [`isolated`]).
     Signal,
@@ -81,13 +84,14 @@ impl Check {
             Check::Crash => "crash",
             Check::Structure => "structure",
             Check::Pages => "pages",
+            Check::Traffic => "traffic",
             Check::Signal => "signal",
             Check::Hang => "hang",
         }
     }
 
     /// Every check, for parsing names back.
-    pub const ALL: [Check; 11] = [
+    pub const ALL: [Check; 12] = [
         Check::Result,
         Check::Contents,
         Check::Accounting,
@@ -97,6 +101,7 @@ impl Check {
         Check::Crash,
         Check::Structure,
         Check::Pages,
+        Check::Traffic,
         Check::Signal,
         Check::Hang,
     ];
@@ -183,7 +188,7 @@ impl Divergence {
             Check::Accounting => "leak",
             Check::Prealloc => "prealloc",
             Check::Atomicity => "atomicity",
-            Check::Structure => "layout",
+            Check::Structure | Check::Traffic => "layout",
         };
         let path = if self.store_types.is_empty() {
             self.op.family().to_string()
@@ -402,6 +407,10 @@ fn run_steps(
             opts: &opts,
         };
         *before = store_stats_of(engines);
+        let traffic_before: Vec<Option<(u64, u64)>> = engines
+            .iter()
+            .map(|e| e.inspect().and_then(|i| i.node_traffic()))
+            .collect();
         if is_cursor_move(op) && engines.iter().any(|e| e.cursor_positioned() == Some(false)) {
             pause_all(engines, &at)?;
             observe(Event::Pause { step, after: false });
@@ -438,6 +447,7 @@ fn run_steps(
         position::set_position(step, position::NO_ENGINE);
         if opts.structure {
             checks::structure(engines, &at)?;
+            checks::traffic(engines, &at, &traffic_before)?;
         }
         stats.ops += 1;
     }

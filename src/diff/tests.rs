@@ -24,6 +24,9 @@ enum Defect {
     /// Claim an injected allocation failure (ENOMEM) for a store that in
     /// fact took effect.
     HalfFailed,
+    /// Allocate a node and free it again during the op (no trace but the
+    /// count of allocations).
+    WastedNode,
     /// Fail the op cleanly with ENOMEM under a fault schedule, leaving the
     /// tree as it was (as a kernel of another generation may, where its
     /// n-th allocation is another allocation).
@@ -104,6 +107,10 @@ impl TreeEngine for Broken {
                 assert!(self.inner.tree_mut().plant_stale_slot(0x4242 << 1 | 1));
                 out
             }
+            Defect::WastedNode => {
+                assert!(self.inner.tree_mut().plant_wasted_node());
+                out
+            }
             Defect::LeakNode => {
                 assert!(self.inner.tree_mut().plant_leaked_node());
                 out
@@ -145,6 +152,9 @@ impl TreeEngine for Broken {
 impl Inspect for Broken {
     fn validate(&self) -> Result<(), String> {
         self.inner.validate()
+    }
+    fn node_traffic(&self) -> Option<(u64, u64)> {
+        self.inner.node_traffic()
     }
     fn accounting(&self) -> crate::engine::NodeAccounting {
         self.inner.accounting()
@@ -362,6 +372,28 @@ fn a_clean_failure_splits_generations_but_not_one_generation() {
     ];
     let stats = run_with(&p, &mut alone, Options::default()).unwrap();
     assert_eq!((stats.stopped, stats.ops), (None, 4));
+}
+
+/// A node allocated and freed again within one op is seen only by the
+/// traffic check, between engines of one generation.
+#[test]
+fn a_wasted_node_is_caught_by_the_traffic_check_within_a_generation() {
+    let engines = |generation: &'static str| -> Vec<Box<dyn TreeEngine>> {
+        vec![
+            Box::new(OracleEngine::new(TreeConfig::default())),
+            Box::new(RustEngine::new(TreeConfig::default())),
+            Box::new(Broken::new(Defect::WastedNode, 2).of_generation(generation)),
+        ]
+    };
+    let d = run_with(&program(), &mut engines("6.12"), Options::default()).unwrap_err();
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Traffic, 2, "broken"),
+        "{d}"
+    );
+    assert!(d.detail.contains("allocated 1 and freed 1"), "{d}");
+    // Another generation allocates as it likes.
+    run_with(&program(), &mut engines("7.1"), Options::default()).unwrap_or_else(|d| panic!("{d}"));
 }
 
 #[test]

@@ -406,6 +406,11 @@ impl Inspect for KernelEngine {
         self.tree.counters().attempts
     }
 
+    fn node_traffic(&self) -> Option<(u64, u64)> {
+        let c = self.tree.counters();
+        Some((c.allocated, c.freed))
+    }
+
     fn with_nodes(&self, f: &mut dyn FnMut(&MapleTree)) -> bool {
         f(&self.image());
         true

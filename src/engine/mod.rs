@@ -182,6 +182,11 @@ pub trait Inspect {
     fn failed_allocs(&self) -> u64;
     /// Node allocations attempted since the fault schedule was last set.
     fn alloc_attempts(&self) -> u64;
+    /// Nodes allocated and nodes freed over the engine's life, for engines
+    /// that count them.
+    fn node_traffic(&self) -> Option<(u64, u64)> {
+        None
+    }
     /// Calls `f` with the engine's nodes as a port tree (the port itself,
     /// or a copy of a foreign engine's nodes) for the executor's structural
     /// check; `false` if the engine has no such nodes.

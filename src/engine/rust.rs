@@ -351,6 +351,11 @@ impl Inspect for RustEngine {
         self.tree.alloc_attempts()
     }
 
+    fn node_traffic(&self) -> Option<(u64, u64)> {
+        let c = self.tree.node_counters();
+        Some((c.allocated, c.freed))
+    }
+
     fn with_nodes(&self, f: &mut dyn FnMut(&MapleTree)) -> bool {
         f(&self.tree);
         true

@@ -358,6 +358,20 @@ impl MapleTree {
         self.arena.alloc().is_some()
     }
 
+    /// Deliberate damage (the `mutants` feature): allocates a node and frees
+    /// it again, a slip only the count of allocations can see. Returns
+    /// whether the allocation succeeded.
+    #[cfg(feature = "mutants")]
+    pub fn plant_wasted_node(&mut self) -> bool {
+        match self.arena.alloc() {
+            Some(n) => {
+                self.arena.free(n);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Arms a second writer for the next allocation failure: when a write
     /// fails to allocate and `mas_nomem()` is about to retry (where the
     /// kernel drops the tree lock to allocate), `mas_store()` of `entry`
