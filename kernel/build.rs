@@ -32,6 +32,9 @@ include!("src/edits.rs");
 const DEFAULT_TARBALL: &str = "/usr/src/linux-source-6.12.tar.xz";
 
 /// What the build needs from a Linux tree (directories are taken whole).
+/// Every generation's folders are listed (the version is only known once
+/// the Makefile is out); a tarball lacks the ones of other generations
+/// (6.1 has no `tools/testing/shared`), which is not an error.
 const NEEDED: &[&str] = &[
     "Makefile",
     "lib/maple_tree.c",
@@ -39,6 +42,7 @@ const NEEDED: &[&str] = &[
     "tools/include",
     "tools/arch/x86/include",
     "tools/testing/shared",
+    "tools/testing/radix-tree",
 ];
 
 fn main() {
@@ -126,12 +130,15 @@ fn build(out: &Path) -> Result<Vec<Built>, String> {
         fs::create_dir_all(dir.join("lib")).map_err(|e| e.to_string())?;
         write(&dir.join("lib/maple_tree.c"), &text)?;
         let mut cc = cc::Build::new();
-        cc.file(format!("csrc/{}", gen.shim)).include(&dir);
+        // Our generated/ first: a tree's tools/testing/radix-tree may hold
+        // a generated/ of its own test build (another XA_CHUNK_SHIFT).
+        cc.file(format!("csrc/{}", gen.shim))
+            .include(&dir)
+            .include(&generated);
         for inc in gen.includes {
             cc.include(src.join(inc));
         }
         let objs = cc
-            .include(&generated)
             .include(src.join("tools/include"))
             .include(&src)
             .define("_LGPL_SOURCE", None)
@@ -222,7 +229,20 @@ fn source_tree(out: &Path) -> Result<PathBuf, String> {
     for n in NEEDED {
         cmd.arg(format!("*/{n}"));
     }
-    run(&mut cmd)?;
+    let o = cmd
+        .output()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    if !o.status.success() {
+        // Folders of another generation are missing from this tarball:
+        // tar says so and fails, having extracted the rest.
+        let err = String::from_utf8_lossy(&o.stderr);
+        let other = err.lines().any(|l| {
+            !l.contains("Not found in archive") && !l.contains("Exiting with failure status")
+        });
+        if other || !dest.join("lib/maple_tree.c").is_file() || !dest.join("Makefile").is_file() {
+            return Err(format!("{cmd:?} failed: {}", err.trim()));
+        }
+    }
     write(&stamp, &stamp_text)?;
     Ok(dest)
 }
@@ -268,6 +288,13 @@ fn generation(src: &Path) -> Result<Generation, String> {
         shim: "gen-6.12.c",
         includes: &["tools/testing/shared"],
     };
+    // The first generation: shims in tools/testing/radix-tree, the state's
+    // status in its node pointer (gen-6.1.c).
+    const G6_1: Generation = Generation {
+        name: "6.1",
+        shim: "gen-6.1.c",
+        includes: &["tools/testing/radix-tree"],
+    };
     let Some((v, p, s)) = tree_version(src) else {
         println!(
             "cargo:warning=maplefuzz kernel engine: no version in {}; building it as a 6.12 tree",
@@ -277,10 +304,15 @@ fn generation(src: &Path) -> Result<Generation, String> {
     };
     let missing = match (v, p) {
         (6, 12..=17) => return Ok(G6_12),
-        (6, 1..=11) | (5, _) => {
-            "it keeps its userspace shims in tools/testing/radix-tree (no \
-             tools/testing/shared/maple-shared.h) and has no store-type enum"
+        (6, 1) => return Ok(G6_1),
+        (6, 2..=11) => {
+            println!(
+                "cargo:warning=maplefuzz kernel engine: building Linux {v}.{p}.{s} with the \
+                 6.1 shim (gen-6.1.c), which has only been tried on 6.1"
+            );
+            return Ok(G6_1);
         }
+        (5, _) => "it predates the maple tree (Linux 6.1)",
         (6, 18..) | (7, 0) => {
             "it allocates maple nodes from slab sheaves (kmem_cache_prefill_sheaf, \
              kmem_cache_alloc_from_sheaf, kfree_rcu), which this shim does not provide"
@@ -292,8 +324,9 @@ fn generation(src: &Path) -> Result<Generation, String> {
     };
     Err(format!(
         "Linux {v}.{p}.{s} at {} is not supported by this kernel engine yet: {missing}. \
-         It builds the maple_alloc generation, Linux 6.12 to 6.17 (Debian's linux-source-6.12, \
-         or LINUX_SRC at such a tree); the rest of maplefuzz works without it",
+         It builds Linux 6.1 (gen-6.1.c) and the maple_alloc generation, Linux 6.12 to 6.17 \
+         (Debian's linux-source-6.12, or LINUX_SRC at such a tree); the rest of maplefuzz \
+         works without it",
         src.display()
     ))
 }
