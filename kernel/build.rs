@@ -10,9 +10,9 @@
 //!    out of it but `lib/maple_tree.c` for edited variants) or a tarball
 //!    (`.tar`, `.tar.xz`, `.tar.gz`: only the files the build needs are
 //!    extracted, into `OUT_DIR`).
-//! 2. Else `MAPLEFUZZ_LINUX_TARBALL` (one tarball), else every Debian
-//!    `linux-source-X.Y` tarball installed under `/usr/src` that this engine
-//!    builds (`apt-get install linux-source-6.12 linux-source-6.1`).
+//! 2. Else `MAPLEFUZZ_LINUX_TARBALL` (one tarball), else the Debian
+//!    `linux-source-X.Y` tarballs of [`DEBIAN_TARBALLS`] installed under
+//!    `/usr/src` (`apt-get install linux-source-6.12`).
 //!
 //! Each tree becomes the engines `kernel@X.Y` (its Makefile's version), one
 //! per variant; plain `kernel` is the first tree of `LINUX_SRC`, else 6.12.
@@ -37,11 +37,9 @@ use std::process::Command;
 include!("src/edits.rs");
 
 /// The Debian source packages looked for when `LINUX_SRC` is not set, the
-/// default tree first.
-const DEBIAN_TARBALLS: &[&str] = &[
-    "/usr/src/linux-source-6.12.tar.xz",
-    "/usr/src/linux-source-6.1.tar.xz",
-];
+/// default tree first. (6.1 joins when the oracle has its version profile:
+/// until then name it in `LINUX_SRC`.)
+const DEBIAN_TARBALLS: &[&str] = &["/usr/src/linux-source-6.12.tar.xz"];
 
 /// What the build may need from a Linux tree (directories are taken whole;
 /// a generation's own needs are checked after extraction, so an entry a
@@ -53,6 +51,7 @@ const NEEDED: &[&str] = &[
     "tools/include",
     "tools/arch/x86/include",
     "tools/testing/shared",
+    "tools/testing/radix-tree",
 ];
 
 fn main() {
@@ -228,12 +227,15 @@ fn compile_variants(
         fs::create_dir_all(dir.join("lib")).map_err(|e| e.to_string())?;
         write(&dir.join("lib/maple_tree.c"), &text)?;
         let mut cc = cc::Build::new();
-        cc.file(format!("csrc/{}", gen.shim)).include(&dir);
+        // Our generated/ first: a tree's tools/testing/radix-tree may hold
+        // a generated/ of its own test build (another XA_CHUNK_SHIFT).
+        cc.file(format!("csrc/{}", gen.shim))
+            .include(&dir)
+            .include(&generated);
         for inc in gen.includes {
             cc.include(src.join(inc));
         }
         let objs = cc
-            .include(&generated)
             .include(src.join("tools/include"))
             .include(src)
             .define("_LGPL_SOURCE", None)
@@ -396,6 +398,13 @@ fn generation(src: &Path) -> Result<Generation, String> {
         shim: "gen-6.12.c",
         includes: &["tools/testing/shared"],
     };
+    // The first generation: shims in tools/testing/radix-tree, the state's
+    // status in its node pointer (gen-6.1.c).
+    const G6_1: Generation = Generation {
+        name: "6.1",
+        shim: "gen-6.1.c",
+        includes: &["tools/testing/radix-tree"],
+    };
     let Some((v, p, s)) = tree_version(src) else {
         println!(
             "cargo:warning=maplefuzz kernel engine: no version in {}; building it as a 6.12 tree",
@@ -405,10 +414,15 @@ fn generation(src: &Path) -> Result<Generation, String> {
     };
     let missing = match (v, p) {
         (6, 12..=17) => return Ok(G6_12),
-        (6, 1..=11) | (5, _) => {
-            "it keeps its userspace shims in tools/testing/radix-tree (no \
-             tools/testing/shared/maple-shared.h) and has no store-type enum"
+        (6, 1) => return Ok(G6_1),
+        (6, 2..=11) => {
+            println!(
+                "cargo:warning=maplefuzz kernel engine: building Linux {v}.{p}.{s} with the \
+                 6.1 shim (gen-6.1.c), which has only been tried on 6.1"
+            );
+            return Ok(G6_1);
         }
+        (5, _) => "it predates the maple tree (Linux 6.1)",
         (6, 18..) | (7, 0) => {
             "it allocates maple nodes from slab sheaves (kmem_cache_prefill_sheaf, \
              kmem_cache_alloc_from_sheaf, kfree_rcu), which this shim does not provide"
@@ -420,8 +434,9 @@ fn generation(src: &Path) -> Result<Generation, String> {
     };
     Err(format!(
         "Linux {v}.{p}.{s} at {} is not supported by this kernel engine yet: {missing}. \
-         It builds the maple_alloc generation, Linux 6.12 to 6.17 (Debian's linux-source-6.12, \
-         or LINUX_SRC at such a tree); the rest of maplefuzz works without it",
+         It builds Linux 6.1 (gen-6.1.c) and the maple_alloc generation, Linux 6.12 to 6.17 \
+         (Debian's linux-source-6.12, or LINUX_SRC at such a tree); the rest of maplefuzz \
+         works without it",
         src.display()
     ))
 }

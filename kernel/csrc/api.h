@@ -5,6 +5,7 @@
  *
  * Included by each generation's gen-*.c after lib/maple_tree.c. The
  * generation file defines first, for its kernel's maple state:
+ *   mfk_gen_init_state(mas, mt)   a fresh state on mt at index 0 (mas_init)
  *   mfk_gen_held(mas)             nodes the state holds for later writes
  *   mfk_gen_mark_held(mas, keep)  marks those nodes (keep[node number] = 1)
  *   mfk_gen_status(mas)           the state's status, numbered as Linux
@@ -45,8 +46,8 @@ MFK_API struct mfk_tree *mfk_new(unsigned int flags)
 	pthread_once(&mfk_once, maple_tree_init);
 	mfk_cur = t;
 	mt_init_flags(&t->mt, flags);
-	mas_init(&t->mas, &t->mt, 0);
-	mas_init(&t->wmas, &t->mt, 0);
+	mfk_gen_init_state(&t->mas, &t->mt);
+	mfk_gen_init_state(&t->wmas, &t->mt);
 	return t;
 }
 

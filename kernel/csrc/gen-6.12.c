@@ -156,6 +156,11 @@ static int mfk_tree_has_entry(struct maple_tree *mt) __attribute__((unused));
 
 /* What the flat API needs to know of this generation's maple state. */
 
+static void mfk_gen_init_state(struct ma_state *mas, struct maple_tree *mt)
+{
+	mas_init(mas, mt, 0);
+}
+
 static uint64_t mfk_gen_held(struct ma_state *mas)
 {
 	return mas_allocated(mas);
