@@ -386,10 +386,30 @@ fn store_types_run(
         .collect()
 }
 
+/// The reference groups of `engines`: each starts at a reference engine
+/// (the oracle of one kernel-version profile,
+/// [`TreeEngine::is_reference`]) and holds the engines compared with it.
+/// The first engine is always a reference; most sets are one group.
+fn reference_groups(engines: &[Box<dyn TreeEngine>]) -> Vec<std::ops::Range<usize>> {
+    let mut starts: Vec<usize> = (1..engines.len())
+        .filter(|&i| engines[i].is_reference())
+        .collect();
+    starts.insert(0, 0);
+    let ends = starts.iter().skip(1).copied().chain([engines.len()]);
+    starts
+        .iter()
+        .copied()
+        .zip(ends)
+        .map(|(a, b)| a..b)
+        .collect()
+}
+
 /// The body of [`run_observed`]; `before` holds each engine's store-type
 /// counts from before the op of the current step. One step: pause the
 /// cursors if the op needs it, apply the op to every engine, then the
-/// checks of [`checks`] in order; the first that fails ends the run.
+/// checks of [`checks`] in order, group by group (each group's engines
+/// against its own reference: [`reference_groups`]); the first that fails
+/// ends the run.
 fn run_steps(
     program: &Program,
     engines: &mut [Box<dyn TreeEngine>],
@@ -400,54 +420,67 @@ fn run_steps(
     let mut stats = RunStats::default();
     let mut faults_active = false;
     let n = program.ops.len();
-    for (step, op) in program.ops.iter().enumerate() {
-        let at = At {
-            step,
-            op,
-            opts: &opts,
-        };
+    let groups = reference_groups(engines);
+    'steps: for (step, op) in program.ops.iter().enumerate() {
         *before = store_stats_of(engines);
         let traffic_before: Vec<Option<(u64, u64)>> = engines
             .iter()
             .map(|e| e.inspect().and_then(|i| i.node_traffic()))
             .collect();
         if is_cursor_move(op) && engines.iter().any(|e| e.cursor_positioned() == Some(false)) {
-            pause_all(engines, &at)?;
+            for g in &groups {
+                pause_all(&mut engines[g.clone()], &at(step, op, &opts, g.start))?;
+            }
             observe(Event::Pause { step, after: false });
         }
         if let TreeOp::FailAllocs { schedule } = op {
             faults_active = *schedule != crate::tree::FaultSchedule::Never;
         }
-        let applied = apply(engines, &at, faults_active && op.allocates(), observe)?;
+        observe(Event::Begin { step });
+        let mut applied = Vec::with_capacity(groups.len());
+        for g in &groups {
+            let at = at(step, op, &opts, g.start);
+            let fault_mode = faults_active && op.allocates();
+            applied.push(apply(&mut engines[g.clone()], &at, fault_mode)?);
+        }
         observe(Event::Op {
             step,
-            outcomes: applied.outcomes.clone(),
+            outcomes: applied
+                .iter()
+                .flat_map(|a| a.outcomes.iter().cloned())
+                .collect(),
         });
-        if let Some(why) = checks::caller_error(engines, &applied.outcomes, &at)? {
-            stats.stopped = Some((step, why));
-            break;
-        }
-        if let Some(why) = checks::results(engines, applied, &at, observe)? {
-            stats.stopped = Some((step, why));
-            break;
-        }
-        if op.is_write() {
-            pause_all(engines, &at)?;
-            observe(Event::Pause { step, after: true });
-        }
-        let full = (step + 1) % opts.full_every.max(1) == 0
-            || step + 1 == n
-            || matches!(op, TreeOp::Destroy);
-        checks::contents(engines, &at, full, &mut stats)?;
-        for i in 0..engines.len() {
-            position::set_position(step, i);
-            checks::accounting(engines, i, &at)?;
-            checks::validate(engines, i, &at)?;
-        }
-        position::set_position(step, position::NO_ENGINE);
-        if opts.structure {
-            checks::structure(engines, &at)?;
-            checks::traffic(engines, &at, &traffic_before)?;
+        for (g, applied) in groups.iter().zip(applied) {
+            let at = at(step, op, &opts, g.start);
+            let group = &mut engines[g.clone()];
+            if let Some(why) = checks::caller_error(group, &applied.outcomes, &at)? {
+                stats.stopped = Some((step, why));
+                break 'steps;
+            }
+            if let Some(why) = checks::results(group, applied, &at, observe)? {
+                stats.stopped = Some((step, why));
+                break 'steps;
+            }
+            if op.is_write() {
+                pause_all(group, &at)?;
+                if g.start == 0 {
+                    observe(Event::Pause { step, after: true });
+                }
+            }
+            let full = (step + 1) % opts.full_every.max(1) == 0
+                || step + 1 == n
+                || matches!(op, TreeOp::Destroy);
+            checks::contents(group, &at, full, &mut stats)?;
+            for i in 0..group.len() {
+                position::set_position(step, g.start + i);
+                checks::accounting(group, i, &at)?;
+                checks::validate(group, i, &at)?;
+            }
+            position::set_position(step, position::NO_ENGINE);
+            if opts.structure {
+                checks::structure(group, &at)?;
+                checks::traffic(group, &at, &traffic_before[g.clone()])?;
+            }
         }
         stats.ops += 1;
     }
@@ -459,12 +492,25 @@ fn run_steps(
     Ok(stats)
 }
 
+/// The place of a step for the engines of the group that starts at `base`.
+fn at<'a>(step: usize, op: &'a TreeOp, opts: &'a Options, base: usize) -> At<'a> {
+    At {
+        step,
+        op,
+        opts,
+        base,
+    }
+}
+
 /// Where the executor is: the step, its op, and the options (every check
 /// and every report takes it).
 pub(crate) struct At<'a> {
     pub(crate) step: usize,
     pub(crate) op: &'a TreeOp,
     pub(crate) opts: &'a Options,
+    /// The index, in the whole engine list, of the first engine of the
+    /// group being checked (for the in-flight position of a fatal signal).
+    pub(crate) base: usize,
 }
 
 impl At<'_> {
@@ -512,7 +558,6 @@ fn apply(
     engines: &mut [Box<dyn TreeEngine>],
     at: &At<'_>,
     fault_mode: bool,
-    observe: &mut dyn FnMut(Event),
 ) -> Result<Applied, Box<Divergence>> {
     let failed_before: Vec<u64> = engines
         .iter()
@@ -525,9 +570,8 @@ fn apply(
     };
     let mut outcomes: Vec<Option<Outcome>> = vec![None; engines.len()];
     let mut reference_after: Option<Box<dyn TreeEngine>> = None;
-    observe(Event::Begin { step: at.step });
     for i in order {
-        position::set_position(at.step, i);
+        position::set_position(at.step, at.base + i);
         let op = at.op;
         let result = if fault_mode && i == 0 {
             // Without the state before the op, atomicity cannot be

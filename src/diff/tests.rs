@@ -396,6 +396,41 @@ fn a_wasted_node_is_caught_by_the_traffic_check_within_a_generation() {
     run_with(&program(), &mut engines("7.1"), Options::default()).unwrap_or_else(|d| panic!("{d}"));
 }
 
+/// A set with an oracle per version profile: each group's engines are
+/// checked against their own oracle, a defect in the second group is
+/// caught and named, and every step reports every engine's outcome.
+#[test]
+fn each_reference_group_is_checked_against_its_own_oracle() {
+    let mut engines: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(RustEngine::new(TreeConfig::default())),
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(Broken::new(Defect::WrongResult, 2)),
+    ];
+    let mut widths = Vec::new();
+    let d = run_observed(&program(), &mut engines, Options::default(), &mut |e| {
+        if let Event::Op { outcomes, .. } = e {
+            widths.push(outcomes.len());
+        }
+    })
+    .unwrap_err();
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Result, 2, "broken"),
+        "{d}"
+    );
+    assert_eq!(widths, vec![4, 4, 4]);
+    // Healthy groups run clean, every op checked.
+    let mut engines: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(RustEngine::new(TreeConfig::default())),
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(RustEngine::new(TreeConfig::default())),
+    ];
+    let stats = run_with(&program(), &mut engines, Options::default()).unwrap();
+    assert_eq!(stats.ops, 5);
+}
+
 #[test]
 fn the_preallocated_store_running_short_is_caught_by_the_prealloc_check() {
     let p = parse_program(

@@ -218,6 +218,12 @@ pub trait TreeEngine {
             .filter(|&(a, b, _)| b >= lo && a <= hi)
             .collect()
     }
+    /// Whether the engine is a reference (an oracle): the engines after it,
+    /// up to the next reference, are compared with it. One set may hold an
+    /// oracle per kernel-version profile (`oracle`, `oracle@6.1`).
+    fn is_reference(&self) -> bool {
+        false
+    }
     /// The inspection view, for engines that have one.
     fn inspect(&self) -> Option<&dyn Inspect> {
         None

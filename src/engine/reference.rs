@@ -67,6 +67,10 @@ impl TreeEngine for OracleEngine {
         "oracle"
     }
 
+    fn is_reference(&self) -> bool {
+        true
+    }
+
     fn apply(&mut self, op: &TreeOp) -> Outcome {
         // The oracle holds no nodes; it only tracks whether a store_prealloc
         // may run (see leaves_state_alone).
