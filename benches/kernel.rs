@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-//! The Rust port against the kernel's own C maple tree (the kernel engine's
-//! `fixed` build: -O2, no sanitizers, CONFIG_DEBUG_MAPLE_TREE on as in the
-//! kernel's userspace tests) and against `BTreeMap`, on the same operation
-//! streams: appends, loads, overwrites, erase-all and gap searches.
+//! The Rust port against the kernel's own C maple tree of every tree this
+//! build has, one column each (the kernel engine's `fixed` builds: -O2, no
+//! sanitizers, CONFIG_DEBUG_MAPLE_TREE on as in the kernel's userspace
+//! tests; build with several trees in `LINUX_SRC` for a column per kernel
+//! generation) and against `BTreeMap`, on the same operation streams:
+//! appends, loads, overwrites, erase-all and gap searches.
 //!
 //! ```text
 //! cargo bench --bench kernel                  # N = 1e3, 1e4, 1e5; 5 rounds
@@ -211,17 +213,36 @@ fn main() {
     } else {
         5
     };
-    let kernel = maplefuzz_kernel::variant("fixed");
-    if kernel.is_none() {
+    // One column per kernel tree of this build (`kernel@X.Y`, its `fixed`
+    // variant), the default tree first.
+    let kernels: Vec<maplefuzz_kernel::VariantInfo> = maplefuzz_kernel::trees()
+        .into_iter()
+        .filter_map(|t| maplefuzz_kernel::variant_of(t, "fixed"))
+        .collect();
+    if kernels.is_empty() {
         eprintln!(
-            "kernel engine unavailable ({}); kernel column left out",
+            "kernel engine unavailable ({}); kernel columns left out",
             maplefuzz_kernel::unavailable().unwrap_or_default()
         );
     }
     println!("## Rust port vs kernel C vs BTreeMap (ns/op, medians of {rounds} rounds)");
     println!();
-    println!("| workload | N | rust | kernel C | BTreeMap | rust/C | rust/BTreeMap |");
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let mut head = "| workload | N | rust |".to_string();
+    let mut rule = "|---|---:|---:|".to_string();
+    for k in &kernels {
+        head += &format!(" C {} |", k.version);
+        rule += "---:|";
+    }
+    head += " BTreeMap |";
+    rule += "---:|";
+    for k in &kernels {
+        head += &format!(" rust/C {} |", k.tree);
+        rule += "---:|";
+    }
+    head += " rust/BTreeMap |";
+    rule += "---:|";
+    println!("{head}");
+    println!("{rule}");
     for &n in sizes {
         let mut rng = Rng(0x6b65_726e ^ n as u64);
         let ranges = layout(n, &mut rng);
@@ -237,7 +258,8 @@ fn main() {
                 )
             })
             .collect();
-        let mut cols: [Vec<[f64; 5]>; 3] = [vec![], vec![], vec![]];
+        // rust, BTreeMap, then one column per kernel tree.
+        let mut cols: Vec<Vec<[f64; 5]>> = vec![vec![]; 2 + kernels.len()];
         for _ in 0..rounds {
             let (r, s1) = run(
                 MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE),
@@ -247,30 +269,38 @@ fn main() {
             );
             cols[0].push(r);
             let (b, s3) = run(BTreeMap::new(), &ranges, &queries, &gaps);
-            cols[2].push(b);
+            cols[1].push(b);
             assert_eq!(s1, s3, "the port and BTreeMap computed the same answers");
-            if let Some(v) = &kernel {
+            for (i, v) in kernels.iter().enumerate() {
                 let (k, s2) = run(
                     KernelTree::new(v, MT_FLAGS_ALLOC_RANGE),
                     &ranges,
                     &queries,
                     &gaps,
                 );
-                cols[1].push(k);
-                assert_eq!(s1, s2, "the port and the kernel computed the same answers");
+                cols[2 + i].push(k);
+                assert_eq!(
+                    s1, s2,
+                    "the port and kernel {} computed the same answers",
+                    v.version
+                );
             }
         }
         for (w, name) in WORKLOADS.iter().enumerate() {
-            let m = |c: &Vec<[f64; 5]>| {
-                (!c.is_empty()).then(|| median(c.iter().map(|r| r[w]).collect()))
-            };
-            let (r, k, b) = (m(&cols[0]).unwrap(), m(&cols[1]), m(&cols[2]).unwrap());
-            let kc = k.map_or("-".to_string(), |k| format!("{k:.1}"));
-            let rk = k.map_or("-".to_string(), |k| format!("{:.2}", r / k));
-            println!(
-                "| {name} | {n} | {r:.1} | {kc} | {b:.1} | {rk} | {:.2} |",
-                r / b
-            );
+            let m = |c: &Vec<[f64; 5]>| median(c.iter().map(|r| r[w]).collect());
+            let r = m(&cols[0]);
+            let b = m(&cols[1]);
+            let ks: Vec<f64> = cols[2..].iter().map(m).collect();
+            let mut row = format!("| {name} | {n} | {r:.1} |");
+            for k in &ks {
+                row += &format!(" {k:.1} |");
+            }
+            row += &format!(" {b:.1} |");
+            for k in &ks {
+                row += &format!(" {:.2} |", r / k);
+            }
+            row += &format!(" {:.2} |", r / b);
+            println!("{row}");
         }
     }
 }
