@@ -42,6 +42,17 @@
 #                        and text twins in corpus/seeds/<target>/, replacing
 #                        the previous ones: maplefuzz import-seeds), for a
 #                        maintainer or a bot to commit. Never with a mutant.
+#   NIGHTLY_LINUX_SRC    the kernel trees of the kernel engines (LINUX_SRC's
+#                        syntax: trees or tarballs separated by ':'; default:
+#                        LINUX_SRC if set, else Debian's linux-source-6.12 and
+#                        -6.1 tarballs and the 6.18/7.1 subsets in
+#                        ../shared/kernels, those that exist; set and empty:
+#                        the build's default): every tree's fixed variant
+#                        runs beside the port, kernel@X.Y each
+#   NIGHTLY_KERNEL_SANITIZE  sanitizers for the kernel engine's C in the stable
+#                        driver's build (default address,undefined when gcc's
+#                        libasan is installed; empty: none); a report there is
+#                        a crash with the program on disk (docs/kernel-engine.md)
 #   MAPLEFUZZ_BIN        a built maplefuzz binary to use (default: build
 #                        target/release/maplefuzz)
 #
@@ -84,8 +95,41 @@ rm -f "$out/summary.md" "$out/summary.json" "$out/shrink.json"
 echo "== nightly: targets [$targets], ${budget}s each, output $out"
 [ -n "${MAPLEFUZZ_MUTANT:-}" ] && echo "== planted bug: MAPLEFUZZ_MUTANT=$MAPLEFUZZ_MUTANT"
 
+# The kernel trees: every maintained generation that is at hand.
+if [ -n "${NIGHTLY_LINUX_SRC+set}" ]; then
+    # Set and empty: the build's own default.
+    if [ -n "$NIGHTLY_LINUX_SRC" ]; then
+        export LINUX_SRC=$NIGHTLY_LINUX_SRC
+    fi
+elif [ -z "${LINUX_SRC:-}" ]; then
+    trees=()
+    for t in /usr/src/linux-source-6.12.tar.xz /usr/src/linux-source-6.1.tar.xz \
+        "$root/../shared/kernels/linux-6.18.2-subset.tar.xz" \
+        "$root/../shared/kernels/linux-7.1.3-subset.tar.xz"; do
+        [ -f "$t" ] && trees+=("$t")
+    done
+    if [ ${#trees[@]} -gt 0 ]; then
+        LINUX_SRC=$(IFS=:; echo "${trees[*]}")
+        export LINUX_SRC
+    fi
+fi
+echo "== kernel trees: ${LINUX_SRC:-the default}"
+
+if [ -z "${NIGHTLY_KERNEL_SANITIZE+set}" ]; then
+    NIGHTLY_KERNEL_SANITIZE=
+    if gcc -print-file-name=libasan.so | grep -q /; then
+        NIGHTLY_KERNEL_SANITIZE=address,undefined
+    fi
+fi
 if [ -n "${MAPLEFUZZ_BIN:-}" ]; then
     mf=$MAPLEFUZZ_BIN
+elif [ -n "$NIGHTLY_KERNEL_SANITIZE" ]; then
+    echo "== build: maplefuzz (release, kernel C under -fsanitize=$NIGHTLY_KERNEL_SANITIZE)"
+    MAPLEFUZZ_KERNEL_SANITIZE=$NIGHTLY_KERNEL_SANITIZE \
+        RUSTFLAGS="${RUSTFLAGS:-} -Clink-arg=-fsanitize=$NIGHTLY_KERNEL_SANITIZE" \
+        cargo build --release --quiet --bin maplefuzz --target-dir target/sanitize ||
+        die "cargo build (sanitizers) failed"
+    mf=$root/target/sanitize/release/maplefuzz
 else
     echo "== build: maplefuzz (release)"
     cargo build --release --quiet --bin maplefuzz || die "cargo build failed"

@@ -60,17 +60,19 @@ fn main() {
     println!("cargo:rerun-if-env-changed=LINUX_SRC");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_LINUX_TARBALL");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_DISABLE");
+    println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_SANITIZE");
     for t in DEBIAN_TARBALLS {
         println!("cargo:rerun-if-changed={t}");
     }
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
+    let sanitize = sanitizers().unwrap_or_else(|why| panic!("{why}"));
     let mut built = Vec::new();
     let mut refused = Vec::new();
     match sources() {
         Err(why) => refused.push(("".to_string(), why)),
         Ok(list) => {
             for (i, source) in list.iter().enumerate() {
-                match build_tree(&out, i, source, &built) {
+                match build_tree(&out, i, source, &built, &sanitize) {
                     Ok(mut b) => built.append(&mut b),
                     Err((name, why)) => {
                         println!("cargo:warning=maplefuzz kernel engine: {why}");
@@ -81,11 +83,46 @@ fn main() {
         }
     }
     if !built.is_empty() {
-        link(&out, &built).unwrap_or_else(|why| panic!("linking the kernel engine: {why}"));
+        link(&out, &built, &sanitize)
+            .unwrap_or_else(|why| panic!("linking the kernel engine: {why}"));
     } else if refused.is_empty() {
         refused.push(("".to_string(), "no Linux tree was given".to_string()));
     }
-    write_variants(&out, &built, &refused);
+    write_variants(&out, &built, &refused, &sanitize);
+}
+
+/// `MAPLEFUZZ_KERNEL_SANITIZE`: the sanitizers the kernel's C is compiled
+/// with (`address`, `undefined`, or both separated by a comma), as the
+/// kernel's own userspace suites run it. The Rust link must bring the same
+/// runtimes first, which only the final link can do: the build asks for
+/// `RUSTFLAGS=-Clink-arg=-fsanitize=<the same list>` rather than produce a
+/// binary that dies at startup.
+fn sanitizers() -> Result<Vec<String>, String> {
+    let Ok(spec) = env::var("MAPLEFUZZ_KERNEL_SANITIZE") else {
+        return Ok(Vec::new());
+    };
+    let list: Vec<String> = spec
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect();
+    if let Some(bad) = list.iter().find(|s| *s != "address" && *s != "undefined") {
+        return Err(format!(
+            "MAPLEFUZZ_KERNEL_SANITIZE={spec}: `{bad}` is not a sanitizer this build knows \
+             (address, undefined)"
+        ));
+    }
+    let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    let want = format!("-fsanitize={}", list.join(","));
+    if !flags.split('\x1f').any(|f| f.ends_with(&want)) {
+        return Err(format!(
+            "MAPLEFUZZ_KERNEL_SANITIZE={spec} compiles the kernel's C with {want}; link the \
+             binaries with its runtime first: RUSTFLAGS=\"-Clink-arg={want}\" (and a target \
+             directory of its own, e.g. --target-dir target/sanitize)"
+        ));
+    }
+    Ok(list)
 }
 
 /// A compiled variant: its tree, its name, what it is, and the edits
@@ -142,6 +179,7 @@ fn build_tree(
     i: usize,
     given: &Path,
     so_far: &[Built],
+    sanitize: &[String],
 ) -> Result<Vec<Built>, (String, String)> {
     let src = source_tree(out, i, given).map_err(|e| (String::new(), e))?;
     let (tree, version) = match tree_version(&src) {
@@ -164,7 +202,7 @@ fn build_tree(
         )));
     }
     let gen = generation(&src).map_err(|why| fail(format!("{}: {why}", given.display())))?;
-    compile_variants(out, &src, &tree, &version, &gen).map_err(fail)
+    compile_variants(out, &src, &tree, &version, &gen, sanitize).map_err(fail)
 }
 
 fn compile_variants(
@@ -173,6 +211,7 @@ fn compile_variants(
     tree: &str,
     version: &str,
     gen: &Generation,
+    sanitize: &[String],
 ) -> Result<Vec<Built>, String> {
     let maple = fs::read_to_string(src.join("lib/maple_tree.c")).map_err(|e| {
         format!(
@@ -199,7 +238,8 @@ fn compile_variants(
         let mut text = maple.clone();
         let mut applied = Vec::new();
         let mut skipped = Vec::new();
-        for e in EDITS.iter().filter(|e| v.edits.contains(&e.name)) {
+        let edits = v.edits();
+        for e in EDITS.iter().filter(|e| edits.contains(&e.name)) {
             match apply_edit(&text, e) {
                 Some(t) => {
                     text = t;
@@ -216,7 +256,7 @@ fn compile_variants(
                 None => skipped.push(e.name),
             }
         }
-        if v.edits.iter().any(|n| {
+        if edits.iter().any(|n| {
             EDITS
                 .iter()
                 .any(|e| e.name == *n && e.planted && skipped.contains(n))
@@ -234,6 +274,11 @@ fn compile_variants(
             .include(&generated);
         for inc in gen.includes {
             cc.include(src.join(inc));
+        }
+        if !sanitize.is_empty() {
+            cc.flag(format!("-fsanitize={}", sanitize.join(",")))
+                .flag("-fno-omit-frame-pointer")
+                .flag("-fno-sanitize-recover=all");
         }
         let objs = cc
             .include(src.join("tools/include"))
@@ -280,14 +325,26 @@ fn compile_variants(
     Ok(built)
 }
 
-/// One static library of every variant of every tree.
-fn link(out: &Path, built: &[Built]) -> Result<(), String> {
+/// One static library of every variant of every tree (and, under
+/// sanitizers, their default options: `csrc/sanitize.c`, once).
+fn link(out: &Path, built: &[Built], sanitize: &[String]) -> Result<(), String> {
     let lib = out.join("libmaplefuzz_kernel_c.a");
     let _ = fs::remove_file(&lib);
+    let mut extra = Vec::new();
+    if !sanitize.is_empty() {
+        extra = cc::Build::new()
+            .file("csrc/sanitize.c")
+            .opt_level(2)
+            .warnings(false)
+            .out_dir(out.join("obj-sanitize"))
+            .try_compile_intermediates()
+            .map_err(|e| format!("compiling csrc/sanitize.c: {e}"))?;
+    }
     run(Command::new(ar())
         .arg("crs")
         .arg(&lib)
-        .args(built.iter().flat_map(|b| &b.objects)))?;
+        .args(built.iter().flat_map(|b| &b.objects))
+        .args(&extra))?;
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static=maplefuzz_kernel_c");
     Ok(())
@@ -485,9 +542,14 @@ fn write(p: &Path, s: &str) -> Result<(), String> {
 
 /// `OUT_DIR/variants.rs`: the compiled variants and their tables, and the
 /// trees left out with the reason.
-fn write_variants(out: &Path, built: &[Built], refused: &[(String, String)]) {
+fn write_variants(out: &Path, built: &[Built], refused: &[(String, String)], sanitize: &[String]) {
     let mut s = String::new();
     s.push_str("// Generated by kernel/build.rs.\n");
+    let _ = writeln!(
+        s,
+        "/// The sanitizers the C was compiled with (`MAPLEFUZZ_KERNEL_SANITIZE`).\n\
+         pub const SANITIZE: &[&str] = &{sanitize:?};"
+    );
     let _ = writeln!(
         s,
         "/// The trees left out: (`X.Y` if known, why).\npub const REFUSED: &[(&str, &str)] = &{refused:?};"

@@ -36,6 +36,9 @@ fn nightly_on(
         .env("NIGHTLY_OUT", out)
         .env("NIGHTLY_KNOWN", root.join("ci/known-bugs.txt"))
         .env("MAPLEFUZZ_BIN", env!("CARGO_BIN_EXE_maplefuzz"))
+        // The trees and sanitizers this test binary was built with.
+        .env("NIGHTLY_LINUX_SRC", "")
+        .env("NIGHTLY_KERNEL_SANITIZE", "")
         .env("NIGHTLY_LIBFUZZER", if libfuzzer { "1" } else { "0" });
     if mutant {
         c.env("MAPLEFUZZ_MUTANT", "stale-node-store");

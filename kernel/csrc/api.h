@@ -57,6 +57,7 @@ MFK_API void mfk_free_handle(struct mfk_tree *t)
 	if (!t)
 		return;
 	for (size_t c = 0; c < t->arena.nchunks; c++) {
+		mfk_unpoison(t->arena.chunks[c], (size_t)MFK_CHUNK * MFK_STRIDE);
 		free(t->arena.chunks[c]);
 		free(t->arena.state[c]);
 		free(t->arena.epoch[c]);

@@ -181,6 +181,24 @@ static void mfk_rcu_flush(void)
 #define MFK_NODE 256
 _Static_assert(sizeof(struct maple_node) == MFK_NODE, "64-bit maple node layout");
 #define MFK_CHUNK 1024
+
+/*
+ * Under AddressSanitizer (MAPLEFUZZ_KERNEL_SANITIZE=address, see
+ * kernel/build.rs) every node is followed by a poisoned redzone of its own
+ * size, and a free node is poisoned whole: a read past a node's end or of a
+ * freed node is reported by ASan, where in the packed arena it would read
+ * the neighbouring node. Otherwise nodes are packed.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define MFK_STRIDE (2 * MFK_NODE)
+#define mfk_poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define mfk_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define MFK_STRIDE MFK_NODE
+#define mfk_poison(p, n) do { (void)(p); (void)(n); } while (0)
+#define mfk_unpoison(p, n) do { (void)(p); (void)(n); } while (0)
+#endif
 #define MFK_CHUNK_ALIGN (64 * 1024)
 
 enum mfk_schedule { MFK_NEVER, MFK_NTH, MFK_NEXT, MFK_EVERY, MFK_FROM };
@@ -222,7 +240,7 @@ static int mfk_fails(uint64_t seen)
 
 static void *mfk_node_at(size_t n)
 {
-	return mfk_a.chunks[n / MFK_CHUNK] + (n % MFK_CHUNK) * MFK_NODE;
+	return mfk_a.chunks[n / MFK_CHUNK] + (n % MFK_CHUNK) * MFK_STRIDE;
 }
 
 /* The node number of a pointer into our chunks, or -1. */
@@ -233,10 +251,10 @@ static long mfk_node_no(const void *p)
 	for (size_t c = 0; c < mfk_a.nchunks; c++) {
 		uintptr_t base = (uintptr_t)mfk_a.chunks[c];
 
-		if (a >= base && a < base + (uintptr_t)MFK_CHUNK * MFK_NODE) {
-			if ((a - base) % MFK_NODE)
+		if (a >= base && a < base + (uintptr_t)MFK_CHUNK * MFK_STRIDE) {
+			if ((a - base) % MFK_STRIDE)
 				return -1;
-			return (long)(c * MFK_CHUNK + (a - base) / MFK_NODE);
+			return (long)(c * MFK_CHUNK + (a - base) / MFK_STRIDE);
 		}
 	}
 	return -1;
@@ -264,8 +282,10 @@ static void mfk_grow(void)
 	 * unmapped memory on one run and someone's heap on the next).
 	 */
 	if (!mfk_a.chunks || !mfk_a.state || !mfk_a.epoch ||
-	    posix_memalign(&mem, MFK_CHUNK_ALIGN, (size_t)MFK_CHUNK * MFK_NODE))
+	    posix_memalign(&mem, MFK_CHUNK_ALIGN, (size_t)MFK_CHUNK * MFK_STRIDE))
 		abort();
+	/* Nothing in a fresh chunk is a live node yet. */
+	mfk_poison(mem, (size_t)MFK_CHUNK * MFK_STRIDE);
 	mfk_a.chunks[c] = mem;
 	mfk_a.state[c] = calloc(MFK_CHUNK, 1);
 	mfk_a.epoch[c] = calloc(MFK_CHUNK, sizeof(uint64_t));
@@ -311,6 +331,7 @@ static void *mfk_alloc(void)
 	mfk_a.free_head = (mfk_a.free_head + 1) % mfk_a.free_cap;
 	mfk_a.free_len--;
 	p = mfk_node_at(n);
+	mfk_unpoison(p, MFK_NODE);
 	memset(p, 0, MFK_NODE);
 	*mfk_state(n) = 1;
 	mfk_a.epoch[n / MFK_CHUNK][n % MFK_CHUNK] = mfk_a.op;
@@ -350,6 +371,7 @@ static void mfk_free(void *p)
 		return;
 	}
 	memset(p, 0x6b, MFK_NODE);
+	mfk_poison(p, MFK_NODE);
 	*mfk_state((size_t)n) = 2;
 	tail = (mfk_a.free_head + mfk_a.free_len) % mfk_a.free_cap;
 	mfk_a.free_list[tail] = (uint32_t)n;

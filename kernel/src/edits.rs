@@ -22,15 +22,27 @@ pub struct Edit {
     pub changes: &'static [(&'static str, &'static str)],
 }
 
-/// One build of the C code.
+/// One build of the C code: the tree as it is, or with every fix of
+/// [`FIXES`] that applies to it, and at most one planted bug.
 #[allow(dead_code)]
 pub struct VariantDef {
     /// The name `--engines kernel:<name>` selects.
     pub name: &'static str,
     /// What it is.
     pub about: &'static str,
-    /// The edits applied to it, by name.
-    pub edits: &'static [&'static str],
+    /// Whether the fixes are applied.
+    pub fixed: bool,
+    /// The planted bug's edit, if any.
+    pub plant: Option<&'static str>,
+}
+
+#[allow(dead_code)]
+impl VariantDef {
+    /// The edits applied to it, by name, in order.
+    pub fn edits(&self) -> Vec<&'static str> {
+        let fixes = if self.fixed { FIXES } else { &[] };
+        fixes.iter().copied().chain(self.plant).collect()
+    }
 }
 
 /// The fixes for the Linux 6.12 bugs this project found (the same fixes
@@ -125,6 +137,17 @@ pub const EDITS: &[Edit] = &[
         )],
     },
     Edit {
+        name: "plant-leaf-gap-oob",
+        planted: true,
+        about: "an out-of-bounds read: mas_leaf_max_gap() of the rightmost leaf reads the \
+                slot one past the node's last (a word of the next node in the packed arena, \
+                so nothing else notices; AddressSanitizer does, with the arena's redzones)",
+        changes: &[(
+            "\tpivots = ma_pivots(mn, mt);\n\tif (likely(!slots[0])) {",
+            "\tpivots = ma_pivots(mn, mt);\n\tif (mas->max == ULONG_MAX)\n\t\t(void)*(void * volatile *)&slots[mt_slots[mt]];\n\tif (likely(!slots[0])) {",
+        )],
+    },
+    Edit {
         name: "plant-erase-spin",
         planted: true,
         about: "an endless loop: mtree_erase() spins for ever after erasing an entry (the \
@@ -143,45 +166,40 @@ pub const VARIANTS: &[VariantDef] = &[
         name: "fixed",
         about: "the tree's lib/maple_tree.c with the fixes for the bugs maplefuzz found \
                 (the default: campaigns look for new bugs)",
-        edits: FIXES,
+        fixed: true,
+        plant: None,
     },
     VariantDef {
         name: "exact",
         about: "the tree's lib/maple_tree.c as it is",
-        edits: &[],
+        fixed: false,
+        plant: None,
     },
     VariantDef {
         name: "stale-node-store",
         about: "fixed, plus the July 2022 stale-tail bug planted in mas_wr_node_store()",
-        edits: &[
-            "fix-rev-gap-window",
-            "fix-whole-space-gap",
-            "fix-insert-whole-space",
-            "fix-rcu-free-walk",
-            "plant-stale-node-store",
-        ],
+        fixed: true,
+        plant: Some("plant-stale-node-store"),
     },
     VariantDef {
         name: "destroy-uaf",
         about: "fixed, plus a planted use after free in mte_destroy_walk() that kills the \
                 process with SIGSEGV (fatal signals as failures: shrinking, replay, nightly)",
-        edits: &[
-            "fix-rev-gap-window",
-            "fix-whole-space-gap",
-            "fix-insert-whole-space",
-            "fix-rcu-free-walk",
-            "plant-destroy-uaf",
-        ],
+        fixed: true,
+        plant: Some("plant-destroy-uaf"),
     },
     VariantDef {
         name: "erase-spin",
         about: "fixed, plus a planted endless loop in mtree_erase() (the watchdog's test)",
-        edits: &[
-            "fix-rev-gap-window",
-            "fix-whole-space-gap",
-            "fix-insert-whole-space",
-            "fix-rcu-free-walk",
-            "plant-erase-spin",
-        ],
+        fixed: true,
+        plant: Some("plant-erase-spin"),
+    },
+    VariantDef {
+        name: "leaf-gap-oob",
+        about: "fixed, plus a planted read one word past a full leaf in mas_leaf_max_gap() \
+                (the class of the 2022-2023 pivot-walk reads): harmless in the packed node \
+                arena, reported under MAPLEFUZZ_KERNEL_SANITIZE=address",
+        fixed: true,
+        plant: Some("plant-leaf-gap-oob"),
     },
 ];

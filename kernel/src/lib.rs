@@ -115,6 +115,12 @@ pub fn unavailable() -> Option<String> {
     )
 }
 
+/// The sanitizers the kernel's C was compiled with
+/// (`MAPLEFUZZ_KERNEL_SANITIZE=address,undefined`; empty normally).
+pub fn sanitizers() -> &'static [&'static str] {
+    generated::SANITIZE
+}
+
 /// The trees the build left out: (`X.Y` when known, why).
 pub fn refused() -> &'static [(&'static str, &'static str)] {
     generated::REFUSED
