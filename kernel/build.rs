@@ -469,6 +469,20 @@ fn generation(src: &Path) -> Result<Generation, String> {
         );
         return Ok(G6_12);
     };
+    // The slab sheaves generations share one shim: their allocation code
+    // is the same; 7.1 differs in the write path (struct maple_copy),
+    // which is the kernel's own code.
+    const G6_18: Generation = Generation {
+        name: "6.18",
+        shim: "gen-6.18.c",
+        // Its tools headers reach asm/atomic.h, which needs the tools'
+        // x86 asm headers.
+        includes: &["tools/testing/shared", "tools/arch/x86/include"],
+    };
+    const G7_1: Generation = Generation {
+        name: "7.1",
+        ..G6_18
+    };
     let missing = match (v, p) {
         (6, 12..=17) => return Ok(G6_12),
         (6, 1) => return Ok(G6_1),
@@ -479,21 +493,15 @@ fn generation(src: &Path) -> Result<Generation, String> {
             );
             return Ok(G6_1);
         }
-        (5, _) => "it predates the maple tree (Linux 6.1)",
-        (6, 18..) | (7, 0) => {
-            "it allocates maple nodes from slab sheaves (kmem_cache_prefill_sheaf, \
-             kmem_cache_alloc_from_sheaf, kfree_rcu), which this shim does not provide"
-        }
-        _ => {
-            "it allocates maple nodes from slab sheaves and writes through struct maple_copy \
-             (7.1 and later), which this shim does not provide"
-        }
+        (6, 18..) | (7, 0) => return Ok(G6_18),
+        (7, 1..) | (8.., _) => return Ok(G7_1),
+        _ => "it predates the maple tree (Linux 6.1)",
     };
     Err(format!(
-        "Linux {v}.{p}.{s} at {} is not supported by this kernel engine yet: {missing}. \
-         It builds Linux 6.1 (gen-6.1.c) and the maple_alloc generation, Linux 6.12 to 6.17 \
-         (Debian's linux-source-6.12, or LINUX_SRC at such a tree); the rest of maplefuzz \
-         works without it",
+        "Linux {v}.{p}.{s} at {} is not supported by this kernel engine: {missing}. \
+         It builds Linux 6.1 (gen-6.1.c), the maple_alloc generation of 6.12 to 6.17 \
+         (gen-6.12.c) and the slab sheaves generations, 6.18 and later (gen-6.18.c); the \
+         rest of maplefuzz works without it",
         src.display()
     ))
 }

@@ -12,6 +12,9 @@
  *                                 6.12's enum maple_status
  *   mfk_gen_preallocate(mas, e)   mas_preallocate() for entry e
  *   mfk_gen_expected_entries(mas, n)  bulk mode, where the kernel has it
+ * and, if it defines MFK_GEN_FORGET,
+ *   mfk_gen_forget(mas)           drops what the state holds outside the
+ *                                 node arena (a sheaf), when the handle goes
  */
 
 static int mfk_tree_has_entry(struct maple_tree *mt)
@@ -56,6 +59,10 @@ MFK_API void mfk_free_handle(struct mfk_tree *t)
 {
 	if (!t)
 		return;
+#ifdef MFK_GEN_FORGET
+	mfk_cur = t;
+	mfk_gen_forget(&t->wmas);
+#endif
 	for (size_t c = 0; c < t->arena.nchunks; c++) {
 		mfk_unpoison(t->arena.chunks[c], (size_t)MFK_CHUNK * MFK_STRIDE);
 		free(t->arena.chunks[c]);
