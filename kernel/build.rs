@@ -93,10 +93,10 @@ fn main() {
 
 /// `MAPLEFUZZ_KERNEL_SANITIZE`: the sanitizers the kernel's C is compiled
 /// with (`address`, `undefined`, or both separated by a comma), as the
-/// kernel's own userspace suites run it. The Rust link must bring the same
-/// runtimes first, which only the final link can do: the build asks for
+/// kernel's own userspace suites run it. The final link must bring the
+/// ASan runtime, which only it can do: the build asks for
 /// `RUSTFLAGS=-Clink-arg=-fsanitize=<the same list>` rather than produce a
-/// binary that dies at startup.
+/// binary that does not link.
 fn sanitizers() -> Result<Vec<String>, String> {
     let Ok(spec) = env::var("MAPLEFUZZ_KERNEL_SANITIZE") else {
         return Ok(Vec::new());
@@ -276,9 +276,13 @@ fn compile_variants(
             cc.include(src.join(inc));
         }
         if !sanitize.is_empty() {
+            // A UBSan finding traps (SIGILL) where it happens, an ASan
+            // report ends in abort() (common.h): either way a fatal signal
+            // the engine's handler sees, with the program in flight.
             cc.flag(format!("-fsanitize={}", sanitize.join(",")))
                 .flag("-fno-omit-frame-pointer")
-                .flag("-fno-sanitize-recover=all");
+                .flag("-fno-sanitize-recover=all")
+                .flag("-fsanitize-undefined-trap-on-error");
         }
         let objs = cc
             .include(src.join("tools/include"))
@@ -325,28 +329,21 @@ fn compile_variants(
     Ok(built)
 }
 
-/// One static library of every variant of every tree (and, under
-/// sanitizers, their default options: `csrc/sanitize.c`, once).
+/// One static library of every variant of every tree.
 fn link(out: &Path, built: &[Built], sanitize: &[String]) -> Result<(), String> {
     let lib = out.join("libmaplefuzz_kernel_c.a");
     let _ = fs::remove_file(&lib);
-    let mut extra = Vec::new();
-    if !sanitize.is_empty() {
-        extra = cc::Build::new()
-            .file("csrc/sanitize.c")
-            .opt_level(2)
-            .warnings(false)
-            .out_dir(out.join("obj-sanitize"))
-            .try_compile_intermediates()
-            .map_err(|e| format!("compiling csrc/sanitize.c: {e}"))?;
-    }
     run(Command::new(ar())
         .arg("crs")
         .arg(&lib)
-        .args(built.iter().flat_map(|b| &b.objects))
-        .args(&extra))?;
+        .args(built.iter().flat_map(|b| &b.objects)))?;
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static=maplefuzz_kernel_c");
+    // The ASan runtime, which the final link does not add itself (rustc
+    // links with -nodefaultlibs). UBSan needs none: it traps.
+    if sanitize.iter().any(|s| s == "address") {
+        println!("cargo:rustc-link-lib=dylib=asan");
+    }
     Ok(())
 }
 

@@ -59,6 +59,5 @@ fn the_planted_out_of_bounds_read_is_seen_only_under_asan() {
     let fatal = d.fatal.as_ref().expect("a fatal signal");
     assert_eq!(fatal.signal, "SIGABRT", "{d}");
     assert_eq!(d.engine, "kernel", "{d}");
-    // The first store into the second level's rightmost leaf, not before.
-    assert!(d.step >= 16, "{d}");
+    assert_eq!(fatal.function.as_deref(), Some("mas_leaf_max_gap"), "{d}");
 }

@@ -47,6 +47,7 @@ MFK_API struct mfk_tree *mfk_new(unsigned int flags)
 	if (!t)
 		return NULL;
 	pthread_once(&mfk_once, maple_tree_init);
+	mfk_sanitizer_init();
 	mfk_cur = t;
 	mt_init_flags(&t->mt, flags);
 	mfk_gen_init_state(&t->mas, &t->mt);

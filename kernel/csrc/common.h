@@ -194,7 +194,18 @@ _Static_assert(sizeof(struct maple_node) == MFK_NODE, "64-bit maple node layout"
 #define MFK_STRIDE (2 * MFK_NODE)
 #define mfk_poison(p, n) ASAN_POISON_MEMORY_REGION(p, n)
 #define mfk_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+/*
+ * An ASan report ends the process by exit(); abort() instead, so that the
+ * engine's fatal-signal handler writes the program in flight to disk and a
+ * parent sees the signal.
+ */
+static void mfk_asan_death(void)
+{
+	abort();
+}
+#define mfk_sanitizer_init() __asan_set_death_callback(mfk_asan_death)
 #else
+#define mfk_sanitizer_init() do { } while (0)
 #define MFK_STRIDE MFK_NODE
 #define mfk_poison(p, n) do { (void)(p); (void)(n); } while (0)
 #define mfk_unpoison(p, n) do { (void)(p); (void)(n); } while (0)

@@ -434,7 +434,33 @@ fn parse_signal(signal: i32, data: &[u8]) -> FatalSignal {
     for &ip in above {
         out.frames.extend(resolve(ip, true));
     }
+    if signal == libc::SIGABRT {
+        out.frames = without_abort_frames(out.frames);
+    }
     out
+}
+
+/// An abort's stack without the machinery of the abort: `raise`, `abort`,
+/// the sanitizer's report and death callback (`__asan_report_load8`,
+/// `__sanitizer::Die`, the shim's `mfk_asan_death`), so that the first
+/// frame is the function that went wrong.
+fn without_abort_frames(frames: Vec<String>) -> Vec<String> {
+    const MACHINERY: [&str; 7] = [
+        "raise",
+        "abort",
+        "pthread_kill",
+        "mfk_asan_death",
+        "__sanitizer",
+        "__asan",
+        "__ubsan",
+    ];
+    let last = frames
+        .iter()
+        .rposition(|f| MACHINERY.iter().any(|m| f.contains(m)));
+    match last {
+        Some(i) if i + 1 < frames.len() => frames[i + 1..].to_vec(),
+        _ => frames,
+    }
 }
 
 /// The function names at `ip`, innermost (inlined) first. A return address
@@ -457,6 +483,29 @@ fn resolve(ip: u64, return_address: bool) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_abort_is_named_after_the_function_that_went_wrong() {
+        let frames: Vec<String> = [
+            "__pthread_kill_implementation",
+            "__GI_raise",
+            "__GI_abort",
+            "mfk_asan_death",
+            "__sanitizer::Die",
+            "__asan_report_load8",
+            "mas_leaf_max_gap",
+            "mas_max_gap",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            without_abort_frames(frames),
+            vec!["mas_leaf_max_gap".to_string(), "mas_max_gap".to_string()]
+        );
+        let plain = vec!["mte_dead_walk".to_string(), "mt_free_walk".to_string()];
+        assert_eq!(without_abort_frames(plain.clone()), plain);
+    }
 
     #[test]
     fn a_returning_child_hands_back_its_bytes() {

@@ -101,8 +101,12 @@ pub fn run_generated_test_with(
     c.args(["test", "--offline", "--quiet", "--test", file])
         .current_dir(&krate)
         .env("CARGO_TARGET_DIR", krate.join("target"))
-        .env_remove("RUSTFLAGS")
         .env("CARGO_TERM_COLOR", "never");
+    // The generated test builds the engine as this test binary's was: with
+    // the sanitizers' link flags when its C is sanitized, else without any.
+    if maplefuzz_kernel::sanitizers().is_empty() {
+        c.env_remove("RUSTFLAGS");
+    }
     match mutant {
         Some(m) => c.env(maplefuzz::mutants::ENV, m),
         None => c.env_remove(maplefuzz::mutants::ENV),
