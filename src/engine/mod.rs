@@ -17,7 +17,7 @@ mod rust;
 pub mod select;
 pub mod vma;
 pub use kernel::KernelEngine;
-pub use reference::OracleEngine;
+pub use reference::{profile_of_tree, OracleEngine};
 pub use rust::RustEngine;
 pub use select::{EngineSet, KernelChoice};
 
