@@ -199,7 +199,12 @@ fn compile_variants(
         let mut text = maple.clone();
         let mut applied = Vec::new();
         let mut skipped = Vec::new();
-        for e in EDITS.iter().filter(|e| v.edits.contains(&e.name)) {
+        let tried = |e: &&Edit| e.generation.is_none_or(|g| g == gen.name);
+        for e in EDITS
+            .iter()
+            .filter(|e| v.edits.contains(&e.name))
+            .filter(tried)
+        {
             match apply_edit(&text, e) {
                 Some(t) => {
                     text = t;
