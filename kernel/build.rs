@@ -199,7 +199,7 @@ fn compile_variants(
         let mut text = maple.clone();
         let mut applied = Vec::new();
         let mut skipped = Vec::new();
-        let tried = |e: &&Edit| e.generation.is_none_or(|g| g == gen.name);
+        let tried = |e: &&Edit| e.generation.map_or(true, |g| g == gen.name);
         for e in EDITS
             .iter()
             .filter(|e| v.edits.contains(&e.name))

@@ -82,9 +82,7 @@ impl Cursor {
             self.pause();
             return None;
         }
-        let Some(mut slot) = self.current_slot(tree, self.last) else {
-            return None;
-        };
+        let mut slot = self.current_slot(tree, self.last)?;
         while slot.last != u64::MAX {
             slot = tree.slot(slot.last + 1);
             if slot.first > limit {
@@ -123,9 +121,7 @@ impl Cursor {
             self.node = None;
             return None;
         }
-        let Some(mut slot) = self.current_slot(tree, self.index) else {
-            return None;
-        };
+        let mut slot = self.current_slot(tree, self.index)?;
         let mut status = Status::None;
         while slot.first != 0 {
             let after = slot;
