@@ -239,7 +239,12 @@ fn compile_variants(
         let mut applied = Vec::new();
         let mut skipped = Vec::new();
         let edits = v.edits();
-        for e in EDITS.iter().filter(|e| edits.contains(&e.name)) {
+        let tried = |e: &&Edit| e.generation.map_or(true, |g| g == gen.name);
+        for e in EDITS
+            .iter()
+            .filter(|e| edits.contains(&e.name))
+            .filter(tried)
+        {
             match apply_edit(&text, e) {
                 Some(t) => {
                     text = t;

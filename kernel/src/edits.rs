@@ -16,6 +16,10 @@ pub struct Edit {
     /// A deliberate bug (for the tests that show the harness catching one),
     /// rather than a fix.
     pub planted: bool,
+    /// The maple tree generation the edit is for (`6.1`), or `None` for
+    /// any; a variant of another generation does not try it (nor lists it
+    /// as skipped).
+    pub generation: Option<&'static str>,
     /// What it changes and why.
     pub about: &'static str,
     /// (text found, replacement), applied in order.
@@ -47,11 +51,15 @@ impl VariantDef {
 
 /// The fixes for the Linux 6.12 bugs this project found (the same fixes
 /// `maplefuzz::tree::Fixes` makes in the port).
+/// Linux 6.1's own allocation bugs (docs/findings/linux-6.1-alloc.md) are
+/// fixed by the last two, which only 6.1-generation trees try.
 const FIXES: &[&str] = &[
     "fix-rev-gap-window",
     "fix-whole-space-gap",
     "fix-insert-whole-space",
     "fix-rcu-free-walk",
+    "fix-6.1-empty-area-limits",
+    "fix-6.1-alloc-by-gap-search",
 ];
 
 #[allow(dead_code)]
@@ -59,6 +67,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-rev-gap-window",
         planted: false,
+        generation: None,
         about: "mas_rev_awalk(): `size <= last - min + 1` wraps to 0 for a window \
                 ending at ULONG_MAX over a slot starting at 0; compare size - 1 <= last - min",
         changes: &[("(size <= mas->last - min + 1)", "(size - 1 <= mas->last - min)")],
@@ -66,6 +75,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-whole-space-gap",
         planted: false,
+        generation: None,
         about: "a NULL slot over [0, ULONG_MAX] has size ULONG_MAX + 1, which wraps to 0 \
                 in the gap searches; saturate it",
         changes: &[
@@ -82,6 +92,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-insert-whole-space",
         planted: false,
+        generation: None,
         about: "mas_insert() skips its occupancy check for a new-root store, so \
                 mtree_insert_range(0, ULONG_MAX) overwrites a single-leaf tree; fail with EEXIST",
         changes: &[(
@@ -92,6 +103,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-rcu-free-walk",
         planted: false,
+        generation: None,
         about: "RCU destroy: mt_free_walk() decides whether a dead parent has another child \
                 by testing the next slot for non-NULL, but a maple_range_64 node with 15 \
                 children keeps its metadata in slot 15, so the walk descends into the \
@@ -108,8 +120,49 @@ pub const EDITS: &[Edit] = &[
         ],
     },
     Edit {
+        name: "fix-6.1-empty-area-limits",
+        planted: false,
+        generation: Some("6.1"),
+        about: "Linux 6.1: mas_empty_area() and mas_empty_area_rev() refuse min == max \
+                and accept a size of 0 or larger than the window, so an empty tree's \
+                reverse search answers a range below min; check as later kernels do \
+                (min > max, size == 0, max - min < size - 1: EINVAL)",
+        changes: &[
+            (
+                "\tif (min >= max)\n\t\treturn -EINVAL;\n\n\tif (mas_is_start(mas))\n\t\tmas_start(mas);\n\telse if (mas->offset >= 2)\n",
+                "\tif (min > max)\n\t\treturn -EINVAL;\n\n\tif (size == 0 || max - min < size - 1)\n\t\treturn -EINVAL;\n\n\tif (mas_is_start(mas))\n\t\tmas_start(mas);\n\telse if (mas->offset >= 2)\n",
+            ),
+            (
+                "\tstruct maple_enode *last = mas->node;\n\n\tif (min >= max)\n\t\treturn -EINVAL;\n",
+                "\tstruct maple_enode *last = mas->node;\n\n\tif (min > max)\n\t\treturn -EINVAL;\n\n\tif (size == 0 || max - min < size - 1)\n\t\treturn -EINVAL;\n",
+            ),
+        ],
+    },
+    Edit {
+        name: "fix-6.1-alloc-by-gap-search",
+        planted: false,
+        generation: Some("6.1"),
+        about: "Linux 6.1: mtree_alloc_range() and mtree_alloc_rrange() search and store \
+                through mas_alloc(), mas_rev_alloc() and mas_fill_gap(), which lose a \
+                neighbouring entry, crash in a spanning store, return a pivot instead of \
+                0 and fail on an empty tree (bugs A-D, docs/findings/linux-6.1-alloc.md); \
+                allocate as later kernels do, by mas_empty_area(_rev)() and an insert \
+                from a fresh walk, keeping 6.1's own argument checks",
+        changes: &[
+            (
+                "retry:\n\tmas.offset = 0;\n\tmas.index = min;\n\tmas.last = max - size;\n\tret = mas_alloc(&mas, entry, size, startp);\n\tif (mas_nomem(&mas, gfp))\n\t\tgoto retry;\n\n\tmtree_unlock(mt);\n\treturn ret;\n",
+                "retry:\n\tret = mas_empty_area(&mas, min, max, size);\n\tif (ret)\n\t\tgoto unlock;\n\n\tmas_reset(&mas);\n\tmas_insert(&mas, entry);\n\tif (mas_nomem(&mas, gfp))\n\t\tgoto retry;\n\n\tif (mas_is_err(&mas))\n\t\tret = xa_err(mas.node);\n\telse\n\t\t*startp = mas.index;\n\nunlock:\n\tmtree_unlock(mt);\n\tmas_destroy(&mas);\n\treturn ret;\n",
+            ),
+            (
+                "retry:\n\tret = mas_rev_alloc(&mas, min, max, entry, size, startp);\n\tif (mas_nomem(&mas, gfp))\n\t\tgoto retry;\n\n\tmtree_unlock(mt);\n\treturn ret;\n",
+                "retry:\n\tret = mas_empty_area_rev(&mas, min, max, size);\n\tif (ret)\n\t\tgoto unlock;\n\n\tmas_reset(&mas);\n\tmas_insert(&mas, entry);\n\tif (mas_nomem(&mas, gfp))\n\t\tgoto retry;\n\n\tif (mas_is_err(&mas))\n\t\tret = xa_err(mas.node);\n\telse\n\t\t*startp = mas.index;\n\nunlock:\n\tmtree_unlock(mt);\n\tmas_destroy(&mas);\n\treturn ret;\n",
+            ),
+        ],
+    },
+    Edit {
         name: "plant-stale-node-store",
         planted: true,
+        generation: None,
         about: "the July 2022 bug: mas_wr_node_store() copies the old tail after a store \
                 that reaches the node's maximum, leaving stale slots past the data end \
                 (the port's `stale-node-store` mutant, in C)",
@@ -127,6 +180,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-destroy-uaf",
         planted: true,
+        generation: None,
         about: "a use after free: mte_destroy_walk() of a tree outside RCU mode reads the \
                 first child of the node it has just freed (the allocator poisons freed \
                 nodes, so the read goes through a wild pointer and the process dies of \
@@ -139,6 +193,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-leaf-gap-oob",
         planted: true,
+        generation: None,
         about: "an out-of-bounds read: mas_leaf_max_gap() of the rightmost leaf reads the \
                 slot one past the node's last (a word of the next node in the packed arena, \
                 so nothing else notices; AddressSanitizer does, with the arena's redzones)",
@@ -150,6 +205,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-erase-spin",
         planted: true,
+        generation: None,
         about: "an endless loop: mtree_erase() spins for ever after erasing an entry (the \
                 class of a search or retry loop that never ends); the harness's test of \
                 its watchdog",

@@ -5,7 +5,7 @@
 //! Nothing here walks nodes: a hole is simply a maximal run of NULL indices.
 
 use crate::tree::{RootKind, TreeOracle};
-use crate::Errno;
+use crate::{Errno, TreeProfile};
 
 impl TreeOracle {
     /// The holes (maximal NULL runs) as `(first, last)`, in order.
@@ -94,6 +94,19 @@ impl TreeOracle {
     /// find a range as above and insert `value` there; returns its first
     /// index. `alloc_tree` is whether the tree was created with
     /// `MT_FLAGS_ALLOC_RANGE` (`EINVAL` otherwise).
+    ///
+    /// [`TreeProfile::Linux6_1`]: 6.1's `mtree_alloc_range()` and
+    /// `mtree_alloc_rrange()` first check their arguments on their own, and
+    /// refuse with `EINVAL` some windows the searches would take:
+    /// forward, `max < size` (a window `[0, size - 1]` is refused);
+    /// reverse, `min >= max` (a one-index window is refused) and
+    /// `max < size - 1`. Those checks went with "maple_tree: Rework
+    /// mtree_alloc_{range,rrange}()" (Peng Zhang, Linux 6.5; short hash
+    /// not confirmed here), which made both functions a gap search and an
+    /// insert. 6.1 searched and stored through `mas_alloc()`,
+    /// `mas_rev_alloc()` and `mas_fill_gap()`, which have bugs (see
+    /// docs/findings/linux-6.1-alloc.md); the oracle models the search and
+    /// insert that a fixed 6.1 build backports, behind 6.1's own checks.
     pub fn alloc_range(
         &mut self,
         alloc_tree: bool,
@@ -105,6 +118,16 @@ impl TreeOracle {
     ) -> Result<u64, Errno> {
         if !alloc_tree || value == 0 || value & 3 == 2 {
             return Err(Errno::EINVAL);
+        }
+        if self.profile() == TreeProfile::Linux6_1 {
+            let refused = if rev {
+                min >= max || max < size.wrapping_sub(1) || size == 0
+            } else {
+                min > max || max < size || size == 0
+            };
+            if refused {
+                return Err(Errno::EINVAL);
+            }
         }
         let (first, last) = if rev {
             self.empty_area_rev(min, max, size)?

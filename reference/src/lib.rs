@@ -24,12 +24,17 @@
 //! registry of anon_vma objects, reproducing the kernel's merge decisions,
 //! anon_vma sharing, errors and allocation points.
 //!
+//! Where an older kernel legitimately answers differently, a
+//! [`TreeProfile`] given to [`TreeOracle::with_profile`] selects its answers
+//! (the cursor reads the profile of the tree it is given).
+//!
 //! The oracle is meant to be obviously correct rather than fast. It shares
 //! no code with the engines it is compared with and depends on `std` only.
 
 mod cursor;
 mod errno;
 mod gaps;
+mod profile;
 mod tree;
 mod vma;
 
@@ -38,6 +43,7 @@ mod tests;
 
 pub use cursor::{Cursor, Status};
 pub use errno::Errno;
+pub use profile::TreeProfile;
 pub use tree::{RootKind, Slot, TreeOracle};
 pub use vma::{
     env as vma_env, uapi, vm, Backing, ForkKeep, Point, VmaErrno, VmaOracle, VmaOracleConfig,

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::Errno;
+use crate::{Errno, TreeProfile};
 
 /// What `mt->ma_root` holds, the only structural fact the read API exposes.
 ///
@@ -57,6 +57,8 @@ pub struct TreeOracle {
     /// Bumped by every successful write; lets a cursor tell whether the
     /// position it holds predates a write (see `Cursor::is_positioned`).
     generation: u64,
+    /// Whose answers the oracle gives where kernel versions differ.
+    profile: TreeProfile,
 }
 
 /// Rejects the entries the oracle's API refuses with `-EINVAL`.
@@ -76,6 +78,19 @@ impl TreeOracle {
     /// An empty tree (`DEFINE_MTREE()` / `mt_init()`).
     pub fn new() -> TreeOracle {
         TreeOracle::default()
+    }
+
+    /// An empty tree that answers as the kernel of `profile` does.
+    pub fn with_profile(profile: TreeProfile) -> TreeOracle {
+        TreeOracle {
+            profile,
+            ..TreeOracle::default()
+        }
+    }
+
+    /// The profile given to [`with_profile`](Self::with_profile).
+    pub fn profile(&self) -> TreeProfile {
+        self.profile
     }
 
     /// The kind of the root: empty, root pointer or node.
@@ -204,6 +219,13 @@ impl TreeOracle {
     ///   node stays, holding NULL (`mas_wr_store_type()` tests exact fit
     ///   before new root). Every other store keeps a node root: a node tree
     ///   never goes back to a root pointer.
+    ///
+    /// [`TreeProfile::Linux6_1`]: there is no exact-fit exception. 6.1's
+    /// `mas_wr_store_entry()` (and `mas_wr_spanning_store()`) sends any
+    /// store over `[0, u64::MAX]` after NULL extension to `mas_new_root()`,
+    /// which empties the root for NULL. The exact-fit test came with the
+    /// store-type rewrite ("maple_tree: introduce mas_wr_store_type()",
+    /// Linux 6.12; short hash not confirmed here).
     pub fn store_range(
         &mut self,
         first: u64,
@@ -324,7 +346,10 @@ impl TreeOracle {
             (RootKind::Empty | RootKind::Pointer, Some(_)) => RootKind::Node,
             // mas_new_root(NULL), reached when the NULL-extended write is
             // not an exact fit of the single root slot.
-            (RootKind::Node, None) if self.map.is_empty() && !was_single_full_slot => {
+            (RootKind::Node, None)
+                if self.map.is_empty()
+                    && (!was_single_full_slot || self.profile == TreeProfile::Linux6_1) =>
+            {
                 RootKind::Empty
             }
             (RootKind::Node, _) => RootKind::Node,

@@ -85,7 +85,7 @@ pub(crate) fn results(
         engines[0] = after;
     }
     for (i, o) in outcomes.iter().enumerate().skip(1) {
-        if *o != outcomes[0] {
+        if !outcomes[0].admits(o) {
             let detail = format!(
                 "{}: {:?}\n{}: {:?}",
                 engines[0].name(),

@@ -378,6 +378,7 @@ pub(crate) fn fmt_outcome(o: &Outcome) -> String {
         Outcome::Range(Err(e)) | Outcome::Alloc(Err(e)) => e.to_string(),
         Outcome::Alloc(Ok(start)) => format!("at {}", fmt_index(*start)),
         Outcome::CallerError(m) => format!("caller error: {m}"),
+        Outcome::Either(both) => format!("{} or {}", fmt_outcome(&both[0]), fmt_outcome(&both[1])),
     }
 }
 

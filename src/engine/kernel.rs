@@ -148,6 +148,21 @@ impl KernelEngine {
         if self.image.borrow().is_none() {
             let t = &self.tree;
             let read = |addr: u64| t.read_node(addr);
+            let gapless = if self.generation == "6.1" {
+                gapless_6_1_nodes(t.root(), &read)
+            } else {
+                Vec::new()
+            };
+            let read = |addr: u64| {
+                let mut words = t.read_node(addr)?;
+                if gapless.contains(&addr) {
+                    // See gapless_6_1_nodes: 6.1's "no gap" is 6.12's gap
+                    // offset at the data end.
+                    let end = words[ARANGE_META] & 0xff;
+                    words[ARANGE_META] = (words[ARANGE_META] & !0xff00) | (end << 8);
+                }
+                Some(words)
+            };
             let img = MapleTree::from_raw(t.root(), t.flags(), t.tree_addr(), &read);
             self.image.replace(Some(img));
         }
@@ -351,6 +366,12 @@ impl TreeEngine for KernelEngine {
             }
             TreeOp::Destroy => {
                 self.call(OpCode::Destroy, 0, 0, 0, 0);
+                // Linux 6.1's mtree_destroy() clears ma_flags: the tree is no
+                // longer an allocation tree, nor in RCU mode (6.12 keeps
+                // them). Follow the tree's own flags.
+                let flags = self.tree.flags();
+                self.alloc_tree = flags & MT_FLAGS_ALLOC_RANGE != 0;
+                self.rcu = flags & MT_FLAGS_USE_RCU != 0;
                 Outcome::Done
             }
         }
@@ -415,4 +436,53 @@ impl Inspect for KernelEngine {
         f(&self.image());
         true
     }
+}
+
+/// `MT_FLAGS_ALLOC_RANGE` and `MT_FLAGS_USE_RCU` in `ma_flags`.
+const MT_FLAGS_ALLOC_RANGE: u32 = 0x01;
+const MT_FLAGS_USE_RCU: u32 = 0x02;
+
+/// The metadata word of a `maple_arange_64` node (parent, 9 pivots, 10
+/// slots, 10 gaps, then `struct maple_metadata { end, gap }`).
+const ARANGE_META: usize = 30;
+
+/// The addresses of the `maple_arange_64` nodes of a Linux 6.1 tree that
+/// mark "this node has no gap" the 6.1 way: every gap 0 and the metadata
+/// gap offset `MAPLE_ARANGE64_META_MAX` (15), which 6.1's `mab_mas_cp()`
+/// writes and its `ma_max_gap()` readers test for. 6.12 has no such mark
+/// (its nodes name a real offset, and the port's validation demands one
+/// within the data end), so the image reads the offset of those nodes as
+/// the data end, which is what 6.1's own `ma_max_gap()` finds for a node
+/// of zero gaps. A 15 beside a non-zero gap is left as it is, for the
+/// validation to catch.
+fn gapless_6_1_nodes(root: u64, read: &dyn Fn(u64) -> Option<[u64; 32]>) -> Vec<u64> {
+    const META_MAX: u64 = 15;
+    const ARANGE_64: u64 = 3;
+    let is_node = |w: u64| w & 3 == 2 && w > 4096;
+    let is_child = |w: u64| w > 4096 && w & 3 == 0 && w & 4 != 0;
+    let mut out = Vec::new();
+    if !is_node(root) {
+        return out;
+    }
+    let mut stack = vec![(root & !2, 0)];
+    while let Some((enode, depth)) = stack.pop() {
+        let (addr, ty) = (enode & !0xff, (enode >> 3) & 0xf);
+        if depth > 16 || ty < 2 {
+            continue;
+        }
+        let Some(words) = read(addr) else { continue };
+        let (slot_base, slots) = if ty == ARANGE_64 { (10, 10) } else { (16, 16) };
+        for &w in &words[slot_base..slot_base + slots] {
+            if is_child(w) {
+                stack.push((w, depth + 1));
+            }
+        }
+        if ty == ARANGE_64
+            && (words[ARANGE_META] >> 8) & 0xff == META_MAX
+            && words[20..30].iter().all(|&g| g == 0)
+        {
+            out.push(addr);
+        }
+    }
+    out
 }

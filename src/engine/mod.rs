@@ -17,7 +17,7 @@ mod rust;
 pub mod select;
 pub mod vma;
 pub use kernel::KernelEngine;
-pub use reference::OracleEngine;
+pub use reference::{profile_of_tree, OracleEngine};
 pub use rust::RustEngine;
 pub use select::{EngineSet, KernelChoice};
 
@@ -47,6 +47,11 @@ pub enum Outcome {
     Range(Result<(u64, u64), Errno>),
     /// An allocating insert: the first index used, or an errno.
     Alloc(Result<u64, Errno>),
+    /// Either of two answers, from a reference that cannot tell which one
+    /// the kernel gives: the choice follows node boundaries the oracle does
+    /// not model (see `maplefuzz_reference::Cursor::also`). An engine's
+    /// answer must be one of them ([`Outcome::admits`]).
+    Either(Box<[Outcome; 2]>),
     /// The program broke the preallocation contract: a `mas_store` other
     /// than the one its writer preallocated for needed more nodes than the
     /// writer held. The kernel WARNs and crashes there; it is the caller's
@@ -56,6 +61,30 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Whether an engine's `answer` is what this reference outcome allows:
+    /// the same outcome, or for [`Outcome::Either`] one of the two.
+    pub fn admits(&self, answer: &Outcome) -> bool {
+        match self {
+            Outcome::Either(both) => both.iter().any(|o| o.admits(answer)),
+            o => o == answer,
+        }
+    }
+
+    /// The same cursor outcome with another status.
+    pub fn with_status(&self, status: Status) -> Outcome {
+        match self {
+            Outcome::Cursor {
+                entry, index, last, ..
+            } => Outcome::Cursor {
+                entry: *entry,
+                index: *index,
+                last: *last,
+                status,
+            },
+            other => other.clone(),
+        }
+    }
+
     /// The outcome of `op` when an injected allocation failure made it do
     /// nothing: what the kernel returns then.
     pub fn enomem(op: &TreeOp) -> Option<Outcome> {

@@ -16,10 +16,17 @@ pub struct OracleEngine {
 }
 
 impl OracleEngine {
-    /// A fresh oracle. The configuration does not change what it computes.
+    /// A fresh oracle of Linux 6.12. The configuration does not change what
+    /// it computes.
     pub fn new(config: TreeConfig) -> OracleEngine {
+        OracleEngine::with_profile(config, oracle::TreeProfile::Linux6_12)
+    }
+
+    /// A fresh oracle that answers as the kernel of `profile` (named
+    /// `oracle` for 6.12, `oracle@6.1` for 6.1).
+    pub fn with_profile(config: TreeConfig, profile: oracle::TreeProfile) -> OracleEngine {
         OracleEngine {
-            tree: oracle::TreeOracle::new(),
+            tree: oracle::TreeOracle::with_profile(profile),
             cursor: oracle::Cursor::new(0, 0),
             alloc_tree: config.alloc,
             pending: None,
@@ -35,21 +42,42 @@ impl OracleEngine {
     }
 
     fn cursor(&self, entry: Option<u64>) -> Outcome {
-        let status = match self.cursor.status {
-            oracle::Status::Start => Status::Start,
-            oracle::Status::Active => Status::Active,
-            oracle::Status::Root => Status::Root,
-            oracle::Status::None => Status::None,
-            oracle::Status::Pause => Status::Pause,
-            oracle::Status::Overflow => Status::Overflow,
-            oracle::Status::Underflow => Status::Underflow,
-        };
-        Outcome::Cursor {
+        let status = status_of(self.cursor.status);
+        let cursor = Outcome::Cursor {
             entry: tok(entry),
             index: self.cursor.index,
             last: self.cursor.last,
             status,
+        };
+        match self.cursor.also.map(status_of) {
+            Some(other) => Outcome::Either(Box::new([cursor.clone(), cursor.with_status(other)])),
+            None => cursor,
         }
+    }
+}
+
+fn status_of(s: oracle::Status) -> Status {
+    match s {
+        oracle::Status::Start => Status::Start,
+        oracle::Status::Active => Status::Active,
+        oracle::Status::Root => Status::Root,
+        oracle::Status::None => Status::None,
+        oracle::Status::Pause => Status::Pause,
+        oracle::Status::Overflow => Status::Overflow,
+        oracle::Status::Underflow => Status::Underflow,
+    }
+}
+
+/// The oracle profile that answers as a kernel tree of version `tree`
+/// (`X.Y`, as `kernel@X.Y` names it): 6.1 to 6.11 answer as 6.1 (the
+/// first maple tree generation, whose iterators and allocation API 6.5 to
+/// 6.8 rewrote), everything else as 6.12. A name that is not `X.Y` gets
+/// 6.12.
+pub fn profile_of_tree(tree: &str) -> oracle::TreeProfile {
+    let mut parts = tree.split('.').map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(6), Some(minor)) if (1..=11).contains(&minor) => oracle::TreeProfile::Linux6_1,
+        _ => oracle::TreeProfile::Linux6_12,
     }
 }
 
@@ -64,7 +92,10 @@ fn oerr(e: oracle::Errno) -> Errno {
 
 impl TreeEngine for OracleEngine {
     fn name(&self) -> &'static str {
-        "oracle"
+        match self.tree.profile() {
+            oracle::TreeProfile::Linux6_12 => "oracle",
+            oracle::TreeProfile::Linux6_1 => "oracle@6.1",
+        }
     }
 
     fn is_reference(&self) -> bool {
@@ -72,6 +103,7 @@ impl TreeEngine for OracleEngine {
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
+        self.cursor.also = None;
         // The oracle holds no nodes; it only tracks whether a store_prealloc
         // may run (see leaves_state_alone).
         let ready = self.pending.take();
@@ -201,7 +233,16 @@ impl TreeEngine for OracleEngine {
                 Outcome::Done
             }
             TreeOp::Destroy => {
+                // The profile stays: destroy empties the tree.
                 t.destroy();
+                if t.profile() == oracle::TreeProfile::Linux6_1 {
+                    // 6.1's __mt_destroy() sets ma_flags to 0: no longer an
+                    // allocation tree, nor in RCU mode. 6.12 keeps the
+                    // attributes (`mt->ma_flags = mt_attr(mt)`); the upstream
+                    // commit that changed it was not identified here.
+                    self.alloc_tree = false;
+                    self.rcu = false;
+                }
                 Outcome::Done
             }
         }

@@ -198,14 +198,33 @@ impl EngineSet {
         }
     }
 
-    /// Fresh engines for a program with `config`, the oracle first.
+    /// Fresh engines for a program with `config`, the oracle first; each
+    /// further oracle (of another kernel-version profile) heads the group
+    /// of kernels compared with it (see `diff::run_with`).
     pub fn build(&self, config: TreeConfig) -> Vec<Box<dyn TreeEngine>> {
         let mut v: Vec<Box<dyn TreeEngine>> = vec![Box::new(OracleEngine::new(config))];
         if self.rust {
             v.push(Box::new(RustEngine::new(config)));
         }
-        for k in &self.kernels {
+        // The kernels of the oracle's profile (6.12 and later) run in the
+        // first group; a kernel whose API answers differently (6.1) runs in
+        // a group of its own profile, against an oracle of that profile.
+        let default = maplefuzz_reference::TreeProfile::Linux6_12;
+        let profile = |k: &KernelChoice| super::reference::profile_of_tree(k.tree);
+        for k in self.kernels.iter().filter(|k| profile(k) == default) {
             v.push(Box::new(KernelEngine::new(&k.info(), config)));
+        }
+        let mut others = Vec::new();
+        for p in self.kernels.iter().map(profile) {
+            if p != default && !others.contains(&p) {
+                others.push(p);
+            }
+        }
+        for p in others {
+            v.push(Box::new(OracleEngine::with_profile(config, p)));
+            for k in self.kernels.iter().filter(|k| profile(k) == p) {
+                v.push(Box::new(KernelEngine::new(&k.info(), config)));
+            }
         }
         v
     }

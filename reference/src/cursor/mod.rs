@@ -14,11 +14,18 @@
 //! setup did not already answer, a step through the slots
 //! (`mas_next_slot()` or `mas_prev_slot()`, [`step`]). Writes through the
 //! cursor live in [`write`].
+//!
+//! A tree made with [`TreeProfile::Linux6_1`] answers the read API as Linux
+//! 6.1 does ([`linux_6_1`]); the `*_range()` calls, which 6.1 does not
+//! have, and the writes through the cursor (which the engines do not
+//! compare for 6.1) keep the 6.12 model.
 
 use std::ops::ControlFlow;
 
 use crate::tree::{RootKind, TreeOracle};
+use crate::TreeProfile;
 
+mod linux_6_1;
 mod setup;
 mod step;
 mod write;
@@ -67,6 +74,13 @@ pub struct Cursor {
     pub last: u64,
     /// `mas->status`.
     pub status: Status,
+    /// Another status the kernel may answer instead of `status` for the
+    /// last step, where its choice follows node boundaries the oracle does
+    /// not have (6.1's `mas_prev()` that gives up below its limit: active
+    /// when it met the entry below the limit in the node it was scanning,
+    /// none when it crossed into another). Set by the step that has the
+    /// choice; the caller clears it before each step.
+    pub also: Option<Status>,
     /// The tree generation at which the kernel's `mas->node` (and its cached
     /// `offset`/`end`) last described a leaf exactly, or `None` while it is
     /// NULL or its cached fields are stale.
@@ -87,6 +101,7 @@ impl Cursor {
             index: first,
             last,
             status: Status::Start,
+            also: None,
             node: None,
         }
     }
@@ -143,6 +158,9 @@ impl Cursor {
     /// - root pointer, `index > 0`: NULL, status none, `index = 1`,
     ///   `last = u64::MAX`.
     pub fn walk(&mut self, tree: &TreeOracle) -> Option<u64> {
+        if tree.profile() == TreeProfile::Linux6_1 {
+            return self.walk_6_1(tree);
+        }
         // mas_walk() always restarts from the root.
         self.reset();
         match tree.root_kind() {
@@ -177,6 +195,9 @@ impl Cursor {
     /// after `index`, then the entry after the current one, up to an entry
     /// starting at `max`. Ends active even when the step overflowed.
     pub fn find(&mut self, tree: &TreeOracle, max: u64) -> Option<u64> {
+        if tree.profile() == TreeProfile::Linux6_1 {
+            return self.find_6_1(tree, max);
+        }
         if let ControlFlow::Break(entry) = self.find_setup(tree, max) {
             return entry;
         }
@@ -199,6 +220,9 @@ impl Cursor {
     /// then the entry before the current one, down to an entry ending at
     /// `min`.
     pub fn find_rev(&mut self, tree: &TreeOracle, min: u64) -> Option<u64> {
+        if tree.profile() == TreeProfile::Linux6_1 {
+            return self.find_rev_6_1(tree, min);
+        }
         if let ControlFlow::Break(entry) = self.find_rev_setup(tree, min) {
             return entry;
         }
@@ -217,6 +241,9 @@ impl Cursor {
     /// `mas_next()`: the next entry after the current range, never the
     /// current one; overflow once the current range reaches `max`.
     pub fn next(&mut self, tree: &TreeOracle, max: u64) -> Option<u64> {
+        if tree.profile() == TreeProfile::Linux6_1 {
+            return self.next_6_1(tree, max);
+        }
         if let ControlFlow::Break(entry) = self.next_setup(tree, max) {
             return entry;
         }
@@ -235,6 +262,9 @@ impl Cursor {
     /// `mas_prev()`: the previous entry before the current range; underflow
     /// once the current range starts at or below `min`.
     pub fn prev(&mut self, tree: &TreeOracle, min: u64) -> Option<u64> {
+        if tree.profile() == TreeProfile::Linux6_1 {
+            return self.prev_6_1(tree, min);
+        }
         if let ControlFlow::Break(entry) = self.prev_setup(tree, min) {
             return entry;
         }
