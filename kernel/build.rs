@@ -295,6 +295,9 @@ fn compile_variants(
             .define("_LGPL_SOURCE", None)
             .flag("-fvisibility=hidden")
             .flag("-fno-strict-aliasing")
+            // A hook a generation's shim lacks must not compile as an
+            // implicit declaration (it would fail only at the final link).
+            .flag("-Werror=implicit-function-declaration")
             .opt_level(2)
             .debug(true)
             .warnings(false)

@@ -355,4 +355,9 @@ static int mfk_gen_expected_entries(struct ma_state *mas, unsigned long n)
 	return 0;
 }
 
+static void mfk_gen_init_state(struct ma_state *mas, struct maple_tree *mt)
+{
+	mas_init(mas, mt, 0);
+}
+
 #include "api.h"
