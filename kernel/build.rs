@@ -202,6 +202,15 @@ fn build_tree(
         )));
     }
     let gen = generation(&src).map_err(|why| fail(format!("{}: {why}", given.display())))?;
+    if let Some(missing) = gen.needs.iter().find(|f| !src.join(f).is_file()) {
+        return Err(fail(format!(
+            "{} is Linux {version}, of the {} generation, but has no {missing}, which that \
+             generation's shim ({}) needs: give the whole tree (or its source tarball)",
+            given.display(),
+            gen.name,
+            gen.shim
+        )));
+    }
     compile_variants(out, &src, &tree, &version, &gen, sanitize).map_err(fail)
 }
 
@@ -253,7 +262,8 @@ fn compile_variants(
                 None if e.planted => {
                     // A planted bug that cannot be planted makes no variant.
                     println!(
-                        "cargo:warning=planted bug `{}` does not apply to this tree; variant `{}` skipped",
+                        "cargo:warning=planted bug `{}` does not apply to Linux {version}; \
+                         variant `{}` of kernel@{tree} skipped",
                         e.name, v.name
                     );
                     skipped.push(e.name);
@@ -449,6 +459,9 @@ struct Generation {
     shim: &'static str,
     /// Include folders of the tree, searched first.
     includes: &'static [&'static str],
+    /// Files of the tree the shim needs besides `lib/maple_tree.c`: an
+    /// incomplete tree is refused naming the first one missing.
+    needs: &'static [&'static str],
 }
 
 /// The generation of the tree at `src`, from its Makefile's version; a
@@ -459,6 +472,11 @@ fn generation(src: &Path) -> Result<Generation, String> {
         name: "6.12",
         shim: "gen-6.12.c",
         includes: &["tools/testing/shared"],
+        needs: &[
+            "tools/testing/shared/maple-shared.h",
+            "include/linux/maple_tree.h",
+            "tools/include/linux/slab.h",
+        ],
     };
     // The first generation: shims in tools/testing/radix-tree, the state's
     // status in its node pointer (gen-6.1.c).
@@ -466,6 +484,11 @@ fn generation(src: &Path) -> Result<Generation, String> {
         name: "6.1",
         shim: "gen-6.1.c",
         includes: &["tools/testing/radix-tree"],
+        needs: &[
+            "tools/testing/radix-tree/linux/kernel.h",
+            "include/linux/maple_tree.h",
+            "tools/include/linux/slab.h",
+        ],
     };
     let Some((v, p, s)) = tree_version(src) else {
         println!(
@@ -483,6 +506,12 @@ fn generation(src: &Path) -> Result<Generation, String> {
         // Its tools headers reach asm/atomic.h, which needs the tools'
         // x86 asm headers.
         includes: &["tools/testing/shared", "tools/arch/x86/include"],
+        needs: &[
+            "tools/testing/shared/maple-shared.h",
+            "include/linux/maple_tree.h",
+            "tools/include/linux/slab.h",
+            "tools/arch/x86/include/asm/atomic.h",
+        ],
     };
     const G7_1: Generation = Generation {
         name: "7.1",

@@ -137,10 +137,12 @@ fn difference(program: &str, on_6_1: Outcome, on_6_12: Outcome) {
         p.config,
         TreeProfile::Linux6_1,
     ))];
-    assert_eq!(
-        last_outcomes(o61, &p),
-        vec![on_6_1.clone()],
-        "oracle@6.1:\n{program}"
+    // The oracle's answer is on_6_1 (or, where 6.1 chooses from its node
+    // boundaries, a choice that includes it: Outcome::Either).
+    let got = last_outcomes(o61, &p);
+    assert!(
+        got.len() == 1 && got[0].admits(&on_6_1),
+        "oracle@6.1 answers {got:?}, not admitting {on_6_1:?}:\n{program}"
     );
     for name in ["fixed", "exact"] {
         let Some(v) = variant(name) else { return };
@@ -225,7 +227,9 @@ fn mas_next_past_its_limit() {
 }
 
 /// `mas_prev()` below its limit: 6.1's `mas_prev_entry()` sets `index =
-/// last = min`; 6.12 underflows.
+/// last = min`; 6.12 underflows. (6.1's status here is active when it met
+/// the entry below the limit in the leaf it scanned, as in this one-leaf
+/// tree, none across a leaf boundary: the oracle admits both.)
 #[test]
 fn mas_prev_below_its_limit() {
     difference(

@@ -58,8 +58,10 @@ fn program(text: &str) -> Program {
 /// The findings of docs/findings and docs/kernel-engine.md as programs,
 /// with the generations whose `exact` build shows each one at its last op
 /// (by the result check: a wrong answer). 6.1 has its own allocation code
-/// (bugs A to D, tests/kernel_6_1.rs): the whole-space bugs do not arise
-/// there as such.
+/// (bugs 8A to 8D, tests/kernel_6_1.rs): finding 2 does not arise there as
+/// such (its NULL store empties the root), but its last op meets bug 8C,
+/// an allocation that returns a pivot for a start (the engine refuses the
+/// unknown errno it reads as, a crash), listed in `OTHER_BUG_ON_6_1`.
 const FINDINGS: &[(&str, &str, &[&str])] = &[
     (
         "1: reverse gap search misses a gap starting at 0",
@@ -78,13 +80,23 @@ const FINDINGS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// The finding whose program meets another bug on 6.1's exact build.
+const OTHER_BUG_ON_6_1: &str = "2:";
+
 #[test]
 fn each_finding_shows_on_exact_where_the_bug_is_and_never_on_fixed() {
     for (tree, generation) in trees() {
         for (name, text, affected) in FINDINGS {
             let p = program(text);
             let exact = diff::run(&p, &set(tree, "exact"));
-            if affected.contains(&generation) {
+            if generation == "6.1" && name.starts_with(OTHER_BUG_ON_6_1) {
+                let d = exact.expect_err("6.1's bug 8C");
+                assert_eq!(
+                    (d.check, d.step),
+                    (Check::Crash, p.ops.len() - 1),
+                    "finding {name} on {tree}: {d}"
+                );
+            } else if affected.contains(&generation) {
                 let d = exact.expect_err(&format!("finding {name} on {tree} exact"));
                 assert_eq!(
                     (d.check, d.step),
@@ -97,6 +109,33 @@ fn each_finding_shows_on_exact_where_the_bug_is_and_never_on_fixed() {
             diff::run(&p, &set(tree, "fixed"))
                 .unwrap_or_else(|d| panic!("finding {name} on {tree} fixed: {d}"));
         }
+    }
+}
+
+/// Finding 4 (docs/kernel-engine.md): the RCU destroy's `mt_clear_meta()`
+/// overwrites the 16th child of a full node, which is then freed twice:
+/// the engine's allocator refuses the second free. The 107-store program
+/// gives a full root in the generations whose splits are 6.12's (6.1,
+/// 6.12, 6.18); 7.1 splits through `struct maple_copy` into another tree
+/// (docs/findings/rcu-free-walk.md names the 7.1 program).
+#[test]
+fn the_rcu_destroy_double_free_on_every_exact_build_with_that_tree() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/kernel_engine/rcu_destroy_full_root.txt"
+    ))
+    .unwrap();
+    let p = program(&text);
+    for (tree, generation) in trees() {
+        if generation == "7.1" {
+            continue;
+        }
+        let d = diff::run(&p, &set(tree, "exact"))
+            .expect_err(&format!("{tree} exact: the RCU destroy double free"));
+        assert_eq!(d.check, Check::Crash, "{tree}: {d}");
+        assert!(d.detail.contains("double free"), "{tree}: {d}");
+        diff::run(&p, &set(tree, "fixed"))
+            .unwrap_or_else(|d| panic!("{tree} fixed, RCU destroy: {d}"));
     }
 }
 

@@ -239,11 +239,12 @@ impl Default for Options {
 /// What a clean run did.
 #[derive(Clone, Debug, Default)]
 pub struct RunStats {
-    /// Set when the program broke the preallocation contract (a store other
-    /// than the one preallocated for needed more nodes than the writer held,
-    /// where the kernel WARNs and crashes): the step and what happened. The
-    /// run ends there without a divergence: the caller is at fault, not the
-    /// tree.
+    /// Set when the run ended early without a divergence: the program broke
+    /// the preallocation contract (a store other than the one preallocated
+    /// for needed more nodes than the writer held, where the kernel WARNs
+    /// and crashes: the caller is at fault, not the tree), or kernels of
+    /// different generations took different, each correct, outcomes of an
+    /// injected allocation failure. The step and what happened.
     pub stopped: Option<(usize, String)>,
     /// Ops executed.
     pub ops: usize,
@@ -450,9 +451,21 @@ fn run_steps(
                 .flat_map(|a| a.outcomes.iter().cloned())
                 .collect(),
         });
+        // One Fault event a step: the first group's (the port's, when
+        // it has an injected failure) stands for the step.
+        let mut fault_told = false;
         for (g, applied) in groups.iter().zip(applied) {
             let at = at(step, op, &opts, g.start);
             let group = &mut engines[g.clone()];
+            let observe = &mut |e: Event| {
+                if matches!(e, Event::Fault { .. }) {
+                    if fault_told {
+                        return;
+                    }
+                    fault_told = true;
+                }
+                observe(e)
+            };
             if let Some(why) = checks::caller_error(group, &applied.outcomes, &at)? {
                 stats.stopped = Some((step, why));
                 break 'steps;

@@ -188,8 +188,7 @@ pub fn replay_to(
         Ok(stats) => match &stats.stopped {
             Some((step, why)) => writeln!(
                 out,
-                "no divergence; the program stopped at step {step}, where it broke the \
-                 preallocation contract (a caller error, not a tree bug): {why}"
+                "no divergence; the run stopped at step {step} (not a tree bug): {why}"
             ),
             None => writeln!(
                 out,

@@ -18,6 +18,12 @@ pub struct CampaignStats {
     pub store_stats: StoreStats,
     /// The most entries any tree held.
     pub max_entries: usize,
+    /// Clean executions that stopped before their last op, and the reason
+    /// of the first (a caller error, generations split by an injected
+    /// failure: see `diff::RunStats::stopped`).
+    pub stopped: u64,
+    /// The reason the first stopped execution gave.
+    pub first_stop: Option<String>,
 }
 
 /// Every real store type (`wr_invalid` is never executed).
@@ -32,6 +38,12 @@ impl CampaignStats {
         self.ops += run.ops as u64;
         self.store_stats.merge(&run.store_stats);
         self.max_entries = self.max_entries.max(run.max_entries);
+        if let Some((_, why)) = &run.stopped {
+            self.stopped += 1;
+            if self.first_stop.is_none() {
+                self.first_stop = Some(why.clone());
+            }
+        }
     }
 
     fn per_sec(&self, n: u64) -> f64 {
@@ -101,6 +113,14 @@ impl CampaignStats {
             human(self.ops_per_sec())
         );
         let _ = writeln!(s, "  max entries  {}", self.max_entries);
+        if self.stopped > 0 {
+            let first = self.first_stop.as_deref().unwrap_or("");
+            let _ = writeln!(
+                s,
+                "  stopped      {} executions ended early; the first: {first}",
+                self.stopped
+            );
+        }
         let _ = writeln!(s, "  store types  {reached}/{total} reached");
         for t in store_types() {
             let _ = writeln!(s, "    {:<16}{}", t.name(), self.store_stats.get(*t));
