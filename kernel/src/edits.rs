@@ -94,10 +94,13 @@ pub const EDITS: &[Edit] = &[
         planted: false,
         generation: None,
         about: "mas_insert() skips its occupancy check for a new-root store, so \
-                mtree_insert_range(0, ULONG_MAX) overwrites a single-leaf tree; fail with EEXIST",
+                mtree_insert_range(0, ULONG_MAX) overwrites a single-leaf tree; give wr_new_root \
+                the check every other leaf store gets (the walk has left the state at the root \
+                leaf's first slot, which a whole-space write that is not an exact fit overruns), \
+                as in docs/findings/insert-whole-space.patch",
         changes: &[(
-            "\tif (mas->store_type == wr_spanning_store)\n\t\tgoto exists;",
-            "\tif (mas->store_type == wr_spanning_store ||\n\t    (mas->store_type == wr_new_root && mfk_tree_has_entry(mas->tree)))\n\t\tgoto exists;",
+            "\tif (mas->store_type != wr_new_root && mas->store_type != wr_store_root) {",
+            "\tif (mas->store_type != wr_store_root) {",
         )],
     },
     Edit {
