@@ -146,10 +146,10 @@ fn difference(program: &str, on_6_1: Outcome, on_6_12: Outcome) {
     );
     for name in ["fixed", "exact"] {
         let Some(v) = variant(name) else { return };
-        assert_eq!(
-            last_outcomes(engines(&v, &p), &p),
-            vec![on_6_1.clone(), on_6_1.clone()],
-            "kernel@6.1:{name}:\n{program}"
+        let got = last_outcomes(engines(&v, &p), &p);
+        assert!(
+            got.len() == 2 && got[0].admits(&on_6_1) && got[1] == on_6_1,
+            "kernel@6.1:{name} answers {got:?}, not {on_6_1:?}:\n{program}"
         );
     }
 }

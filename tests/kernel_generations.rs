@@ -143,7 +143,12 @@ fn the_rcu_destroy_double_free_on_every_exact_build_with_that_tree() {
 fn rcu_stores(n: u64) -> Program {
     let mut t = String::from("config rcu\n");
     for i in 0..n {
-        t.push_str(&format!("store {:#x} {:#x} v{}\n", i * 10, i * 10 + 5, i % 1000 + 1));
+        t.push_str(&format!(
+            "store {:#x} {:#x} v{}\n",
+            i * 10,
+            i * 10 + 5,
+            i % 1000 + 1
+        ));
     }
     t.push_str("destroy\n");
     program(&t)
@@ -197,7 +202,10 @@ fn a_bug_planted_in_each_generation_is_caught() {
         if !stale {
             assert_eq!(d.check, Check::Signal, "{tree}: {d}");
         }
-        println!("kernel@{tree}:{variant} caught in program {i}: {}", d.bug_signature());
+        println!(
+            "kernel@{tree}:{variant} caught in program {i}: {}",
+            d.bug_signature()
+        );
         // The fixed build runs the same program clean.
         let p = exec_program(target, 0x6e6e, i);
         diff::run_any(&p, &set(tree, "fixed"))
@@ -218,7 +226,11 @@ fn a_sweep_of_every_allocation_point_is_clean_on_every_tree() {
         p.ops.truncate(120);
         let out = sweep_program(&p, &set(tree, "fixed"))
             .unwrap_or_else(|d| panic!("{tree}: the program without faults fails: {d}"));
-        assert!(out.points > 10, "{tree}: only {} allocation points", out.points);
+        assert!(
+            out.points > 10,
+            "{tree}: only {} allocation points",
+            out.points
+        );
         assert!(
             out.failures.is_empty(),
             "{tree}: {} of {} runs failed; first: {}",
@@ -247,11 +259,7 @@ fn generated_programs_run_clean_on_every_tree_at_once() {
         for i in 0..12 {
             let p = exec_program(target, 0x16, i);
             diff::run_any(&p, &all).unwrap_or_else(|d| {
-                panic!(
-                    "{} program {i} on {}: {d}",
-                    target.name(),
-                    all.describe()
-                )
+                panic!("{} program {i} on {}: {d}", target.name(), all.describe())
             });
         }
     }
