@@ -12,7 +12,7 @@
 //!    extracted, into `OUT_DIR`).
 //! 2. Else `MAPLEFUZZ_LINUX_TARBALL` (one tarball), else the Debian
 //!    `linux-source-X.Y` tarballs of [`DEBIAN_TARBALLS`] installed under
-//!    `/usr/src` (`apt-get install linux-source-6.12`).
+//!    `/usr/src` (`apt-get install linux-source-6.12 linux-source-6.1`).
 //!
 //! Each tree becomes the engines `kernel@X.Y` (its Makefile's version), one
 //! per variant; plain `kernel` is the first tree of `LINUX_SRC`, else 6.12.
@@ -37,9 +37,11 @@ use std::process::Command;
 include!("src/edits.rs");
 
 /// The Debian source packages looked for when `LINUX_SRC` is not set, the
-/// default tree first. (6.1 joins when the oracle has its version profile:
-/// until then name it in `LINUX_SRC`.)
-const DEBIAN_TARBALLS: &[&str] = &["/usr/src/linux-source-6.12.tar.xz"];
+/// default tree first.
+const DEBIAN_TARBALLS: &[&str] = &[
+    "/usr/src/linux-source-6.12.tar.xz",
+    "/usr/src/linux-source-6.1.tar.xz",
+];
 
 /// What the build may need from a Linux tree (directories are taken whole;
 /// a generation's own needs are checked after extraction, so an entry a
