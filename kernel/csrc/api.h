@@ -107,6 +107,13 @@ MFK_API void mfk_set_faults(struct mfk_tree *t, int sched, uint64_t arg)
 	mfk_a.seen = 0;
 }
 
+/* Suspends (1) or resumes (0) the fault schedule, its count kept. */
+MFK_API void mfk_suspend_faults(struct mfk_tree *t, int on)
+{
+	mfk_cur = t;
+	mfk_a.suspended = on;
+}
+
 /* Whether `addr` is a live node; if so its 32 words are copied out. */
 MFK_API int mfk_read_node(struct mfk_tree *t, uint64_t addr, uint64_t out[32])
 {
@@ -412,11 +419,12 @@ struct mfk_vtable {
 	uint64_t (*tree_addr)(const struct mfk_tree *t);
 	uint64_t (*held)(struct mfk_tree *t);
 	int (*entries)(struct mfk_tree *t, uint64_t *out, size_t cap, size_t *n);
+	void (*suspend_faults)(struct mfk_tree *t, int on);
 };
 
 __attribute__((visibility("default")))
 const struct mfk_vtable mfk_vtable = {
-	.abi = 2,
+	.abi = 3,
 	.new_tree = mfk_new,
 	.free_handle = mfk_free_handle,
 	.apply = mfk_apply,
@@ -430,4 +438,5 @@ const struct mfk_vtable mfk_vtable = {
 	.tree_addr = mfk_tree_addr,
 	.held = mfk_held,
 	.entries = mfk_entries,
+	.suspend_faults = mfk_suspend_faults,
 };

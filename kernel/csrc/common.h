@@ -224,6 +224,7 @@ struct mfk_arena {
 	uint64_t live, allocated, freed, failed;
 	int sched;
 	uint64_t sched_arg, seen;
+	int suspended;          /* faults off, attempts not counted */
 	uint64_t op;            /* the current op's number */
 	/* Between the unlock and the relock of mas_nomem(): a refill. */
 	int in_refill, refill_calls;
@@ -331,10 +332,12 @@ static void *mfk_alloc(void)
 	size_t n;
 	void *p;
 
-	mfk_a.seen++;
-	if (mfk_fails(mfk_a.seen)) {
-		mfk_a.failed++;
-		return NULL;
+	if (!mfk_a.suspended) {
+		mfk_a.seen++;
+		if (mfk_fails(mfk_a.seen)) {
+			mfk_a.failed++;
+			return NULL;
+		}
 	}
 	if (!mfk_a.free_len)
 		mfk_grow();

@@ -39,6 +39,7 @@ pub struct RawVtable {
     tree_addr: unsafe extern "C" fn(*const c_void) -> u64,
     held: unsafe extern "C" fn(*mut c_void) -> u64,
     entries: unsafe extern "C" fn(*mut c_void, *mut u64, usize, *mut usize) -> c_int,
+    suspend_faults: unsafe extern "C" fn(*mut c_void, c_int),
 }
 
 /// `struct mfk_result`.
@@ -294,7 +295,7 @@ impl KernelTree {
     /// A fresh tree with `flags` (`mt_init_flags`) of the given variant.
     pub fn new(variant: &VariantInfo, flags: u32) -> KernelTree {
         let vt = variant.vtable;
-        assert_eq!(vt.abi, 2, "kernel engine ABI mismatch");
+        assert_eq!(vt.abi, 3, "kernel engine ABI mismatch");
         // SAFETY: new_tree returns a fresh handle or NULL.
         let h = unsafe { (vt.new_tree)(flags) };
         KernelTree {
@@ -407,6 +408,13 @@ impl KernelTree {
             failed: c[3],
             attempts: c[4],
         }
+    }
+
+    /// Suspends (`true`) or resumes the fault schedule: while suspended,
+    /// allocations neither fail nor count against it.
+    pub fn suspend_faults(&mut self, on: bool) {
+        // SAFETY: the handle is live.
+        unsafe { (self.vt.suspend_faults)(self.h.as_ptr(), c_int::from(on)) };
     }
 
     /// Sets the fault schedule and restarts its count.

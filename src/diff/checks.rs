@@ -53,14 +53,13 @@ pub(crate) fn caller_error(
 /// entry, a wrong error, a cursor left at the wrong place). When an
 /// injected allocation failure fired during the op, the **atomicity** check
 /// ([`faulted_op`]) judges the answers instead. Either way the reference
-/// engine then stands where the op left the others. Returns why the run
-/// stops, when generations split under an injected failure.
+/// engine then stands where the op left the others.
 pub(crate) fn results(
     engines: &mut [Box<dyn TreeEngine>],
     applied: Applied,
     at: &At<'_>,
     observe: &mut dyn FnMut(Event),
-) -> Result<Option<String>, Box<Divergence>> {
+) -> Result<(), Box<Divergence>> {
     let outcomes = &applied.outcomes;
     if let Some(after) = applied.reference_after {
         let faulted: Vec<bool> = engines
@@ -69,18 +68,12 @@ pub(crate) fn results(
             .map(|(e, b)| e.inspect().is_some_and(|i| i.failed_allocs() > *b))
             .collect();
         if faulted.iter().any(|f| *f) {
-            return Ok(
-                match faulted_op(engines, after.as_ref(), &faulted, outcomes, at)? {
-                    Ok(no_effect) => {
-                        observe(Event::Fault {
-                            step: at.step,
-                            no_effect,
-                        });
-                        None
-                    }
-                    Err(split) => Some(split),
-                },
-            );
+            let no_effect = faulted_op(engines, after.as_ref(), &faulted, outcomes, at)?;
+            observe(Event::Fault {
+                step: at.step,
+                no_effect,
+            });
+            return Ok(());
         }
         engines[0] = after;
     }
@@ -96,7 +89,7 @@ pub(crate) fn results(
             return Err(at.diverge(engines, Check::Result, e_name(engines, i), detail));
         }
     }
-    Ok(None)
+    Ok(())
 }
 
 /// **atomicity**, for an op during which an injected allocation failure
@@ -108,17 +101,18 @@ pub(crate) fn results(
 /// one (the n-th allocation is the same allocation only within a
 /// generation: a 7.1 kernel may fail where the port's retry succeeds). The reference engine
 /// (`engines[0]`, not yet changed) is moved to the world the engines are
-/// in; `after` is a copy of it with the op applied. Returns whether the op
-/// had no effect, or, when generations ended in different worlds (each
-/// one correct on its own), why the run cannot go on: one reference cannot
-/// stand in both.
+/// in; `after` is a copy of it with the op applied. When generations end
+/// in different worlds (each correct on its own), the ones where the op
+/// failed redo it with their fault schedules suspended, and must then stand
+/// where the op alone leaves the tree. Returns whether the op had no
+/// effect.
 fn faulted_op(
     engines: &mut [Box<dyn TreeEngine>],
     after: &dyn TreeEngine,
     faulted: &[bool],
     outcomes: &[Outcome],
     at: &At<'_>,
-) -> Result<Result<bool, String>, Box<Divergence>> {
+) -> Result<bool, Box<Divergence>> {
     let op = at.op;
     let before_entries = engines[0].entries();
     let after_entries = after.entries();
@@ -176,21 +170,46 @@ fn faulted_op(
         any_after |= !world;
     }
     if any_after && worlds.iter().any(|&(_, w)| w) {
-        let name = |w: bool| {
-            worlds
-                .iter()
-                .zip(1..)
-                .filter(|((_, x), _)| *x == w)
-                .map(|(_, i)| engines[i].name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        return Ok(Err(format!(
-            "an injected allocation failure made the op fail in {} and succeed in {}, each as \
-             its own generation allocates; the run stops here (one reference cannot follow both)",
-            name(true),
-            name(false)
-        )));
+        // Generations parted: the op failed whole in some and took effect
+        // in others, each correctly for the allocations it makes. Bring the
+        // failed ones level by redoing the op with their fault schedule
+        // suspended: it must then do exactly what the op alone does.
+        for (k, &(_, failed)) in worlds.iter().enumerate() {
+            if !failed {
+                continue;
+            }
+            let i = k + 1;
+            let e = &mut engines[i];
+            let redo =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| e.apply_unfaulted(op)));
+            let name = e_name(engines, i);
+            let redo = match redo {
+                Ok(o) => o,
+                Err(p) => {
+                    let detail = format!(
+                        "redoing the op without injected failures (another generation's op \
+                         took effect) panicked: {}",
+                        super::panic_message(&*p)
+                    );
+                    return Err(at.diverge(engines, Check::Crash, name, detail));
+                }
+            };
+            let got = engines[i].entries();
+            if !outcomes[0].admits(&redo) || got != after_entries {
+                let detail = format!(
+                    "the op failed whole under the injected failure, and redone without it \
+                     returned {redo:?} where the op alone returns {:?}\n{}",
+                    outcomes[0],
+                    entries_diff(&after_entries, &got)
+                );
+                return Err(at.diverge(engines, Check::Atomicity, name, detail));
+            }
+        }
+        let copy = after
+            .snapshot()
+            .expect("the reference engine can be copied");
+        engines[0] = copy;
+        return Ok(false);
     }
     if !any_after && !worlds.is_empty() {
         // The op did nothing to the tree; what every engine does to its
@@ -205,7 +224,7 @@ fn faulted_op(
             .expect("the reference engine can be copied");
         engines[0] = copy;
     }
-    Ok(Ok(!any_after && !worlds.is_empty()))
+    Ok(!any_after && !worlds.is_empty())
 }
 
 /// **contents**: every engine holds the reference's entries (a lost,

@@ -31,6 +31,9 @@ enum Defect {
     /// tree as it was (as a kernel of another generation may, where its
     /// n-th allocation is another allocation).
     CleanFailure,
+    /// The same, and then a redo of the op without faults that does
+    /// nothing either (a retry path that is broken).
+    CleanFailureBadRedo,
     /// Run short of preallocated nodes in the store the preallocation was
     /// made for (as an under-counting preallocation rule would).
     PreallocShort,
@@ -85,9 +88,18 @@ impl TreeEngine for Broken {
         if !matches!(op, TreeOp::Pause) {
             self.step += 1;
         }
-        if step == self.at && matches!(self.defect, Defect::CleanFailure) {
+        if step == self.at
+            && matches!(
+                self.defect,
+                Defect::CleanFailure | Defect::CleanFailureBadRedo
+            )
+        {
             self.fake_failures += 1;
             return Outcome::Status(Err(crate::tree::Errno::ENOMEM));
+        }
+        if step == self.at + 1 && matches!(self.defect, Defect::CleanFailureBadRedo) {
+            // The redo: answers success, changes nothing.
+            return Outcome::Status(Ok(()));
         }
         let out = self.inner.apply(op);
         if step != self.at || matches!(op, TreeOp::Pause) {
@@ -120,7 +132,9 @@ impl TreeEngine for Broken {
             Defect::PreallocShort => std::panic::panic_any(crate::tree::PreallocViolation(
                 "planted: the preallocated store needed one more node".to_string(),
             )),
-            Defect::CleanFailure => unreachable!("handled before the op"),
+            Defect::CleanFailure | Defect::CleanFailureBadRedo => {
+                unreachable!("handled before the op")
+            }
             Defect::HalfFailed => {
                 self.fake_failures += 1;
                 Outcome::Status(Err(crate::tree::Errno::ENOMEM))
@@ -336,7 +350,8 @@ fn a_store_that_half_fails_is_caught_by_the_atomicity_check() {
 /// Under an injected failure, engines of one generation must end in the
 /// same world; engines of different generations are each judged against
 /// the oracle on their own, and when they end in different worlds (each
-/// correctly) the run stops there, since one reference cannot follow both.
+/// correctly) the ones that failed redo the op with faults suspended, and
+/// must then stand where the op alone leaves the tree.
 #[test]
 fn a_clean_failure_splits_generations_but_not_one_generation() {
     let p = parse_program(
@@ -360,11 +375,23 @@ fn a_clean_failure_splits_generations_but_not_one_generation() {
         (Check::Atomicity, 2, "broken"),
         "{d}"
     );
-    // Another generation failing cleanly is correct; the run stops there.
+    // Another generation failing cleanly is correct; it redoes the op and
+    // the run goes on to its end, every op checked.
     let stats = run_with(&p, &mut engines("7.1"), Options::default()).unwrap();
-    let (step, why) = stats.stopped.expect("the run stops at the split");
-    assert_eq!(step, 2);
-    assert!(why.contains("fail in broken and succeed in rust"), "{why}");
+    assert_eq!((stats.stopped, stats.ops), (None, 4));
+    // A redo that does not give the op's effect is an atomicity failure.
+    let mut wrong: Vec<Box<dyn TreeEngine>> = vec![
+        Box::new(OracleEngine::new(TreeConfig::default())),
+        Box::new(RustEngine::new(TreeConfig::default())),
+        Box::new(Broken::new(Defect::CleanFailureBadRedo, 2).of_generation("7.1")),
+    ];
+    let d = run_with(&p, &mut wrong, Options::default()).unwrap_err();
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Atomicity, 2, "broken"),
+        "{d}"
+    );
+    assert!(d.detail.contains("redone without it"), "{d}");
     // Alone, the clean failure is simply the op failing as a whole.
     let mut alone: Vec<Box<dyn TreeEngine>> = vec![
         Box::new(OracleEngine::new(TreeConfig::default())),

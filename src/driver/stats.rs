@@ -19,8 +19,7 @@ pub struct CampaignStats {
     /// The most entries any tree held.
     pub max_entries: usize,
     /// Clean executions that stopped before their last op, and the reason
-    /// of the first (a caller error, generations split by an injected
-    /// failure: see `diff::RunStats::stopped`).
+    /// of the first (a caller error: see `diff::RunStats::stopped`).
     pub stopped: u64,
     /// The reason the first stopped execution gave.
     pub first_stop: Option<String>,

@@ -247,6 +247,13 @@ impl TreeEngine for KernelEngine {
         Some(self.generation)
     }
 
+    fn apply_unfaulted(&mut self, op: &TreeOp) -> Outcome {
+        self.tree.suspend_faults(true);
+        let out = self.apply(op);
+        self.tree.suspend_faults(false);
+        out
+    }
+
     fn apply(&mut self, op: &TreeOp) -> Outcome {
         if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.root() == 0) {
             return Outcome::CallerError(m);

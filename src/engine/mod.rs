@@ -247,6 +247,14 @@ pub trait TreeEngine {
             .filter(|&(a, b, _)| b >= lo && a <= hi)
             .collect()
     }
+    /// Runs `op` with the engine's fault schedule suspended (no allocation
+    /// fails or counts against it), then resumes it: how the executor
+    /// brings a generation whose op failed under an injected failure level
+    /// with one whose op succeeded. Engines without a fault schedule just
+    /// run it.
+    fn apply_unfaulted(&mut self, op: &TreeOp) -> Outcome {
+        self.apply(op)
+    }
     /// Whether the engine is a reference (an oracle): the engines after it,
     /// up to the next reference, are compared with it. One set may hold an
     /// oracle per kernel-version profile (`oracle`, `oracle@6.1`).

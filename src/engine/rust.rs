@@ -172,6 +172,13 @@ impl TreeEngine for RustEngine {
         Some(PORT_GENERATION)
     }
 
+    fn apply_unfaulted(&mut self, op: &TreeOp) -> Outcome {
+        self.tree.suspend_faults(true);
+        let out = self.apply(op);
+        self.tree.suspend_faults(false);
+        out
+    }
+
     fn apply(&mut self, op: &TreeOp) -> Outcome {
         if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
             return Outcome::CallerError(m);

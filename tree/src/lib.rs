@@ -326,6 +326,28 @@ impl MapleTree {
         self.arena.set_faults(s);
     }
 
+    /// Suspends (`true`) or resumes (`false`) the fault schedule: while it
+    /// is suspended allocations neither fail nor count against it, so a
+    /// caller can redo an operation that failed and then go on under the
+    /// same schedule where it was.
+    ///
+    /// ```
+    /// use maple_tree::{FaultSchedule, MapleTree};
+    /// let mut t = MapleTree::new();
+    /// t.set_fault_schedule(FaultSchedule::From(1));
+    /// // Every allocation fails: a range away from 0 needs a node.
+    /// assert!(t.store_range(0x10, 0x1f, Some(3)).is_err());
+    /// let attempts = t.alloc_attempts();
+    /// t.suspend_faults(true);
+    /// t.store_range(0x10, 0x1f, Some(3)).unwrap();
+    /// t.suspend_faults(false);
+    /// assert_eq!(t.alloc_attempts(), attempts);
+    /// assert_eq!(t.fault_schedule(), FaultSchedule::From(1));
+    /// ```
+    pub fn suspend_faults(&mut self, on: bool) {
+        self.arena.suspend_faults(on);
+    }
+
     /// The fault schedule in force, as its remaining allocations see it.
     pub fn fault_schedule(&self) -> FaultSchedule {
         self.arena.faults()

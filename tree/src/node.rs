@@ -299,6 +299,8 @@ pub struct NodeArena {
     faults: FaultSchedule,
     /// Allocation attempts since the schedule was set.
     fault_seen: u64,
+    /// While set, allocations neither fail nor count against the schedule.
+    faults_suspended: bool,
 }
 
 impl NodeArena {
@@ -306,6 +308,12 @@ impl NodeArena {
     pub fn set_faults(&mut self, s: FaultSchedule) {
         self.faults = s;
         self.fault_seen = 0;
+    }
+
+    /// Suspends (or resumes) the fault schedule: while suspended,
+    /// allocations neither fail nor count as attempts.
+    pub fn suspend_faults(&mut self, on: bool) {
+        self.faults_suspended = on;
     }
 
     /// The fault schedule in force.
@@ -325,10 +333,12 @@ impl NodeArena {
 
     /// `kmem_cache_alloc()`: a zeroed node, or `None` when the allocation fails.
     pub(crate) fn alloc(&mut self) -> Option<NodeId> {
-        self.fault_seen += 1;
-        if self.faults.fails(self.fault_seen) {
-            self.counters.failed += 1;
-            return None;
+        if !self.faults_suspended {
+            self.fault_seen += 1;
+            if self.faults.fails(self.fault_seen) {
+                self.counters.failed += 1;
+                return None;
+            }
         }
         let id = match self.free_ids.pop() {
             Some(id) => {
