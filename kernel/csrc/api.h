@@ -17,13 +17,6 @@
  *                                 node arena (a sheaf), when the handle goes
  */
 
-static int mfk_tree_has_entry(struct maple_tree *mt)
-{
-	unsigned long index = 0;
-
-	return mt_find(mt, &index, ULONG_MAX) != NULL;
-}
-
 struct mfk_tree {
 	struct maple_tree mt;
 	struct ma_state mas;    /* the cursor */

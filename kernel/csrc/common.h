@@ -5,9 +5,11 @@
  * (256-byte nodes from chunks we own, counted, with a fault schedule).
  *
  * Included by each generation's gen-*.c after the kernel headers and
- * before lib/maple_tree.c. The generation file then maps its kernel's
- * allocation entry points (kmem_cache_alloc and the bulk calls, or the
- * slab sheaf calls, kfree and kfree_rcu) onto mfk_alloc() and mfk_free().
+ * before lib/maple_tree.c; it also marks mas_nomem()'s refills through
+ * the tree lock, which every generation drops to refill. The generation
+ * file then maps its kernel's allocation entry points (kmem_cache_alloc
+ * and the bulk calls: maple_alloc.h; or the slab sheaf calls, kfree and
+ * kfree_rcu) onto mfk_alloc() and mfk_free().
  */
 
 /* ---------------------------------------------------------------------- */
@@ -394,3 +396,24 @@ static void mfk_free(void *p)
 	mfk_a.freed++;
 }
 
+/* ---------------------------------------------------------------------- */
+/* The tree lock: every generation's mas_nomem() drops it to refill.     */
+
+/* The unlock and relock around mas_nomem()'s refill mark the refill. */
+static void mfk_tree_unlock(struct maple_tree *mt)
+{
+	(void)mt;
+	mfk_a.in_refill = 1;
+	mfk_a.refill_calls = 0;
+}
+
+static void mfk_tree_lock(struct maple_tree *mt)
+{
+	(void)mt;
+	mfk_a.in_refill = 0;
+}
+
+#undef mtree_lock
+#define mtree_lock(mt) mfk_tree_lock(mt)
+#undef mtree_unlock
+#define mtree_unlock(mt) mfk_tree_unlock(mt)

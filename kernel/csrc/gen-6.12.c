@@ -44,150 +44,18 @@ static void mfk_dump_stack(void);
 /* ---------------------------------------------------------------------- */
 /* The allocation entry points of this generation.                        */
 
-struct kmem_cache {
-	unsigned int size;
-};
-
-static struct kmem_cache mfk_cache = { MFK_NODE };
-
-struct kmem_cache *kmem_cache_create(const char *name, unsigned int size,
-		unsigned int align, unsigned int flags, void (*ctor)(void *))
-{
-	(void)name; (void)align; (void)flags; (void)ctor;
-	/* The port and this allocator both assume 256-byte nodes. */
-	if (size != MFK_NODE)
-		abort();
-	return &mfk_cache;
-}
-
-void *kmem_cache_alloc_lru(struct kmem_cache *cachep, struct list_lru *lru, int gfp)
-{
-	int first = mfk_refill_first_call();
-	void *p;
-
-	(void)cachep; (void)lru; (void)gfp;
-	p = mfk_alloc();
-	if (!p && first)
-		mfk_refill_failed();
-	return p;
-}
-
-void kmem_cache_free(struct kmem_cache *cachep, void *objp)
-{
-	(void)cachep;
-	mfk_free(objp);
-}
-
-void kmem_cache_free_bulk(struct kmem_cache *cachep, size_t size, void **list)
-{
-	(void)cachep;
-	for (size_t i = 0; i < size; i++)
-		mfk_free(list[i]);
-}
-
-/* All or nothing, each node one attempt, as the Rust port's allocator. */
-int kmem_cache_alloc_bulk(struct kmem_cache *cachep, gfp_t gfp, size_t size, void **p)
-{
-	int first = mfk_refill_first_call();
-
-	(void)cachep; (void)gfp;
-	for (size_t i = 0; i < size; i++) {
-		p[i] = mfk_alloc();
-		if (!p[i]) {
-			while (i--)
-				mfk_free(p[i]);
-			if (first)
-				mfk_refill_failed();
-			return 0;
-		}
-	}
-	return (int)size;
-}
-
-/* Knobs of the kernel's userspace test allocator that maple_tree.c's test
- * helpers reference; this allocator has its own fault schedule instead. */
-void kmem_cache_set_non_kernel(struct kmem_cache *c, unsigned int v) { (void)c; (void)v; }
-void kmem_cache_set_callback(struct kmem_cache *c, void (*cb)(void *)) { (void)c; (void)cb; }
-void kmem_cache_set_private(struct kmem_cache *c, void *p) { (void)c; (void)p; }
-unsigned long kmem_cache_get_alloc(struct kmem_cache *c) { (void)c; return 0; }
-unsigned int kmem_cache_nr_allocated(struct kmem_cache *c) { (void)c; return 0; }
-unsigned int kmem_cache_nr_tallocated(struct kmem_cache *c) { (void)c; return 0; }
-void kmem_cache_zero_nr_tallocated(struct kmem_cache *c) { (void)c; }
-
-void *kmalloc(size_t size, gfp_t gfp)
-{
-	(void)gfp;
-	return calloc(1, size);
-}
-
-void kfree(void *p)
-{
-	free(p);
-}
-
-/* The unlock and relock around mas_nomem()'s refill mark the refill. */
-static void mfk_tree_unlock(struct maple_tree *mt)
-{
-	(void)mt;
-	mfk_a.in_refill = 1;
-	mfk_a.refill_calls = 0;
-}
-
-static void mfk_tree_lock(struct maple_tree *mt)
-{
-	(void)mt;
-	mfk_a.in_refill = 0;
-}
-
-#undef mtree_lock
-#define mtree_lock(mt) mfk_tree_lock(mt)
-#undef mtree_unlock
-#define mtree_unlock(mt) mfk_tree_unlock(mt)
-
-/* Planted-bug and fix edits may call this (declared before the kernel code). */
-static int mfk_tree_has_entry(struct maple_tree *mt) __attribute__((unused));
+#include "maple_alloc.h"
 
 /* ---------------------------------------------------------------------- */
 
 #include "lib/maple_tree.c"
 
 /* ---------------------------------------------------------------------- */
-/* The flat API.                                                          */
-
-/* What the flat API needs to know of this generation's maple state. */
+/* What the flat API needs to know of this generation's maple state.      */
 
 static void mfk_gen_init_state(struct ma_state *mas, struct maple_tree *mt)
 {
 	mas_init(mas, mt, 0);
-}
-
-static uint64_t mfk_gen_held(struct ma_state *mas)
-{
-	return mas_allocated(mas);
-}
-
-static void mfk_mark_pool(struct maple_alloc *a, uint8_t *keep, int depth)
-{
-	long n;
-
-	if (!a || depth > 64)
-		return;
-	n = mfk_node_no(a);
-	if (n < 0)
-		return;
-	keep[n] = 1;
-	for (int i = 0; i < a->node_count && i < MAPLE_ALLOC_SLOTS; i++) {
-		if (i == 0)
-			mfk_mark_pool(a->slot[0], keep, depth + 1);
-		else if (a->slot[i] && mfk_node_no(a->slot[i]) >= 0)
-			keep[mfk_node_no(a->slot[i])] = 1;
-	}
-}
-
-static void mfk_gen_mark_held(struct ma_state *mas, uint8_t *keep)
-{
-	if (mas->alloc && !((unsigned long)mas->alloc & 0x1))
-		mfk_mark_pool(mas->alloc, keep, 0);
 }
 
 static int32_t mfk_gen_status(const struct ma_state *mas)
@@ -195,14 +63,6 @@ static int32_t mfk_gen_status(const struct ma_state *mas)
 	return (int32_t)mas->status;
 }
 
-static int mfk_gen_preallocate(struct ma_state *mas, void *entry)
-{
-	return mas_preallocate(mas, entry, GFP_KERNEL);
-}
-
-static int mfk_gen_expected_entries(struct ma_state *mas, unsigned long n)
-{
-	return mas_expected_entries(mas, n);
-}
+#include "maple_alloc_state.h"
 
 #include "api.h"

@@ -268,28 +268,6 @@ static void mfk_kfree_rcu_cb(struct rcu_head *head)
 		mfk_call_rcu(&(ptr)->field, mfk_kfree_rcu_cb);			\
 	} while (0)
 
-/* The unlock and relock around mas_nomem()'s refill mark the refill. */
-static void mfk_tree_unlock(struct maple_tree *mt)
-{
-	(void)mt;
-	mfk_a.in_refill = 1;
-	mfk_a.refill_calls = 0;
-}
-
-static void mfk_tree_lock(struct maple_tree *mt)
-{
-	(void)mt;
-	mfk_a.in_refill = 0;
-}
-
-#undef mtree_lock
-#define mtree_lock(mt) mfk_tree_lock(mt)
-#undef mtree_unlock
-#define mtree_unlock(mt) mfk_tree_unlock(mt)
-
-/* Planted-bug and fix edits may call this (declared before the kernel code). */
-static int mfk_tree_has_entry(struct maple_tree *mt) __attribute__((unused));
-
 /* ---------------------------------------------------------------------- */
 
 #include "lib/maple_tree.c"
