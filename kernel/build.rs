@@ -136,6 +136,9 @@ struct Built {
     version: String,
     name: String,
     generation: &'static str,
+    /// Which preallocation rule the tree's `mas_preallocate()` follows
+    /// (`maplefuzz_kernel::VariantInfo::prealloc_rule`).
+    prealloc_rule: &'static str,
     about: String,
     applied: Vec<&'static str>,
     skipped: Vec<&'static str>,
@@ -230,6 +233,14 @@ fn compile_variants(
             src.join("lib/maple_tree.c").display()
         )
     })?;
+    let prealloc_rule = prealloc_rule(&maple);
+    if prealloc_rule.is_empty() {
+        println!(
+            "cargo:warning=maplefuzz kernel engine: Linux {version}'s mas_preallocate() follows \
+             none of the preallocation rules this harness knows (6.1, 6.12, 6.15+); the check \
+             of each preallocation's size does not apply to kernel@{tree}"
+        );
+    }
     let out = out.join(format!("tree-{tree}"));
     let generated = out.join("gen");
     fs::create_dir_all(generated.join("generated")).map_err(|e| e.to_string())?;
@@ -340,6 +351,7 @@ fn compile_variants(
             version: version.to_string(),
             name: v.name.to_string(),
             generation: gen.name,
+            prealloc_rule,
             about: v.about.to_string(),
             applied,
             skipped,
@@ -347,6 +359,24 @@ fn compile_variants(
         });
     }
     Ok(built)
+}
+
+/// Which of the kernel's preallocation rules the tree's unedited
+/// lib/maple_tree.c follows, by the names it is built from: `vacant-height`
+/// (6.15 and later: the write walk records the lowest vacant and
+/// sufficient nodes), `store-type` (6.12: `mas_prealloc_calc()` by store
+/// type and height), `height` (6.1: the worst case for the height,
+/// whatever the store); empty if none.
+fn prealloc_rule(maple: &str) -> &'static str {
+    if maple.contains("vacant_height") && maple.contains("sufficient_height") {
+        "vacant-height"
+    } else if maple.contains("mas_prealloc_calc") {
+        "store-type"
+    } else if maple.contains("1 + mas_mt_height(mas) * 3") {
+        "height"
+    } else {
+        ""
+    }
 }
 
 /// One static library of every variant of every tree.
@@ -617,7 +647,7 @@ fn write_variants(out: &Path, built: &[Built], refused: &[(String, String)], san
         let _ = writeln!(
             s,
             "        VariantInfo {{ tree: {:?}, engine: \"kernel@{}\", version: {:?}, name: {:?}, \
-             generation: {:?}, \
+             generation: {:?}, prealloc_rule: {:?}, \
              about: {:?}, applied: &{:?}, skipped: &{:?}, \
              vtable: unsafe {{ &*std::ptr::addr_of!({}) }} }},",
             b.tree,
@@ -625,6 +655,7 @@ fn write_variants(out: &Path, built: &[Built], refused: &[(String, String)], san
             b.version,
             b.name,
             b.generation,
+            b.prealloc_rule,
             b.about,
             b.applied,
             b.skipped,

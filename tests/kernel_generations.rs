@@ -213,6 +213,33 @@ fn a_bug_planted_in_each_generation_is_caught() {
     }
 }
 
+/// Each preallocation is checked against its own kernel's rule (6.1: the
+/// worst case for the height; 6.12: by store type; 6.18 and 7.1: by the
+/// lowest vacant and sufficient nodes): a split store's preallocation that
+/// asks one node too many, planted in each generation's own code, is
+/// caught by the **prealloc** check and by nothing else (no store runs
+/// short, the extra node goes back); the fixed build runs the same program
+/// clean, so the check holds every generation to its rule without a false
+/// alarm there.
+#[test]
+fn a_preallocation_asking_more_than_its_generations_rule_is_caught() {
+    for (tree, gen) in trees() {
+        let planted = EngineSet::parse(&format!("oracle,kernel@{tree}:prealloc-overask"))
+            .unwrap_or_else(|e| panic!("kernel@{tree}:prealloc-overask: {e}"));
+        let caught = (0..50).find_map(|i| {
+            let p = exec_program(Target::TreePrealloc, 0x0a5c, i);
+            diff::run_any(&p, &planted).err().map(|d| (i, d))
+        });
+        let (i, d) = caught.unwrap_or_else(|| panic!("kernel@{tree} ({gen}): never caught"));
+        assert_eq!(d.check, Check::Prealloc, "{tree}: {d}");
+        assert!(d.detail.contains("the rule of Linux"), "{tree}: {d}");
+        println!("kernel@{tree} ({gen}) caught in program {i}: {}", d.detail);
+        let p = exec_program(Target::TreePrealloc, 0x0a5c, i);
+        diff::run_any(&p, &set(tree, "fixed"))
+            .unwrap_or_else(|d| panic!("kernel@{tree}:fixed on program {i}: {d}"));
+    }
+}
+
 /// `maplefuzz sweep` on every tree: a fault program of the `tree_faults`
 /// target (its own schedules dropped, cut to its first ops), with every
 /// node allocation failing in turn and from there on, stays clean:

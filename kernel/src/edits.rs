@@ -205,6 +205,54 @@ pub const EDITS: &[Edit] = &[
             "\tpivots = ma_pivots(mn, mt);\n\tif (mas->max == ULONG_MAX)\n\t\t(void)*(void * volatile *)&slots[mt_slots[mt]];\n\tif (likely(!slots[0])) {",
         )],
     },
+    // One planted bug in each generation's own words: a split store's
+    // preallocation asks for one node more than the tree's rule. Nothing
+    // runs short and the extra node goes back at mas_destroy(), so only the
+    // check of each preallocation against its version's rule sees it.
+    Edit {
+        name: "plant-prealloc-overask",
+        planted: true,
+        generation: Some("6.1"),
+        about: "Linux 6.1: mas_preallocate() asks for 2 + 3 * height nodes, one more \
+                than its worst case",
+        changes: &[(
+            "mas_node_count_gfp(mas, 1 + mas_mt_height(mas) * 3, gfp);",
+            "mas_node_count_gfp(mas, 2 + mas_mt_height(mas) * 3, gfp);",
+        )],
+    },
+    Edit {
+        name: "plant-prealloc-overask",
+        planted: true,
+        generation: Some("6.12"),
+        about: "Linux 6.12: mas_prealloc_calc() asks 2 * height + 2 nodes for a split \
+                store, one more than it can use",
+        changes: &[(
+            "\tcase wr_split_store:\n\t\tret =  mas_mt_height(mas) * 2 + 1;",
+            "\tcase wr_split_store:\n\t\tret =  mas_mt_height(mas) * 2 + 2;",
+        )],
+    },
+    Edit {
+        name: "plant-prealloc-overask",
+        planted: true,
+        generation: Some("6.18"),
+        about: "Linux 6.18: mas_prealloc_calc() asks one node more than the vacant-height \
+                rule for a split store",
+        changes: &[(
+            "\tcase wr_split_store:\n\t\tret = delta * 2 + 1;",
+            "\tcase wr_split_store:\n\t\tret = delta * 2 + 2;",
+        )],
+    },
+    Edit {
+        name: "plant-prealloc-overask",
+        planted: true,
+        generation: Some("7.1"),
+        about: "Linux 7.1: mas_prealloc_calc() asks one node more than the vacant-height \
+                rule for a split store",
+        changes: &[(
+            "\tcase wr_split_store:\n\t\tret = delta * 2 + 1;",
+            "\tcase wr_split_store:\n\t\tret = delta * 2 + 2;",
+        )],
+    },
     Edit {
         name: "plant-erase-spin",
         planted: true,
@@ -246,6 +294,14 @@ pub const VARIANTS: &[VariantDef] = &[
                 process with SIGSEGV (fatal signals as failures: shrinking, replay, nightly)",
         fixed: true,
         plant: Some("plant-destroy-uaf"),
+    },
+    VariantDef {
+        name: "prealloc-overask",
+        about: "fixed, plus a split store's preallocation asking one node more than the \
+                tree's own rule (each generation's rule, planted in its own code): caught \
+                only by the check of each preallocation's size",
+        fixed: true,
+        plant: Some("plant-prealloc-overask"),
     },
     VariantDef {
         name: "erase-spin",

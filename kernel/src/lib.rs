@@ -75,6 +75,12 @@ pub struct VariantInfo {
     /// Its maple tree generation, named by its first kernel version
     /// (`6.12`: maple_alloc chains; see `build.rs`).
     pub generation: &'static str,
+    /// The preallocation rule its `mas_preallocate()` follows, read from
+    /// the tree's source at build time: `height` (Linux 6.1: the worst case
+    /// for the tree's height), `store-type` (6.12: by store type and
+    /// height), `vacant-height` (6.15 and later: by the lowest nodes with
+    /// room); empty if the tree follows none of these.
+    pub prealloc_rule: &'static str,
     /// What it is.
     pub about: &'static str,
     /// The edits applied to lib/maple_tree.c.

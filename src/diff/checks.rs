@@ -5,7 +5,8 @@
 
 use super::{e_name, Applied, At, Check, Divergence, Event, RunStats};
 use crate::engine::{Outcome, TreeEngine};
-use crate::ops::TreeOp;
+use crate::ops::{token_to_entry, TreeOp};
+use crate::tree::StorePlan;
 
 /// A **caller error** (the program broke a kernel calling convention: a
 /// store beyond a bulk reservation, a preallocated store that needed more)
@@ -392,6 +393,78 @@ pub(crate) fn traffic(
                 d.1
             );
             return Err(at.diverge(engines, Check::Traffic, e_name(engines, i), detail));
+        }
+    }
+    Ok(())
+}
+
+/// Before a `prealloc` op, for each engine that has nodes and a known
+/// preallocation rule: what its `mas_preallocate()` will learn of the store
+/// (from the engine's own nodes: the port's tree, or a copy of a kernel's),
+/// and its allocations refused so far. `None` for the others and for every
+/// other op.
+pub(crate) fn prealloc_plans(
+    engines: &[Box<dyn TreeEngine>],
+    op: &TreeOp,
+) -> Vec<Option<(StorePlan, u64)>> {
+    let TreeOp::Prealloc { first, last, value } = *op else {
+        return vec![None; engines.len()];
+    };
+    let entry = value.map(token_to_entry);
+    engines
+        .iter()
+        .map(|e| {
+            let ins = e.inspect()?;
+            e.prealloc_rule()?;
+            let mut plan = None;
+            ins.with_nodes(&mut |t| plan = Some(t.plan_store(first, last, entry)));
+            Some((plan?, ins.failed_allocs()))
+        })
+        .collect()
+}
+
+/// **prealloc** (its size): a `mas_preallocate()` that succeeded with no
+/// allocation refused tops the writer up to what its kernel version's rule
+/// asks for that store ([`crate::engine::PreallocRule`], written from each
+/// version's source), keeping more only if it already held more. Too few
+/// nodes would show later as a store running short, but only on a store
+/// that needs them all; too many, or another version's rule, leave no
+/// other trace: the extra nodes go back at `mas_destroy()`. `plans` is
+/// [`prealloc_plans`] of the step, `ok` whether each engine's op succeeded.
+pub(crate) fn prealloc_request(
+    engines: &[Box<dyn TreeEngine>],
+    at: &At<'_>,
+    plans: &[Option<(StorePlan, u64)>],
+    ok: &[bool],
+) -> Result<(), Box<Divergence>> {
+    for (i, e) in engines.iter().enumerate() {
+        let (Some((plan, failed_before)), Some(rule), Some(ins)) =
+            (plans[i], e.prealloc_rule(), e.inspect())
+        else {
+            continue;
+        };
+        let Some(had) = ins.held_at_prealloc() else {
+            continue;
+        };
+        if !ok[i] || ins.failed_allocs() != failed_before {
+            continue;
+        }
+        let held = ins.accounting().held;
+        let asked = rule.request(&plan);
+        if held != asked.max(had) {
+            let detail = format!(
+                "mas_preallocate() left the writer holding {held} nodes (it held {had}) for a \
+                 {} of {:#x}-{:#x} at height {} (lowest vacant node at height {}, sufficient \
+                 at {}); the rule of {} asks for {asked}",
+                plan.store_type.name(),
+                plan.index,
+                plan.last,
+                plan.height,
+                plan.vacant_height,
+                plan.sufficient_height,
+                rule.versions()
+            );
+            return Err(at.diverge(engines, Check::Prealloc, e_name(engines, i), detail));
         }
     }
     Ok(())

@@ -427,6 +427,7 @@ fn run_steps(
             .iter()
             .map(|e| e.inspect().and_then(|i| i.node_traffic()))
             .collect();
+        let plans = checks::prealloc_plans(engines, op);
         if is_cursor_move(op) && engines.iter().any(|e| e.cursor_positioned() == Some(false)) {
             for g in &groups {
                 pause_all(&mut engines[g.clone()], &at(step, op, &opts, g.start))?;
@@ -469,7 +470,13 @@ fn run_steps(
                 stats.stopped = Some((step, why));
                 break 'steps;
             }
+            let ok: Vec<bool> = applied
+                .outcomes
+                .iter()
+                .map(|o| *o == Outcome::Status(Ok(())))
+                .collect();
             checks::results(group, applied, &at, observe)?;
+            checks::prealloc_request(group, &at, &plans[g.clone()], &ok)?;
             if op.is_write() {
                 pause_all(group, &at)?;
                 if g.start == 0 {

@@ -52,6 +52,7 @@ struct Broken {
     step: usize,
     fake_failures: u64,
     generation: &'static str,
+    rule: Option<crate::engine::PreallocRule>,
 }
 
 impl Broken {
@@ -64,6 +65,15 @@ impl Broken {
             step: 0,
             fake_failures: 0,
             generation: crate::engine::PORT_GENERATION,
+            rule: Some(crate::engine::PreallocRule::StoreType),
+        }
+    }
+
+    /// The same, claiming its preallocations follow `rule`.
+    fn with_rule(self, rule: crate::engine::PreallocRule) -> Broken {
+        Broken {
+            rule: Some(rule),
+            ..self
         }
     }
 
@@ -80,6 +90,10 @@ impl TreeEngine for Broken {
 
     fn generation(&self) -> Option<&'static str> {
         Some(self.generation)
+    }
+
+    fn prealloc_rule(&self) -> Option<crate::engine::PreallocRule> {
+        self.rule
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
@@ -187,6 +201,9 @@ impl Inspect for Broken {
     }
     fn with_nodes(&self, f: &mut dyn FnMut(&crate::tree::MapleTree)) -> bool {
         self.inner.with_nodes(f)
+    }
+    fn held_at_prealloc(&self) -> Option<u64> {
+        self.inner.held_at_prealloc()
     }
 }
 
@@ -472,6 +489,41 @@ fn the_preallocated_store_running_short_is_caught_by_the_prealloc_check() {
         (Check::Prealloc, 2, "broken")
     );
     assert!(d.detail.contains("preallocation violated"), "{}", d.detail);
+}
+
+/// The size of each preallocation: an engine whose code follows another
+/// kernel version's rule than the one it claims (here the port's 6.12
+/// code, claiming 6.1's worst case for the height) is caught at the
+/// preallocation, though nothing else shows it; with its own rule the same
+/// program, whose tree grows to three levels, runs clean.
+#[test]
+fn a_preallocation_of_another_versions_size_is_caught_by_the_prealloc_check() {
+    let mut text = String::new();
+    for i in 0..400u64 {
+        text += &format!("store {:#x} {:#x} v{}\n", i * 16, i * 16 + 7, i + 1);
+    }
+    text += "prealloc 0x5008 0x500a v9\nstore_prealloc v9\n";
+    let p = parse_program(&text).unwrap();
+    let run = |broken: Broken| {
+        let mut engines: Vec<Box<dyn TreeEngine>> = vec![
+            Box::new(OracleEngine::new(TreeConfig::default())),
+            Box::new(broken),
+        ];
+        run_with(&p, &mut engines, Options::default())
+    };
+    run(Broken::new(Defect::WrongResult, usize::MAX)).expect("the 6.12 rule is the port's");
+    let claims_6_1 =
+        Broken::new(Defect::WrongResult, usize::MAX).with_rule(crate::engine::PreallocRule::Height);
+    let d = run(claims_6_1).expect_err("caught");
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Prealloc, 400, "broken")
+    );
+    assert!(
+        d.detail.contains("the rule of Linux 6.1 asks for 10"),
+        "{}",
+        d.detail
+    );
 }
 
 /// The structural check: an engine whose tree holds the right entries in a

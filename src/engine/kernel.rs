@@ -24,6 +24,8 @@ pub struct KernelEngine {
     name: &'static str,
     /// The tree's maple tree generation.
     generation: &'static str,
+    /// The tree's preallocation rule, by name (`VariantInfo::prealloc_rule`).
+    prealloc_rule: &'static str,
     book: PreallocBook,
     /// The writer's bulk mode (see `engine::bulk`).
     bulk: BulkBook,
@@ -90,6 +92,7 @@ impl KernelEngine {
             tree: KernelTree::new(variant, config.flags()),
             name: if default { "kernel" } else { variant.engine },
             generation: variant.generation,
+            prealloc_rule: variant.prealloc_rule,
             book: PreallocBook::default(),
             bulk: BulkBook::default(),
             alloc_tree: config.alloc,
@@ -247,6 +250,10 @@ impl TreeEngine for KernelEngine {
         Some(self.generation)
     }
 
+    fn prealloc_rule(&self) -> Option<super::PreallocRule> {
+        super::PreallocRule::from_name(self.prealloc_rule)
+    }
+
     fn apply_unfaulted(&mut self, op: &TreeOp) -> Outcome {
         self.tree.suspend_faults(true);
         let out = self.apply(op);
@@ -324,6 +331,7 @@ impl TreeEngine for KernelEngine {
                 if first > last {
                     return Outcome::Status(Err(Errno::EINVAL));
                 }
+                self.book.held_at_prealloc = Some(self.tree.held());
                 let r = self.call(OpCode::Prealloc, first, last, entry(value), 0);
                 let res = errno(r.ret);
                 if res.is_ok() {
@@ -420,6 +428,10 @@ impl Inspect for KernelEngine {
     fn store_stats(&self) -> StoreStats {
         // The C code does not report its store types; the port's count.
         StoreStats::default()
+    }
+
+    fn held_at_prealloc(&self) -> Option<u64> {
+        self.book.held_at_prealloc
     }
 
     fn dump(&self) -> String {

@@ -12,11 +12,13 @@ pub(crate) use bulk::BulkBook;
 
 mod bulk;
 pub mod kernel;
+pub mod prealloc_rule;
 mod reference;
 mod rust;
 pub mod select;
 pub mod vma;
 pub use kernel::KernelEngine;
+pub use prealloc_rule::PreallocRule;
 pub use reference::{profile_of_tree, OracleEngine};
 pub use rust::RustEngine;
 pub use select::{EngineSet, KernelChoice};
@@ -148,6 +150,10 @@ pub(crate) struct PreallocBook {
     pub(crate) pending: Option<(u64, u64, Option<u64>)>,
     /// The entry a `store_prealloc` may store now, if one may.
     store_ready: Option<Option<u64>>,
+    /// The nodes the engine's maple states held when the current op called
+    /// `mas_preallocate()` (after releasing an earlier preallocation), if
+    /// it did: a preallocation tops the writer up to its request.
+    pub(crate) held_at_prealloc: Option<u64>,
 }
 
 impl PreallocBook {
@@ -155,6 +161,7 @@ impl PreallocBook {
     /// first (the caller then runs `mas_destroy()`), and which entry a
     /// `store_prealloc` may store during `op`.
     pub(crate) fn before(&mut self, op: &TreeOp) -> (bool, Option<Option<u64>>) {
+        self.held_at_prealloc = None;
         let release = self.pending.is_some() && !keeps_preallocation(op);
         if release {
             self.pending = None;
@@ -216,6 +223,12 @@ pub trait Inspect {
     fn node_traffic(&self) -> Option<(u64, u64)> {
         None
     }
+    /// The nodes the engine's maple states held when its last op called
+    /// `mas_preallocate()`, after releasing any earlier preallocation;
+    /// `None` if the last op did not call it.
+    fn held_at_prealloc(&self) -> Option<u64> {
+        None
+    }
     /// Calls `f` with the engine's nodes as a port tree (the port itself,
     /// or a copy of a foreign engine's nodes) for the executor's structural
     /// check; `false` if the engine has no such nodes.
@@ -234,6 +247,12 @@ pub trait TreeEngine {
     /// layouts, and which allocation an injected failure hits, are the
     /// same only between engines of one generation.
     fn generation(&self) -> Option<&'static str> {
+        None
+    }
+    /// The preallocation rule of the kernel whose code the engine runs
+    /// (the port: 6.12's); `None` for the oracle, or a tree whose rule the
+    /// harness does not know.
+    fn prealloc_rule(&self) -> Option<PreallocRule> {
         None
     }
     /// Runs one op.

@@ -172,6 +172,10 @@ impl TreeEngine for RustEngine {
         Some(PORT_GENERATION)
     }
 
+    fn prealloc_rule(&self) -> Option<super::PreallocRule> {
+        Some(super::PreallocRule::StoreType)
+    }
+
     fn apply_unfaulted(&mut self, op: &TreeOp) -> Outcome {
         self.tree.suspend_faults(true);
         let out = self.apply(op);
@@ -220,6 +224,7 @@ impl TreeEngine for RustEngine {
             } => Outcome::Alloc(t.alloc_rrange(token_to_entry(value), size, min, max)),
             TreeOp::Prealloc { first, last, value } => {
                 self.wmas.set_range(first, last);
+                self.book.held_at_prealloc = Some(t.node_accounting().2);
                 let r = self.wmas.preallocate(t, value.map(token_to_entry));
                 if r.is_ok() {
                     self.book.preallocated(first, last, value);
@@ -344,6 +349,10 @@ impl Inspect for RustEngine {
 
     fn store_stats(&self) -> StoreStats {
         *self.tree.store_stats()
+    }
+
+    fn held_at_prealloc(&self) -> Option<u64> {
+        self.book.held_at_prealloc
     }
 
     fn dump(&self) -> String {

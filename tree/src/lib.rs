@@ -150,6 +150,35 @@ impl StoreType {
     }
 }
 
+/// What the write walk of `mas_preallocate()` learns of a store before it
+/// allocates anything: the inputs of every kernel version's preallocation
+/// rule. Linux 6.1 sizes a preallocation by the height alone, 6.12 by the
+/// store type and the height, 6.15 and later by the store type and the
+/// heights of the lowest internal nodes that can absorb the change.
+/// [`MapleTree::plan_store`] makes one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StorePlan {
+    /// How `mas_wr_store_type()` classifies the store (outside bulk mode).
+    pub store_type: StoreType,
+    /// `mas_mt_height()`: the tree's height before the store.
+    pub height: u32,
+    /// The height of the lowest internal node on the walk with a free
+    /// slot (`wr_mas->vacant_height` of Linux 6.15 and later); 0 if none.
+    pub vacant_height: u32,
+    /// The height of the lowest internal node on the walk with more than
+    /// its minimum occupancy plus one, the root more than two children
+    /// (`wr_mas->sufficient_height`, 6.15 and later); 0 if none.
+    pub sufficient_height: u32,
+    /// Whether the tree is in RCU mode.
+    pub in_rcu: bool,
+    /// The store's range and entry, as given.
+    pub index: u64,
+    /// See [`index`](Self::index).
+    pub last: u64,
+    /// See [`index`](Self::index); 0 for `NULL`.
+    pub entry: u64,
+}
+
 /// How many stores of each type a tree has executed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -437,6 +466,22 @@ impl MapleTree {
             0
         };
         (e != 0).then_some(e)
+    }
+
+    /// What `mas_preallocate()` would learn of a store of `entry` over
+    /// `[first, last]` on this tree as it stands (a fresh maple state, not
+    /// in bulk mode), without allocating or changing anything: the inputs
+    /// of each kernel version's preallocation rule.
+    ///
+    /// ```
+    /// use maple_tree::{MapleTree, StoreType};
+    /// let t = MapleTree::new();
+    /// let plan = t.plan_store(5, 10, Some(0x1000));
+    /// assert_eq!(plan.store_type, StoreType::StoreRoot);
+    /// assert_eq!(plan.height, 0);
+    /// ```
+    pub fn plan_store(&self, first: u64, last: u64, entry: Option<u64>) -> StorePlan {
+        prealloc::plan_store(self, first, last, entry.unwrap_or(0))
     }
 
     /// `mtree_store_range()`: store `entry` (or NULL) over `[first, last]`.

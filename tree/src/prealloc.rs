@@ -15,7 +15,7 @@ use super::write::{
     mas_prealloc_calc, mas_wr_end_piv, mas_wr_prealloc_setup, mas_wr_store_entry,
     mas_wr_store_type, mas_wr_walk_descend, WrState,
 };
-use super::{Errno, MapleTree, StoreType};
+use super::{Errno, MapleTree, StorePlan, StoreType};
 use crate::mutants::{active, Mutant};
 
 /// `mas_preallocate()`: classify the store of `entry` over the state's range
@@ -44,6 +44,25 @@ pub(crate) fn mas_preallocate(
     }
     mas.flags |= MA_STATE_PREALLOC;
     Ok(request)
+}
+
+/// The first half of `mas_preallocate()` on a fresh state: set up, walk and
+/// classify the store, and report what the walk learned.
+pub(crate) fn plan_store(t: &MapleTree, first: u64, last: u64, entry: u64) -> StorePlan {
+    let mut mas = Mas::new(first, last);
+    let mut wr = WrState::new(entry);
+    mas_wr_prealloc_setup(t, &mut mas, &mut wr);
+    mas_wr_store_type(t, &mut mas, &mut wr);
+    StorePlan {
+        store_type: mas.store_type,
+        height: t.height(),
+        vacant_height: wr.vacant_height,
+        sufficient_height: wr.sufficient_height,
+        in_rcu: t.in_rcu(),
+        index: first,
+        last,
+        entry,
+    }
 }
 
 /// `mas_store_prealloc()`: store on a preallocated state, then release what

@@ -27,6 +27,16 @@ pub(crate) struct WrState {
     pub content: u64,
     /// The entry being written (0 for NULL).
     pub entry: u64,
+    /// The height, counted from the leaves' parents' level up as the
+    /// kernel counts it (the root is `depth` 1), of the lowest internal
+    /// node the walk passed that has a free slot; 0 if none. Linux 6.15
+    /// and later record it in the write walk and size preallocations by
+    /// it; 6.12, which the port follows, does not use it.
+    pub vacant_height: u32,
+    /// The same for the lowest internal node with more than its minimum
+    /// occupancy plus one (the root: more than two children), which a
+    /// rebalance or spanning store can stop at; 0 if none (6.15 and later).
+    pub sufficient_height: u32,
 }
 
 impl WrState {
@@ -41,6 +51,8 @@ impl WrState {
             end_piv: 0,
             content: 0,
             entry,
+            vacant_height: 0,
+            sufficient_height: 0,
         }
     }
 }
@@ -315,7 +327,24 @@ fn mas_wr_walk(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) -> bool {
         if wr.ty.is_leaf() {
             return true;
         }
+        record_heights(t, mas, wr);
         mas_wr_walk_traverse(mas, wr);
+    }
+}
+
+/// What Linux 6.15 and later note of each internal node the write walk
+/// passes (the port's `mas.depth` is 1 at the root, so it is already the
+/// height those kernels record as `depth + 1`).
+fn record_heights(t: &MapleTree, mas: &Mas, wr: &mut WrState) {
+    if mas.end + 1 < wr.ty.slots() {
+        wr.vacant_height = mas.depth;
+    }
+    if t.arena.is_root(mas.node) {
+        if mas.end > 2 {
+            wr.sufficient_height = 1;
+        }
+    } else if mas.end > wr.ty.min_slots() + 1 {
+        wr.sufficient_height = mas.depth;
     }
 }
 
