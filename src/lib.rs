@@ -27,6 +27,11 @@
 //! (`maplefuzz --mutant NAME`, `maplefuzz mutants`), switched on in the
 //! tree crate too. A Rust user who wants only the maple tree depends on
 //! `maple-tree` (`tree/`), whose `mutants` feature is off by default.
+//!
+//! `cli` (default): the `maplefuzz` binary (`src/main.rs`) and what only
+//! it uses, clap (arguments) and indicatif (the progress bar, drawn
+//! through [`driver::Progress`]). The library uses neither; the fuzz
+//! crates depend on it without this feature.
 
 #![forbid(unsafe_code)]
 

@@ -5,10 +5,12 @@
 
 use clap::builder::PossibleValuesParser;
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use maplefuzz::driver::mutants::{self as dm, MutantsOptions};
 use maplefuzz::driver::nightly::{NightlySummary, TargetSummary};
 use maplefuzz::driver::shrink::{self, ShrinkOptions};
 use maplefuzz::driver::{self, DriverError, FuzzOptions};
+use maplefuzz::driver::{CampaignStats, Progress};
 use maplefuzz::mutants::{self, Mutant};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -388,12 +390,16 @@ fn main() -> ExitCode {
                 seed,
                 max_execs,
                 crash_dir,
-                quiet,
                 print: true,
                 engines,
                 hang_seconds,
             };
-            driver::fuzz(&opts).map(|o| o.exit_code())
+            if quiet {
+                driver::fuzz(&opts)
+            } else {
+                driver::fuzz_with_progress(&opts, &mut ProgressLine::new(seconds))
+            }
+            .map(|o| o.exit_code())
         }
         Command::Sweep { file, mutant } => {
             if let Err(e) = select_mutant(mutant.as_deref()) {
@@ -552,5 +558,39 @@ fn main() -> ExitCode {
             eprintln!("maplefuzz: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+/// The progress bar of `fuzz` on stderr (not with `--quiet`): elapsed
+/// seconds of the budget, or a spinner without one, and the campaign's
+/// progress line.
+struct ProgressLine(ProgressBar);
+
+impl ProgressLine {
+    fn new(seconds: u64) -> ProgressLine {
+        let target = ProgressDrawTarget::stderr_with_hz(4);
+        let bar = if seconds > 0 {
+            let style =
+                ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} s  {wide_msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+            ProgressBar::with_draw_target(Some(seconds), target).with_style(style)
+        } else {
+            let style = ProgressStyle::with_template("{spinner} {elapsed}  {wide_msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
+            ProgressBar::with_draw_target(None, target).with_style(style)
+        };
+        ProgressLine(bar)
+    }
+}
+
+impl Progress for ProgressLine {
+    fn update(&mut self, stats: &CampaignStats) {
+        self.0.set_position(stats.elapsed.as_secs());
+        self.0.set_message(stats.progress_line());
+    }
+
+    fn finish(&mut self) {
+        self.0.finish_and_clear();
     }
 }

@@ -22,7 +22,6 @@ fn target_campaign(target: &str, seed: u64, execs: u64, name: &str) -> FuzzOutco
         seed: Some(seed),
         max_execs: Some(execs),
         crash_dir: dir.clone(),
-        quiet: true,
         print: false,
         engines: maplefuzz::engine::EngineSet::from_env(),
         hang_seconds: maplefuzz::driver::watchdog::DEFAULT_HANG_SECONDS,
@@ -128,7 +127,6 @@ fn unknown_target_is_an_error() {
     let opts = FuzzOptions {
         target: "nope".to_string(),
         max_execs: Some(1),
-        quiet: true,
         print: false,
         engines: maplefuzz::engine::EngineSet::from_env(),
         hang_seconds: maplefuzz::driver::watchdog::DEFAULT_HANG_SECONDS,

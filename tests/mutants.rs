@@ -148,7 +148,6 @@ fn the_same_executions_without_a_mutant_are_clean() {
             seed: Some(SEED),
             max_execs: Some(n),
             crash_dir: dir.clone(),
-            quiet: true,
             print: false,
             engines: EngineSet::from_env(),
             hang_seconds: maplefuzz::driver::watchdog::DEFAULT_HANG_SECONDS,

@@ -36,7 +36,6 @@ use crate::diff::panic_message;
 use crate::diff::{self, Divergence};
 use crate::ops::gen::{generate_profile, Profile};
 use crate::ops::AnyProgram;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use maplefuzz_kernel::inflight;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -177,8 +176,6 @@ pub struct FuzzOptions {
     pub max_execs: Option<u64>,
     /// Where reproducers of divergences go.
     pub crash_dir: PathBuf,
-    /// No progress bar.
-    pub quiet: bool,
     /// Print the summary (and a divergence report) to stdout.
     pub print: bool,
     /// The engines every tree program runs on.
@@ -197,7 +194,6 @@ impl Default for FuzzOptions {
             seed: None,
             max_execs: None,
             crash_dir: PathBuf::from("crashes"),
-            quiet: false,
             print: true,
             engines: crate::engine::EngineSet::all_available(),
             hang_seconds: watchdog::DEFAULT_HANG_SECONDS,
@@ -335,34 +331,39 @@ fn execute(
     }
 }
 
-fn progress_bar(opts: &FuzzOptions) -> ProgressBar {
-    if opts.quiet {
-        return ProgressBar::hidden();
-    }
-    let target = ProgressDrawTarget::stderr_with_hz(4);
-    if opts.seconds > 0 {
-        let style = ProgressStyle::with_template("{spinner} [{bar:20}] {pos}/{len} s  {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> ");
-        ProgressBar::with_draw_target(Some(opts.seconds), target).with_style(style)
-    } else {
-        let style = ProgressStyle::with_template("{spinner} {elapsed}  {wide_msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner());
-        ProgressBar::with_draw_target(None, target).with_style(style)
-    }
+/// What a campaign shows while it runs. The library draws nothing: the
+/// `maplefuzz` binary draws its progress bar through this.
+pub trait Progress {
+    /// The campaign so far (`stats.elapsed` is up to date), about four
+    /// times a second.
+    fn update(&mut self, stats: &CampaignStats);
+    /// The campaign is over: called once, before the summary is printed.
+    fn finish(&mut self) {}
 }
 
-/// Runs a campaign (see the module documentation).
+/// No progress display.
+impl Progress for () {
+    fn update(&mut self, _: &CampaignStats) {}
+}
+
+/// Runs a campaign (see the module documentation), showing no progress.
 ///
 /// Returns `Err` only for a usage error (an unknown target); a divergence
 /// is a normal outcome with [`FuzzOutcome::failure`] set and exit code 1.
 pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
+    fuzz_with_progress(opts, &mut ())
+}
+
+/// [`fuzz`], reporting its progress to `progress`.
+pub fn fuzz_with_progress(
+    opts: &FuzzOptions,
+    progress: &mut dyn Progress,
+) -> Result<FuzzOutcome, DriverError> {
     let targets = resolve_targets(&opts.target)?;
     let seed = opts.seed.unwrap_or_else(clock_seed);
     let mut stats = CampaignStats::default();
     let start = Instant::now();
     let budget = (opts.seconds > 0).then(|| Duration::from_secs(opts.seconds));
-    let bar = progress_bar(opts);
     let mut last_draw = start;
     let mut failure = None;
 
@@ -386,8 +387,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
         if now.duration_since(last_draw) >= Duration::from_millis(250) {
             last_draw = now;
             stats.elapsed = now.duration_since(start);
-            bar.set_position(stats.elapsed.as_secs());
-            bar.set_message(stats.progress_line());
+            progress.update(&stats);
         }
         let target = targets[(index % targets.len() as u64) as usize];
         let s = exec_seed(seed, index);
@@ -433,7 +433,7 @@ pub fn fuzz(opts: &FuzzOptions) -> Result<FuzzOutcome, DriverError> {
     }
     inflight::disarm();
     stats.elapsed = start.elapsed();
-    bar.finish_and_clear();
+    progress.finish();
 
     let outcome = FuzzOutcome {
         seed,

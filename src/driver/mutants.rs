@@ -124,7 +124,6 @@ pub fn run_one(opts: &MutantsOptions, mutant: Mutant, target: Target) -> MutantR
         seed: Some(opts.seed),
         max_execs: opts.max_execs,
         crash_dir: opts.crash_dir.clone(),
-        quiet: true,
         print: false,
         engines: opts.engines.clone(),
         hang_seconds: super::watchdog::DEFAULT_HANG_SECONDS,

@@ -21,37 +21,19 @@
 //!   `walk`; `destroy` is rare;
 //! - the tree configuration is one of the four alloc/rcu combinations.
 //!
-//! The profiles (op mixes measured over 1000 programs, mean length ~730):
-//!
-//! - [`Profile::TreeOps`] ([`generate`]): the mix above — stores 40%,
-//!   inserts 16%, cursor moves 34%, erases 4%, reads 5% — with gap
-//!   searches, allocations and preallocation groups sprinkled into growth
-//!   phases (together about 0.5% of ops); no fault injection.
-//! - [`Profile::TreeAlloc`] ([`generate_alloc`]): always an allocation tree.
-//!   Growth phases that leave gaps, phases that punch holes of many sizes
-//!   (erases, NULL stores), and search phases: `empty_area`/`_rev` 10%,
-//!   `alloc_range`/`alloc_rrange` 7%, over windows with every edge (min 0,
-//!   max `u64::MAX`, a known hole exactly, windows exactly the size, one
-//!   smaller than it, `min > max`, size 0 to `u64::MAX`).
-//! - [`Profile::TreePrealloc`] ([`generate_prealloc`]): `prealloc` (9%)
-//!   mostly followed at once by `store_prealloc` of the same value (7%),
-//!   aimed at every store type; one preallocation with two or three
-//!   `mas_store`s (5%) and `mas_destroy` (3%), the 2022 VMA pattern; the
-//!   odd bare `mas_store`, `mas_destroy` with nothing held, and
-//!   `store_prealloc` with nothing pending; plain writes build the trees;
-//!   on trees without RCU, in 2% of the preallocation phase's picks, a
-//!   bulk load (`destroy`, `expected_entries N`, in-order `mas_store`s,
-//!   sometimes fewer than N or with a second `expected_entries`, then
-//!   `mas_destroy`).
-//! - [`Profile::TreeFaults`] ([`generate_faults`]): every phase starts with
-//!   a `fail_allocs` schedule (nth 1..=50, next 1..=5, every 2..=20,
-//!   from 1..=50, never) and runs stores, inserts, erases, allocations,
-//!   `prealloc` + `store_prealloc` and `mas_store` under it, long growth
-//!   phases included (splits, rebalances and spanning stores fail).
+//! Each [`Profile`] is a weight table (a `Recipe`: `TREE_OPS`,
+//! `TREE_ALLOC`, `TREE_PREALLOC`, `TREE_FAULTS`): the trees it runs on,
+//! the growth phase its programs may open with, the chance of a destroy
+//! at a phase boundary, fault schedules, and its phases (growth, churn,
+//! shrink, reads, holes, searches, preallocation, faulty and spanning
+//! writes), each with its weight; one function, `generate_recipe`, draws
+//! programs from any of them. The ops within a phase are drawn in that
+//! phase's function (`phases.rs`, `prealloc.rs`).
 
 use super::{FaultSchedule, Program, TreeConfig, TreeOp, EXPECTED_ENTRIES_MAX, MAX_TOKEN};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use std::ops::{Range, RangeInclusive};
 
 const PAGE: u64 = 4096;
 
@@ -162,13 +144,7 @@ impl Profile {
 
 /// A program of `profile` from the default [`GenConfig`].
 pub fn generate_profile(profile: Profile, rng: &mut ChaCha8Rng) -> Program {
-    let cfg = GenConfig::default();
-    match profile {
-        Profile::TreeOps => generate_with(rng, &cfg),
-        Profile::TreeAlloc => generate_alloc(rng, &cfg),
-        Profile::TreePrealloc => generate_prealloc(rng, &cfg),
-        Profile::TreeFaults => generate_faults(rng, &cfg),
-    }
+    generate_recipe(profile.recipe(), rng, &GenConfig::default())
 }
 
 /// A `tree_ops` program from the default [`GenConfig`].
@@ -178,161 +154,280 @@ pub fn generate(rng: &mut ChaCha8Rng) -> Program {
 
 /// A `tree_ops` program from `cfg`. Deterministic in the rng.
 pub fn generate_with(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
-    let config = TreeConfig {
-        alloc: rng.gen(),
-        rcu: rng.gen(),
-    };
-    let len = op_count(rng, cfg);
-    let mut g = Gen::new(rng, len);
-    g.extras = Extras {
+    generate_recipe(&TREE_OPS, rng, cfg)
+}
+
+/// A `tree_alloc` program from `cfg`. Deterministic in the rng.
+pub fn generate_alloc(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
+    generate_recipe(&TREE_ALLOC, rng, cfg)
+}
+
+/// A `tree_prealloc` program from `cfg`. Deterministic in the rng.
+pub fn generate_prealloc(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
+    generate_recipe(&TREE_PREALLOC, rng, cfg)
+}
+
+/// A `tree_faults` program from `cfg`. Deterministic in the rng.
+pub fn generate_faults(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
+    generate_recipe(&TREE_FAULTS, rng, cfg)
+}
+
+impl Profile {
+    /// The weight table this profile generates from.
+    fn recipe(self) -> &'static Recipe {
+        match self {
+            Profile::TreeOps => &TREE_OPS,
+            Profile::TreeAlloc => &TREE_ALLOC,
+            Profile::TreePrealloc => &TREE_PREALLOC,
+            Profile::TreeFaults => &TREE_FAULTS,
+        }
+    }
+}
+
+// ---- The profiles as weight tables ----
+
+/// `tree_ops`: every op on every tree configuration; long programs are
+/// grown four levels deep first, then churned, shrunk and read, with the
+/// newer op families (gap searches, allocations, preallocation) rare.
+const TREE_OPS: Recipe = Recipe {
+    alloc_only: false,
+    extras: Extras {
         gap: 3,
         prealloc: 3,
-    };
-    // Most long programs open with a long growth phase, so that the tree
-    // gets four levels deep before churn and shrink phases work on it.
-    if len >= 1000 && g.rng.gen_range(0..100) < 80 {
-        let n = len * g.rng.gen_range(50..=85) / 100;
-        g.run(Phase::Grow, n);
-    }
-    while g.ops.len() < len {
-        g.phase(cfg);
-    }
-    g.ops.truncate(len);
-    Program { config, ops: g.ops }
-}
+    },
+    two_stores: true,
+    bulk: false,
+    opening: Opening {
+        min_len: 1000,
+        percent: 80,
+        share: 50..=85,
+    },
+    destroys: Destroys {
+        divisor: 1,
+        before_first: false,
+    },
+    faults: None,
+    lengths: PHASE_LENGTHS,
+    phases: &[
+        (Phase::Grow, 35),
+        (Phase::Churn, 25),
+        (Phase::Shrink, 28),
+        (Phase::Read, 12),
+    ],
+};
 
-/// A `tree_alloc` program: an allocation tree (RCU or not) grown to any
-/// height, holes punched into it, and gap searches and allocations over
-/// windows with every edge. Phases: grow 30% (gap ops sprinkled at 6%),
-/// holes 20%, search 30%, churn 10%, shrink 10%.
-pub fn generate_alloc(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
-    let config = TreeConfig {
-        alloc: true,
-        rcu: rng.gen(),
-    };
-    let len = op_count(rng, cfg);
-    let mut g = Gen::new(rng, len);
-    g.extras = Extras {
+/// `tree_alloc`: allocation trees of every height with holes of many
+/// sizes, and gap searches and allocations over edge-case windows.
+const TREE_ALLOC: Recipe = Recipe {
+    alloc_only: true,
+    extras: Extras {
         gap: 60,
         prealloc: 0,
-    };
-    if len >= 300 && g.rng.gen_range(0..100) < 70 {
-        let n = len * g.rng.gen_range(30..=70) / 100;
-        g.run(Phase::Grow, n);
-    }
-    while g.ops.len() < len {
-        if g.rng.gen_range(0..1000) < cfg.destroy_per_mille / 2 {
-            g.ops.push(TreeOp::Destroy);
-        }
-        let n = g.phase_len();
-        let end = g.ops.len() + n;
-        match g.rng.gen_range(0..100) {
-            0..=29 => g.run(Phase::Grow, n),
-            30..=49 => g.holes_phase(end),
-            50..=79 => {
-                let alloc_percent = g.rng.gen_range(10..=60);
-                g.search_phase(end, alloc_percent);
-            }
-            80..=89 => g.run(Phase::Churn, n),
-            _ => g.run(Phase::Shrink, n),
-        }
-    }
-    g.ops.truncate(len);
-    Program { config, ops: g.ops }
-}
+    },
+    two_stores: true,
+    bulk: false,
+    opening: Opening {
+        min_len: 300,
+        percent: 70,
+        share: 30..=70,
+    },
+    destroys: Destroys {
+        divisor: 2,
+        before_first: true,
+    },
+    faults: None,
+    lengths: PHASE_LENGTHS,
+    phases: &[
+        (Phase::Grow, 30),
+        (Phase::Holes, 20),
+        (Phase::Search(AllocShare::Drawn(10, 60)), 30),
+        (Phase::Churn, 10),
+        (Phase::Shrink, 10),
+    ],
+};
 
-/// A `tree_prealloc` program, any configuration: trees built by plain
-/// writes, with preallocation groups (see `prealloc_group`) among them.
-/// Phases: grow 25% (groups sprinkled at 5%), preallocation 45%, churn
-/// 15%, shrink 15%.
-pub fn generate_prealloc(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
-    let config = TreeConfig {
-        alloc: rng.gen(),
-        rcu: rng.gen(),
-    };
-    let len = op_count(rng, cfg);
-    let mut g = Gen::new(rng, len);
-    g.extras = Extras {
+/// `tree_prealloc`: preallocation as the kernel's callers use it, on trees
+/// built by plain writes, bulk loads on trees without RCU, and the odd
+/// misuse the engines must answer with `EINVAL`.
+const TREE_PREALLOC: Recipe = Recipe {
+    alloc_only: false,
+    extras: Extras {
         gap: 0,
         prealloc: 50,
-    };
-    g.bulk = !config.rcu;
-    if len >= 300 && g.rng.gen_range(0..100) < 60 {
-        let n = len * g.rng.gen_range(30..=60) / 100;
-        g.run(Phase::Grow, n);
-    }
-    while g.ops.len() < len {
-        if g.rng.gen_range(0..1000) < cfg.destroy_per_mille / 2 {
-            g.ops.push(TreeOp::Destroy);
-        }
-        let n = g.phase_len();
-        let end = g.ops.len() + n;
-        match g.rng.gen_range(0..100) {
-            0..=24 => g.run(Phase::Grow, n),
-            25..=69 => g.prealloc_phase(end),
-            70..=84 => g.run(Phase::Churn, n),
-            _ => g.run(Phase::Shrink, n),
-        }
-    }
-    g.ops.truncate(len);
-    Program { config, ops: g.ops }
+    },
+    two_stores: true,
+    bulk: true,
+    opening: Opening {
+        min_len: 300,
+        percent: 60,
+        share: 30..=60,
+    },
+    destroys: Destroys {
+        divisor: 2,
+        before_first: true,
+    },
+    faults: None,
+    lengths: PHASE_LENGTHS,
+    phases: &[
+        (Phase::Grow, 25),
+        (Phase::Prealloc, 45),
+        (Phase::Churn, 15),
+        (Phase::Shrink, 15),
+    ],
+};
+
+/// `tree_faults`: every allocating op under `fail_allocs` schedules, long
+/// growth phases included, so that splits, rebalances and spanning stores
+/// fail; sometimes a fault-free phase after a faulty one.
+const TREE_FAULTS: Recipe = Recipe {
+    alloc_only: false,
+    extras: Extras {
+        gap: 10,
+        prealloc: 30,
+    },
+    two_stores: false,
+    bulk: false,
+    opening: Opening {
+        min_len: 300,
+        percent: 50,
+        share: 20..=50,
+    },
+    destroys: Destroys {
+        divisor: 3,
+        before_first: true,
+    },
+    faults: Some(Faults {
+        calm_percent: 40,
+        calm_len: 4..100,
+    }),
+    lengths: &[(200..1500, 4), (4..200, 6)],
+    phases: &[
+        (Phase::Grow, 35),
+        (Phase::FaultyWrites, 25),
+        (Phase::Spanning, 10),
+        (Phase::Shrink, 15),
+        (Phase::Prealloc, 10),
+        (Phase::Search(AllocShare::Fixed(80)), 5),
+    ],
+};
+
+/// Phase lengths of the profiles without fault injection: a few, tens to
+/// hundreds, hundreds to thousands of ops.
+const PHASE_LENGTHS: &[(Range<usize>, u32)] = &[(4..40, 4), (40..300, 4), (300..2000, 2)];
+
+/// A generator profile as data: the trees its programs run on, how they
+/// open, and the phases they are made of, each with its weight.
+struct Recipe {
+    /// Every program on an allocation tree (else `alloc` is drawn, as
+    /// `rcu` always is).
+    alloc_only: bool,
+    /// How often growth phases sprinkle gap ops and preallocation groups.
+    extras: Extras,
+    /// See [`Gen::two_stores`].
+    two_stores: bool,
+    /// Bulk loads in preallocation phases, on trees without RCU.
+    bulk: bool,
+    /// The growth phase a program may open with.
+    opening: Opening,
+    /// Destroys at phase boundaries.
+    destroys: Destroys,
+    /// A fault schedule before every phase.
+    faults: Option<Faults>,
+    /// Phase lengths: a range of op counts, drawn uniformly, by weight.
+    lengths: &'static [(Range<usize>, u32)],
+    /// The phases by weight.
+    phases: &'static [(Phase, u32)],
 }
 
-/// A `tree_faults` program, any configuration: a fault schedule set before
-/// each phase (nth 1..=50, next 1..=5, every 2..=20, from 1..=50, never),
-/// often a fault-free build-up first, and sometimes `fail_allocs never`
-/// with a fault-free phase after a faulty one. Faulty phases: grow 35%
-/// (gap ops and preallocation groups sprinkled at 1% and 3%), mixed writes
-/// 25%, spanning writes 10%, shrink 15%, preallocation 10%, search 5%.
-pub fn generate_faults(rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
+/// A growth phase before everything else, so that trees get deep before
+/// the other phases work on them.
+struct Opening {
+    /// Programs shorter than this do not open with it.
+    min_len: usize,
+    /// The chance, in percent, that a long enough program opens with it.
+    percent: u32,
+    /// Its length, in percent of the program's.
+    share: RangeInclusive<usize>,
+}
+
+/// Destroys at phase boundaries.
+struct Destroys {
+    /// The chance is [`GenConfig::destroy_per_mille`] divided by this.
+    divisor: u32,
+    /// Whether a program may start with one.
+    before_first: bool,
+}
+
+/// Fault injection: a `fail_allocs` schedule before every phase.
+struct Faults {
+    /// The chance, in percent, that `fail_allocs never` and a fault-free
+    /// growth or churn phase follow a phase.
+    calm_percent: u32,
+    /// That fault-free phase's length.
+    calm_len: Range<usize>,
+}
+
+/// Draws an entry of a weight table: a number below the weights' sum,
+/// walked through the entries in order.
+fn pick<'t, T>(rng: &mut ChaCha8Rng, table: &'t [(T, u32)]) -> &'t T {
+    let total: u32 = table.iter().map(|&(_, w)| w).sum();
+    let mut r = rng.gen_range(0..total);
+    for (item, w) in table {
+        if r < *w {
+            return item;
+        }
+        r -= w;
+    }
+    unreachable!("a draw below the sum of the weights")
+}
+
+/// A program of `recipe` from `cfg`. Deterministic in the rng.
+fn generate_recipe(recipe: &Recipe, rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Program {
     let config = TreeConfig {
-        alloc: rng.gen(),
+        alloc: recipe.alloc_only || rng.gen(),
         rcu: rng.gen(),
     };
     let len = op_count(rng, cfg);
     let mut g = Gen::new(rng, len);
-    g.extras = Extras {
-        gap: 10,
-        prealloc: 30,
-    };
-    g.two_stores = false;
-    if len >= 300 && g.rng.gen_range(0..100) < 50 {
-        let n = len * g.rng.gen_range(20..=50) / 100;
+    g.extras = recipe.extras;
+    g.two_stores = recipe.two_stores;
+    g.bulk = recipe.bulk && !config.rcu;
+    let opening = &recipe.opening;
+    if len >= opening.min_len && g.rng.gen_range(0..100) < opening.percent {
+        let n = len * g.rng.gen_range(opening.share.clone()) / 100;
         g.run(Phase::Grow, n);
     }
     while g.ops.len() < len {
-        if g.rng.gen_range(0..1000) < cfg.destroy_per_mille / 3 {
+        let destroys = &recipe.destroys;
+        if (destroys.before_first || !g.ops.is_empty())
+            && g.rng.gen_range(0..1000) < cfg.destroy_per_mille / destroys.divisor
+        {
             g.ops.push(TreeOp::Destroy);
         }
-        let schedule = g.schedule();
-        g.ops.push(TreeOp::FailAllocs { schedule });
-        // Long phases (growth especially) so splits, rebalances and
-        // spanning stores run under the schedule.
-        let n = match g.rng.gen_range(0..10) {
-            0..=3 => g.rng.gen_range(200..1500),
-            _ => g.rng.gen_range(4..200),
+        if recipe.faults.is_some() {
+            let schedule = g.schedule();
+            g.ops.push(TreeOp::FailAllocs { schedule });
         }
-        .min(g.left().max(1));
-        let end = g.ops.len() + n;
-        match g.rng.gen_range(0..100) {
-            0..=34 => g.run(Phase::Grow, n),
-            35..=59 => g.faulty_writes(end),
-            60..=69 => g.spanning_phase(end),
-            70..=84 => g.run(Phase::Shrink, n),
-            85..=94 => g.prealloc_phase(end),
-            _ => g.search_phase(end, 80),
-        }
-        if g.rng.gen_range(0..100) < 40 {
-            g.ops.push(TreeOp::FailAllocs {
-                schedule: FaultSchedule::Never,
-            });
-            let n = g.rng.gen_range(4..100).min(g.left().max(1));
-            let phase = if g.rng.gen_bool(0.5) {
-                Phase::Grow
-            } else {
-                Phase::Churn
-            };
-            g.run(phase, n);
+        let lengths = pick(g.rng, recipe.lengths).clone();
+        let n = g.rng.gen_range(lengths).min(g.left().max(1));
+        let phase = *pick(g.rng, recipe.phases);
+        g.run(phase, n);
+        if let Some(faults) = &recipe.faults {
+            if g.rng.gen_range(0..100) < faults.calm_percent {
+                g.ops.push(TreeOp::FailAllocs {
+                    schedule: FaultSchedule::Never,
+                });
+                let n = g
+                    .rng
+                    .gen_range(faults.calm_len.clone())
+                    .min(g.left().max(1));
+                let phase = if g.rng.gen_bool(0.5) {
+                    Phase::Grow
+                } else {
+                    Phase::Churn
+                };
+                g.run(phase, n);
+            }
         }
     }
     g.ops.truncate(len);
@@ -356,6 +451,26 @@ enum Phase {
     Shrink,
     /// Loads, finds and cursor walks.
     Read,
+    /// Holes of many sizes punched into the tree (`holes_phase`).
+    Holes,
+    /// Gap searches and allocations with the holes they look for
+    /// (`search_phase`).
+    Search(AllocShare),
+    /// Preallocation groups among plain writes (`prealloc_phase`).
+    Prealloc,
+    /// Writes of every kind, for a fault schedule (`faulty_writes`).
+    FaultyWrites,
+    /// Wide writes over a grown tree (`spanning_phase`).
+    Spanning,
+}
+
+/// The share of a search phase's gap ops that allocate, in percent.
+#[derive(Clone, Copy, Debug)]
+enum AllocShare {
+    /// Drawn per phase, uniformly from `lo..=hi`.
+    Drawn(u32, u32),
+    /// Always this.
+    Fixed(u32),
 }
 
 /// How a grow phase lays out its writes.
@@ -607,31 +722,6 @@ impl<'a> Gen<'a> {
         }
     }
 
-    /// The length of one phase: a few to a few hundred ops.
-    fn phase_len(&mut self) -> usize {
-        match self.rng.gen_range(0..10) {
-            0..=3 => self.rng.gen_range(4..40),
-            4..=7 => self.rng.gen_range(40..300),
-            _ => self.rng.gen_range(300..2000),
-        }
-        .min(self.left().max(1))
-    }
-
-    /// One phase of a few to a few hundred ops.
-    fn phase(&mut self, cfg: &GenConfig) {
-        if !self.ops.is_empty() && self.rng.gen_range(0..1000) < cfg.destroy_per_mille {
-            self.ops.push(TreeOp::Destroy);
-        }
-        let n = self.phase_len();
-        let phase = match self.rng.gen_range(0..100) {
-            0..=34 => Phase::Grow,
-            35..=59 => Phase::Churn,
-            60..=87 => Phase::Shrink,
-            _ => Phase::Read,
-        };
-        self.run(phase, n);
-    }
-
     fn run(&mut self, phase: Phase, n: usize) {
         let end = self.ops.len() + n;
         match phase {
@@ -639,6 +729,17 @@ impl<'a> Gen<'a> {
             Phase::Churn => self.churn(end),
             Phase::Shrink => self.shrink(end),
             Phase::Read => self.read(end),
+            Phase::Holes => self.holes_phase(end),
+            Phase::Search(share) => {
+                let alloc_percent = match share {
+                    AllocShare::Drawn(lo, hi) => self.rng.gen_range(lo..=hi),
+                    AllocShare::Fixed(percent) => percent,
+                };
+                self.search_phase(end, alloc_percent);
+            }
+            Phase::Prealloc => self.prealloc_phase(end),
+            Phase::FaultyWrites => self.faulty_writes(end),
+            Phase::Spanning => self.spanning_phase(end),
         }
     }
 
