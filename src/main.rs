@@ -58,6 +58,12 @@ enum Command {
         /// (and .bin), then reported, exit 1 (0: no limit).
         #[arg(long, default_value_t = driver::watchdog::DEFAULT_HANG_SECONDS)]
         hang_seconds: u64,
+        /// Validate, account and compare node layouts every this many ops
+        /// (and after every destroy, bulk-mode op, faulted op, and at the
+        /// end); 1: after every op. A divergence is still reported at the
+        /// op that caused it (the program is re-run to it with every check).
+        #[arg(long, default_value_t = maplefuzz::diff::CHECK_EVERY as u64, value_parser = clap::value_parser!(u64).range(1..))]
+        check_every: u64,
     },
     /// Run a program once per node allocation with that allocation failing
     /// (and once with it and every later one failing), checking atomicity,
@@ -380,6 +386,7 @@ fn main() -> ExitCode {
             quiet,
             mutant,
             hang_seconds,
+            check_every,
         } => {
             if let Err(e) = select_mutant(mutant.as_deref()) {
                 return usage_error(&e);
@@ -393,6 +400,7 @@ fn main() -> ExitCode {
                 print: true,
                 engines,
                 hang_seconds,
+                check_every: check_every as usize,
             };
             if quiet {
                 driver::fuzz(&opts)

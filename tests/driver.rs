@@ -25,6 +25,7 @@ fn target_campaign(target: &str, seed: u64, execs: u64, name: &str) -> FuzzOutco
         print: false,
         engines: maplefuzz::engine::EngineSet::from_env(),
         hang_seconds: maplefuzz::driver::watchdog::DEFAULT_HANG_SECONDS,
+        check_every: maplefuzz::diff::CHECK_EVERY,
     };
     let outcome = fuzz(&opts).expect("a valid target");
     if let Some(f) = &outcome.failure {

@@ -151,6 +151,7 @@ fn the_same_executions_without_a_mutant_are_clean() {
             print: false,
             engines: EngineSet::from_env(),
             hang_seconds: maplefuzz::driver::watchdog::DEFAULT_HANG_SECONDS,
+            check_every: maplefuzz::diff::CHECK_EVERY,
         };
         let o = mutants::with(None, || fuzz(&opts)).expect("a valid target");
         assert!(
@@ -282,4 +283,47 @@ fn a_detection_row_carries_the_shrunk_length() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// With the checks that cost the tree's size made only every
+/// `CHECK_EVERY` ops, a divergence is still reported at the op that caused
+/// it: for each mutant that corrupts the tree, the first program of its
+/// campaign that shows it gives the same step, check and engine through
+/// `run_checked_every` at `CHECK_EVERY` (a late full pass, then the run
+/// again to that step with every check) as with every check after every op.
+#[test]
+fn a_late_full_pass_reports_the_op_that_broke_the_tree() {
+    use maplefuzz::diff::{run_checked_every, CHECK_EVERY};
+    use maplefuzz::driver::exec_program;
+    use maplefuzz::ops::AnyProgram;
+    let set = EngineSet::parse("oracle,rust").unwrap();
+    let mut compared = 0;
+    for m in [
+        Mutant::DeadLeavesShort,
+        Mutant::StaleNodeStore,
+        Mutant::SpanningStoreDup,
+        Mutant::RebalanceThreshold,
+        Mutant::SlotStoreGap,
+    ] {
+        mutants::with(Some(m), || {
+            for i in 0..40 {
+                let AnyProgram::Tree(p) = exec_program(Target::TreeOps, SEED, i) else {
+                    unreachable!()
+                };
+                let Err(exact) = run_checked_every(&p, &set, 1) else {
+                    continue;
+                };
+                let late = run_checked_every(&p, &set, CHECK_EVERY).expect_err("found late too");
+                assert_eq!(
+                    (late.step, late.check, &late.engine),
+                    (exact.step, exact.check, &exact.engine),
+                    "{m:?}, program {i}"
+                );
+                compared += 1;
+                return;
+            }
+            panic!("{m:?}: no program of 40 shows it");
+        });
+    }
+    assert_eq!(compared, 5);
 }

@@ -357,7 +357,8 @@ out:
  * Every entry (first, last, entry) into out[3 * cap], by the kernel's own
  * iteration; *n is the total, which may exceed cap (then call again).
  */
-MFK_API int mfk_entries(struct mfk_tree *t, uint64_t *out, size_t cap, size_t *n)
+MFK_API int mfk_entries(struct mfk_tree *t, uint64_t lo, uint64_t hi, uint64_t *out, size_t cap,
+			size_t *n)
 {
 	jmp_buf bug_jmp;
 	void *entry;
@@ -373,9 +374,9 @@ MFK_API int mfk_entries(struct mfk_tree *t, uint64_t *out, size_t cap, size_t *n
 		return MFK_BUG;
 	}
 	{
-		MA_STATE(m, &t->mt, 0, 0);
+		MA_STATE(m, &t->mt, lo, lo);
 
-		mas_for_each(&m, entry, ULONG_MAX) {
+		mas_for_each(&m, entry, hi) {
 			if (*n < cap) {
 				out[3 * *n] = m.index;
 				out[3 * *n + 1] = m.last;
@@ -417,7 +418,7 @@ struct mfk_vtable {
 
 __attribute__((visibility("default")))
 const struct mfk_vtable mfk_vtable = {
-	.abi = 3,
+	.abi = 4,
 	.new_tree = mfk_new,
 	.free_handle = mfk_free_handle,
 	.apply = mfk_apply,

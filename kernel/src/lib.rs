@@ -38,7 +38,7 @@ pub struct RawVtable {
     flags: unsafe extern "C" fn(*const c_void) -> c_uint,
     tree_addr: unsafe extern "C" fn(*const c_void) -> u64,
     held: unsafe extern "C" fn(*mut c_void) -> u64,
-    entries: unsafe extern "C" fn(*mut c_void, *mut u64, usize, *mut usize) -> c_int,
+    entries: unsafe extern "C" fn(*mut c_void, u64, u64, *mut u64, usize, *mut usize) -> c_int,
     suspend_faults: unsafe extern "C" fn(*mut c_void, c_int),
 }
 
@@ -301,7 +301,7 @@ impl KernelTree {
     /// A fresh tree with `flags` (`mt_init_flags`) of the given variant.
     pub fn new(variant: &VariantInfo, flags: u32) -> KernelTree {
         let vt = variant.vtable;
-        assert_eq!(vt.abi, 3, "kernel engine ABI mismatch");
+        assert_eq!(vt.abi, 4, "kernel engine ABI mismatch");
         // SAFETY: new_tree returns a fresh handle or NULL.
         let h = unsafe { (vt.new_tree)(flags) };
         KernelTree {
@@ -386,12 +386,20 @@ impl KernelTree {
     /// Every entry as `(first, last, entry)`, found by the kernel's own
     /// `mas_for_each()`.
     pub fn entries(&self) -> Result<Vec<(u64, u64, u64)>, Report> {
-        let mut cap = 256usize;
+        self.entries_in(0, u64::MAX)
+    }
+
+    /// The entries that meet `[lo, hi]`, as `(first, last, entry)`: the
+    /// kernel's `mas_for_each()` from `lo` up to `hi`.
+    pub fn entries_in(&self, lo: u64, hi: u64) -> Result<Vec<(u64, u64, u64)>, Report> {
+        let mut cap = 64usize;
         loop {
             let mut buf = vec![0u64; 3 * cap];
             let mut n = 0usize;
             // SAFETY: buf holds 3 * cap words; n is a valid out pointer.
-            let kind = unsafe { (self.vt.entries)(self.h.as_ptr(), buf.as_mut_ptr(), cap, &mut n) };
+            let kind = unsafe {
+                (self.vt.entries)(self.h.as_ptr(), lo, hi, buf.as_mut_ptr(), cap, &mut n)
+            };
             if let Some(rep) = self.take_report(kind) {
                 return Err(rep);
             }

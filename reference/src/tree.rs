@@ -136,6 +136,26 @@ impl TreeOracle {
             .collect()
     }
 
+    /// The entries that meet `[lo, hi]`, sorted by `first`: what a
+    /// `mas_for_each()` from `lo` up to `hi` visits.
+    pub fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
+        if lo > hi {
+            return Vec::new();
+        }
+        // The entry covering `lo`, if it starts below it, then every entry
+        // starting in the window.
+        let before = self
+            .map
+            .range(..lo)
+            .next_back()
+            .filter(|(_, &(last, _))| last >= lo);
+        before
+            .into_iter()
+            .chain(self.map.range(lo..=hi))
+            .map(|(&first, &(last, value))| (first, last, value))
+            .collect()
+    }
+
     /// `mas_walk()` on a fresh state at `index`, as `(entry, index, last)`.
     ///
     /// Inside an entry: the entry and its range. Inside a hole: `None` and

@@ -243,13 +243,25 @@ pub(crate) fn contents(
     if !full && range.is_none() {
         return Ok(());
     }
-    let lists: Vec<Vec<(u64, u64, u64)>> = engines
-        .iter()
-        .map(|e| match range {
+    let mut lists: Vec<Vec<(u64, u64, u64)>> = Vec::with_capacity(engines.len());
+    for (i, e) in engines.iter().enumerate() {
+        // Reading a corrupt tree may itself fail (an iterator running off
+        // a node, a BUG in the kernel's walk): a crash of that engine.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match range {
             None => e.entries(),
             Some((lo, hi)) => e.entries_in(lo, hi),
-        })
-        .collect();
+        }));
+        match read {
+            Ok(l) => lists.push(l),
+            Err(p) => {
+                let detail = format!(
+                    "reading its entries panicked: {}",
+                    super::panic_message(&*p)
+                );
+                return Err(at.diverge(engines, Check::Crash, e_name(engines, i), detail));
+            }
+        }
+    }
     if full {
         stats.max_entries = stats.max_entries.max(lists[0].len());
     }
@@ -310,6 +322,24 @@ pub(crate) fn validate(
         return Ok(());
     };
     match ins.validate() {
+        Ok(()) => Ok(()),
+        Err(msg) => Err(at.diverge(engines, Check::Validate, e_name(engines, i), msg)),
+    }
+}
+
+/// **validate**, between full passes, for engine `i` if it knows which
+/// nodes the op wrote: [`validate`] on those nodes and the paths to them
+/// and to the op's keys (a stale slot or a wrong gap that a later op would
+/// overwrite before the next full pass is caught at the op that made it).
+pub(crate) fn validate_written(
+    engines: &[Box<dyn TreeEngine>],
+    i: usize,
+    at: &At<'_>,
+) -> Result<(), Box<Divergence>> {
+    let Some(ins) = engines[i].inspect() else {
+        return Ok(());
+    };
+    match ins.validate_written(touched(at.op)) {
         Ok(()) => Ok(()),
         Err(msg) => Err(at.diverge(engines, Check::Validate, e_name(engines, i), msg)),
     }

@@ -220,6 +220,14 @@ impl fmt::Display for Divergence {
 pub struct Options {
     /// Compare the full contents every this many ops (and at the end).
     pub full_every: usize,
+    /// Run the checks whose cost grows with the tree (validation, node
+    /// accounting, the structural check) every this many ops, and after
+    /// every destroy, bulk-mode op, op under an injected failure, before a
+    /// stop and at the end; 1 runs them after every op. The per-op checks
+    /// (results, contents around the touched range, preallocation, node
+    /// traffic, atomicity) run after every op either way. See [`run`] for
+    /// how a divergence found late is placed at its op.
+    pub check_every: usize,
     /// Attach node dumps to divergences.
     pub dumps: bool,
     /// Compare the node layouts of engines that have nodes after every op.
@@ -230,6 +238,7 @@ impl Default for Options {
     fn default() -> Self {
         Options {
             full_every: 16,
+            check_every: 1,
             dumps: true,
             structure: true,
         }
@@ -288,13 +297,53 @@ pub fn run_any(
     }
 }
 
-/// Runs `program` on fresh engines of `engines` with default options.
+/// How often [`run`] makes the checks whose cost grows with the tree
+/// ([`Options::check_every`]), chosen from measurement (docs/benchmarks.md).
+pub const CHECK_EVERY: usize = 64;
+
+/// Runs `program` on fresh engines of `engines`: [`run_checked_every`] at
+/// [`CHECK_EVERY`].
 pub fn run(program: &Program, engines: &EngineSet) -> Result<RunStats, Box<Divergence>> {
-    run_with(
-        program,
+    run_checked_every(program, engines, CHECK_EVERY)
+}
+
+/// Runs `program` on fresh engines of `engines`, with the checks that cost
+/// the tree's size every `every` ops. A divergence is then placed exactly:
+/// the program is run again, up to the step where it showed, on fresh
+/// engines with every check after every op, and the first failure of that
+/// run is the report (the op that broke the tree, as with `every` = 1).
+/// Only if that run is clean (an engine that does not repeat itself) does
+/// the first report stand.
+pub fn run_checked_every(
+    program: &Program,
+    engines: &EngineSet,
+    every: usize,
+) -> Result<RunStats, Box<Divergence>> {
+    let every = every.max(1);
+    let opts = Options {
+        check_every: every,
+        // The whole contents are compared as often as before, or at the
+        // full passes when those are rarer.
+        full_every: every.max(Options::default().full_every),
+        ..Options::default()
+    };
+    let late = match run_with(program, &mut engines.build(program.config), opts) {
+        Err(d) if opts.check_every > 1 => d,
+        r => return r,
+    };
+    let end = (late.step + 1).min(program.ops.len());
+    let prefix = Program {
+        ops: program.ops[..end].to_vec(),
+        ..program.clone()
+    };
+    match run_with(
+        &prefix,
         &mut engines.build(program.config),
         Options::default(),
-    )
+    ) {
+        Err(exact) => Err(exact),
+        Ok(_) => Err(late),
+    }
 }
 
 /// The message of a caught panic (string payloads, and the tree's
@@ -467,6 +516,9 @@ fn run_steps(
                 observe(e)
             };
             if let Some(why) = checks::caller_error(group, &applied.outcomes, &at)? {
+                // The program ends here: what it did so far is checked in
+                // full first.
+                tree_checks(group, g.start, &at)?;
                 stats.stopped = Some((step, why));
                 break 'steps;
             }
@@ -487,14 +539,23 @@ fn run_steps(
                 || step + 1 == n
                 || matches!(op, TreeOp::Destroy);
             checks::contents(group, &at, full, &mut stats)?;
-            for i in 0..group.len() {
-                position::set_position(step, g.start + i);
-                checks::accounting(group, i, &at)?;
-                checks::validate(group, i, &at)?;
+            let full_pass = (step + 1) % opts.check_every.max(1) == 0
+                || step + 1 == n
+                || (faults_active && op.allocates())
+                || matches!(
+                    op,
+                    TreeOp::Destroy | TreeOp::ExpectedEntries { .. } | TreeOp::MasDestroy
+                );
+            if full_pass {
+                tree_checks(group, g.start, &at)?;
+            } else {
+                for i in 0..group.len() {
+                    position::set_position(step, g.start + i);
+                    checks::validate_written(group, i, &at)?;
+                }
+                position::set_position(step, position::NO_ENGINE);
             }
-            position::set_position(step, position::NO_ENGINE);
             if opts.structure {
-                checks::structure(group, &at)?;
                 checks::traffic(group, &at, &traffic_before[g.clone()])?;
             }
         }
@@ -506,6 +567,26 @@ fn run_steps(
         }
     }
     Ok(stats)
+}
+
+/// The checks whose cost grows with the tree, for the engines of one group
+/// (which starts at `base` in the whole list): each engine's node
+/// accounting and validation, then the structural check across engines.
+fn tree_checks(
+    group: &[Box<dyn TreeEngine>],
+    base: usize,
+    at: &At<'_>,
+) -> Result<(), Box<Divergence>> {
+    for i in 0..group.len() {
+        position::set_position(at.step, base + i);
+        checks::accounting(group, i, at)?;
+        checks::validate(group, i, at)?;
+    }
+    position::set_position(at.step, position::NO_ENGINE);
+    if at.opts.structure {
+        checks::structure(group, at)?;
+    }
+    Ok(())
 }
 
 /// The place of a step for the engines of the group that starts at `base`.

@@ -53,6 +53,8 @@ struct Broken {
     fake_failures: u64,
     generation: &'static str,
     rule: Option<crate::engine::PreallocRule>,
+    /// Whether it reports the nodes each op wrote (`validate_written`).
+    report_written: bool,
 }
 
 impl Broken {
@@ -66,6 +68,7 @@ impl Broken {
             fake_failures: 0,
             generation: crate::engine::PORT_GENERATION,
             rule: Some(crate::engine::PreallocRule::StoreType),
+            report_written: true,
         }
     }
 
@@ -180,6 +183,12 @@ impl TreeEngine for Broken {
 impl Inspect for Broken {
     fn validate(&self) -> Result<(), String> {
         self.inner.validate()
+    }
+    fn validate_written(&self, range: Option<(u64, u64)>) -> Result<(), String> {
+        if !self.report_written {
+            return Ok(());
+        }
+        self.inner.validate_written(range)
     }
     fn node_traffic(&self) -> Option<(u64, u64)> {
         self.inner.node_traffic()
@@ -309,6 +318,40 @@ fn a_stale_slot_is_caught_by_validate() {
         "{:?}",
         d.dumps
     );
+}
+
+/// Between full passes the port's nodes written by an op are validated at
+/// that op: a stale slot planted at step 3 of a 5-op program is reported
+/// at step 3 with the full checks every 64 ops; the same stale slot
+/// without the per-op validation of written nodes (an engine that does
+/// not report them) would be seen only at the last op's full pass.
+#[test]
+fn between_full_passes_the_nodes_an_op_wrote_are_validated_at_that_op() {
+    let every = |broken: Broken| {
+        let mut engines: Vec<Box<dyn TreeEngine>> = vec![
+            Box::new(OracleEngine::new(TreeConfig::default())),
+            Box::new(broken),
+        ];
+        let opts = Options {
+            check_every: 64,
+            ..Options::default()
+        };
+        run_with(&program(), &mut engines, opts).expect_err("caught")
+    };
+    let d = every(Broken::new(Defect::StaleSlot, 3));
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Validate, 3, "broken")
+    );
+    assert!(
+        d.detail.contains("stale slot past data end"),
+        "{}",
+        d.detail
+    );
+    let mut blind = Broken::new(Defect::StaleSlot, 3);
+    blind.report_written = false;
+    let d = every(blind);
+    assert_eq!((d.check, d.step), (Check::Validate, 4));
 }
 
 #[test]

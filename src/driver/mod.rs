@@ -184,6 +184,10 @@ pub struct FuzzOptions {
     /// `hang-<target>-<exec seed>.txt` and reported, exit 1 (0: no limit;
     /// see [`watchdog`]).
     pub hang_seconds: u64,
+    /// The checks that cost the tree's size run every this many ops
+    /// ([`diff::Options::check_every`]; 1: after every op). A divergence is
+    /// placed at its op either way ([`diff::run_checked_every`]).
+    pub check_every: usize,
 }
 
 impl Default for FuzzOptions {
@@ -197,6 +201,7 @@ impl Default for FuzzOptions {
             print: true,
             engines: crate::engine::EngineSet::all_available(),
             hang_seconds: watchdog::DEFAULT_HANG_SECONDS,
+            check_every: diff::CHECK_EVERY,
         }
     }
 }
@@ -289,6 +294,7 @@ fn execute(
     artifact: &Path,
     crash_here: bool,
     engines: &crate::engine::EngineSet,
+    check_every: usize,
     dog: Option<&watchdog::Watchdog>,
 ) -> Exec {
     let generated = catch_unwind(|| {
@@ -317,7 +323,10 @@ fn execute(
     if crash_here {
         crash::segfault();
     }
-    let result = catch_unwind(AssertUnwindSafe(|| diff::run_any(&program, engines)));
+    let result = catch_unwind(AssertUnwindSafe(|| match &program {
+        AnyProgram::Tree(p) => diff::run_checked_every(p, engines, check_every),
+        AnyProgram::Vma(_) => diff::run_any(&program, engines),
+    }));
     if let Some(dog) = dog {
         dog.idle();
     }
@@ -397,6 +406,7 @@ pub fn fuzz_with_progress(
             &artifact,
             crash_at == Some(index),
             &opts.engines,
+            opts.check_every,
             dog.as_ref(),
         ) {
             Exec::Clean(run) => stats.record(&run),

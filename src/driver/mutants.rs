@@ -127,6 +127,7 @@ pub fn run_one(opts: &MutantsOptions, mutant: Mutant, target: Target) -> MutantR
         print: false,
         engines: opts.engines.clone(),
         hang_seconds: super::watchdog::DEFAULT_HANG_SECONDS,
+        check_every: crate::diff::CHECK_EVERY,
     };
     let outcome = mutants::with(Some(mutant), || fuzz(&fopts))
         .expect("a target's own name is a valid --target");

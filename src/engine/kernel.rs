@@ -393,7 +393,11 @@ impl TreeEngine for KernelEngine {
     }
 
     fn entries(&self) -> Vec<(u64, u64, u64)> {
-        match self.tree.entries() {
+        self.entries_in(0, u64::MAX)
+    }
+
+    fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
+        match self.tree.entries_in(lo, hi) {
             Ok(v) => v
                 .into_iter()
                 .map(|(a, b, e)| (a, b, crate::ops::entry_to_token(e)))

@@ -208,6 +208,14 @@ impl NodeAccounting {
 pub trait Inspect {
     /// The engine's structural checks (the kernel's `mt_validate` and more).
     fn validate(&self) -> Result<(), String>;
+    /// The structural checks of what the last op wrote (the nodes on the
+    /// way to `range`, the keys it touched, and to every node it wrote),
+    /// for engines that know which nodes those are; the others are left
+    /// to the full [`validate`](Self::validate) passes.
+    fn validate_written(&self, range: Option<(u64, u64)>) -> Result<(), String> {
+        let _ = range;
+        Ok(())
+    }
     /// Allocated versus reachable nodes.
     fn accounting(&self) -> NodeAccounting;
     /// How many stores of each type ran.

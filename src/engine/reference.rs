@@ -263,4 +263,12 @@ impl TreeEngine for OracleEngine {
             .map(|(a, b, e)| (a, b, entry_to_token(e)))
             .collect()
     }
+
+    fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
+        self.tree
+            .entries_in(lo, hi)
+            .into_iter()
+            .map(|(a, b, e)| (a, b, entry_to_token(e)))
+            .collect()
+    }
 }

@@ -184,6 +184,11 @@ impl TreeEngine for RustEngine {
     }
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
+        // What the op writes, for validate_written; the executor's own
+        // pauses (after every write, before the checks) write nothing.
+        if !matches!(op, TreeOp::Pause) {
+            self.tree.clear_written();
+        }
         if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
             return Outcome::CallerError(m);
         }
@@ -336,6 +341,10 @@ impl TreeEngine for RustEngine {
 impl Inspect for RustEngine {
     fn validate(&self) -> Result<(), String> {
         self.tree.validate().map_err(|e| e.to_string())
+    }
+
+    fn validate_written(&self, range: Option<(u64, u64)>) -> Result<(), String> {
+        self.tree.validate_written(range).map_err(|e| e.to_string())
     }
 
     fn accounting(&self) -> NodeAccounting {

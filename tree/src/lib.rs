@@ -325,7 +325,7 @@ impl MapleTree {
     pub fn node_accounting(&self) -> (u64, u64, u64) {
         let mut reachable = 0u64;
         if xa_is_node(self.root) {
-            let mut seen = std::collections::HashSet::new();
+            let mut seen = node::IdSet::for_arena(&self.arena);
             let mut stack = vec![safe_root(self.root)];
             while let Some(e) = stack.pop() {
                 let Some(id) = node::addr_to_id(e) else {
@@ -604,6 +604,34 @@ impl MapleTree {
     /// `src/validate/`; each failure is an [`Invariant`]).
     pub fn validate(&self) -> Result<(), ValidationError> {
         validate::validate(self)
+    }
+
+    /// The checks of [`validate`](Self::validate) that can fail where the
+    /// tree was written since [`clear_written`](Self::clear_written): the
+    /// nodes on the way to `range` (the keys an operation touched, if
+    /// given) and to the first key of every node written or allocated
+    /// since (so a split's other half or a rebalanced neighbour is walked
+    /// too), with all their child pointers. A few root-to-leaf paths, not
+    /// the whole tree; node accounting and the rules that need every leaf
+    /// are left to a full `validate()`.
+    pub fn validate_written(&self, range: Option<(u64, u64)>) -> Result<(), ValidationError> {
+        let mut around: Vec<(u64, u64)> = range.into_iter().collect();
+        for &id in self.arena.written() {
+            if self.arena.is_allocated(id) {
+                // Word 1 is pivot 0 in every node type that has pivots.
+                let first = self.arena.words(id)[1];
+                around.push((first, first));
+            }
+        }
+        around.sort_unstable();
+        around.dedup();
+        validate::validate_around(self, around)
+    }
+
+    /// Forgets which nodes were written (see
+    /// [`validate_written`](Self::validate_written)).
+    pub fn clear_written(&mut self) {
+        self.arena.clear_written();
     }
 
     /// A dump shaped like the kernel's `mt_dump(mt, mt_dump_hex)`.

@@ -154,6 +154,58 @@ pub(crate) const GAP_BASE: usize = 1 + 9 + 10;
 /// Index of a node in the arena.
 pub type NodeId = u32;
 
+/// A set of node ids as a bitset indexed by id: the walks that visit every
+/// node (validation, node accounting) mark nodes here instead of hashing
+/// them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct IdSet {
+    bits: Vec<u64>,
+    len: usize,
+}
+
+impl IdSet {
+    /// An empty set sized for the arena's ids so far.
+    pub(crate) fn for_arena(a: &NodeArena) -> IdSet {
+        IdSet {
+            bits: vec![0; a.words.len().div_ceil(64)],
+            len: 0,
+        }
+    }
+
+    /// Adds `id`; false if it was there already.
+    pub(crate) fn insert(&mut self, id: NodeId) -> bool {
+        let (w, b) = (id as usize / 64, id % 64);
+        if w >= self.bits.len() {
+            self.bits.resize(w + 1, 0);
+        }
+        let had = self.bits[w] & (1 << b) != 0;
+        self.bits[w] |= 1 << b;
+        self.len += usize::from(!had);
+        !had
+    }
+
+    /// Removes `id`.
+    pub(crate) fn remove(&mut self, id: NodeId) {
+        if let Some(w) = self.bits.get_mut(id as usize / 64) {
+            let bit = 1 << (id % 64);
+            self.len -= usize::from(*w & bit != 0);
+            *w &= !bit;
+        }
+    }
+
+    /// Whether `id` is in the set.
+    pub(crate) fn contains(&self, id: &NodeId) -> bool {
+        self.bits
+            .get(*id as usize / 64)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+
+    /// How many ids are in the set.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
 /// The lowest address handed out, so that every node pointer is above
 /// `MAPLE_RESERVED_RANGE` exactly as `xa_is_node()` requires.
 const ADDR_BIAS: u64 = MAPLE_RESERVED_RANGE >> 8;
@@ -301,6 +353,11 @@ pub struct NodeArena {
     fault_seen: u64,
     /// While set, allocations neither fail nor count against the schedule.
     faults_suspended: bool,
+    /// The nodes written or allocated since [`NodeArena::clear_written`]
+    /// (the set, and the same ids in order), for validation that costs
+    /// what an operation touched.
+    written: IdSet,
+    written_ids: Vec<NodeId>,
 }
 
 impl NodeArena {
@@ -354,6 +411,7 @@ impl NodeArena {
             }
         };
         self.counters.allocated += 1;
+        self.mark_written(id);
         Some(id)
     }
 
@@ -403,12 +461,34 @@ impl NodeArena {
         &self.words[i]
     }
 
-    /// The raw words of node `id`, mutably.
+    /// The raw words of node `id`, mutably (the node counts as written).
     #[inline]
     pub fn words_mut(&mut self, id: NodeId) -> &mut [u64; NODE_WORDS] {
         let i = id as usize;
         debug_assert!(self.in_use[i], "maple tree: use after free of node {id}");
+        self.mark_written(id);
         &mut self.words[i]
+    }
+
+    #[inline]
+    fn mark_written(&mut self, id: NodeId) {
+        if self.written.insert(id) {
+            self.written_ids.push(id);
+        }
+    }
+
+    /// The nodes written or allocated since the last
+    /// [`clear_written`](Self::clear_written), in the order first written.
+    pub fn written(&self) -> &[NodeId] {
+        &self.written_ids
+    }
+
+    /// Forgets which nodes were written.
+    pub fn clear_written(&mut self) {
+        for &id in &self.written_ids {
+            self.written.remove(id);
+        }
+        self.written_ids.clear();
     }
 
     // ---- typed accessors, by encoded pointer ------------------------------

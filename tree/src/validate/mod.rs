@@ -36,12 +36,11 @@
 //! data, child pointers, gaps); then the NULL rules over the leaf sequence;
 //! then the recomputed gaps; then node accounting.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use super::node::{
-    addr_to_id, enode_addr, enode_id, enode_type, safe_root, xa_is_internal, xa_is_node, NodeArena,
-    NodeId, NodeType, MAPLE_PARENT_RANGE64, MAPLE_PARENT_SLOT_SHIFT, TREE_PARENT,
+    addr_to_id, enode_addr, enode_id, enode_type, safe_root, xa_is_internal, xa_is_node, IdSet,
+    NodeArena, NodeType, MAPLE_PARENT_RANGE64, MAPLE_PARENT_SLOT_SHIFT, TREE_PARENT,
 };
 use super::{MapleTree, MAPLE_HEIGHT_MAX};
 
@@ -325,9 +324,12 @@ struct Validator<'a> {
     alloc: bool,
     /// The type every internal node must have.
     internal: NodeType,
-    visited: HashSet<NodeId>,
+    visited: IdSet,
     leaves: Vec<Leaf>,
     gap_checks: Vec<GapCheck>,
+    /// For a partial validation ([`validate_around`]): the key ranges whose
+    /// nodes are visited; a child meeting none of them is not.
+    around: Option<Vec<(u64, u64)>>,
 }
 
 /// Whether `word` is shaped like an encoded child pointer: a node address
@@ -369,9 +371,40 @@ pub(crate) fn validate(t: &MapleTree) -> Result<(), ValidationError> {
         } else {
             NodeType::Range64
         },
-        visited: HashSet::new(),
+        visited: IdSet::for_arena(&t.arena),
         leaves: Vec::new(),
         gap_checks: Vec::new(),
+        around: None,
+    };
+    v.run()
+}
+
+/// The checks of [`validate`] on the nodes on the way to the keys of
+/// `around` (each node whose range meets one of the ranges, with every
+/// child pointer of those nodes): what an operation that wrote only there
+/// can have broken, at the cost of a few root-to-leaf paths. The checks
+/// that need the whole tree are left to a full [`validate`]: node
+/// accounting, the NULL rules between leaves that are not neighbours, and
+/// the recomputed gaps of subtrees not walked whole.
+pub(crate) fn validate_around(
+    t: &MapleTree,
+    around: Vec<(u64, u64)>,
+) -> Result<(), ValidationError> {
+    let alloc = t.is_alloc();
+    let mut v = Validator {
+        t,
+        a: &t.arena,
+        height: t.height(),
+        alloc,
+        internal: if alloc {
+            NodeType::Arange64
+        } else {
+            NodeType::Range64
+        },
+        visited: IdSet::for_arena(&t.arena),
+        leaves: Vec::new(),
+        gap_checks: Vec::new(),
+        around: Some(around),
     };
     v.run()
 }
@@ -402,6 +435,9 @@ impl Validator<'_> {
                     ),
                 );
             }
+        }
+        if self.around.is_some() {
+            return Ok(());
         }
         self.check_accounting()
     }
@@ -497,8 +533,9 @@ impl Validator<'_> {
     /// Validates the node `enode` covering `[min, max]` at `depth`, then its
     /// subtree. The caller has checked that `enode` is an allocated node not
     /// visited before and that its parent word names the caller's node.
-    /// Returns the NULL runs of the subtree.
-    fn visit(&mut self, enode: u64, min: u64, max: u64, depth: u32) -> VResult<NullRuns> {
+    /// Returns the NULL runs of the subtree, `None` if a partial validation
+    /// left part of it out.
+    fn visit(&mut self, enode: u64, min: u64, max: u64, depth: u32) -> VResult<Option<NullRuns>> {
         let me = node_ref(enode, min, max, depth);
         self.visited.insert(enode_id(enode));
 
@@ -552,24 +589,32 @@ impl Validator<'_> {
                 node: me,
                 end,
             });
-            return Ok(runs);
+            return Ok(Some(runs));
         }
 
-        let mut runs = NullRuns::EMPTY;
+        let mut runs = Some(NullRuns::EMPTY);
         let mut start = min;
         for i in 0..=end {
             let stop = self.safe_pivot(enode, i, max);
             let child = self.a.slot(enode, i);
-            let child_runs = self.visit(child, start, stop, depth + 1)?;
-            if ty == NodeType::Arange64 {
+            let wanted = self
+                .around
+                .as_ref()
+                .map_or(true, |r| r.iter().any(|&(lo, hi)| lo <= stop && start <= hi));
+            let child_runs = if wanted {
+                self.visit(child, start, stop, depth + 1)?
+            } else {
+                None
+            };
+            if let (NodeType::Arange64, Some(c)) = (ty, child_runs) {
                 self.gap_checks.push(GapCheck {
                     node: me,
                     slot: i,
                     gap: self.a.gap(enode, i),
-                    runs: child_runs.best,
+                    runs: c.best,
                 });
             }
-            runs = runs.then(child_runs);
+            runs = runs.zip(child_runs).map(|(r, c)| r.then(c));
             start = stop.wrapping_add(1);
         }
         Ok(runs)

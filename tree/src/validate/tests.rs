@@ -513,9 +513,10 @@ fn gap_recompute_is_checked_after_the_null_rules() {
         height: t.height(),
         alloc: true,
         internal: NodeType::Arange64,
-        visited: HashSet::new(),
+        visited: crate::node::IdSet::for_arena(&t.arena),
         leaves: Vec::new(),
         gap_checks: Vec::new(),
+        around: None,
     };
     v.visit(safe_root(t.root), 0, u64::MAX, 1).unwrap();
     assert_eq!(
