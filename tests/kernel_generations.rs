@@ -185,14 +185,14 @@ fn the_rcu_free_walk_kills_every_exact_build_and_no_fixed_one() {
 fn a_bug_planted_in_each_generation_is_caught() {
     for (tree, _) in trees() {
         let stale = maplefuzz_kernel::variant_of(tree, "stale-node-store").is_some();
-        let (variant, target) = if stale {
-            ("stale-node-store", Target::TreeOps)
+        let variant = if stale {
+            "stale-node-store"
         } else {
-            ("destroy-uaf", Target::TreeOps)
+            "destroy-uaf"
         };
         let planted = set(tree, variant);
         let caught = (0..200).find_map(|i| {
-            let p = exec_program(target, 0x6e6e, i);
+            let p = exec_program(Target::TreeOps, 0x6e6e, i);
             isolated::run_isolated(&p, &planted, Duration::from_secs(60))
                 .err()
                 .map(|d| (i, d))
@@ -207,7 +207,7 @@ fn a_bug_planted_in_each_generation_is_caught() {
             d.bug_signature()
         );
         // The fixed build runs the same program clean.
-        let p = exec_program(target, 0x6e6e, i);
+        let p = exec_program(Target::TreeOps, 0x6e6e, i);
         diff::run_any(&p, &set(tree, "fixed"))
             .unwrap_or_else(|d| panic!("kernel@{tree}:fixed on program {i}: {d}"));
     }
