@@ -233,6 +233,21 @@ fn compile_variants(
         let mut skipped = Vec::new();
         let edits = v.edits();
         let tried = |e: &&Edit| e.generation.map_or(true, |g| g == gen.name);
+        // A planted bug of another generation makes no variant.
+        if let Some(e) = EDITS
+            .iter()
+            .find(|e| e.planted && edits.contains(&e.name) && !tried(e))
+        {
+            println!(
+                "cargo:warning=planted bug `{}` is for the {} generation, not Linux {version}'s \
+                 ({}); variant `{}` of kernel@{tree} skipped",
+                e.name,
+                e.generation.unwrap_or("?"),
+                gen.name,
+                v.name
+            );
+            continue;
+        }
         for e in EDITS
             .iter()
             .filter(|e| edits.contains(&e.name))

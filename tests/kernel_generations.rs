@@ -229,7 +229,8 @@ fn the_rcu_free_walk_kills_every_exact_build_and_no_fixed_one() {
 /// A planted bug in each generation's C is caught by the engine: the July
 /// 2022 stale-tail copy in `mas_wr_node_store()` where the tree still has
 /// that function's text (6.12, 6.18, and 7.1's node store), else (6.1) the
-/// use after free in the destroy walk, as a fatal signal.
+/// use after free in the destroy walk, as a fatal signal. 7.1's own write
+/// path has a planted bug of its own, below.
 #[test]
 fn a_bug_planted_in_each_generation_is_caught() {
     for (tree, _) in trees() {
@@ -256,6 +257,53 @@ fn a_bug_planted_in_each_generation_is_caught() {
             d.bug_signature()
         );
         // The fixed build runs the same program clean.
+        let p = exec_program(Target::TreeOps, 0x6e6e, i);
+        diff::run_any(&p, &set(tree, "fixed"))
+            .unwrap_or_else(|d| panic!("kernel@{tree}:fixed on program {i}: {d}"));
+    }
+}
+
+/// A planted bug in 7.1's `struct maple_copy` write path (split,
+/// rebalance, spanning store): the July 2022 class re-created there, a
+/// pivot left past a new node's end (`stale-copy-tail`: `node_finalise()`
+/// no longer clears the pivots past the end, so the pivot of a trailing
+/// NULL that `cp_data_write()` moves on to the next node stays behind).
+/// The validate check catches it in the first `tree_ops` program of this
+/// seed, at step 9 (an insert): the kernel's own `mt_validate()`
+/// (`mas_validate_limits()`) finds the pivot. Only 7.1 trees build the variant; the fixed build runs
+/// the same program clean.
+#[test]
+fn a_stale_tail_planted_in_the_7_1_maple_copy_path_is_caught() {
+    for (tree, generation) in trees() {
+        let variant = maplefuzz_kernel::variant_of(tree, "stale-copy-tail");
+        if generation != "7.1" {
+            assert!(
+                variant.is_none(),
+                "kernel@{tree} ({generation}): {variant:?}"
+            );
+            continue;
+        }
+        let v = variant.expect("every 7.1 tree builds stale-copy-tail");
+        assert_eq!(v.applied.last(), Some(&"plant-stale-copy-tail"), "{v:?}");
+        let planted = set(tree, "stale-copy-tail");
+        let caught = (0..20).find_map(|i| {
+            let p = exec_program(Target::TreeOps, 0x6e6e, i);
+            isolated::run_isolated(&p, &planted, Duration::from_secs(60))
+                .err()
+                .map(|d| (i, d))
+        });
+        let (i, d) = caught.unwrap_or_else(|| panic!("kernel@{tree}:stale-copy-tail never caught"));
+        assert_eq!(d.engine, format!("kernel@{tree}"), "{d}");
+        assert_eq!(d.check, Check::Validate, "{d}");
+        assert!(
+            d.detail.contains("mas_validate_limits") && d.detail.contains("should not have piv"),
+            "{d}"
+        );
+        println!(
+            "kernel@{tree}:stale-copy-tail caught in program {i} at op {}: {}",
+            d.step,
+            d.bug_signature()
+        );
         let p = exec_program(Target::TreeOps, 0x6e6e, i);
         diff::run_any(&p, &set(tree, "fixed"))
             .unwrap_or_else(|d| panic!("kernel@{tree}:fixed on program {i}: {d}"));
