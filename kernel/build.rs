@@ -17,7 +17,8 @@
 //! Each tree becomes the engines `kernel@X.Y` (its Makefile's version), one
 //! per variant; plain `kernel` is the first tree of `LINUX_SRC`, else 6.12.
 //! A tree that cannot be built (an unsupported version, missing files, a
-//! second tree of the same X.Y) is left out with the reason, which
+//! second tree of the same X.Y; decided by `src/probe.rs`, which
+//! `tests/probe.rs` checks on fake trees) is left out with the reason, which
 //! `--engines kernel@X.Y` reports; the other trees still build. With no
 //! tree at all the crate still builds: the engine reports itself
 //! unavailable, with the reason, and everything else works without it.
@@ -35,6 +36,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 include!("src/edits.rs");
+
+#[path = "src/probe.rs"]
+mod probe;
+use probe::{check_given, probe_tree, Generation, Given};
 
 /// The Debian source packages looked for when `LINUX_SRC` is not set, the
 /// default tree first.
@@ -187,36 +192,13 @@ fn build_tree(
     sanitize: &[String],
 ) -> Result<Vec<Built>, (String, String)> {
     let src = source_tree(out, i, given).map_err(|e| (String::new(), e))?;
-    let (tree, version) = match tree_version(&src) {
-        Some((v, p, s)) => (format!("{v}.{p}"), format!("{v}.{p}.{s}")),
-        None => {
-            println!(
-                "cargo:warning=maplefuzz kernel engine: no version in {}; building it as a 6.12 tree",
-                src.join("Makefile").display()
-            );
-            ("6.12".to_string(), "6.12 (assumed)".to_string())
-        }
-    };
-    let fail = |why: String| (tree.clone(), why);
-    if let Some(b) = so_far.iter().find(|b| b.tree == tree) {
-        return Err(fail(format!(
-            "{} is Linux {version}, but a tree of Linux {} is already kernel@{tree}: \
-             give one tree per X.Y",
-            given.display(),
-            b.version
-        )));
-    }
-    let gen = generation(&src).map_err(|why| fail(format!("{}: {why}", given.display())))?;
-    if let Some(missing) = gen.needs.iter().find(|f| !src.join(f).is_file()) {
-        return Err(fail(format!(
-            "{} is Linux {version}, of the {} generation, but has no {missing}, which that \
-             generation's shim ({}) needs: give the whole tree (or its source tarball)",
-            given.display(),
-            gen.name,
-            gen.shim
-        )));
-    }
-    compile_variants(out, &src, &tree, &version, &gen, sanitize).map_err(fail)
+    let known: Vec<(String, String)> = so_far
+        .iter()
+        .map(|b| (b.tree.clone(), b.version.clone()))
+        .collect();
+    let p = probe_tree(given, &src, &known)?;
+    compile_variants(out, &src, &p.tree, &p.version, &p.generation, sanitize)
+        .map_err(|why| (p.tree.clone(), why))
 }
 
 fn compile_variants(
@@ -262,6 +244,24 @@ fn compile_variants(
         let mut skipped = Vec::new();
         let edits = v.edits();
         let tried = |e: &&Edit| e.generation.map_or(true, |g| g == gen.name);
+        // A planted bug of another generation makes no variant (a name may
+        // have an edit for each of several generations: it is planted where
+        // one of them is for this tree's).
+        if let Some(e) = EDITS.iter().find(|e| {
+            e.planted
+                && edits.contains(&e.name)
+                && !EDITS.iter().any(|o| o.name == e.name && tried(&o))
+        }) {
+            println!(
+                "cargo:warning=planted bug `{}` is for the {} generation, not Linux {version}'s \
+                 ({}); variant `{}` of kernel@{tree} skipped",
+                e.name,
+                e.generation.unwrap_or("?"),
+                gen.name,
+                v.name
+            );
+            continue;
+        }
         for e in EDITS
             .iter()
             .filter(|e| edits.contains(&e.name))
@@ -405,24 +405,12 @@ fn vtable_symbol(tree: &str, variant: &str) -> String {
 /// The `i`th tree given, unpacked: a directory as it is, a tarball
 /// extracted (only [`NEEDED`]) into `OUT_DIR/linux-<i>`.
 fn source_tree(out: &Path, i: usize, given: &Path) -> Result<PathBuf, String> {
-    if given.is_dir() {
-        if !given.join("lib/maple_tree.c").is_file() {
-            return Err(format!(
-                "{} has no lib/maple_tree.c (name an unpacked Linux tree or its tarball)",
-                given.display()
-            ));
-        }
+    if check_given(given)? == Given::Tree {
         println!(
             "cargo:rerun-if-changed={}",
             given.join("lib/maple_tree.c").display()
         );
         return Ok(given.to_path_buf());
-    }
-    if !given.is_file() {
-        return Err(format!(
-            "{} does not exist (name an unpacked Linux tree or its tarball)",
-            given.display()
-        ));
     }
     println!("cargo:rerun-if-changed={}", given.display());
     let dest = out.join(format!("linux-{i}"));
@@ -459,117 +447,6 @@ fn source_tree(out: &Path, i: usize, given: &Path) -> Result<PathBuf, String> {
     }
     write(&stamp, &stamp_text)?;
     Ok(dest)
-}
-
-/// The tree's version from its top Makefile: (VERSION, PATCHLEVEL,
-/// SUBLEVEL), or `None` if it cannot be read.
-fn tree_version(src: &Path) -> Option<(u32, u32, u32)> {
-    let text = fs::read_to_string(src.join("Makefile")).ok()?;
-    let field = |name: &str| -> Option<u32> {
-        text.lines().find_map(|l| {
-            l.strip_prefix(name)?
-                .trim_start()
-                .strip_prefix('=')?
-                .trim()
-                .parse()
-                .ok()
-        })
-    };
-    Some((
-        field("VERSION")?,
-        field("PATCHLEVEL")?,
-        field("SUBLEVEL").unwrap_or(0),
-    ))
-}
-
-/// A maple tree generation: the shim that builds it and the tree's
-/// folders that shim includes (before `tools/include`).
-struct Generation {
-    /// The generation's name, its first kernel version.
-    name: &'static str,
-    /// The shim's top file in `csrc/`.
-    shim: &'static str,
-    /// Include folders of the tree, searched first.
-    includes: &'static [&'static str],
-    /// Files of the tree the shim needs besides `lib/maple_tree.c`: an
-    /// incomplete tree is refused naming the first one missing.
-    needs: &'static [&'static str],
-}
-
-/// The generation of the tree at `src`, from its Makefile's version; a
-/// tree of a generation this engine does not build is refused with what it
-/// is missing. A tree whose version cannot be read is tried as 6.12.
-fn generation(src: &Path) -> Result<Generation, String> {
-    const G6_12: Generation = Generation {
-        name: "6.12",
-        shim: "gen-6.12.c",
-        includes: &["tools/testing/shared"],
-        needs: &[
-            "tools/testing/shared/maple-shared.h",
-            "include/linux/maple_tree.h",
-            "tools/include/linux/slab.h",
-        ],
-    };
-    // The first generation: shims in tools/testing/radix-tree, the state's
-    // status in its node pointer (gen-6.1.c).
-    const G6_1: Generation = Generation {
-        name: "6.1",
-        shim: "gen-6.1.c",
-        includes: &["tools/testing/radix-tree"],
-        needs: &[
-            "tools/testing/radix-tree/linux/kernel.h",
-            "include/linux/maple_tree.h",
-            "tools/include/linux/slab.h",
-        ],
-    };
-    let Some((v, p, s)) = tree_version(src) else {
-        println!(
-            "cargo:warning=maplefuzz kernel engine: no version in {}; building it as a 6.12 tree",
-            src.join("Makefile").display()
-        );
-        return Ok(G6_12);
-    };
-    // The slab sheaves generations share one shim: their allocation code
-    // is the same; 7.1 differs in the write path (struct maple_copy),
-    // which is the kernel's own code.
-    const G6_18: Generation = Generation {
-        name: "6.18",
-        shim: "gen-6.18.c",
-        // Its tools headers reach asm/atomic.h, which needs the tools'
-        // x86 asm headers.
-        includes: &["tools/testing/shared", "tools/arch/x86/include"],
-        needs: &[
-            "tools/testing/shared/maple-shared.h",
-            "include/linux/maple_tree.h",
-            "tools/include/linux/slab.h",
-            "tools/arch/x86/include/asm/atomic.h",
-        ],
-    };
-    const G7_1: Generation = Generation {
-        name: "7.1",
-        ..G6_18
-    };
-    let missing = match (v, p) {
-        (6, 12..=17) => return Ok(G6_12),
-        (6, 1) => return Ok(G6_1),
-        (6, 2..=11) => {
-            println!(
-                "cargo:warning=maplefuzz kernel engine: building Linux {v}.{p}.{s} with the \
-                 6.1 shim (gen-6.1.c), which has only been tried on 6.1"
-            );
-            return Ok(G6_1);
-        }
-        (6, 18..) | (7, 0) => return Ok(G6_18),
-        (7, 1..) | (8.., _) => return Ok(G7_1),
-        _ => "it predates the maple tree (Linux 6.1)",
-    };
-    Err(format!(
-        "Linux {v}.{p}.{s} at {} is not supported by this kernel engine: {missing}. \
-         It builds Linux 6.1 (gen-6.1.c), the maple_alloc generation of 6.12 to 6.17 \
-         (gen-6.12.c) and the slab sheaves generations, 6.18 and later (gen-6.18.c); the \
-         rest of maplefuzz works without it",
-        src.display()
-    ))
 }
 
 /// Applies `e` if its text is found exactly once.

@@ -112,33 +112,6 @@ fn each_finding_shows_on_exact_where_the_bug_is_and_never_on_fixed() {
     }
 }
 
-/// Finding 4 (docs/kernel-engine.md): the RCU destroy's `mt_clear_meta()`
-/// overwrites the 16th child of a full node, which is then freed twice:
-/// the engine's allocator refuses the second free. The 107-store program
-/// gives a full root in the generations whose splits are 6.12's (6.1,
-/// 6.12, 6.18); 7.1 splits through `struct maple_copy` into another tree
-/// (docs/findings/rcu-free-walk.md names the 7.1 program).
-#[test]
-fn the_rcu_destroy_double_free_on_every_exact_build_with_that_tree() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/kernel_engine/rcu_destroy_full_root.txt"
-    ))
-    .unwrap();
-    let p = program(&text);
-    for (tree, generation) in trees() {
-        if generation == "7.1" {
-            continue;
-        }
-        let d = diff::run(&p, &set(tree, "exact"))
-            .expect_err(&format!("{tree} exact: the RCU destroy double free"));
-        assert_eq!(d.check, Check::Crash, "{tree}: {d}");
-        assert!(d.detail.contains("double free"), "{tree}: {d}");
-        diff::run(&p, &set(tree, "fixed"))
-            .unwrap_or_else(|d| panic!("{tree} fixed, RCU destroy: {d}"));
-    }
-}
-
 /// `n` ordered stores into an RCU tree, then a destroy.
 fn rcu_stores(n: u64) -> Program {
     let mut t = String::from("config rcu\n");
@@ -152,6 +125,82 @@ fn rcu_stores(n: u64) -> Program {
     }
     t.push_str("destroy\n");
     program(&t)
+}
+
+/// The height of `tree`'s `exact` build after `p` without its last op,
+/// and how many children its root then has (read from the engine's node
+/// dump: the root's line lists its children as `n1`, `n2`, ...).
+fn root_before_last_op(tree: &str, p: &Program) -> (u32, usize) {
+    let mut engines = set(tree, "exact").build(p.config);
+    let kernel = engines.last_mut().expect("oracle, kernel");
+    assert!(kernel.name().starts_with("kernel"), "{}", kernel.name());
+    for op in &p.ops[..p.ops.len() - 1] {
+        kernel.apply(op);
+    }
+    let dump = kernel.inspect().expect("the kernel engine").dump();
+    let mut lines = dump.lines();
+    let height = lines
+        .next()
+        .and_then(|l| l.split("height ").nth(1))
+        .and_then(|h| h.split(' ').next())
+        .and_then(|h| h.parse().ok())
+        .unwrap_or_else(|| panic!("{tree}: no height in\n{dump}"));
+    let children = lines
+        .next()
+        .and_then(|l| l.split("contents:").nth(1))
+        .map_or(0, |c| {
+            c.split_whitespace()
+                .filter(|w| {
+                    w.strip_prefix('n')
+                        .is_some_and(|n| n.parse::<u32>().is_ok())
+                })
+                .count()
+        });
+    (height, children)
+}
+
+/// Finding 4 (docs/kernel-engine.md): the RCU destroy's `mt_clear_meta()`
+/// overwrites the 16th child of a full start node, which is then freed
+/// twice: the engine's allocator refuses the second free. The destroy
+/// walk's start node is the root; each program gives it exactly 16
+/// children on the trees it is run on. 120 ordered stores do on every
+/// generation (two levels: 16 full leaves under the root; 7.1, which
+/// splits through `struct maple_copy`, too); the 107 shuffled stores of
+/// `tests/kernel_engine/rcu_destroy_full_root.txt` do where the splits
+/// are 6.12's (6.1, 6.12, 6.18), not on 7.1.
+#[test]
+fn the_rcu_destroy_double_free_on_every_exact_build() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/kernel_engine/rcu_destroy_full_root.txt"
+    ))
+    .unwrap();
+    let shuffled = program(&text);
+    let ordered = rcu_stores(120);
+    for (tree, generation) in trees() {
+        let mut programs = vec![("120 ordered stores", &ordered)];
+        if generation != "7.1" {
+            programs.push(("rcu_destroy_full_root.txt", &shuffled));
+        }
+        for (name, p) in programs {
+            assert_eq!(
+                root_before_last_op(tree, p),
+                (2, 16),
+                "{tree}, {name}: (height, root's children) before the destroy"
+            );
+            let d = diff::run(p, &set(tree, "exact")).expect_err(&format!(
+                "{tree} exact, {name}: the RCU destroy double free"
+            ));
+            assert_eq!(
+                (d.check, d.step),
+                (Check::Crash, p.ops.len() - 1),
+                "{tree}, {name}: {d}"
+            );
+            assert!(d.detail.contains("double free"), "{tree}, {name}: {d}");
+            diff::run(p, &set(tree, "fixed"))
+                .unwrap_or_else(|d| panic!("{tree} fixed, {name}, RCU destroy: {d}"));
+        }
+    }
 }
 
 /// Finding 7 (docs/findings/rcu-free-walk.md) is in every generation: the
@@ -180,19 +229,20 @@ fn the_rcu_free_walk_kills_every_exact_build_and_no_fixed_one() {
 /// A planted bug in each generation's C is caught by the engine: the July
 /// 2022 stale-tail copy in `mas_wr_node_store()` where the tree still has
 /// that function's text (6.12, 6.18, and 7.1's node store), else (6.1) the
-/// use after free in the destroy walk, as a fatal signal.
+/// use after free in the destroy walk, as a fatal signal. 7.1's own write
+/// path has a planted bug of its own, below.
 #[test]
 fn a_bug_planted_in_each_generation_is_caught() {
     for (tree, _) in trees() {
         let stale = maplefuzz_kernel::variant_of(tree, "stale-node-store").is_some();
-        let (variant, target) = if stale {
-            ("stale-node-store", Target::TreeOps)
+        let variant = if stale {
+            "stale-node-store"
         } else {
-            ("destroy-uaf", Target::TreeOps)
+            "destroy-uaf"
         };
         let planted = set(tree, variant);
         let caught = (0..200).find_map(|i| {
-            let p = exec_program(target, 0x6e6e, i);
+            let p = exec_program(Target::TreeOps, 0x6e6e, i);
             isolated::run_isolated(&p, &planted, Duration::from_secs(60))
                 .err()
                 .map(|d| (i, d))
@@ -207,7 +257,54 @@ fn a_bug_planted_in_each_generation_is_caught() {
             d.bug_signature()
         );
         // The fixed build runs the same program clean.
-        let p = exec_program(target, 0x6e6e, i);
+        let p = exec_program(Target::TreeOps, 0x6e6e, i);
+        diff::run_any(&p, &set(tree, "fixed"))
+            .unwrap_or_else(|d| panic!("kernel@{tree}:fixed on program {i}: {d}"));
+    }
+}
+
+/// A planted bug in 7.1's `struct maple_copy` write path (split,
+/// rebalance, spanning store): the July 2022 class re-created there, a
+/// pivot left past a new node's end (`stale-copy-tail`: `node_finalise()`
+/// no longer clears the pivots past the end, so the pivot of a trailing
+/// NULL that `cp_data_write()` moves on to the next node stays behind).
+/// The validate check catches it in the first `tree_ops` program of this
+/// seed, at step 9 (an insert): the kernel's own `mt_validate()`
+/// (`mas_validate_limits()`) finds the pivot. Only 7.1 trees build the variant; the fixed build runs
+/// the same program clean.
+#[test]
+fn a_stale_tail_planted_in_the_7_1_maple_copy_path_is_caught() {
+    for (tree, generation) in trees() {
+        let variant = maplefuzz_kernel::variant_of(tree, "stale-copy-tail");
+        if generation != "7.1" {
+            assert!(
+                variant.is_none(),
+                "kernel@{tree} ({generation}): {variant:?}"
+            );
+            continue;
+        }
+        let v = variant.expect("every 7.1 tree builds stale-copy-tail");
+        assert_eq!(v.applied.last(), Some(&"plant-stale-copy-tail"), "{v:?}");
+        let planted = set(tree, "stale-copy-tail");
+        let caught = (0..20).find_map(|i| {
+            let p = exec_program(Target::TreeOps, 0x6e6e, i);
+            isolated::run_isolated(&p, &planted, Duration::from_secs(60))
+                .err()
+                .map(|d| (i, d))
+        });
+        let (i, d) = caught.unwrap_or_else(|| panic!("kernel@{tree}:stale-copy-tail never caught"));
+        assert_eq!(d.engine, format!("kernel@{tree}"), "{d}");
+        assert_eq!(d.check, Check::Validate, "{d}");
+        assert!(
+            d.detail.contains("mas_validate_limits") && d.detail.contains("should not have piv"),
+            "{d}"
+        );
+        println!(
+            "kernel@{tree}:stale-copy-tail caught in program {i} at op {}: {}",
+            d.step,
+            d.bug_signature()
+        );
+        let p = exec_program(Target::TreeOps, 0x6e6e, i);
         diff::run_any(&p, &set(tree, "fixed"))
             .unwrap_or_else(|d| panic!("kernel@{tree}:fixed on program {i}: {d}"));
     }

@@ -181,6 +181,22 @@ pub const EDITS: &[Edit] = &[
         ],
     },
     Edit {
+        name: "plant-stale-copy-tail",
+        planted: true,
+        generation: Some("7.1"),
+        about: "the July 2022 class (stale data past a node's end) in 7.1's struct maple_copy \
+                write path: node_finalise() clears the slots past a new node's end but no \
+                longer its pivots. New nodes come zeroed, so what survives is what \
+                cp_data_write() copied there and then gave back: when a destination would \
+                end in NULL below its maximum, the NULL moves to the next destination and \
+                its pivot stays behind, one past the node's end (at offset 14 of a leaf, \
+                ma_data_end() then takes the node for full)",
+        changes: &[(
+            "\t\tif (--size)\n\t\t\tmemset(ma_pivots(node, mt) + end, 0, size * sizeof(unsigned long));\n",
+            "",
+        )],
+    },
+    Edit {
         name: "plant-destroy-uaf",
         planted: true,
         generation: None,
@@ -287,6 +303,13 @@ pub const VARIANTS: &[VariantDef] = &[
         about: "fixed, plus the July 2022 stale-tail bug planted in mas_wr_node_store()",
         fixed: true,
         plant: Some("plant-stale-node-store"),
+    },
+    VariantDef {
+        name: "stale-copy-tail",
+        about: "fixed, plus stale pivots left past a node's end by 7.1's maple_copy writes \
+                (node_finalise() no longer clears them; the July 2022 class), 7.1 trees only",
+        fixed: true,
+        plant: Some("plant-stale-copy-tail"),
     },
     VariantDef {
         name: "destroy-uaf",

@@ -597,10 +597,9 @@ impl Validator<'_> {
         for i in 0..=end {
             let stop = self.safe_pivot(enode, i, max);
             let child = self.a.slot(enode, i);
-            let wanted = self
-                .around
-                .as_ref()
-                .map_or(true, |r| r.iter().any(|&(lo, hi)| lo <= stop && start <= hi));
+            let wanted = self.around.as_ref().map_or(true, |r| {
+                r.iter().any(|&(lo, hi)| lo <= stop && start <= hi)
+            });
             let child_runs = if wanted {
                 self.visit(child, start, stop, depth + 1)?
             } else {
