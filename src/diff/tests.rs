@@ -554,9 +554,9 @@ fn a_preallocation_of_another_versions_size_is_caught_by_the_prealloc_check() {
         ];
         run_with(&p, &mut engines, Options::default())
     };
-    run(Broken::new(Defect::WrongResult, usize::MAX)).expect("the 6.12 rule is the port's");
+    run(Broken::new(Defect::WrongResult, 1 << 40)).expect("the 6.12 rule is the port's");
     let claims_6_1 =
-        Broken::new(Defect::WrongResult, usize::MAX).with_rule(crate::engine::PreallocRule::Height);
+        Broken::new(Defect::WrongResult, 1 << 40).with_rule(crate::engine::PreallocRule::Height);
     let d = run(claims_6_1).expect_err("caught");
     assert_eq!(
         (d.check, d.step, d.engine.as_str()),
