@@ -390,8 +390,12 @@ pub(crate) fn mas_alloc_cyclic(
         let mut wrapped = mas_empty_area(t, mas, from, range_hi, 1).map(|()| false);
         if wrapped.is_err() && from > min {
             // The second search starts afresh, not from wherever the
-            // failed first one left the state.
-            mas.reset();
+            // failed first one left the state. Mutant cyclic-no-reset
+            // (Dec 2024, "reload mas before the second call for
+            // mas_empty_area"): before that fix it did not.
+            if !active(Mutant::CyclicNoReset) {
+                mas.reset();
+            }
             wrapped = mas_empty_area(t, mas, min, range_hi, 1).map(|()| true);
         }
         let wrapped = match wrapped {
@@ -429,6 +433,7 @@ pub(crate) fn mas_alloc_cyclic(
 
 #[cfg(test)]
 mod cyclic_tests {
+    use crate::mutants::{self, Mutant};
     use crate::{Errno, FaultSchedule, MaState, MapleTree};
     use crate::{MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED};
 
@@ -582,5 +587,30 @@ mod cyclic_tests {
         assert_eq!(mt.alloc_cyclic(E, 0, u64::MAX, &mut next), Ok((5, true)));
         assert_eq!(next, 6);
         mt.validate().unwrap();
+    }
+
+    /// The mutant re-creates the state the second search started from
+    /// before the fix: a full window above `next`, a free id below it.
+    #[test]
+    fn no_reset_mutant_changes_the_wrapped_search() {
+        let run = || {
+            let mut mt = alloc_tree();
+            let mut next = 0;
+            for _ in 0..200 {
+                mt.alloc_cyclic(E, 0, 199, &mut next).unwrap();
+            }
+            mt.erase(7);
+            let mut next = 150;
+            mt.alloc_cyclic(E, 0, 199, &mut next)
+        };
+        assert_eq!(run(), Ok((7, true)));
+        if mutants::ENABLED {
+            let got = mutants::with(Some(Mutant::CyclicNoReset), run);
+            assert_eq!(
+                got,
+                Err(Errno::EBUSY),
+                "the wrapped search from the failed state"
+            );
+        }
     }
 }
