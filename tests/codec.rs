@@ -139,18 +139,24 @@ fn op(rng: &mut ChaCha8Rng, kind: u8) -> TreeOp {
         21 => TreeOp::FailAllocs {
             schedule: schedule(rng),
         },
-        _ => TreeOp::ExpectedEntries {
+        22 => TreeOp::ExpectedEntries {
             count: match rng.gen_range(0..3) {
                 0 => rng.gen_range(0..40),
                 1 => EXPECTED_ENTRIES_MAX,
                 _ => rng.gen_range(0..=EXPECTED_ENTRIES_MAX),
             },
         },
+        _ => TreeOp::AllocCyclic {
+            min: key(rng),
+            max: key(rng),
+            next: key(rng),
+            value: token(rng),
+        },
     }
 }
 
 /// The number of op kinds `op` draws from.
-const KINDS: u8 = 23;
+const KINDS: u8 = 24;
 
 fn size(rng: &mut ChaCha8Rng) -> u64 {
     match rng.gen_range(0..3) {
@@ -452,20 +458,13 @@ fn overlong_varints_decode_like_short_ones() {
     data.push(0x00);
     assert_eq!(decode(&data).ops, [TreeOp::Load { index: u64::MAX }]);
     // An 11th continuation byte is not part of the varint: it is the next
-    // opcode (0x80 % 23 = 13, `empty_area`), whose operands are then cut
-    // off (all 0).
+    // opcode (0x80 % 24 = 8, `mas_next`), whose operand is then cut off
+    // (0).
     let mut data = vec![0u8, 3];
     data.extend([0x80; 11]);
     assert_eq!(
         decode(&data).ops,
-        [
-            TreeOp::Load { index: 0 },
-            TreeOp::EmptyArea {
-                min: 0,
-                max: 0,
-                size: 0
-            }
-        ]
+        [TreeOp::Load { index: 0 }, TreeOp::MasNext { max: 0 }]
     );
     // High bits past bit 63 are dropped: code u64::MAX is key 2^63.
     for last in [0x01u8, 0x7f] {

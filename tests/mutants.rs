@@ -25,10 +25,12 @@ const SEED: u64 = 13;
 /// (`--engines oracle,rust`) is the one kept, so the budgets hold on builds
 /// without the kernel engine too (the `tree_prealloc` rows were re-measured
 /// for its bulk loads both ways: `spanning-rebalance-short` 18 with the
-/// kernel engine, 81 without).
+/// kernel engine, 81 without). The `tree_alloc` rows were re-measured on
+/// 2026-12-07 (`--engines oracle,rust`) after its generator gained the
+/// cyclic allocation phase, which changed that profile's program stream.
 const MEASURED: &[(&str, &str, u64)] = &[
     ("stale-node-store", "tree_ops", 3),
-    ("stale-node-store", "tree_alloc", 2),
+    ("stale-node-store", "tree_alloc", 1),
     ("stale-node-store", "tree_prealloc", 1),
     ("stale-node-store", "tree_faults", 1),
     ("dead-leaves-short", "tree_ops", 1),
@@ -38,7 +40,7 @@ const MEASURED: &[(&str, &str, u64)] = &[
     ("prealloc-first-store", "tree_ops", 3),
     ("prealloc-first-store", "tree_prealloc", 3),
     ("spanning-store-dup", "tree_ops", 3),
-    ("spanning-store-dup", "tree_alloc", 2),
+    ("spanning-store-dup", "tree_alloc", 1),
     ("spanning-store-dup", "tree_prealloc", 3),
     ("spanning-store-dup", "tree_faults", 4),
     ("prealloc-undercount", "tree_ops", 1),
@@ -50,10 +52,10 @@ const MEASURED: &[(&str, &str, u64)] = &[
     ("empty-area-state", "tree_alloc", 1),
     ("empty-area-state", "tree_faults", 3),
     ("rev-gap-lower-bound", "tree_ops", 130),
-    ("rev-gap-lower-bound", "tree_alloc", 6),
+    ("rev-gap-lower-bound", "tree_alloc", 1),
     ("rev-gap-lower-bound", "tree_faults", 55),
     ("spanning-rebalance-short", "tree_ops", 43),
-    ("spanning-rebalance-short", "tree_alloc", 1),
+    ("spanning-rebalance-short", "tree_alloc", 2),
     ("spanning-rebalance-short", "tree_prealloc", 81),
     ("spanning-rebalance-short", "tree_faults", 22),
     ("exact-fit-gap", "tree_ops", 4),
@@ -69,13 +71,14 @@ const MEASURED: &[(&str, &str, u64)] = &[
     ("append-meta", "tree_prealloc", 3),
     ("append-meta", "tree_faults", 3),
     ("slot-store-gap", "tree_ops", 16),
-    ("slot-store-gap", "tree_alloc", 62),
+    ("slot-store-gap", "tree_alloc", 2),
     ("slot-store-gap", "tree_prealloc", 3),
     ("slot-store-gap", "tree_faults", 3),
     ("extend-null-overflow", "tree_ops", 3),
     ("extend-null-overflow", "tree_alloc", 1),
     ("extend-null-overflow", "tree_prealloc", 3),
     ("extend-null-overflow", "tree_faults", 3),
+    ("cyclic-no-reset", "tree_alloc", 1),
     ("vma-merge-pgoff", "vma_ops", 2909),
     ("vma-split-limit", "vma_ops", 109),
 ];

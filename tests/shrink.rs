@@ -446,6 +446,10 @@ fn c_snippets_compile_and_run_on_the_kernel() {
          mas_next max\nmas_find max\nmas_prev 0x0\nmas_find_rev 0x0\npause\nset 0x0\n\
          mas_find 0x2fff\nempty_area 0x0 max 0x2000\nempty_area_rev 0x0 0xffff 0x100\n\
          alloc_range 0x100 0x0 max v5\nalloc_rrange 0x100 0x0 0xffffff v6\n\
+         alloc_cyclic 0xfffffffffffffffe max 0xfffffffffffffffe v5\n\
+         alloc_cyclic 0xfffffffffffffffe max max v6\nalloc_cyclic 0x6000 0x6001 0x0 v7\n\
+         alloc_cyclic 0x6000 0x6001 0x6001 v7\nalloc_cyclic 0x6000 0x6001 0x6002 v7\n\
+         erase 0x6000\nalloc_cyclic 0x6000 0x6001 0x6002 v8\n\
          prealloc 0x7000 0x7fff v7\nload 0x7000\nstore_prealloc v7\nstore_prealloc v7\n\
          prealloc 0x8000 0x8fff v8\nmas_store 0x8000 0x8fff v8\nmas_destroy\n\
          fail_allocs from 1\nstore 0x9000 0x9fff v9\nfail_allocs never\n\
@@ -493,6 +497,12 @@ fn c_snippets_compile_and_run_on_the_kernel() {
         "store_prealloc with no preallocation pending",
         "`fail_allocs from 0x1` is the harness's fault schedule",
         "injected allocation failure made this op fail with no effect",
+        // The wrap the tree remembers after the id ULONG_MAX, a plain
+        // allocation, a full window, a search that wraps by itself.
+        "mtree_alloc_cyclic(mt, &index, xa_mk_value(7), 0x6000UL, 0x6001UL, &next, GFP_KERNEL) != 1",
+        "mtree_alloc_cyclic(mt, &index, xa_mk_value(7), 0x6000UL, 0x6001UL, &next, GFP_KERNEL) != 0",
+        "mtree_alloc_cyclic(mt, &index, xa_mk_value(7), 0x6000UL, 0x6001UL, &next, GFP_KERNEL) != -EBUSY",
+        "mtree_alloc_cyclic(mt, &index, xa_mk_value(8), 0x6000UL, 0x6001UL, &next, GFP_KERNEL) != 1",
     ] {
         assert!(c.contains(call), "{call}:\n{c}");
     }

@@ -15,6 +15,10 @@
  * and, if it defines MFK_GEN_FORGET,
  *   mfk_gen_forget(mas)           drops what the state holds outside the
  *                                 node arena (a sheaf), when the handle goes
+ * A generation whose kernel has no mtree_alloc_cyclic() (before 6.10)
+ * defines MFK_GEN_NO_ALLOC_CYCLIC: MFK_ALLOC_CYCLIC then answers -ENOSYS
+ * and changes nothing, which the Rust side reports as an op this kernel
+ * does not have.
  */
 
 struct mfk_tree {
@@ -152,6 +156,7 @@ enum mfk_op {
 	MFK_WALK, MFK_MAS_FIND, MFK_MAS_FIND_REV, MFK_MAS_NEXT, MFK_MAS_PREV,
 	MFK_PAUSE, MFK_SET, MFK_PREALLOC, MFK_STORE_PREALLOC, MFK_MAS_STORE,
 	MFK_MAS_DESTROY, MFK_DESTROY, MFK_VALIDATE, MFK_EXPECTED_ENTRIES,
+	MFK_ALLOC_CYCLIC,
 };
 
 struct mfk_result {
@@ -340,6 +345,23 @@ cursor:
 		/* Bulk mode, on the writer as a fresh MA_STATE would start it. */
 		mas_reset(&t->wmas);
 		res->ret = mfk_gen_expected_entries(&t->wmas, a);
+		break;
+	case MFK_ALLOC_CYCLIC:
+		/* a, b: the window; c: the caller's next; d: the entry. The id
+		 * comes back in index, the caller's next after the call in last. */
+#ifdef MFK_GEN_NO_ALLOC_CYCLIC
+		res->ret = -ENOSYS;
+#else
+	{
+		unsigned long next = c;
+
+		idx = 0;
+		res->ret = mtree_alloc_cyclic(&t->mt, &idx, (void *)(uintptr_t)d, a, b,
+					      &next, GFP_KERNEL);
+		res->index = idx;
+		res->last = next;
+	}
+#endif
 		break;
 	default:
 		res->ret = -EINVAL;

@@ -131,4 +131,7 @@ static int32_t mfk_gen_status(const struct ma_state *mas)
 
 #include "maple_alloc_state.h"
 
+/* mtree_alloc_cyclic() came with Linux 6.10. */
+#define MFK_GEN_NO_ALLOC_CYCLIC
+
 #include "api.h"

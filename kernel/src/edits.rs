@@ -60,6 +60,7 @@ const FIXES: &[&str] = &[
     "fix-rcu-free-walk",
     "fix-6.1-empty-area-limits",
     "fix-6.1-alloc-by-gap-search",
+    "fix-cyclic-wrap-enomem",
 ];
 
 #[allow(dead_code)]
@@ -220,6 +221,44 @@ pub const EDITS: &[Edit] = &[
             "\tpivots = ma_pivots(mn, mt);\n\tif (likely(!slots[0])) {",
             "\tpivots = ma_pivots(mn, mt);\n\tif (mas->max == ULONG_MAX)\n\t\t(void)*(void * volatile *)&slots[mt_slots[mt]];\n\tif (likely(!slots[0])) {",
         )],
+    },
+    Edit {
+        name: "fix-cyclic-wrap-enomem",
+        planted: false,
+        generation: Some("6.18"),
+        about: "mas_alloc_cyclic() (the sheaves rewrite, 6.18 on) clears the remembered \
+                wrap (MT_FLAGS_ALLOC_WRAPPED) right after its first search, before the insert, \
+                so an insert that fails with ENOMEM loses the wrap report the next allocation \
+                owes; clear it once the insert succeeded, as 6.12 does",
+        changes: &[
+            (
+                "\tret = mas_empty_area(mas, range_lo, range_hi, 1);\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n",
+                "\tret = mas_empty_area(mas, range_lo, range_hi, 1);\n",
+            ),
+            (
+                "\tif (mas_is_err(mas))\n\t\treturn xa_err(mas->node);\n\n\t*startp = mas->index;",
+                "\tif (mas_is_err(mas))\n\t\treturn xa_err(mas->node);\n\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n\t*startp = mas->index;",
+            ),
+        ],
+    },
+    Edit {
+        name: "fix-cyclic-wrap-enomem",
+        planted: false,
+        generation: Some("7.1"),
+        about: "mas_alloc_cyclic() (the sheaves rewrite, 6.18 on) clears the remembered \
+                wrap (MT_FLAGS_ALLOC_WRAPPED) right after its first search, before the insert, \
+                so an insert that fails with ENOMEM loses the wrap report the next allocation \
+                owes; clear it once the insert succeeded, as 6.12 does",
+        changes: &[
+            (
+                "\tret = mas_empty_area(mas, range_lo, range_hi, 1);\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n",
+                "\tret = mas_empty_area(mas, range_lo, range_hi, 1);\n",
+            ),
+            (
+                "\tif (mas_is_err(mas))\n\t\treturn xa_err(mas->node);\n\n\t*startp = mas->index;",
+                "\tif (mas_is_err(mas))\n\t\treturn xa_err(mas->node);\n\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n\t*startp = mas->index;",
+            ),
+        ],
     },
     // One planted bug in each generation's own words: a split store's
     // preallocation asks for one node more than the tree's rule. Nothing

@@ -218,7 +218,15 @@ pub enum OpCode {
     Validate,
     /// Writer: `mas_reset(); mas_expected_entries(a)` (bulk mode).
     ExpectedEntries,
+    /// `mtree_alloc_cyclic(&id, entry d, min a, max b, &next)` with `next`
+    /// starting at `c`: the id in `index`, `next` after the call in `last`,
+    /// the kernel's return (1: wrapped) in `ret`. [`ENOSYS`] from a kernel
+    /// that has no such call (6.1), which then changes nothing.
+    AllocCyclic,
 }
+
+/// `-ENOSYS`: the answer of an op the kernel tree has no function for.
+pub const ENOSYS: i64 = -38;
 
 /// What went wrong inside the kernel code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -139,6 +139,85 @@ impl TreeOracle {
     }
 }
 
+/// A successful cyclic allocation: the index used, whether the search had
+/// to wrap (or reports an earlier wrap), and the caller's next index after
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CyclicAlloc {
+    /// The index the value went to.
+    pub id: u64,
+    /// The kernel's return value 1 (0 is `false`).
+    pub wrapped: bool,
+    /// `*next` after the call: `id + 1`, 0 after `u64::MAX`.
+    pub next: u64,
+}
+
+impl TreeOracle {
+    /// `mtree_alloc_cyclic(mt, &id, value, min, max, &next)`, from its
+    /// documentation: hand out ids of `[min, max]` in turn. The id is the
+    /// lowest free index at or above `next` (and at or above `min`);
+    /// when there is none, the lowest free index of the whole window, and
+    /// the call reports that it wrapped. The caller's `next` becomes the id
+    /// plus one. Handing out `u64::MAX` wraps `next` to 0; the tree then
+    /// remembers the wrap and the next allocation that does not wrap by
+    /// itself reports it (and forgets it; one that wraps by itself reports
+    /// its own wrap and leaves the remembered one). `destroy()` keeps the
+    /// remembered wrap: it is one of the tree's attribute flags
+    /// (`MT_FLAGS_ALLOC_WRAPPED`).
+    ///
+    /// Errors, with nothing changed (neither the tree, the remembered wrap,
+    /// nor the caller's `next`): `EINVAL` if the tree is not an allocation
+    /// tree, for a reserved value, and when `min > max` (no window to
+    /// search; from `next` beyond `max` the search wraps at once); `EBUSY`
+    /// when every index of `[min, max]` is taken.
+    ///
+    /// Returns `None` for a [`TreeProfile`] whose kernel has no such call
+    /// ([`TreeProfile::has_alloc_cyclic`]); nothing changes then.
+    pub fn alloc_cyclic(
+        &mut self,
+        alloc_tree: bool,
+        value: u64,
+        min: u64,
+        max: u64,
+        next: u64,
+    ) -> Option<Result<CyclicAlloc, Errno>> {
+        if !self.profile().has_alloc_cyclic() {
+            return None;
+        }
+        if !alloc_tree || value == 0 || value & 3 == 2 {
+            return Some(Err(Errno::EINVAL));
+        }
+        // The first index free from `from` to `max`, if the window is one.
+        let first_free = |t: &TreeOracle, from: u64| -> Result<u64, Errno> {
+            if from > max {
+                return Err(Errno::EINVAL);
+            }
+            t.empty_area(from, max, 1).map(|(id, _)| id)
+        };
+        let from = min.max(next);
+        let (id, mut wrapped) = match first_free(self, from) {
+            Ok(id) => (id, false),
+            Err(_) if from > min => match first_free(self, min) {
+                Ok(id) => (id, true),
+                Err(e) => return Some(Err(e)),
+            },
+            Err(e) => return Some(Err(e)),
+        };
+        if let Err(e) = self.insert_range(id, id, Some(value)) {
+            return Some(Err(e));
+        }
+        if !wrapped && self.wrap_pending {
+            self.wrap_pending = false;
+            wrapped = true;
+        }
+        let next = id.wrapping_add(1);
+        if next == 0 {
+            self.wrap_pending = true;
+        }
+        Some(Ok(CyclicAlloc { id, wrapped, next }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,5 +274,55 @@ mod tests {
             t.alloc_range(true, 2, 10, 0, 1000, true),
             Err(Errno::EINVAL)
         );
+    }
+
+    fn cyc(t: &mut TreeOracle, min: u64, max: u64, next: &mut u64) -> Result<(u64, bool), Errno> {
+        let r = t
+            .alloc_cyclic(true, 5, min, max, *next)
+            .expect("6.12 has it")?;
+        *next = r.next;
+        Ok((r.id, r.wrapped))
+    }
+
+    /// alloc_cyclic_testing() of lib/test_maple_tree.c (6.12, and 7.1's
+    /// exhausted window), as its documentation reads.
+    #[test]
+    fn alloc_cyclic_hands_out_ids_in_turn() {
+        let mut t = TreeOracle::new();
+        let mut next = 0;
+        for i in 0..1023u64 {
+            assert_eq!(cyc(&mut t, 2, 1024, &mut next), Ok((i + 2, false)));
+            assert_eq!(next, i + 3);
+        }
+        t.erase(123);
+        assert_eq!(cyc(&mut t, 2, 1024, &mut next), Ok((123, true)));
+        assert_eq!(next, 124);
+        assert_eq!(cyc(&mut t, 2, 1024, &mut next), Err(Errno::EBUSY));
+        assert_eq!(next, 124);
+        let mut t = TreeOracle::new();
+        let mut next = u64::MAX - 1;
+        assert_eq!(
+            cyc(&mut t, 2, u64::MAX, &mut next),
+            Ok((u64::MAX - 1, false))
+        );
+        assert_eq!(cyc(&mut t, 2, u64::MAX, &mut next), Ok((u64::MAX, false)));
+        assert_eq!(next, 0);
+        t.destroy();
+        assert_eq!(cyc(&mut t, 2, u64::MAX, &mut next), Ok((2, true)));
+        assert_eq!(cyc(&mut t, 2, u64::MAX, &mut next), Ok((3, false)));
+    }
+
+    #[test]
+    fn alloc_cyclic_errors_and_profiles() {
+        let mut t = TreeOracle::new();
+        let mut next = 20;
+        assert_eq!(cyc(&mut t, 10, 5, &mut next), Err(Errno::EINVAL));
+        assert_eq!(t.alloc_cyclic(false, 5, 0, 9, 0), Some(Err(Errno::EINVAL)));
+        assert_eq!(t.alloc_cyclic(true, 6, 0, 9, 0), Some(Err(Errno::EINVAL)));
+        // From beyond the window: straight to the wrapped search.
+        assert_eq!(cyc(&mut t, 0, 9, &mut next), Ok((0, true)));
+        let mut old = TreeOracle::with_profile(TreeProfile::Linux6_1);
+        assert_eq!(old.alloc_cyclic(true, 5, 0, 9, 0), None);
+        assert!(old.entries().is_empty());
     }
 }

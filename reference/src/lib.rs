@@ -43,6 +43,7 @@ mod tests;
 
 pub use cursor::{Cursor, Status};
 pub use errno::Errno;
+pub use gaps::CyclicAlloc;
 pub use profile::TreeProfile;
 pub use tree::{RootKind, Slot, TreeOracle};
 pub use vma::{

@@ -24,11 +24,24 @@ pub enum TreeProfile {
     /// - the root kind after a NULL store over everything
     ///   ([`crate::TreeOracle::store_range`]);
     /// - the argument checks of `mtree_alloc_range()` and
-    ///   `mtree_alloc_rrange()` ([`crate::TreeOracle::alloc_range`]).
+    ///   `mtree_alloc_rrange()` ([`crate::TreeOracle::alloc_range`]);
+    /// - no `mtree_alloc_cyclic()` ([`TreeProfile::has_alloc_cyclic`]).
     Linux6_1,
 }
 
 impl TreeProfile {
+    /// Whether the kernel has `mtree_alloc_cyclic()`. It came with Linux
+    /// 6.10 ("maple_tree: Add mtree_alloc_cyclic()", for libfs' directory
+    /// offsets); the 6.1 line never had it, so that profile has no answer
+    /// for the call ([`crate::TreeOracle::alloc_cyclic`] refuses to give
+    /// one).
+    pub fn has_alloc_cyclic(self) -> bool {
+        match self {
+            TreeProfile::Linux6_12 => true,
+            TreeProfile::Linux6_1 => false,
+        }
+    }
+
     /// The profile's name: `6.12` or `6.1`.
     pub fn name(self) -> &'static str {
         match self {

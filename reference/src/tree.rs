@@ -59,6 +59,10 @@ pub struct TreeOracle {
     generation: u64,
     /// Whose answers the oracle gives where kernel versions differ.
     profile: TreeProfile,
+    /// A cyclic allocation handed out the last index (`u64::MAX`) and no
+    /// allocation since has reported the wrap (see
+    /// [`TreeOracle::alloc_cyclic`]). Part of the tree, not of the caller.
+    pub(crate) wrap_pending: bool,
 }
 
 /// Rejects the entries the oracle's API refuses with `-EINVAL`.
@@ -302,7 +306,9 @@ impl TreeOracle {
         Some(value)
     }
 
-    /// `mtree_destroy()`: remove everything; the root becomes NULL.
+    /// `mtree_destroy()`: remove everything; the root becomes NULL. The
+    /// tree's attributes stay, the pending wrap of
+    /// [`alloc_cyclic`](Self::alloc_cyclic) among them.
     pub fn destroy(&mut self) {
         self.map.clear();
         self.kind = RootKind::Empty;

@@ -260,6 +260,11 @@ pub struct RunStats {
     pub store_stats: StoreStats,
     /// The largest number of entries seen.
     pub max_entries: usize,
+    /// Ops a group of engines answered [`Outcome::Unsupported`] (its
+    /// kernel lacks the call: `alloc_cyclic` before Linux 6.10), counted
+    /// once a group, after the results check found every engine of the
+    /// group agreeing with its reference.
+    pub unsupported: u64,
 }
 
 /// The body of every coverage-guided fuzz target (libFuzzer, honggfuzz):
@@ -527,7 +532,11 @@ fn run_steps(
                 .iter()
                 .map(|o| *o == Outcome::Status(Ok(())))
                 .collect();
+            let unsupported = applied.outcomes.first() == Some(&Outcome::Unsupported);
             checks::results(group, applied, &at, observe)?;
+            if unsupported {
+                stats.unsupported += 1;
+            }
             checks::prealloc_request(group, &at, &plans[g.clone()], &ok)?;
             if op.is_write() {
                 pause_all(group, &at)?;

@@ -142,6 +142,7 @@ pub fn infer_target(path: &Path, program: &AnyProgram) -> Target {
                     | TreeOp::EmptyAreaRev { .. }
                     | TreeOp::AllocRange { .. }
                     | TreeOp::AllocRRange { .. }
+                    | TreeOp::AllocCyclic { .. }
             )
         })
     {

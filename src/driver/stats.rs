@@ -23,6 +23,9 @@ pub struct CampaignStats {
     pub stopped: u64,
     /// The reason the first stopped execution gave.
     pub first_stop: Option<String>,
+    /// Ops that a group of engines answered as not in its kernel (see
+    /// `diff::RunStats::unsupported`).
+    pub unsupported: u64,
 }
 
 /// Every real store type (`wr_invalid` is never executed).
@@ -37,6 +40,7 @@ impl CampaignStats {
         self.ops += run.ops as u64;
         self.store_stats.merge(&run.store_stats);
         self.max_entries = self.max_entries.max(run.max_entries);
+        self.unsupported += run.unsupported;
         if let Some((_, why)) = &run.stopped {
             self.stopped += 1;
             if self.first_stop.is_none() {
@@ -118,6 +122,14 @@ impl CampaignStats {
                 s,
                 "  stopped      {} executions ended early; the first: {first}",
                 self.stopped
+            );
+        }
+        if self.unsupported > 0 {
+            let _ = writeln!(
+                s,
+                "  unsupported  {} ops not in an engine group's kernel (alloc_cyclic before 6.10), \
+                 answered so by the group's oracle and every engine of it",
+                self.unsupported
             );
         }
         let _ = writeln!(s, "  store types  {reached}/{total} reached");

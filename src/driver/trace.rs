@@ -221,7 +221,8 @@ fn op_span(op: &TreeOp) -> Option<(u64, u64)> {
         TreeOp::EmptyArea { min, max, .. }
         | TreeOp::EmptyAreaRev { min, max, .. }
         | TreeOp::AllocRange { min, max, .. }
-        | TreeOp::AllocRRange { min, max, .. } => Some((min.min(max), min.max(max))),
+        | TreeOp::AllocRRange { min, max, .. }
+        | TreeOp::AllocCyclic { min, max, .. } => Some((min.min(max), min.max(max))),
         _ => None,
     }
 }
@@ -377,6 +378,14 @@ pub(crate) fn fmt_outcome(o: &Outcome) -> String {
         Outcome::Range(Ok((a, b))) => format!("[{}, {}]", fmt_index(*a), fmt_index(*b)),
         Outcome::Range(Err(e)) | Outcome::Alloc(Err(e)) => e.to_string(),
         Outcome::Alloc(Ok(start)) => format!("at {}", fmt_index(*start)),
+        Outcome::Cyclic(Ok(c)) => format!(
+            "at {}{}, next -> {}",
+            fmt_index(c.id),
+            if c.wrapped { " (wrapped)" } else { "" },
+            fmt_index(c.next)
+        ),
+        Outcome::Cyclic(Err(e)) => e.to_string(),
+        Outcome::Unsupported => "not in this kernel".to_string(),
         Outcome::CallerError(m) => format!("caller error: {m}"),
         Outcome::Either(both) => format!("{} or {}", fmt_outcome(&both[0]), fmt_outcome(&both[1])),
     }

@@ -327,6 +327,25 @@ impl TreeEngine for KernelEngine {
                 let r = self.call(code, size, min, max, token_to_entry(value));
                 Outcome::Alloc(errno(r.ret).map(|()| r.index))
             }
+            TreeOp::AllocCyclic {
+                min,
+                max,
+                next,
+                value,
+            } => {
+                let r = self.call(OpCode::AllocCyclic, min, max, next, token_to_entry(value));
+                if r.ret == maplefuzz_kernel::ENOSYS {
+                    return Outcome::Unsupported;
+                }
+                // 1: the allocation succeeded after wrapping.
+                let wrapped = r.ret == 1;
+                let ret = if wrapped { 0 } else { r.ret };
+                Outcome::Cyclic(errno(ret).map(|()| super::Cyclic {
+                    id: r.index,
+                    wrapped,
+                    next: r.last,
+                }))
+            }
             TreeOp::Prealloc { first, last, value } => {
                 if first > last {
                     return Outcome::Status(Err(Errno::EINVAL));

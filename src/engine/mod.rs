@@ -49,6 +49,16 @@ pub enum Outcome {
     Range(Result<(u64, u64), Errno>),
     /// An allocating insert: the first index used, or an errno.
     Alloc(Result<u64, Errno>),
+    /// A cyclic allocation (`mtree_alloc_cyclic()`): the id used, whether
+    /// the call reported a wrap (its return 1), and the caller's `next`
+    /// after it; or an errno (the caller's `next` unchanged).
+    Cyclic(Result<Cyclic, Errno>),
+    /// The engine's kernel has no such call (`alloc_cyclic` before Linux
+    /// 6.10): nothing happened. Only a reference of the same kernel
+    /// version answers it too (`oracle@6.1` for 6.1 kernels), so the
+    /// results check compares it like any answer, and an engine that lacks
+    /// the call beside a reference that has it is a result divergence.
+    Unsupported,
     /// Either of two answers, from a reference that cannot tell which one
     /// the kernel gives: the choice follows node boundaries the oracle does
     /// not model (see `maplefuzz_reference::Cursor::also`). An engine's
@@ -99,9 +109,22 @@ impl Outcome {
             TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => {
                 Outcome::Alloc(Err(Errno::ENOMEM))
             }
+            TreeOp::AllocCyclic { .. } => Outcome::Cyclic(Err(Errno::ENOMEM)),
             _ => return None,
         })
     }
+}
+
+/// A successful cyclic allocation ([`Outcome::Cyclic`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cyclic {
+    /// The index the value went to.
+    pub id: u64,
+    /// Whether the call returned 1: its search wrapped, or it reports the
+    /// wrap an earlier allocation of `u64::MAX` left in the tree.
+    pub wrapped: bool,
+    /// The caller's `next` after the call.
+    pub next: u64,
 }
 
 /// A program drives two maple states: the cursor (`walk`, `mas_find`,

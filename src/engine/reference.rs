@@ -158,6 +158,19 @@ impl TreeEngine for OracleEngine {
                 t.alloc_range(self.alloc_tree, token_to_entry(value), size, min, max, true)
                     .map_err(oerr),
             ),
+            TreeOp::AllocCyclic {
+                min,
+                max,
+                next,
+                value,
+            } => match t.alloc_cyclic(self.alloc_tree, token_to_entry(value), min, max, next) {
+                None => Outcome::Unsupported,
+                Some(r) => Outcome::Cyclic(r.map_err(oerr).map(|c| super::Cyclic {
+                    id: c.id,
+                    wrapped: c.wrapped,
+                    next: c.next,
+                })),
+            },
             TreeOp::Prealloc { first, last, value } => {
                 if first > last {
                     return Outcome::Status(Err(Errno::EINVAL));

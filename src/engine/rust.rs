@@ -227,6 +227,16 @@ impl TreeEngine for RustEngine {
                 max,
                 value,
             } => Outcome::Alloc(t.alloc_rrange(token_to_entry(value), size, min, max)),
+            TreeOp::AllocCyclic {
+                min,
+                max,
+                next,
+                value,
+            } => {
+                let mut next = next;
+                let r = t.alloc_cyclic(token_to_entry(value), min, max, &mut next);
+                Outcome::Cyclic(r.map(|(id, wrapped)| super::Cyclic { id, wrapped, next }))
+            }
             TreeOp::Prealloc { first, last, value } => {
                 self.wmas.set_range(first, last);
                 self.book.held_at_prealloc = Some(t.node_accounting().2);

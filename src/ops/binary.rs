@@ -12,7 +12,7 @@
 //! ```text
 //! program := config op*
 //! config  := byte             bit 0 = alloc, bit 1 = rcu, other bits ignored
-//! op      := opcode operand*  opcode byte taken modulo 23 (OP_KINDS)
+//! op      := opcode operand*  opcode byte taken modulo 24 (OP_KINDS)
 //! ```
 //!
 //! An empty input is the default config with no ops. Decoding stops at the
@@ -43,6 +43,7 @@
 //! |     20 | `mas_destroy` | —                            |
 //! |     21 | `fail_allocs` | schedule                     |
 //! |     22 | `expected_entries` | varint `count`, taken modulo 1024 ([`super::EXPECTED_ENTRIES_MAX`] + 1) |
+//! |     23 | `alloc_cyclic` | key `min`, key `max`, key `next`, insert-value |
 //!
 //! Every operand is one unsigned LEB128 varint `v` (7 bits per byte, low
 //! group first, high bit = "more bytes follow"), read as follows:
@@ -87,7 +88,7 @@ use super::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
 pub const MAX_OPS: usize = 4096;
 
 /// The number of op kinds; an opcode byte is taken modulo this.
-pub const OP_KINDS: u8 = 23;
+pub const OP_KINDS: u8 = 24;
 
 /// The number of fault schedule kinds; a kind byte is taken modulo this.
 const SCHEDULE_KINDS: u8 = 5;
@@ -263,8 +264,14 @@ fn decode_op(r: &mut Reader<'_>) -> TreeOp {
         21 => TreeOp::FailAllocs {
             schedule: r.schedule(),
         },
-        _ => TreeOp::ExpectedEntries {
+        22 => TreeOp::ExpectedEntries {
             count: r.varint() % (super::EXPECTED_ENTRIES_MAX + 1),
+        },
+        _ => TreeOp::AllocCyclic {
+            min: r.key(),
+            max: r.key(),
+            next: r.key(),
+            value: insert_value_from_code(r.varint()),
         },
     }
 }
@@ -331,6 +338,7 @@ fn opcode(op: &TreeOp) -> u8 {
         TreeOp::MasDestroy => 20,
         TreeOp::FailAllocs { .. } => 21,
         TreeOp::ExpectedEntries { .. } => 22,
+        TreeOp::AllocCyclic { .. } => 23,
     }
 }
 
@@ -399,6 +407,17 @@ fn encode_op(out: &mut Vec<u8>, op: &TreeOp) {
         TreeOp::FailAllocs { schedule } => put_schedule(out, schedule),
         TreeOp::ExpectedEntries { count } => {
             put_varint(out, count % (super::EXPECTED_ENTRIES_MAX + 1))
+        }
+        TreeOp::AllocCyclic {
+            min,
+            max,
+            next,
+            value,
+        } => {
+            put_key(out, min);
+            put_key(out, max);
+            put_key(out, next);
+            put_varint(out, insert_value_to_code(value));
         }
         TreeOp::Pause | TreeOp::Destroy | TreeOp::MasDestroy => {}
     }
@@ -703,8 +722,8 @@ mod tests {
         // Cut off: a missing kind byte reads 0 (never), a missing count 0.
         assert_eq!(decode(&[0, 21]).ops, [fail(FaultSchedule::Never)]);
         assert_eq!(decode(&[0, 21, 3]).ops, [fail(FaultSchedule::Every(0))]);
-        // 21 + 23: the opcode wraps too.
-        assert_eq!(decode(&[0, 44, 2, 5]).ops, [fail(FaultSchedule::Next(5))]);
+        // 21 + 24: the opcode wraps too.
+        assert_eq!(decode(&[0, 45, 2, 5]).ops, [fail(FaultSchedule::Next(5))]);
     }
 
     #[test]
@@ -718,8 +737,8 @@ mod tests {
 
     #[test]
     fn opcodes_wrap_and_operands_pad() {
-        // 23 + 10 = pause; a lone store opcode (23) reads zero operands.
-        let p = decode(&[0, 33, 23]);
+        // 24 + 10 = pause; a lone store opcode (24) reads zero operands.
+        let p = decode(&[0, 34, 24]);
         assert_eq!(
             p.ops,
             [
@@ -749,12 +768,42 @@ mod tests {
         let bytes = [0x00, 0x16, 0x00, 0x16, 0xc8, 0x01, 0x16, 0xff, 0x07, 0x14];
         assert_eq!(encode(&p), bytes);
         assert_eq!(decode(&bytes), p);
-        // 1024 + 5 decodes as 5; a cut-off count reads 0; 22 + 23 wraps.
+        // 1024 + 5 decodes as 5; a cut-off count reads 0; 22 + 24 wraps.
         assert_eq!(
             decode(&[0, 22, 0x85, 0x08]).ops,
             [TreeOp::ExpectedEntries { count: 5 }]
         );
-        assert_eq!(decode(&[0, 45]).ops, [TreeOp::ExpectedEntries { count: 0 }]);
+        assert_eq!(decode(&[0, 46]).ops, [TreeOp::ExpectedEntries { count: 0 }]);
+    }
+
+    #[test]
+    fn alloc_cyclic_has_opcode_23_and_key_operands() {
+        let p = Program {
+            config: TreeConfig {
+                alloc: true,
+                rcu: false,
+            },
+            ops: vec![TreeOp::AllocCyclic {
+                min: 2,
+                max: u64::MAX,
+                next: u64::MAX - 1,
+                value: 7,
+            }],
+        };
+        // min 2 -> 4, max -> 1, next u64::MAX - 1 -> 3, token 7 -> 7.
+        let bytes = [0x01, 0x17, 0x04, 0x01, 0x03, 0x07];
+        assert_eq!(encode(&p), bytes);
+        assert_eq!(decode(&bytes), p);
+        // Cut off after the opcode: every operand reads 0.
+        assert_eq!(
+            decode(&[1, 23 + 24]).ops,
+            [TreeOp::AllocCyclic {
+                min: 0,
+                max: 0,
+                next: 0,
+                value: 0
+            }]
+        );
     }
 
     #[test]

@@ -129,13 +129,29 @@ pub enum TreeOp {
     /// `mas_destroy` and `fail_allocs` is a caller error that stops the
     /// run (the rules are in `engine/bulk.rs`).
     ExpectedEntries { count: u64 },
+    /// `mtree_alloc_cyclic(&id, value, min, max, &next)`: the lowest free
+    /// index at or above `next` (and `min`) in `[min, max]`, else the lowest
+    /// free one (the search wraps). The op names the `next` its caller
+    /// passes, as a kernel caller owns its cursor; every engine answers
+    /// with the id, whether the search wrapped (the kernel's return 1) and
+    /// the `next` the call leaves (see `engine::Outcome::Cyclic`). The wrap
+    /// the tree remembers after handing out `u64::MAX`
+    /// (`MT_FLAGS_ALLOC_WRAPPED`) is the engines' own state. Kernels
+    /// before 6.10 (6.1) have no such call: their engines and the 6.1
+    /// oracle answer `Outcome::Unsupported`.
+    AllocCyclic {
+        min: u64,
+        max: u64,
+        next: u64,
+        value: u64,
+    },
 }
 
 pub use crate::tree::FaultSchedule;
 
 impl TreeOp {
     /// Every op kind ([`TreeOp::kind`]), in binary opcode order.
-    pub const KINDS: [&'static str; 23] = [
+    pub const KINDS: [&'static str; 24] = [
         "store",
         "insert",
         "erase",
@@ -159,6 +175,7 @@ impl TreeOp {
         "mas_destroy",
         "fail_allocs",
         "expected_entries",
+        "alloc_cyclic",
     ];
 
     /// `alloc_rrange` when `rev`, else `alloc_range`.
@@ -210,6 +227,7 @@ impl TreeOp {
                 | TreeOp::Destroy
                 | TreeOp::AllocRange { .. }
                 | TreeOp::AllocRRange { .. }
+                | TreeOp::AllocCyclic { .. }
                 | TreeOp::StorePrealloc { .. }
                 | TreeOp::MasStore { .. }
         )
@@ -225,6 +243,7 @@ impl TreeOp {
                 | TreeOp::Erase { .. }
                 | TreeOp::AllocRange { .. }
                 | TreeOp::AllocRRange { .. }
+                | TreeOp::AllocCyclic { .. }
                 | TreeOp::Prealloc { .. }
                 | TreeOp::MasStore { .. }
                 | TreeOp::ExpectedEntries { .. }
@@ -257,6 +276,7 @@ impl TreeOp {
             TreeOp::MasDestroy => "mas_destroy",
             TreeOp::FailAllocs { .. } => "fail_allocs",
             TreeOp::ExpectedEntries { .. } => "expected_entries",
+            TreeOp::AllocCyclic { .. } => "alloc_cyclic",
         }
     }
 }

@@ -25,6 +25,7 @@
 //! mas_store 0x1000 0x17ff v7    # mas_set_range + mas_store; `null` too
 //! mas_destroy               # mas_destroy
 //! expected_entries 200      # mas_expected_entries (bulk mode), count <= 1023
+//! alloc_cyclic 0x2 max 0x10 v9  # mtree_alloc_cyclic(min, max, next, v9)
 //! fail_allocs nth 3         # fail the 3rd node allocation from now
 //! fail_allocs next 2        # fail the next 2 node allocations
 //! fail_allocs every 5       # fail every 5th node allocation
@@ -132,6 +133,18 @@ pub fn format_op(op: &TreeOp) -> String {
         TreeOp::MasDestroy => "mas_destroy".to_string(),
         TreeOp::FailAllocs { schedule } => format!("fail_allocs {}", schedule_text(schedule)),
         TreeOp::ExpectedEntries { count } => format!("expected_entries {}", num(count)),
+        TreeOp::AllocCyclic {
+            min,
+            max,
+            next,
+            value,
+        } => format!(
+            "alloc_cyclic {} {} {} {}",
+            num(min),
+            num(max),
+            num(next),
+            val(Some(value))
+        ),
     }
 }
 
@@ -350,6 +363,16 @@ fn parse_op(words: &[&str]) -> Result<TreeOp, String> {
             }
             TreeOp::ExpectedEntries { count }
         }
+        "alloc_cyclic" => {
+            arity(4)?;
+            TreeOp::AllocCyclic {
+                min: parse_num(words[1])?,
+                max: parse_num(words[2])?,
+                next: parse_num(words[3])?,
+                value: parse_val(words[4])?
+                    .ok_or_else(|| "alloc_cyclic needs a value, not null".to_string())?,
+            }
+        }
         other => return Err(format!("unknown op `{other}`")),
     };
     Ok(op)
@@ -507,6 +530,12 @@ mod tests {
                 },
                 TreeOp::MasDestroy,
                 TreeOp::ExpectedEntries { count: 300 },
+                TreeOp::AllocCyclic {
+                    min: 2,
+                    max: u64::MAX,
+                    next: 0x10,
+                    value: 9,
+                },
                 TreeOp::FailAllocs {
                     schedule: FaultSchedule::Nth(3),
                 },
@@ -533,6 +562,7 @@ mod tests {
             "empty_area_rev 0xc 0xd max",
             "alloc_range 0x1 0x0 max v9",
             "alloc_rrange 0x0 0xe 0xf v0",
+            "alloc_cyclic 0x2 max 0x10 v9",
             "prealloc 0x2000 0x2fff v3",
             "store_prealloc v3",
             "prealloc 0x10 0x11 null",

@@ -378,6 +378,40 @@ fn emit_op(b: &mut Body, p: &Program, op: &TreeOp, expect: &Outcome, pending: &m
                 b.line(format!("MT_BUG_ON(mt, index != {});", key(*start)));
             }
         }
+        TreeOp::AllocCyclic {
+            min,
+            max,
+            next,
+            value,
+        } => {
+            if matches!(expect, Outcome::Unsupported) {
+                b.note("alloc_cyclic: this kernel has no mtree_alloc_cyclic(), no call");
+                return;
+            }
+            b.uses_index = true;
+            let want = match expect {
+                Outcome::Cyclic(Err(e)) => errno(*e),
+                Outcome::Cyclic(Ok(c)) if c.wrapped => "1",
+                _ => "0",
+            };
+            b.line("{");
+            b.line(format!("\tunsigned long next = {};", key(next)));
+            b.line("");
+            b.line(format!(
+                "\tMT_BUG_ON(mt, mtree_alloc_cyclic(mt, &index, {}, {}, {}, &next, GFP_KERNEL) != {want});",
+                entry(Some(value)),
+                key(min),
+                key(max)
+            ));
+            if let Outcome::Cyclic(Ok(c)) = expect {
+                b.line(format!(
+                    "\tMT_BUG_ON(mt, index != {} || next != {});",
+                    key(c.id),
+                    key(c.next)
+                ));
+            }
+            b.line("}");
+        }
         TreeOp::Prealloc { first, last, value } => {
             b.uses_writer = true;
             b.line(format!(

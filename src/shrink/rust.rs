@@ -95,6 +95,17 @@ pub fn op_literal(op: &TreeOp) -> String {
             }
             None => unreachable!("alloc_parts covers both alloc ops"),
         },
+        TreeOp::AllocCyclic {
+            min,
+            max,
+            next,
+            value,
+        } => format!(
+            "TreeOp::AllocCyclic {{ min: {}, max: {}, next: {}, value: {value} }}",
+            num(min),
+            num(max),
+            num(next)
+        ),
         TreeOp::StorePrealloc { value } => {
             format!("TreeOp::StorePrealloc {{ value: {} }}", val(value))
         }

@@ -89,6 +89,11 @@ fn map_keys(op: &mut TreeOp, f: &mut dyn FnMut(u64) -> u64) {
             *min = f(*min);
             *max = f(*max);
         }
+        TreeOp::AllocCyclic { min, max, next, .. } => {
+            *min = f(*min);
+            *max = f(*max);
+            *next = f(*next);
+        }
         TreeOp::Pause
         | TreeOp::Destroy
         | TreeOp::StorePrealloc { .. }
@@ -107,7 +112,8 @@ fn map_tokens(op: &mut TreeOp, f: &mut dyn FnMut(Option<u64>) -> Option<u64>) {
         | TreeOp::StorePrealloc { value } => *value = f(*value),
         TreeOp::Insert { value, .. }
         | TreeOp::AllocRange { value, .. }
-        | TreeOp::AllocRRange { value, .. } => {
+        | TreeOp::AllocRRange { value, .. }
+        | TreeOp::AllocCyclic { value, .. } => {
             // These ops cannot store NULL; a token stays a token.
             *value = f(Some(*value)).unwrap_or(*value);
         }
@@ -407,6 +413,29 @@ pub(super) fn op_candidates(op: &TreeOp) -> Vec<TreeOp> {
             }
             for (min, max) in simpler_windows(min, max) {
                 out.push(TreeOp::alloc(rev, size, min, max, value));
+            }
+        }
+        TreeOp::AllocCyclic {
+            min,
+            max,
+            next,
+            value,
+        } => {
+            for next in smaller(next) {
+                out.push(TreeOp::AllocCyclic {
+                    min,
+                    max,
+                    next,
+                    value,
+                });
+            }
+            for (min, max) in simpler_windows(min, max) {
+                out.push(TreeOp::AllocCyclic {
+                    min,
+                    max,
+                    next,
+                    value,
+                });
             }
         }
         TreeOp::FailAllocs { schedule } => {

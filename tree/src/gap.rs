@@ -362,3 +362,255 @@ pub(crate) fn mas_empty_area_rev(
     mas.end = mas_data_end(&t.arena, mas);
     Ok(())
 }
+
+/// `mas_alloc_cyclic()`: store `entry` at the lowest free index at or above
+/// `*next` within `[range_lo, range_hi]`, or, when none is free there, at
+/// the lowest free index from `range_lo` on (the search wraps). On success
+/// `*next` becomes the index after the one used and the answer is that
+/// index and whether the search wrapped; `EBUSY` when the window is full
+/// and `EINVAL` for a window no search accepts (from `mas_empty_area()`).
+///
+/// The tree remembers an allocation of the last index (`*next` wrapping to
+/// zero) in [`MT_FLAGS_ALLOC_WRAPPED`](super::MT_FLAGS_ALLOC_WRAPPED): the
+/// next allocation found without wrapping reports the wrap then, and clears
+/// the flag. Linux 6.12 clears it only once the insert succeeded; the state
+/// is released (`mas_destroy()`) whatever the answer.
+pub(crate) fn mas_alloc_cyclic(
+    t: &mut MapleTree,
+    mas: &mut Mas,
+    entry: u64,
+    range_lo: u64,
+    range_hi: u64,
+    next: &mut u64,
+) -> Result<(u64, bool), Errno> {
+    let min = range_lo;
+    let found: Result<bool, Errno> = loop {
+        // First from the caller's cursor, then from the window's start.
+        let from = min.max(*next);
+        let mut wrapped = mas_empty_area(t, mas, from, range_hi, 1).map(|()| false);
+        if wrapped.is_err() && from > min {
+            // The second search starts afresh, not from wherever the
+            // failed first one left the state. Mutant cyclic-no-reset
+            // (Dec 2024, "reload mas before the second call for
+            // mas_empty_area"): before that fix it did not.
+            if !active(Mutant::CyclicNoReset) {
+                mas.reset();
+            }
+            wrapped = mas_empty_area(t, mas, min, range_hi, 1).map(|()| true);
+        }
+        let wrapped = match wrapped {
+            Ok(w) => w,
+            Err(e) => break Err(e),
+        };
+        super::write::mas_insert(t, mas, entry);
+        // A failed node allocation retries the whole search once nodes
+        // are at hand, as the kernel does after dropping its lock.
+        if super::alloc::mas_nomem(t, mas) {
+            continue;
+        }
+        break if mas.is_err() {
+            Err(mas.err)
+        } else {
+            Ok(wrapped)
+        };
+    };
+    let answer = found.map(|mut wrapped| {
+        let flag = super::MT_FLAGS_ALLOC_WRAPPED;
+        if t.flags & flag != 0 && !wrapped {
+            t.flags &= !flag;
+            wrapped = true;
+        }
+        let id = mas.index;
+        *next = id.wrapping_add(1);
+        if *next == 0 {
+            t.flags |= flag;
+        }
+        (id, wrapped)
+    });
+    super::alloc::mas_destroy(t, mas);
+    answer
+}
+
+#[cfg(test)]
+mod cyclic_tests {
+    use crate::mutants::{self, Mutant};
+    use crate::{Errno, FaultSchedule, MaState, MapleTree};
+    use crate::{MT_FLAGS_ALLOC_RANGE, MT_FLAGS_ALLOC_WRAPPED};
+
+    const E: u64 = 0x11;
+
+    fn alloc_tree() -> MapleTree {
+        MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE)
+    }
+
+    /// `alloc_cyclic_testing()` of lib/test_maple_tree.c, first part: one
+    /// maple state reused for 100 calls (each search resumes from where the
+    /// last one left the state).
+    #[test]
+    fn kernel_one_state_hundred_ids() {
+        let mut mt = alloc_tree();
+        let mut mas = MaState::new(0, 0);
+        let mut next = 0;
+        for i in 0..100u64 {
+            let got = mas.alloc_cyclic(&mut mt, E, 2, u64::MAX, &mut next);
+            assert_eq!(got, Ok((i + 2, false)));
+            assert_eq!((mas.index(), mas.last(), next), (i + 2, i + 2, i + 3));
+        }
+        mt.validate().unwrap();
+        assert_eq!(mt.entries().count(), 100);
+    }
+
+    /// Second part: `mtree_alloc_cyclic()` 100 times, each id loadable.
+    #[test]
+    fn kernel_tree_api_hundred_ids() {
+        let mut mt = alloc_tree();
+        let mut next = 0;
+        for i in 0..100u64 {
+            assert_eq!(
+                mt.alloc_cyclic(E, 2, u64::MAX, &mut next),
+                Ok((i + 2, false))
+            );
+            assert_eq!(next, i + 3);
+            assert_eq!(mt.load(i + 2), Some(E));
+        }
+        mt.validate().unwrap();
+    }
+
+    /// The 7.1 suite's case (the mas_reset() fix): fill [2, 1024], free
+    /// 123, and the wrapped search finds it; then 100 after freeing it.
+    #[test]
+    fn kernel_exhausted_window_wraps_to_freed_id() {
+        let mut mt = alloc_tree();
+        let mut next = 0;
+        for i in 0..1023u64 {
+            assert_eq!(mt.alloc_cyclic(E, 2, 1024, &mut next), Ok((i + 2, false)));
+            assert_eq!(next, i + 3);
+        }
+        assert_eq!(mt.erase(123), Some(E));
+        assert_eq!(mt.alloc_cyclic(E, 2, 1024, &mut next), Ok((123, true)));
+        assert_eq!(next, 124);
+        assert_eq!(mt.load(123), Some(E));
+        assert_eq!(mt.erase(100), Some(E));
+        assert_eq!(mt.alloc_cyclic(E, 2, 1024, &mut next), Ok((100, true)));
+        assert_eq!(next, 101);
+        assert_eq!(mt.alloc_cyclic(E, 2, 1024, &mut next), Err(Errno::EBUSY));
+        assert_eq!(next, 101, "a failed allocation leaves next alone");
+        mt.validate().unwrap();
+    }
+
+    /// The suite's overflow test: the allocation of `u64::MAX` makes `next`
+    /// wrap to 0, and the next allocation reports the wrap.
+    #[test]
+    fn kernel_overflow_reports_wrap_once() {
+        let mut mt = alloc_tree();
+        let mut next = u64::MAX - 1;
+        assert_eq!(
+            mt.alloc_cyclic(E, 2, u64::MAX, &mut next),
+            Ok((u64::MAX - 1, false))
+        );
+        assert_eq!(
+            mt.alloc_cyclic(E, 2, u64::MAX, &mut next),
+            Ok((u64::MAX, false))
+        );
+        assert_eq!(next, 0);
+        assert_ne!(mt.attrs() & MT_FLAGS_ALLOC_WRAPPED, 0);
+        assert_eq!(mt.alloc_cyclic(E, 2, u64::MAX, &mut next), Ok((2, true)));
+        assert_eq!(mt.attrs() & MT_FLAGS_ALLOC_WRAPPED, 0);
+        assert_eq!(mt.alloc_cyclic(E, 2, u64::MAX, &mut next), Ok((3, false)));
+    }
+
+    /// The wrap flag is tree state: `mtree_destroy()` keeps it (it keeps
+    /// every attribute), and a search that wraps by itself reports 1
+    /// without clearing it, so the flag is reported again later.
+    #[test]
+    fn wrap_flag_survives_destroy_and_self_wrapping_searches() {
+        let mut mt = alloc_tree();
+        let mut next = u64::MAX;
+        assert_eq!(
+            mt.alloc_cyclic(E, 0, u64::MAX, &mut next),
+            Ok((u64::MAX, false))
+        );
+        mt.destroy();
+        assert_ne!(mt.attrs() & MT_FLAGS_ALLOC_WRAPPED, 0);
+        // From 10 in [0, 5]: an invalid first window, then the wrapped one.
+        let mut next = 10;
+        assert_eq!(mt.alloc_cyclic(E, 0, 5, &mut next), Ok((0, true)));
+        assert_ne!(
+            mt.attrs() & MT_FLAGS_ALLOC_WRAPPED,
+            0,
+            "kept by a wrapping search"
+        );
+        assert_eq!(mt.alloc_cyclic(E, 0, 5, &mut next), Ok((1, true)));
+        assert_eq!(mt.attrs() & MT_FLAGS_ALLOC_WRAPPED, 0);
+        assert_eq!(mt.alloc_cyclic(E, 0, 5, &mut next), Ok((2, false)));
+    }
+
+    #[test]
+    fn argument_errors() {
+        let mut plain = MapleTree::new();
+        let mut next = 0;
+        assert_eq!(plain.alloc_cyclic(E, 0, 10, &mut next), Err(Errno::EINVAL));
+        let mut mt = alloc_tree();
+        assert_eq!(mt.alloc_cyclic(0x2, 0, 10, &mut next), Err(Errno::EINVAL));
+        // min > max: both searches refuse the window.
+        assert_eq!(mt.alloc_cyclic(E, 10, 5, &mut next), Err(Errno::EINVAL));
+        next = 20;
+        assert_eq!(mt.alloc_cyclic(E, 10, 5, &mut next), Err(Errno::EINVAL));
+        assert_eq!(next, 20);
+        assert!(mt.is_empty());
+    }
+
+    /// An injected allocation failure the retry cannot cure: nothing
+    /// stored, `next` and the wrap flag as before, no node leaked; the same
+    /// call without the failure then reports the wrap.
+    #[test]
+    fn enomem_changes_nothing() {
+        let mut mt = alloc_tree();
+        let mut next = u64::MAX;
+        assert_eq!(
+            mt.alloc_cyclic(E, 0, u64::MAX, &mut next),
+            Ok((u64::MAX, false))
+        );
+        mt.destroy();
+        // An entry away from index 0 needs a leaf node.
+        let mut next = 5;
+        mt.set_fault_schedule(FaultSchedule::From(1));
+        assert_eq!(
+            mt.alloc_cyclic(E, 0, u64::MAX, &mut next),
+            Err(Errno::ENOMEM)
+        );
+        assert_eq!(next, 5);
+        assert!(mt.is_empty());
+        assert_eq!(mt.nodes_live(), 0);
+        assert_ne!(mt.attrs() & MT_FLAGS_ALLOC_WRAPPED, 0);
+        mt.set_fault_schedule(FaultSchedule::Never);
+        assert_eq!(mt.alloc_cyclic(E, 0, u64::MAX, &mut next), Ok((5, true)));
+        assert_eq!(next, 6);
+        mt.validate().unwrap();
+    }
+
+    /// The mutant re-creates the state the second search started from
+    /// before the fix: a full window above `next`, a free id below it.
+    #[test]
+    fn no_reset_mutant_changes_the_wrapped_search() {
+        let run = || {
+            let mut mt = alloc_tree();
+            let mut next = 0;
+            for _ in 0..200 {
+                mt.alloc_cyclic(E, 0, 199, &mut next).unwrap();
+            }
+            mt.erase(7);
+            let mut next = 150;
+            mt.alloc_cyclic(E, 0, 199, &mut next)
+        };
+        assert_eq!(run(), Ok((7, true)));
+        if mutants::ENABLED {
+            let got = mutants::with(Some(Mutant::CyclicNoReset), run);
+            assert_eq!(
+                got,
+                Err(Errno::EBUSY),
+                "the wrapped search from the failed state"
+            );
+        }
+    }
+}

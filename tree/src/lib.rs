@@ -68,6 +68,11 @@ struct ReadmeDoctests;
 pub const MT_FLAGS_ALLOC_RANGE: u32 = 0x01;
 /// `MT_FLAGS_USE_RCU`: never modify a node a reader might be walking.
 pub const MT_FLAGS_USE_RCU: u32 = 0x02;
+/// `MT_FLAGS_ALLOC_WRAPPED`: the last cyclic allocation took the last
+/// index (`u64::MAX`); the next one reports a wrap
+/// ([`MapleTree::alloc_cyclic`]). Kept by [`MapleTree::destroy`], as the
+/// kernel keeps every attribute.
+pub const MT_FLAGS_ALLOC_WRAPPED: u32 = 0x0800;
 pub(crate) const MT_FLAGS_HEIGHT_OFFSET: u32 = 0x02;
 pub(crate) const MT_FLAGS_HEIGHT_MASK: u32 = 0x7C;
 pub(crate) const MAPLE_HEIGHT_MAX: u32 = 31;
@@ -534,6 +539,45 @@ impl MapleTree {
         self.alloc(entry, size, min, max, true)
     }
 
+    /// `mtree_alloc_cyclic()`: store `entry` at the lowest free index at or
+    /// above `*next` within `[min, max]`; if none is free there, at the
+    /// lowest free index from `min` on (the search wraps). Returns the index
+    /// used and whether the search wrapped, and moves `*next` to the index
+    /// after it (to 0 after `u64::MAX`; the tree then remembers the wrap in
+    /// [`MT_FLAGS_ALLOC_WRAPPED`] and reports it with the next allocation
+    /// that does not wrap by itself). The caller owns `*next`, as a kernel
+    /// caller owns its cursor. Allocation trees only (`EINVAL` otherwise,
+    /// and for reserved entries); `EBUSY` when `[min, max]` is full;
+    /// `EINVAL` when `min > max`.
+    ///
+    /// ```
+    /// use maple_tree::{Errno, MapleTree, MT_FLAGS_ALLOC_RANGE};
+    /// let mut mt = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+    /// let mut next = 0;
+    /// assert_eq!(mt.alloc_cyclic(0x11, 2, 4, &mut next), Ok((2, false)));
+    /// assert_eq!(mt.alloc_cyclic(0x13, 2, 4, &mut next), Ok((3, false)));
+    /// mt.erase(2);
+    /// assert_eq!(mt.alloc_cyclic(0x15, 2, 4, &mut next), Ok((4, false)));
+    /// // Nothing free from 5 on: the search wraps to the freed 2.
+    /// assert_eq!(mt.alloc_cyclic(0x17, 2, 4, &mut next), Ok((2, true)));
+    /// assert_eq!(next, 3);
+    /// assert_eq!(mt.alloc_cyclic(0x19, 2, 4, &mut next), Err(Errno::EBUSY));
+    /// ```
+    pub fn alloc_cyclic(
+        &mut self,
+        entry: u64,
+        min: u64,
+        max: u64,
+        next: &mut u64,
+    ) -> Result<(u64, bool), Errno> {
+        if !self.is_alloc() {
+            return Err(Errno::EINVAL);
+        }
+        check_entry(entry)?;
+        let mut mas = Mas::new(0, 0);
+        gap::mas_alloc_cyclic(self, &mut mas, entry, min, max, next)
+    }
+
     fn alloc(
         &mut self,
         entry: u64,
@@ -784,6 +828,36 @@ impl MaState {
         size: u64,
     ) -> Result<(), Errno> {
         gap::mas_empty_area_rev(t, &mut self.mas, min, max, size)
+    }
+
+    /// `mas_alloc_cyclic()`: [`MapleTree::alloc_cyclic`] on this state,
+    /// without that call's checks (the tree must be an allocation tree and
+    /// `entry` not reserved). The search starts from where the state
+    /// stands, as the kernel's does: a state left by an earlier call
+    /// resumes from its position. On success the state holds the index
+    /// used ([`index`](Self::index) and [`last`](Self::last)).
+    ///
+    /// ```
+    /// use maple_tree::{MaState, MapleTree, MT_FLAGS_ALLOC_RANGE};
+    /// let mut mt = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+    /// let mut mas = MaState::new(0, 0);
+    /// let mut next = 0;
+    /// for i in 0..100 {
+    ///     let (id, _) = mas.alloc_cyclic(&mut mt, 0x11, 2, u64::MAX, &mut next).unwrap();
+    ///     assert_eq!((id, mas.index(), mas.last(), next), (i + 2, i + 2, i + 2, i + 3));
+    /// }
+    /// ```
+    pub fn alloc_cyclic(
+        &mut self,
+        t: &mut MapleTree,
+        entry: u64,
+        min: u64,
+        max: u64,
+        next: &mut u64,
+    ) -> Result<(u64, bool), Errno> {
+        self.with_pool(t, |t, mas| {
+            gap::mas_alloc_cyclic(t, mas, entry, min, max, next)
+        })
     }
 
     /// `mas_store_gfp()`: store `entry` over the state's `[index, last]`.

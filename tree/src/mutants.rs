@@ -153,6 +153,13 @@ mutants! {
     ExtendNullOverflow = "extend-null-overflow",
         "mas_wr_extend_null() extends past the node's last slot, taking a stale pivot as the range end (pre-merge fuzzer)",
         ["tree_ops", "tree_alloc", "tree_prealloc", "tree_faults"];
+    /// December 2024 "maple_tree: reload mas before the second call for
+    /// mas_empty_area": `mas_alloc_cyclic()` started its wrapped search
+    /// (from the window's start) on the maple state its failed first search
+    /// left behind instead of a reset one.
+    CyclicNoReset = "cyclic-no-reset",
+        "mas_alloc_cyclic() runs its wrapped second search on the state the failed first one left (Dec 2024, no mas_reset)",
+        ["tree_alloc"];
     /// The VMA layer's merge rule for file mappings: `can_vma_merge_after()`
     /// merges a range behind `prev` without checking that the file offsets
     /// continue (`prev->vm_pgoff + vma_pages(prev) == pgoff`), so a file

@@ -424,6 +424,50 @@ impl<T> MapleMap<T> {
         self.alloc(size, within, value, true)
     }
 
+    /// Stores `value` at one free index of `within`, handing out ids in
+    /// turn (`mtree_alloc_cyclic()`): the lowest free index at or above
+    /// `*next`, else (the search wraps) the lowest free one. Returns the
+    /// id and whether the search wrapped, and moves `*next` past the id;
+    /// the caller keeps `*next` between calls. After the id `u64::MAX`
+    /// (`*next` wraps to 0) the next allocation reports the wrap.
+    ///
+    /// `EBUSY` if `within` is full; `EINVAL` if the map was not made by
+    /// [`with_alloc_ranges`](Self::with_alloc_ranges) or `within` is
+    /// empty; `ENOMEM` if the tree could not allocate a node. On error the
+    /// map and `*next` are unchanged and `value` is dropped.
+    ///
+    /// ```
+    /// use maple_tree::MapleMap;
+    /// let mut pids = MapleMap::with_alloc_ranges();
+    /// let mut next = 0;
+    /// assert_eq!(pids.alloc_cyclic(1..=3, &mut next, "init"), Ok((1, false)));
+    /// assert_eq!(pids.alloc_cyclic(1..=3, &mut next, "a"), Ok((2, false)));
+    /// pids.erase(2);
+    /// // Ids are not reused at once: 3 comes before the freed 2.
+    /// assert_eq!(pids.alloc_cyclic(1..=3, &mut next, "b"), Ok((3, false)));
+    /// assert_eq!(pids.alloc_cyclic(1..=3, &mut next, "c"), Ok((2, true)));
+    /// ```
+    pub fn alloc_cyclic(
+        &mut self,
+        within: RangeInclusive<u64>,
+        next: &mut u64,
+        value: T,
+    ) -> Result<(u64, bool), Errno> {
+        let (min, max) = bounds(&within)?;
+        let t = self.add_slot(value);
+        let r = self.tree.alloc_cyclic(t, min, max, next);
+        match r {
+            // A single free index: only the new value gained a range.
+            Ok((id, _)) => {
+                debug_assert_eq!(self.tree.load(id), Some(t));
+                self.slot_mut(t).ranges = 1;
+                self.len += 1;
+            }
+            Err(_) => drop(self.release(t)),
+        }
+        r
+    }
+
     fn alloc(
         &mut self,
         size: u64,

@@ -105,6 +105,7 @@ impl Profile {
                 "empty_area_rev",
                 "alloc_range",
                 "alloc_rrange",
+                "alloc_cyclic",
             ],
             Profile::TreePrealloc => &[
                 "store",
@@ -217,7 +218,8 @@ const TREE_OPS: Recipe = Recipe {
 };
 
 /// `tree_alloc`: allocation trees of every height with holes of many
-/// sizes, and gap searches and allocations over edge-case windows.
+/// sizes, gap searches and allocations over edge-case windows, and cyclic
+/// allocation (ids handed out in turn until a window fills and wraps).
 const TREE_ALLOC: Recipe = Recipe {
     alloc_only: true,
     extras: Extras {
@@ -243,6 +245,7 @@ const TREE_ALLOC: Recipe = Recipe {
         (Phase::Search(AllocShare::Drawn(10, 60)), 30),
         (Phase::Churn, 10),
         (Phase::Shrink, 10),
+        (Phase::Cyclic, 12),
     ],
 };
 
@@ -462,6 +465,8 @@ enum Phase {
     FaultyWrites,
     /// Wide writes over a grown tree (`spanning_phase`).
     Spanning,
+    /// Cyclic allocation over one window at a time (`cyclic_phase`).
+    Cyclic,
 }
 
 /// The share of a search phase's gap ops that allocate, in percent.
@@ -740,6 +745,7 @@ impl<'a> Gen<'a> {
             Phase::Prealloc => self.prealloc_phase(end),
             Phase::FaultyWrites => self.faulty_writes(end),
             Phase::Spanning => self.spanning_phase(end),
+            Phase::Cyclic => self.cyclic_phase(end),
         }
     }
 

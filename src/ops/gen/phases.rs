@@ -357,4 +357,81 @@ impl Gen<'_> {
             }
         }
     }
+
+    /// A window of ids handed out in turn (`cyclic_phase`): small ones
+    /// that fill up and wrap, the top of the space (the id `u64::MAX`, the
+    /// tree's remembered wrap), the whole space, a reversed one (`EINVAL`).
+    fn cyclic_window(&mut self) -> (u64, u64) {
+        match self.rng.gen_range(0..10) {
+            0..=3 => {
+                let min = self.index();
+                (min, min.saturating_add(self.rng.gen_range(0..64)))
+            }
+            4..=5 => (u64::MAX - self.rng.gen_range(0..16), u64::MAX),
+            6 => (self.rng.gen_range(0..4), u64::MAX),
+            7 => {
+                let max = self.index().min(u64::MAX - 1);
+                (max + 1, max)
+            }
+            _ => {
+                let (a, b) = (self.index(), self.index());
+                (a.min(b), a.max(b))
+            }
+        }
+    }
+
+    /// A caller's `next` for `[min, max]`: mostly the window's start or
+    /// inside it, sometimes past its end (the search wraps at once).
+    fn cyclic_next(&mut self, min: u64, max: u64) -> u64 {
+        match self.rng.gen_range(0..10) {
+            0..=2 => min,
+            3..=6 => min + self.rng.gen_range(0..=(max.saturating_sub(min)).min(64)),
+            7 => max,
+            8 => max.saturating_add(self.rng.gen_range(1..4)),
+            _ => self.rng.gen_range(0..=3),
+        }
+    }
+
+    /// Cyclic allocation as its callers use it: one window and one `next`
+    /// that follows the ids handed out (the generator assumes each id is
+    /// `next`, as it is until the window above fills), among erases of ids
+    /// handed out (holes the wrapped search finds), plain writes into the
+    /// window and reads; a new window now and then.
+    pub(super) fn cyclic_phase(&mut self, end: usize) {
+        let (mut min, mut max) = self.cyclic_window();
+        let mut next = self.cyclic_next(min, max);
+        while self.ops.len() < end {
+            match self.rng.gen_range(0..100) {
+                0..=59 => {
+                    let value = token(self.rng);
+                    self.ops.push(TreeOp::AllocCyclic {
+                        min,
+                        max,
+                        next,
+                        value,
+                    });
+                    next = next.wrapping_add(1);
+                }
+                60..=71 => {
+                    // An id handed out lately.
+                    let back = self.rng.gen_range(1..=16);
+                    let index = next.wrapping_sub(back).max(min);
+                    self.ops.push(TreeOp::Erase { index });
+                    self.remember_hole(index, index);
+                }
+                72..=79 => {
+                    (min, max) = self.cyclic_window();
+                    next = self.cyclic_next(min, max);
+                }
+                80..=87 => {
+                    let first = min + self.rng.gen_range(0..=(max.saturating_sub(min)).min(64));
+                    let last = first.saturating_add(self.rng.gen_range(0..4));
+                    let value = self.value(30);
+                    self.store(first, last, value);
+                }
+                88..=93 => self.fill_hole(),
+                _ => self.load(),
+            }
+        }
+    }
 }

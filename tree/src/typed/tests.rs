@@ -640,3 +640,45 @@ fn random_ops_match_a_btreemap_in_allocation_trees() {
     }
     random_ops(9, true, 1 << 16, 12_000);
 }
+
+#[test]
+fn alloc_cyclic_keeps_values_and_drops_refused_ones() {
+    let log = Log::default();
+    let mut m = MapleMap::with_alloc_ranges();
+    let mut next = 0;
+    for i in 0..4u32 {
+        assert_eq!(
+            m.alloc_cyclic(10..=13, &mut next, log.val(i)),
+            Ok((10 + u64::from(i), false))
+        );
+    }
+    assert_eq!(next, 14);
+    assert_eq!(
+        m.alloc_cyclic(10..=13, &mut next, log.val(4)),
+        Err(Errno::EBUSY)
+    );
+    assert_eq!(next, 14, "a refused allocation leaves next alone");
+    assert_eq!(m.erase(11).unwrap().value.map(|v| v.id), Some(1));
+    assert_eq!(
+        m.alloc_cyclic(10..=13, &mut next, log.val(5)),
+        Ok((11, true))
+    );
+    #[allow(clippy::reversed_empty_ranges)]
+    let empty = 5..=4;
+    assert_eq!(
+        m.alloc_cyclic(empty, &mut next, log.val(6)),
+        Err(Errno::EINVAL)
+    );
+    let mut plain = MapleMap::new();
+    assert_eq!(
+        plain.alloc_cyclic(0..=9, &mut next, log.val(7)),
+        Err(Errno::EINVAL)
+    );
+    assert_eq!(log.dropped(), [1, 4, 6, 7]);
+    assert_eq!(
+        ranges(&m),
+        [(10..=10, 0), (11..=11, 5), (12..=12, 2), (13..=13, 3)]
+    );
+    check(&m);
+    check(&plain);
+}
