@@ -333,7 +333,22 @@ pub fn run_checked_every(
         ..Options::default()
     };
     let late = match run_with(program, &mut engines.build(program.config), opts) {
-        Err(d) if opts.check_every > 1 => d,
+        Err(d) if every > 1 => d,
+        Ok(stats) if every > 1 && stats.stopped.is_some() => {
+            // A run that stops at a caller error ends between full passes:
+            // the ops before the stop are run again with every check.
+            let stop = stats.stopped.as_ref().map_or(0, |s| s.0);
+            let before = Program {
+                ops: program.ops[..stop.min(program.ops.len())].to_vec(),
+                ..program.clone()
+            };
+            return run_with(
+                &before,
+                &mut engines.build(program.config),
+                Options::default(),
+            )
+            .map(|_| stats);
+        }
         r => return r,
     };
     let end = (late.step + 1).min(program.ops.len());
@@ -521,9 +536,8 @@ fn run_steps(
                 observe(e)
             };
             if let Some(why) = checks::caller_error(group, &applied.outcomes, &at)? {
-                // The program ends here: what it did so far is checked in
-                // full first.
-                tree_checks(group, g.start, &at)?;
+                // The engines may hold a half-done op now: nothing more is
+                // checked (run_checked_every checks the ops before in full).
                 stats.stopped = Some((step, why));
                 break 'steps;
             }
