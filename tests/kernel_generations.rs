@@ -284,7 +284,7 @@ fn a_stale_tail_planted_in_the_7_1_maple_copy_path_is_caught() {
             continue;
         }
         let v = variant.expect("every 7.1 tree builds stale-copy-tail");
-        assert_eq!(v.applied.last(), Some(&"plant-stale-copy-tail"), "{v:?}");
+        assert!(v.applied.contains(&"plant-stale-copy-tail"), "{v:?}");
         let planted = set(tree, "stale-copy-tail");
         let caught = (0..20).find_map(|i| {
             let p = exec_program(Target::TreeOps, 0x6e6e, i);
