@@ -289,7 +289,9 @@ fn tree_alloc_programs_reach_every_answer() {
 /// answers 0 where 6.12 and the documentation answer 1. Shown on each
 /// such tree of the build as it is (`exact`: a **result** divergence at
 /// the last step), fixed in `fixed` (`fix-cyclic-wrap-enomem`: clear it
-/// once the insert succeeded), and absent from 6.12 and the port.
+/// once the insert succeeded), and absent from 6.12 and the port. The
+/// finding, confirmed in the kernel's own userspace build, with the patch:
+/// docs/findings/cyclic-wrap-enomem.md.
 #[test]
 fn a_failed_insert_keeps_the_wrap_report_only_before_6_18() {
     use maplefuzz::engine::{KernelEngine, OracleEngine, RustEngine};

@@ -229,7 +229,9 @@ pub const EDITS: &[Edit] = &[
         about: "mas_alloc_cyclic() (the sheaves rewrite, 6.18 on) clears the remembered \
                 wrap (MT_FLAGS_ALLOC_WRAPPED) right after its first search, before the insert, \
                 so an insert that fails with ENOMEM loses the wrap report the next allocation \
-                owes; clear it once the insert succeeded, as 6.12 does",
+                owes; clear it once the insert succeeded, as 6.12 does, and free the state's \
+                nodes on the error path too (mas_destroy()), as in \
+                docs/findings/cyclic-wrap-enomem.patch",
         changes: &[
             (
                 "\tret = mas_empty_area(mas, range_lo, range_hi, 1);\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n",
@@ -237,7 +239,11 @@ pub const EDITS: &[Edit] = &[
             ),
             (
                 "\tif (mas_is_err(mas))\n\t\treturn xa_err(mas->node);\n\n\t*startp = mas->index;",
-                "\tif (mas_is_err(mas))\n\t\treturn xa_err(mas->node);\n\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n\t*startp = mas->index;",
+                "\tif (mas_is_err(mas)) {\n\t\tret = xa_err(mas->node);\n\t\tgoto out;\n\t}\n\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n\t*startp = mas->index;",
+            ),
+            (
+                "\t\tmas->tree->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;\n\n\tmas_destroy(mas);\n\treturn ret;\n}",
+                "\t\tmas->tree->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;\n\nout:\n\tmas_destroy(mas);\n\treturn ret;\n}",
             ),
         ],
     },
@@ -248,7 +254,9 @@ pub const EDITS: &[Edit] = &[
         about: "mas_alloc_cyclic() (the sheaves rewrite, 6.18 on) clears the remembered \
                 wrap (MT_FLAGS_ALLOC_WRAPPED) right after its first search, before the insert, \
                 so an insert that fails with ENOMEM loses the wrap report the next allocation \
-                owes; clear it once the insert succeeded, as 6.12 does",
+                owes; clear it once the insert succeeded, as 6.12 does, and free the state's \
+                nodes on the error path too (mas_destroy()), as in \
+                docs/findings/cyclic-wrap-enomem.patch",
         changes: &[
             (
                 "\tret = mas_empty_area(mas, range_lo, range_hi, 1);\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n",
@@ -256,7 +264,11 @@ pub const EDITS: &[Edit] = &[
             ),
             (
                 "\tif (mas_is_err(mas))\n\t\treturn xa_err(mas->node);\n\n\t*startp = mas->index;",
-                "\tif (mas_is_err(mas))\n\t\treturn xa_err(mas->node);\n\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n\t*startp = mas->index;",
+                "\tif (mas_is_err(mas)) {\n\t\tret = xa_err(mas->node);\n\t\tgoto out;\n\t}\n\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n\t*startp = mas->index;",
+            ),
+            (
+                "\t\tmas->tree->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;\n\n\tmas_destroy(mas);\n\treturn ret;\n}",
+                "\t\tmas->tree->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;\n\nout:\n\tmas_destroy(mas);\n\treturn ret;\n}",
             ),
         ],
     },
