@@ -28,6 +28,12 @@
 //! text is found, so a tree that already has a fix keeps its own code);
 //! every planted bug is `fixed` plus one deliberate bug, for the tests that
 //! show the harness catching bugs in the C code.
+//!
+//! For libFuzzer (`cargo fuzz`), the C is compiled with clang and
+//! `-fsanitize=fuzzer-no-link`, so its inline 8-bit counters and PC table
+//! register with the libFuzzer that `libfuzzer-sys` links, and libFuzzer's
+//! coverage includes `lib/maple_tree.c`: see [`coverage`]. Every other
+//! build compiles it as before, with the default C compiler.
 
 use std::env;
 use std::fmt::Write as _;
@@ -39,7 +45,7 @@ include!("src/edits.rs");
 
 #[path = "src/probe.rs"]
 mod probe;
-use probe::{check_given, probe_tree, Generation, Given};
+use probe::{check_given, clang_missing, coverage_mode, probe_tree, Generation, Given};
 
 /// The Debian source packages looked for when `LINUX_SRC` is not set, the
 /// default tree first.
@@ -68,18 +74,26 @@ fn main() {
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_LINUX_TARBALL");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_DISABLE");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_SANITIZE");
+    println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_COVERAGE");
+    println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_CLANG");
     for t in DEBIAN_TARBALLS {
         println!("cargo:rerun-if-changed={t}");
     }
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     let sanitize = sanitizers().unwrap_or_else(|why| panic!("{why}"));
+    let coverage = coverage().unwrap_or_else(|why| panic!("{why}"));
     let mut built = Vec::new();
     let mut refused = Vec::new();
     match sources() {
         Err(why) => refused.push(("".to_string(), why)),
         Ok(list) => {
+            // With C to compile, a coverage build without clang fails here,
+            // saying what to install (a build without a tree needs none).
+            if let Some(c) = &coverage {
+                check_clang(c).unwrap_or_else(|why| panic!("{why}"));
+            }
             for (i, source) in list.iter().enumerate() {
-                match build_tree(&out, i, source, &built, &sanitize) {
+                match build_tree(&out, i, source, &built, &sanitize, coverage.as_ref()) {
                     Ok(mut b) => built.append(&mut b),
                     Err((name, why)) => {
                         println!("cargo:warning=maplefuzz kernel engine: {why}");
@@ -95,7 +109,61 @@ fn main() {
     } else if refused.is_empty() {
         refused.push(("".to_string(), "no Linux tree was given".to_string()));
     }
-    write_variants(&out, &built, &refused, &sanitize);
+    write_variants(&out, &built, &refused, &sanitize, coverage.as_ref());
+}
+
+/// How the C is compiled for libFuzzer's coverage.
+struct Coverage {
+    /// The clang to compile with (`MAPLEFUZZ_KERNEL_CLANG`, else `clang`).
+    clang: String,
+    /// The flags added, besides the build's own.
+    flags: Vec<&'static str>,
+}
+
+/// Whether the build asks for the C under libFuzzer's coverage
+/// (`probe::coverage_mode`): `MAPLEFUZZ_KERNEL_COVERAGE=1` or `0`, else
+/// exactly when the Rust code is instrumented with libFuzzer's inline 8-bit
+/// counters, as `cargo fuzz` (and OSS-Fuzz) builds it. The C is then
+/// compiled with clang and `-fsanitize=fuzzer-no-link` (inline 8-bit
+/// counters, PC table, comparison tracing, indirect calls; the hooks
+/// libFuzzer defines, no runtime of its own), plus `-fsanitize=address`
+/// when the Rust code is built with AddressSanitizer (`cargo fuzz`'s
+/// default; Cargo says so in `CARGO_CFG_SANITIZE`), so the counters
+/// register with the libFuzzer that `libfuzzer-sys` links and ASan sees
+/// the C's memory too. The link needs libFuzzer (or another runtime that
+/// defines the `__sanitizer_cov_*` hooks): `1` in a build without it does
+/// not link.
+fn coverage() -> Result<Option<Coverage>, String> {
+    let setting = env::var("MAPLEFUZZ_KERNEL_COVERAGE").ok();
+    let rustflags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
+    if !coverage_mode(setting.as_deref(), &rustflags)? {
+        return Ok(None);
+    }
+    let mut flags = vec!["-fsanitize=fuzzer-no-link"];
+    let rust_sanitizers = env::var("CARGO_CFG_SANITIZE").unwrap_or_default();
+    if rust_sanitizers.split(',').any(|s| s == "address") {
+        flags.push("-fsanitize=address");
+    }
+    Ok(Some(Coverage {
+        clang: env::var("MAPLEFUZZ_KERNEL_CLANG").unwrap_or_else(|_| "clang".into()),
+        flags,
+    }))
+}
+
+/// The coverage build's compiler runs and is clang.
+fn check_clang(c: &Coverage) -> Result<(), String> {
+    let o = Command::new(&c.clang)
+        .arg("--version")
+        .output()
+        .map_err(|e| clang_missing(&c.clang, &e.to_string()))?;
+    let text = String::from_utf8_lossy(&o.stdout);
+    if !o.status.success() || !text.contains("clang") {
+        return Err(clang_missing(
+            &c.clang,
+            &format!("`{} --version` does not say clang", c.clang),
+        ));
+    }
+    Ok(())
 }
 
 /// `MAPLEFUZZ_KERNEL_SANITIZE`: the sanitizers the kernel's C is compiled
@@ -190,6 +258,7 @@ fn build_tree(
     given: &Path,
     so_far: &[Built],
     sanitize: &[String],
+    coverage: Option<&Coverage>,
 ) -> Result<Vec<Built>, (String, String)> {
     let src = source_tree(out, i, given).map_err(|e| (String::new(), e))?;
     let known: Vec<(String, String)> = so_far
@@ -197,8 +266,16 @@ fn build_tree(
         .map(|b| (b.tree.clone(), b.version.clone()))
         .collect();
     let p = probe_tree(given, &src, &known)?;
-    compile_variants(out, &src, &p.tree, &p.version, &p.generation, sanitize)
-        .map_err(|why| (p.tree.clone(), why))
+    compile_variants(
+        out,
+        &src,
+        &p.tree,
+        &p.version,
+        &p.generation,
+        sanitize,
+        coverage,
+    )
+    .map_err(|why| (p.tree.clone(), why))
 }
 
 fn compile_variants(
@@ -208,6 +285,7 @@ fn compile_variants(
     version: &str,
     gen: &Generation,
     sanitize: &[String],
+    coverage: Option<&Coverage>,
 ) -> Result<Vec<Built>, String> {
     let maple = fs::read_to_string(src.join("lib/maple_tree.c")).map_err(|e| {
         format!(
@@ -302,6 +380,12 @@ fn compile_variants(
             .include(&generated);
         for inc in gen.includes {
             cc.include(src.join(inc));
+        }
+        if let Some(c) = coverage {
+            cc.compiler(&c.clang);
+            for f in &c.flags {
+                cc.flag(f);
+            }
         }
         if !sanitize.is_empty() {
             // A UBSan finding traps (SIGILL) where it happens, an ASan
@@ -493,9 +577,23 @@ fn write(p: &Path, s: &str) -> Result<(), String> {
 
 /// `OUT_DIR/variants.rs`: the compiled variants and their tables, and the
 /// trees left out with the reason.
-fn write_variants(out: &Path, built: &[Built], refused: &[(String, String)], sanitize: &[String]) {
+fn write_variants(
+    out: &Path,
+    built: &[Built],
+    refused: &[(String, String)],
+    sanitize: &[String],
+    coverage: Option<&Coverage>,
+) {
     let mut s = String::new();
     s.push_str("// Generated by kernel/build.rs.\n");
+    let coverage = coverage
+        .filter(|_| !built.is_empty())
+        .map(|c| format!("{} {}", c.clang, c.flags.join(" ")));
+    let _ = writeln!(
+        s,
+        "/// The compiler and flags that put the C under libFuzzer's coverage, if they did.\n\
+         pub const COVERAGE: Option<&str> = {coverage:?};"
+    );
     let _ = writeln!(
         s,
         "/// The sanitizers the C was compiled with (`MAPLEFUZZ_KERNEL_SANITIZE`).\n\

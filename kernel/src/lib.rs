@@ -128,6 +128,14 @@ pub fn sanitizers() -> &'static [&'static str] {
     generated::SANITIZE
 }
 
+/// The compiler and flags that compiled the kernel's C for libFuzzer's
+/// coverage (`clang -fsanitize=fuzzer-no-link ...`: a `cargo fuzz` build, or
+/// `MAPLEFUZZ_KERNEL_COVERAGE=1`), or `None` (the default compiler, no
+/// coverage; or no C at all).
+pub fn coverage() -> Option<&'static str> {
+    generated::COVERAGE
+}
+
 /// The trees the build left out: (`X.Y` when known, why).
 pub fn refused() -> &'static [(&'static str, &'static str)] {
     generated::REFUSED

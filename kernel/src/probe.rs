@@ -208,3 +208,43 @@ pub fn probe_tree(
         generation: gen,
     })
 }
+
+/// The Rust compiler's flag that makes libFuzzer's inline 8-bit counters
+/// (cargo fuzz passes it with `-Cllvm-args=`, and so do OSS-Fuzz's Rust
+/// flags; honggfuzz's `cargo hfuzz` uses `trace-pc-guard` instead).
+pub const LIBFUZZER_COUNTERS: &str = "-sanitizer-coverage-inline-8bit-counters";
+
+/// Whether the kernel's C is compiled for libFuzzer's coverage (clang,
+/// `-fsanitize=fuzzer-no-link`), from `MAPLEFUZZ_KERNEL_COVERAGE`
+/// (`setting`) and the Rust flags of the build (`CARGO_ENCODED_RUSTFLAGS`,
+/// its flags separated by `\x1f`): `1` forces it, `0` forbids it, and
+/// unset it follows the Rust code, on exactly when that is instrumented
+/// with libFuzzer's inline 8-bit counters. Not keyed on `--cfg fuzzing`:
+/// honggfuzz sets that too (its runtime wants other hooks), and
+/// `cargo fuzz --no-cfg-fuzzing` leaves it out of a libFuzzer build.
+pub fn coverage_mode(setting: Option<&str>, encoded_rustflags: &str) -> Result<bool, String> {
+    match setting.map(str::trim) {
+        None | Some("") => Ok(encoded_rustflags
+            .split('\x1f')
+            .any(|f| f.ends_with(LIBFUZZER_COUNTERS))),
+        Some("1") => Ok(true),
+        Some("0") => Ok(false),
+        Some(other) => Err(format!(
+            "MAPLEFUZZ_KERNEL_COVERAGE={other}: give 1 (compile the kernel's C for libFuzzer's \
+             coverage), 0 (do not), or leave it unset (do it when the Rust code is built for \
+             libFuzzer, as cargo fuzz builds it)"
+        )),
+    }
+}
+
+/// Why the coverage build cannot run `clang` (`compiler`, with what running
+/// it said), naming the package to install and the way out.
+pub fn clang_missing(compiler: &str, error: &str) -> String {
+    format!(
+        "the kernel engine's C is compiled for libFuzzer's coverage in this build (cargo fuzz, \
+         or MAPLEFUZZ_KERNEL_COVERAGE=1), which takes clang, but `{compiler}` cannot be run \
+         ({error}): install clang (Debian and Ubuntu: `apt-get install clang`), or name another \
+         clang with MAPLEFUZZ_KERNEL_CLANG, or build the C with the default compiler and \
+         without coverage with MAPLEFUZZ_KERNEL_COVERAGE=0"
+    )
+}

@@ -14,7 +14,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use probe::{check_given, probe_tree, Given};
+use probe::{check_given, clang_missing, coverage_mode, probe_tree, Given};
 
 /// Every file some generation's shim needs (besides `lib/maple_tree.c`).
 const ALL_NEEDS: &[&str] = &[
@@ -226,4 +226,50 @@ fn a_second_tree_of_the_same_version_is_refused() {
     // Another X.Y beside it is built.
     let other = fake_tree(6, 18, 2, &[]);
     assert_eq!(probe_tree(&other, &other, &built).unwrap().tree, "6.18");
+}
+
+/// `CARGO_ENCODED_RUSTFLAGS` as Cargo gives it to the build script.
+fn encoded(flags: &str) -> String {
+    flags.split_whitespace().collect::<Vec<_>>().join("\x1f")
+}
+
+#[test]
+fn the_c_is_compiled_for_libfuzzer_exactly_when_the_rust_code_is() {
+    // What cargo fuzz 0.13 passes (ASan on nightly, -O).
+    let cargo_fuzz = encoded(
+        "-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
+         -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
+         -Cllvm-args=-sanitizer-coverage-pc-table \
+         -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing -Clink-dead-code \
+         -Zsanitizer=address -Cllvm-args=-sanitizer-coverage-stack-depth -C codegen-units=1",
+    );
+    // What cargo hfuzz passes: another runtime, other hooks.
+    let hfuzz = encoded(
+        "--cfg fuzzing -C passes=sancov-module -C llvm-args=-sanitizer-coverage-level=4 \
+         -C llvm-args=-sanitizer-coverage-trace-pc-guard \
+         -C llvm-args=-sanitizer-coverage-trace-compares",
+    );
+    assert_eq!(coverage_mode(None, &cargo_fuzz), Ok(true));
+    assert_eq!(coverage_mode(Some(""), &cargo_fuzz), Ok(true));
+    assert_eq!(coverage_mode(None, &hfuzz), Ok(false));
+    assert_eq!(coverage_mode(None, ""), Ok(false));
+    assert_eq!(coverage_mode(None, &encoded("--cfg fuzzing")), Ok(false));
+    assert_eq!(coverage_mode(Some("0"), &cargo_fuzz), Ok(false));
+    assert_eq!(coverage_mode(Some("1"), ""), Ok(true));
+    let why = coverage_mode(Some("yes"), "").unwrap_err();
+    assert!(
+        why.starts_with("MAPLEFUZZ_KERNEL_COVERAGE=yes: give 1"),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_coverage_build_without_clang_names_the_package() {
+    let why = clang_missing("clang", "No such file or directory (os error 2)");
+    assert!(
+        why.contains("`clang` cannot be run (No such file or directory"),
+        "{why}"
+    );
+    assert!(why.contains("apt-get install clang"), "{why}");
+    assert!(why.contains("MAPLEFUZZ_KERNEL_COVERAGE=0"), "{why}");
 }
