@@ -146,6 +146,25 @@ fn op(rng: &mut ChaCha8Rng, kind: u8) -> TreeOp {
                 _ => rng.gen_range(0..=EXPECTED_ENTRIES_MAX),
             },
         },
+        24 => TreeOp::Reset,
+        25 => {
+            let (first, last) = range(rng);
+            TreeOp::SetRange { first, last }
+        }
+        26 => TreeOp::CurEmptyArea {
+            min: key(rng),
+            max: key(rng),
+            size: size(rng),
+        },
+        27 => TreeOp::CurEmptyAreaRev {
+            min: key(rng),
+            max: key(rng),
+            size: size(rng),
+        },
+        28 => TreeOp::CurStore {
+            value: store_value(rng),
+        },
+        29 => TreeOp::CurErase,
         _ => TreeOp::AllocCyclic {
             min: key(rng),
             max: key(rng),
@@ -156,7 +175,7 @@ fn op(rng: &mut ChaCha8Rng, kind: u8) -> TreeOp {
 }
 
 /// The number of op kinds `op` draws from.
-const KINDS: u8 = 24;
+const KINDS: u8 = 30;
 
 fn size(rng: &mut ChaCha8Rng) -> u64 {
     match rng.gen_range(0..3) {
@@ -265,6 +284,12 @@ fn round_trip_every_op_kind_and_edge() {
                 value: Some(k & MAX_TOKEN),
             },
             TreeOp::MasDestroy,
+            TreeOp::Reset,
+            TreeOp::CurErase,
+            TreeOp::CurStore { value: None },
+            TreeOp::CurStore {
+                value: Some(k & MAX_TOKEN),
+            },
             TreeOp::ExpectedEntries {
                 count: k % (EXPECTED_ENTRIES_MAX + 1),
             },
@@ -293,6 +318,16 @@ fn round_trip_every_op_kind_and_edge() {
                         size,
                     },
                     TreeOp::EmptyAreaRev {
+                        min: k,
+                        max: l,
+                        size,
+                    },
+                    TreeOp::CurEmptyArea {
+                        min: l,
+                        max: k,
+                        size,
+                    },
+                    TreeOp::CurEmptyAreaRev {
                         min: k,
                         max: l,
                         size,
@@ -332,6 +367,7 @@ fn round_trip_every_op_kind_and_edge() {
                     last: k,
                     value: None,
                 },
+                TreeOp::SetRange { first: k, last: l },
             ]);
         }
     }

@@ -84,17 +84,7 @@ fn expect(steps: &[Vec<(&'static str, Outcome)>], step: usize, want: &Outcome) -
 /// The engines that must have answered every checked step: the oracle
 /// and the port, and the kernel engine where it is built.
 fn engines_expected() -> usize {
-    let kernels = EngineSet::from_env()
-        .kernels
-        .iter()
-        .filter(|k| k.tree != "6.1")
-        .count();
-    if kernels == 0 {
-        // Without any kernel engine the test still checks the oracle and
-        // the port (common::kernel_available names why, or fails in CI).
-        let _ = common::kernel_available();
-    }
-    2 + kernels
+    2 + common::kernels_from_6_12()
 }
 
 /// `alloc_cyclic_testing()`, second part: 100 `mtree_alloc_cyclic()` calls

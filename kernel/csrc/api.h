@@ -24,6 +24,7 @@
 struct mfk_tree {
 	struct maple_tree mt;
 	struct ma_state mas;    /* the cursor */
+	struct ma_state saved;  /* the cursor before the last write through it */
 	struct ma_state wmas;   /* the writer (preallocations) */
 	int crashed;
 	struct mfk_arena arena;
@@ -156,7 +157,8 @@ enum mfk_op {
 	MFK_WALK, MFK_MAS_FIND, MFK_MAS_FIND_REV, MFK_MAS_NEXT, MFK_MAS_PREV,
 	MFK_PAUSE, MFK_SET, MFK_PREALLOC, MFK_STORE_PREALLOC, MFK_MAS_STORE,
 	MFK_MAS_DESTROY, MFK_DESTROY, MFK_VALIDATE, MFK_EXPECTED_ENTRIES,
-	MFK_ALLOC_CYCLIC,
+	MFK_ALLOC_CYCLIC, MFK_RESET, MFK_SET_RANGE, MFK_CUR_EMPTY_AREA,
+	MFK_CUR_EMPTY_AREA_REV, MFK_CUR_STORE, MFK_CUR_ERASE, MFK_CUR_RESTORE,
 };
 
 struct mfk_result {
@@ -164,6 +166,7 @@ struct mfk_result {
 	uint64_t entry, index, last;
 	int32_t status;
 	int32_t aborted;  /* 1: a fruitless refill ended the op with ENOMEM */
+	uint64_t cur_index, cur_last;  /* the cursor's range after any op */
 };
 
 /* Frees what the op allocated that neither the tree nor the writer holds:
@@ -250,6 +253,17 @@ MFK_API int mfk_apply(struct mfk_tree *t, int op, uint64_t a, uint64_t b,
 		res->aborted = 1;
 		if (op == MFK_ERASE)
 			res->entry = (uint64_t)(uintptr_t)mtree_load(&t->mt, a);
+		if (op == MFK_CUR_STORE || op == MFK_CUR_ERASE) {
+			/* The tree is unchanged and the nodes the cursor was
+			 * given are freed above: the cursor is where the op
+			 * found it, holding nothing, in error status, as
+			 * mas_store_gfp() and mas_erase() leave it when
+			 * mas_nomem() gets no memory. */
+			t->mas = t->saved;
+			mas_set_err(&t->mas, -ENOMEM);
+			if (op == MFK_CUR_ERASE)
+				res->entry = (uint64_t)(uintptr_t)mtree_load(&t->mt, t->saved.index);
+		}
 		goto out;
 	}
 
@@ -363,11 +377,48 @@ cursor:
 	}
 #endif
 		break;
+	case MFK_RESET:
+		mas_reset(&t->mas);
+		break;
+	case MFK_SET_RANGE:
+		mas_set_range(&t->mas, a, b);
+		break;
+	case MFK_CUR_EMPTY_AREA:
+	case MFK_CUR_EMPTY_AREA_REV:
+		/* On the cursor as it stands: a search resumed from its node. */
+		if (op == MFK_CUR_EMPTY_AREA)
+			res->ret = mas_empty_area(&t->mas, a, b, c);
+		else
+			res->ret = mas_empty_area_rev(&t->mas, a, b, c);
+		res->index = t->mas.index;
+		res->last = t->mas.last;
+		break;
+	case MFK_CUR_STORE:
+		t->saved = t->mas;
+		res->ret = mas_store_gfp(&t->mas, (void *)(uintptr_t)c, GFP_KERNEL);
+		res->index = t->mas.index;
+		res->last = t->mas.last;
+		break;
+	case MFK_CUR_ERASE:
+		t->saved = t->mas;
+		res->entry = (uint64_t)(uintptr_t)mas_erase(&t->mas);
+		res->index = t->mas.index;
+		res->last = t->mas.last;
+		break;
+	case MFK_CUR_RESTORE:
+		/* The cursor back where the last write through it found it
+		 * (valid while the tree is unchanged since). */
+		t->mas = t->saved;
+		break;
 	default:
 		res->ret = -EINVAL;
 		break;
 	}
 out:
+	/* Every op reports where the cursor stands after it. */
+	res->status = mfk_gen_status(&t->mas);
+	res->cur_index = t->mas.index;
+	res->cur_last = t->mas.last;
 	mfk_rcu_flush();
 	mfk_bug_jmp = NULL;
 	mfk_a.refill_jmp = NULL;
@@ -440,7 +491,7 @@ struct mfk_vtable {
 
 __attribute__((visibility("default")))
 const struct mfk_vtable mfk_vtable = {
-	.abi = 4,
+	.abi = 5,
 	.new_tree = mfk_new,
 	.free_handle = mfk_free_handle,
 	.apply = mfk_apply,

@@ -59,6 +59,10 @@ pub struct RawResult {
     /// 1 when a refill that gained nothing ended the op with ENOMEM (see
     /// `mfk_alloc` in `csrc/common.h`).
     pub aborted: i32,
+    /// The cursor's `index` after the op, whatever the op.
+    pub cur_index: u64,
+    /// The cursor's `last` after the op, whatever the op.
+    pub cur_last: u64,
 }
 
 /// A compiled variant.
@@ -231,6 +235,21 @@ pub enum OpCode {
     /// the kernel's return (1: wrapped) in `ret`. [`ENOSYS`] from a kernel
     /// that has no such call (6.1), which then changes nothing.
     AllocCyclic,
+    /// Cursor: `mas_reset()`.
+    Reset,
+    /// Cursor: `mas_set_range(a, b)`.
+    SetRange,
+    /// Cursor: `mas_empty_area(min a, max b, size c)` as it stands.
+    CurEmptyArea,
+    /// Cursor: `mas_empty_area_rev(min a, max b, size c)` as it stands.
+    CurEmptyAreaRev,
+    /// Cursor: `mas_store_gfp(c)` (the state's range), after saving the
+    /// cursor for [`OpCode::CurRestore`].
+    CurStore,
+    /// Cursor: `mas_erase()`, after saving the cursor.
+    CurErase,
+    /// Cursor: back to where the last `CurStore`/`CurErase` found it.
+    CurRestore,
 }
 
 /// `-ENOSYS`: the answer of an op the kernel tree has no function for.
@@ -317,7 +336,7 @@ impl KernelTree {
     /// A fresh tree with `flags` (`mt_init_flags`) of the given variant.
     pub fn new(variant: &VariantInfo, flags: u32) -> KernelTree {
         let vt = variant.vtable;
-        assert_eq!(vt.abi, 4, "kernel engine ABI mismatch");
+        assert_eq!(vt.abi, 5, "kernel engine ABI mismatch");
         // SAFETY: new_tree returns a fresh handle or NULL.
         let h = unsafe { (vt.new_tree)(flags) };
         KernelTree {

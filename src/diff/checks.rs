@@ -60,7 +60,7 @@ pub(crate) fn results(
     applied: Applied,
     at: &At<'_>,
     observe: &mut dyn FnMut(Event),
-) -> Result<(), Box<Divergence>> {
+) -> Result<Option<String>, Box<Divergence>> {
     let outcomes = &applied.outcomes;
     if let Some(after) = applied.reference_after {
         let faulted: Vec<bool> = engines
@@ -74,7 +74,7 @@ pub(crate) fn results(
                 step: at.step,
                 no_effect,
             });
-            return Ok(());
+            return Ok(None);
         }
         engines[0] = after;
     }
@@ -90,7 +90,55 @@ pub(crate) fn results(
             return Err(at.diverge(engines, Check::Result, e_name(engines, i), detail));
         }
     }
-    Ok(())
+    if matches!(outcomes[0], Outcome::OneOf(_)) && outcomes.len() > 1 {
+        return follow_answer(engines, outcomes, at);
+    }
+    Ok(None)
+}
+
+/// After a reference answered with several possible answers (a gap search
+/// resumed from the cursor, whose start follows node boundaries): engines
+/// of one generation build the same nodes and must give the same one; the
+/// reference then stands where that answer leaves the state. Engines of
+/// different generations may split their leaves elsewhere and answer
+/// differently, each correctly: their cursors then stand in different
+/// places and the programs' next writes would make different trees, so the
+/// run ends there (`Some(reason)`, as a caller error ends one).
+fn follow_answer(
+    engines: &mut [Box<dyn TreeEngine>],
+    outcomes: &[Outcome],
+    at: &At<'_>,
+) -> Result<Option<String>, Box<Divergence>> {
+    for i in 1..outcomes.len() {
+        for j in 1..i {
+            if outcomes[i] == outcomes[j] || engines[i].generation() != engines[j].generation() {
+                continue;
+            }
+            let detail = format!(
+                "two engines of generation {} answered differently where the reference admits \
+                 either\n{}: {:?}\n{}: {:?}",
+                engines[i].generation().unwrap_or("-"),
+                engines[j].name(),
+                outcomes[j],
+                engines[i].name(),
+                outcomes[i]
+            );
+            return Err(at.diverge(engines, Check::Result, e_name(engines, i), detail));
+        }
+    }
+    engines[0].follow(at.op, &outcomes[1]);
+    if let Some(i) = (2..outcomes.len()).find(|&i| outcomes[i] != outcomes[1]) {
+        return Ok(Some(format!(
+            "{} on the cursor: {} answered {:?} and {} answered {:?}, each as its own node \
+             layout gives it; their cursors part here",
+            at.op.kind(),
+            engines[1].name(),
+            outcomes[1],
+            engines[i].name(),
+            outcomes[i]
+        )));
+    }
+    Ok(None)
 }
 
 /// **atomicity**, for an op during which an injected allocation failure

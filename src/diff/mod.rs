@@ -547,12 +547,20 @@ fn run_steps(
                 .map(|o| *o == Outcome::Status(Ok(())))
                 .collect();
             let unsupported = applied.outcomes.first() == Some(&Outcome::Unsupported);
-            checks::results(group, applied, &at, observe)?;
+            if let Some(why) = checks::results(group, applied, &at, observe)? {
+                // The engines stand in different, each correct, places:
+                // nothing after this step can be compared.
+                stats.stopped = Some((step, why));
+                break 'steps;
+            }
             if unsupported {
                 stats.unsupported += 1;
             }
             checks::prealloc_request(group, &at, &plans[g.clone()], &ok)?;
-            if op.is_write() {
+            // A write through the cursor leaves it where the write does;
+            // any other write pauses it, as a kernel caller must before
+            // reusing a state across a write made elsewhere.
+            if op.is_write() && !op.writes_at_cursor() {
                 pause_all(group, &at)?;
                 if g.start == 0 {
                     observe(Event::Pause { step, after: true });

@@ -43,6 +43,10 @@ enum Defect {
     /// Stop the run as a caller error where the other engines go on (as a
     /// port that ran out of reserved nodes too early would).
     SpuriousStop,
+    /// Answer a gap search resumed from the cursor with `EBUSY` where it
+    /// found a window (an answer the oracle admits: the resumed start
+    /// follows slot offsets it has not).
+    SearchElsewhere,
 }
 
 struct Broken {
@@ -83,6 +87,21 @@ impl Broken {
     /// The same, claiming to run another generation's code.
     fn of_generation(self, generation: &'static str) -> Broken {
         Broken { generation, ..self }
+    }
+
+    /// The same, on an allocation tree.
+    fn on_alloc_tree(self) -> Broken {
+        Broken {
+            inner: RustEngine::new(alloc_tree()),
+            ..self
+        }
+    }
+}
+
+fn alloc_tree() -> TreeConfig {
+    TreeConfig {
+        alloc: true,
+        rcu: false,
     }
 }
 
@@ -146,6 +165,10 @@ impl TreeEngine for Broken {
             }
             Defect::Crash => panic!("planted crash"),
             Defect::SpuriousStop => Outcome::CallerError("planted: out of reserved nodes".into()),
+            Defect::SearchElsewhere => match out {
+                Outcome::Range(Ok(_)) => Outcome::Range(Err(crate::tree::Errno::EBUSY)),
+                other => other,
+            },
             Defect::PreallocShort => std::panic::panic_any(crate::tree::PreallocViolation(
                 "planted: the preallocated store needed one more node".to_string(),
             )),
@@ -660,4 +683,48 @@ fn run_observed_reports_what_injected_failures_did() {
         })
         .collect();
     assert_eq!(faults, vec![(2, true)]);
+}
+
+/// A gap search resumed from the cursor, where the oracle admits several
+/// answers: two engines of one generation build the same leaves and must
+/// give the same one (a planted other answer is a result divergence);
+/// engines of different generations may differ, and then the run stops
+/// there, their cursors parted.
+#[test]
+fn a_resumed_search_is_exact_within_a_generation() {
+    let p = parse_program(
+        "config alloc\nstore 0x10 0x1f v1\nstore 0x30 0x3f v2\nstore 0x50 0x5f v3\n\
+         walk 0x35\ncur_empty_area 0x0 max 0x4\ncur_store v9\n",
+    )
+    .unwrap();
+    let engines = |broken: Broken| -> Vec<Box<dyn TreeEngine>> {
+        vec![
+            Box::new(OracleEngine::new(alloc_tree())),
+            Box::new(RustEngine::new(alloc_tree())),
+            Box::new(broken),
+        ]
+    };
+    let mut same = engines(Broken::new(Defect::SearchElsewhere, 4).on_alloc_tree());
+    let d = run_with(&p, &mut same, Options::default()).expect_err("caught");
+    assert_eq!(
+        (d.check, d.step, d.engine.as_str()),
+        (Check::Result, 4, "broken"),
+        "{d}"
+    );
+    assert!(
+        d.detail.contains("generation 6.12 answered differently"),
+        "{}",
+        d.detail
+    );
+    let other = Broken::new(Defect::SearchElsewhere, 4)
+        .on_alloc_tree()
+        .of_generation("7.1");
+    let stats = run_with(&p, &mut engines(other), Options::default()).expect("no divergence");
+    let (step, why) = stats.stopped.expect("the run stops where the cursors part");
+    assert_eq!(step, 4);
+    assert!(why.contains("their cursors part"), "{why}");
+    // Without the defect the run goes on to the store on the window.
+    let healthy = Broken::new(Defect::SearchElsewhere, 1 << 40).on_alloc_tree();
+    let stats = run_with(&p, &mut engines(healthy), Options::default()).unwrap();
+    assert_eq!((stats.ops, stats.stopped), (6, None));
 }

@@ -127,8 +127,9 @@ impl CampaignStats {
         if self.unsupported > 0 {
             let _ = writeln!(
                 s,
-                "  unsupported  {} ops not in an engine group's kernel (alloc_cyclic before 6.10), \
-                 answered so by the group's oracle and every engine of it",
+                "  unsupported  {} ops not in an engine group's kernel or not modelled for it \
+                 (alloc_cyclic before 6.10; searches and writes on the cursor on 6.1), answered \
+                 so by the group's oracle and every engine of it",
                 self.unsupported
             );
         }

@@ -212,7 +212,8 @@ fn op_span(op: &TreeOp) -> Option<(u64, u64)> {
         TreeOp::Store { first, last, .. }
         | TreeOp::Insert { first, last, .. }
         | TreeOp::Prealloc { first, last, .. }
-        | TreeOp::MasStore { first, last, .. } => Some((first.min(last), first.max(last))),
+        | TreeOp::MasStore { first, last, .. }
+        | TreeOp::SetRange { first, last } => Some((first.min(last), first.max(last))),
         TreeOp::Erase { index }
         | TreeOp::Load { index }
         | TreeOp::Walk { index }
@@ -220,6 +221,8 @@ fn op_span(op: &TreeOp) -> Option<(u64, u64)> {
         TreeOp::Find { index, max } => Some((index.min(max), index.max(max))),
         TreeOp::EmptyArea { min, max, .. }
         | TreeOp::EmptyAreaRev { min, max, .. }
+        | TreeOp::CurEmptyArea { min, max, .. }
+        | TreeOp::CurEmptyAreaRev { min, max, .. }
         | TreeOp::AllocRange { min, max, .. }
         | TreeOp::AllocRRange { min, max, .. }
         | TreeOp::AllocCyclic { min, max, .. } => Some((min.min(max), min.max(max))),
@@ -388,6 +391,7 @@ pub(crate) fn fmt_outcome(o: &Outcome) -> String {
         Outcome::Unsupported => "not in this kernel".to_string(),
         Outcome::CallerError(m) => format!("caller error: {m}"),
         Outcome::Either(both) => format!("{} or {}", fmt_outcome(&both[0]), fmt_outcome(&both[1])),
+        Outcome::OneOf(all) => all.iter().map(fmt_outcome).collect::<Vec<_>>().join(" or "),
     }
 }
 

@@ -13,7 +13,9 @@ use std::cell::RefCell;
 
 use maplefuzz_kernel::{Faults, KernelTree, OpCode, RawResult, Report, ReportKind, VariantInfo};
 
-use super::{tok, BulkBook, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine};
+use super::{
+    tok, BulkBook, CursorBook, Inspect, NodeAccounting, Outcome, PreallocBook, TreeEngine,
+};
 use crate::ops::{token_to_entry, TreeConfig, TreeOp};
 use crate::tree::{Errno, FaultSchedule, MapleTree, PreallocViolation, Status, StoreStats};
 
@@ -29,6 +31,12 @@ pub struct KernelEngine {
     book: PreallocBook,
     /// The writer's bulk mode (see `engine::bulk`).
     bulk: BulkBook,
+    /// The cursor's error status (see `engine::CursorBook`).
+    cur: CursorBook,
+    /// The cursor's status after the last op.
+    cur_status: Status,
+    /// The cursor's `[index, last]` after the last op.
+    cur_range: (u64, u64),
     alloc_tree: bool,
     rcu: bool,
     /// The kernel's nodes as a port tree, made when first asked for after
@@ -95,6 +103,9 @@ impl KernelEngine {
             prealloc_rule: variant.prealloc_rule,
             book: PreallocBook::default(),
             bulk: BulkBook::default(),
+            cur: CursorBook::default(),
+            cur_status: Status::Start,
+            cur_range: (0, 0),
             alloc_tree: config.alloc,
             rcu: config.rcu,
             image: RefCell::new(None),
@@ -116,7 +127,10 @@ impl KernelEngine {
         d: u64,
     ) -> Result<RawResult, Report> {
         self.image.replace(None);
-        self.tree.apply(op, a, b, c, d)
+        let r = self.tree.apply(op, a, b, c, d)?;
+        self.cur_status = status(r.status);
+        self.cur_range = (r.cur_index, r.cur_last);
+        Ok(r)
     }
 
     /// Runs one C op; a BUG, WARN or bad free inside the kernel code becomes
@@ -255,6 +269,13 @@ impl TreeEngine for KernelEngine {
     }
 
     fn apply_unfaulted(&mut self, op: &TreeOp) -> Outcome {
+        if op.writes_at_cursor() && self.cur.failed() {
+            // The write failed whole and left the cursor in error status;
+            // the tree is as before it, so the cursor it started from
+            // still stands (a caller retrying would re-position it).
+            self.call(OpCode::CurRestore, 0, 0, 0, 0);
+            self.cur = CursorBook::default();
+        }
         self.tree.suspend_faults(true);
         let out = self.apply(op);
         self.tree.suspend_faults(false);
@@ -265,6 +286,40 @@ impl TreeEngine for KernelEngine {
         if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.root() == 0) {
             return Outcome::CallerError(m);
         }
+        let new_state_op = op.writes_at_cursor()
+            || matches!(
+                op,
+                TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. }
+            );
+        if new_state_op && self.generation == "6.1" {
+            // As the 6.1 oracle: not modelled (see reference/src/cursor).
+            return Outcome::Unsupported;
+        }
+        let (index, last) = self.cur_range;
+        if let Err(m) = self.cur.check(op, self.cur_status, index, last) {
+            return Outcome::CallerError(m);
+        }
+        let outcome = self.apply_op(op);
+        self.cur.after(op, &outcome);
+        outcome
+    }
+
+    fn entries(&self) -> Vec<(u64, u64, u64)> {
+        self.entries_in(0, u64::MAX)
+    }
+
+    fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
+        self.entries_in_kernel(lo, hi)
+    }
+
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
+    }
+}
+
+impl KernelEngine {
+    /// One op, once the shared rules let it run.
+    fn apply_op(&mut self, op: &TreeOp) -> Outcome {
         self.bulk.enter(op);
         let (release, ready) = self.book.before(op);
         if release {
@@ -408,14 +463,39 @@ impl TreeEngine for KernelEngine {
                 self.rcu = flags & MT_FLAGS_USE_RCU != 0;
                 Outcome::Done
             }
+            TreeOp::Reset => {
+                self.call(OpCode::Reset, 0, 0, 0, 0);
+                Outcome::Done
+            }
+            TreeOp::SetRange { first, last } => {
+                self.call(OpCode::SetRange, first, last, 0, 0);
+                Outcome::Done
+            }
+            TreeOp::CurEmptyArea { min, max, size }
+            | TreeOp::CurEmptyAreaRev { min, max, size } => {
+                if !self.alloc_tree {
+                    return Outcome::Range(Err(Errno::EINVAL));
+                }
+                let code = if matches!(op, TreeOp::CurEmptyArea { .. }) {
+                    OpCode::CurEmptyArea
+                } else {
+                    OpCode::CurEmptyAreaRev
+                };
+                let r = self.call(code, min, max, size, 0);
+                Outcome::Range(errno(r.ret).map(|()| (r.index, r.last)))
+            }
+            TreeOp::CurStore { value } => {
+                let r = self.call(OpCode::CurStore, 0, 0, entry(value), 0);
+                match errno(r.ret) {
+                    Ok(()) => Self::cursor(&r),
+                    Err(e) => Outcome::Status(Err(e)),
+                }
+            }
+            TreeOp::CurErase => Self::cursor(&self.call(OpCode::CurErase, 0, 0, 0, 0)),
         }
     }
 
-    fn entries(&self) -> Vec<(u64, u64, u64)> {
-        self.entries_in(0, u64::MAX)
-    }
-
-    fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
+    fn entries_in_kernel(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
         match self.tree.entries_in(lo, hi) {
             Ok(v) => v
                 .into_iter()
@@ -423,10 +503,6 @@ impl TreeEngine for KernelEngine {
                 .collect(),
             Err(rep) => panic!("{rep}"),
         }
-    }
-
-    fn inspect(&self) -> Option<&dyn Inspect> {
-        Some(self)
     }
 }
 

@@ -64,6 +64,12 @@ pub enum Outcome {
     /// not model (see `maplefuzz_reference::Cursor::also`). An engine's
     /// answer must be one of them ([`Outcome::admits`]).
     Either(Box<[Outcome; 2]>),
+    /// Any of these answers: a gap search resumed from a maple state
+    /// starts where node boundaries put it, which the oracle does not
+    /// model (see `maplefuzz_reference::Cursor::empty_area_answers`). The
+    /// reference then takes the answer the engines gave
+    /// ([`TreeEngine::follow`]).
+    OneOf(Vec<Outcome>),
     /// The program broke the preallocation contract: a `mas_store` other
     /// than the one its writer preallocated for needed more nodes than the
     /// writer held. The kernel WARNs and crashes there; it is the caller's
@@ -78,6 +84,7 @@ impl Outcome {
     pub fn admits(&self, answer: &Outcome) -> bool {
         match self {
             Outcome::Either(both) => both.iter().any(|o| o.admits(answer)),
+            Outcome::OneOf(all) => all.iter().any(|o| o.admits(answer)),
             o => o == answer,
         }
     }
@@ -105,6 +112,7 @@ impl Outcome {
             | TreeOp::Insert { .. }
             | TreeOp::Prealloc { .. }
             | TreeOp::MasStore { .. }
+            | TreeOp::CurStore { .. }
             | TreeOp::ExpectedEntries { .. } => Outcome::Status(Err(Errno::ENOMEM)),
             TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. } => {
                 Outcome::Alloc(Err(Errno::ENOMEM))
@@ -161,7 +169,106 @@ pub fn leaves_state_alone(op: &TreeOp) -> bool {
             | TreeOp::MasPrev { .. }
             | TreeOp::Pause
             | TreeOp::Set { .. }
+            | TreeOp::Reset
+            | TreeOp::SetRange { .. }
+            | TreeOp::CurEmptyArea { .. }
+            | TreeOp::CurEmptyAreaRev { .. }
     )
+}
+
+/// What every engine remembers of its cursor between ops: the same rules
+/// for every engine, each fed with its own answers, so that engines that
+/// answered alike refuse alike.
+///
+/// The kernel leaves a maple state in error status when a gap search on
+/// it fails (`EBUSY`; after a failed `mas_rewind_node()` it even stands on
+/// an ancestor node) and when `mas_store_gfp()` or `mas_erase()` runs out
+/// of memory. Its callers reset such a state (`mas_reset()`, `mas_set()`,
+/// a walk) before using it again; an op that resumes from it instead
+/// ([`TreeOp::resumes_cursor`]) is a caller error, as is a gap search
+/// resumed from a state that stands on no node (status none, root, pause,
+/// overflow or underflow: the kernel would step back in a NULL node), and
+/// a write at a state whose range is inverted (`mas_set_range()` with
+/// `first > last`), which `mas_store_gfp()` does not check.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CursorBook {
+    /// What left the cursor in error status, if something did.
+    failed: Option<&'static str>,
+}
+
+impl CursorBook {
+    /// Before `op`, on a cursor of status `status` over `[index, last]`:
+    /// the caller error, if the op may not run on it.
+    pub(crate) fn check(
+        &self,
+        op: &TreeOp,
+        status: Status,
+        index: u64,
+        last: u64,
+    ) -> Result<(), String> {
+        if matches!(op, TreeOp::CurStore { .. }) && index > last {
+            return Err(format!(
+                "cur_store on a cursor whose range is inverted [{index:#x}, {last:#x}]: \
+                 mas_store_gfp() does not check it (only mas_store() does, and only under \
+                 CONFIG_DEBUG_MAPLE_TREE)"
+            ));
+        }
+        if let Some(why) = self.failed.filter(|_| op.resumes_cursor()) {
+            return Err(format!(
+                "{} on the cursor after {why} left it in error status: the kernel's callers \
+                 reset the state (mas_reset, mas_set, a walk) first",
+                op.kind()
+            ));
+        }
+        let search = matches!(
+            op,
+            TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. }
+        );
+        if search && !matches!(status, Status::Start | Status::Active) {
+            return Err(format!(
+                "{} on a cursor in {status:?} status: mas_empty_area() starts a search from \
+                 start status and resumes one only from an active state (the others stand on \
+                 no node to step back in)",
+                op.kind()
+            ));
+        }
+        Ok(())
+    }
+
+    /// After `op` answered `outcome`.
+    pub(crate) fn after(&mut self, op: &TreeOp, outcome: &Outcome) {
+        match (op, outcome) {
+            (
+                TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. },
+                Outcome::Range(Err(e)),
+            ) if *e != Errno::EINVAL => self.failed = Some("a failed gap search"),
+            (TreeOp::CurStore { .. }, Outcome::Status(Err(Errno::ENOMEM))) => {
+                self.failed = Some("a store that ran out of memory")
+            }
+            (
+                TreeOp::CurErase,
+                Outcome::Cursor {
+                    status: Status::Error,
+                    ..
+                },
+            ) => self.failed = Some("an erase that ran out of memory"),
+            (
+                TreeOp::Walk { .. }
+                | TreeOp::Set { .. }
+                | TreeOp::SetRange { .. }
+                | TreeOp::Reset
+                | TreeOp::Pause
+                | TreeOp::CurErase,
+                _,
+            ) => self.failed = None,
+            _ => {}
+        }
+    }
+
+    /// Whether a failure left the cursor in error status.
+    pub(crate) fn failed(&self) -> bool {
+        self.failed.is_some()
+    }
 }
 
 /// What an engine remembers of its writer's preallocation protocol (see
@@ -319,6 +426,13 @@ pub trait TreeEngine {
     /// step from; `None` for engines that simply are such a state.
     fn cursor_positioned(&self) -> Option<bool> {
         None
+    }
+    /// For a reference whose answer to `op` was several
+    /// ([`Outcome::OneOf`]): stand where the op left the engines, which
+    /// answered `answer` (one of them). Engines that answer exactly ignore
+    /// it.
+    fn follow(&mut self, op: &TreeOp, answer: &Outcome) {
+        let _ = (op, answer);
     }
     /// A copy of the engine as it stands, for engines cheap to copy (the
     /// oracle): the executor keeps the state before an op that may fail.

@@ -13,6 +13,11 @@ pub struct OracleEngine {
     rcu: bool,
     /// The writer's bulk mode (see `bulk`).
     bulk: BulkBook,
+    /// The cursor's error status (see `CursorBook`).
+    cur: CursorBook,
+    /// The cursor before a gap search that had several answers, until the
+    /// engines say which one ([`TreeEngine::follow`]).
+    before_search: Option<oracle::Cursor>,
 }
 
 impl OracleEngine {
@@ -32,6 +37,8 @@ impl OracleEngine {
             pending: None,
             rcu: config.rcu,
             bulk: BulkBook::default(),
+            cur: CursorBook::default(),
+            before_search: None,
         }
     }
 
@@ -81,6 +88,15 @@ pub fn profile_of_tree(tree: &str) -> oracle::TreeProfile {
     }
 }
 
+fn to_oerr(e: Errno) -> oracle::Errno {
+    match e {
+        Errno::EINVAL => oracle::Errno::EINVAL,
+        Errno::EEXIST => oracle::Errno::EEXIST,
+        Errno::EBUSY => oracle::Errno::EBUSY,
+        Errno::ENOMEM => oracle::Errno::ENOMEM,
+    }
+}
+
 fn oerr(e: oracle::Errno) -> Errno {
     match e {
         oracle::Errno::EINVAL => Errno::EINVAL,
@@ -104,6 +120,80 @@ impl TreeEngine for OracleEngine {
 
     fn apply(&mut self, op: &TreeOp) -> Outcome {
         self.cursor.also = None;
+        self.before_search = None;
+        let linux_6_1 = self.tree.profile() == oracle::TreeProfile::Linux6_1;
+        if linux_6_1 && (op.writes_at_cursor() || is_cursor_search(op)) {
+            // Not modelled: 6.1's maple states stand on node pointers
+            // whose statuses after a write or a resumed search the 6.1
+            // profile does not follow (see reference/src/cursor).
+            return Outcome::Unsupported;
+        }
+        let c = &self.cursor;
+        if let Err(m) = self.cur.check(op, status_of(c.status), c.index, c.last) {
+            return Outcome::CallerError(m);
+        }
+        if is_cursor_search(op)
+            && self.cursor.status == oracle::Status::Active
+            && !self.cursor_positioned()
+        {
+            return Outcome::CallerError(format!(
+                "{} on a cursor whose node a write replaced (or whose cached node end it left \
+                 stale): the kernel would resume the search from that node; reset the state \
+                 first",
+                op.kind()
+            ));
+        }
+        let outcome = self.apply_op(op);
+        self.cur.after(op, &outcome);
+        outcome
+    }
+
+    fn follow(&mut self, op: &TreeOp, answer: &Outcome) {
+        let (Some(before), Outcome::Range(r)) = (self.before_search.take(), answer) else {
+            return;
+        };
+        self.cursor = before;
+        self.cursor.searched(&self.tree, r.map_err(to_oerr));
+        self.cur = CursorBook::default();
+        self.cur.after(op, answer);
+    }
+
+    fn cursor_positioned(&self) -> Option<bool> {
+        Some(self.cursor_positioned())
+    }
+
+    fn snapshot(&self) -> Option<Box<dyn TreeEngine>> {
+        Some(Box::new(self.clone()))
+    }
+
+    fn entries(&self) -> Vec<(u64, u64, u64)> {
+        self.tree
+            .entries()
+            .into_iter()
+            .map(|(a, b, e)| (a, b, entry_to_token(e)))
+            .collect()
+    }
+
+    fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
+        self.tree
+            .entries_in(lo, hi)
+            .into_iter()
+            .map(|(a, b, e)| (a, b, entry_to_token(e)))
+            .collect()
+    }
+}
+
+/// A gap search on the cursor as it stands.
+fn is_cursor_search(op: &TreeOp) -> bool {
+    matches!(
+        op,
+        TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. }
+    )
+}
+
+impl OracleEngine {
+    /// One op, once the shared rules let it run.
+    fn apply_op(&mut self, op: &TreeOp) -> Outcome {
         // The oracle holds no nodes; it only tracks whether a store_prealloc
         // may run (see leaves_state_alone).
         let ready = self.pending.take();
@@ -258,30 +348,55 @@ impl TreeEngine for OracleEngine {
                 }
                 Outcome::Done
             }
+            TreeOp::Reset => {
+                self.cursor.reset();
+                Outcome::Done
+            }
+            TreeOp::SetRange { first, last } => {
+                self.cursor.set_range(first, last);
+                Outcome::Done
+            }
+            TreeOp::CurEmptyArea { min, max, size }
+            | TreeOp::CurEmptyAreaRev { min, max, size } => {
+                if !self.alloc_tree {
+                    return Outcome::Range(Err(Errno::EINVAL));
+                }
+                let rev = matches!(op, TreeOp::CurEmptyAreaRev { .. });
+                let answers = self
+                    .cursor
+                    .empty_area_answers(&self.tree, min, max, size, rev);
+                // The first answer stands until the engines say which one
+                // they gave (follow).
+                let Some(&first) = answers.first() else {
+                    return Outcome::CallerError(format!(
+                        "{} on a cursor the oracle cannot resume from",
+                        op.kind()
+                    ));
+                };
+                if answers.len() > 1 {
+                    self.before_search = Some(self.cursor.clone());
+                }
+                self.cursor.searched(&self.tree, first);
+                let mut all: Vec<Outcome> = answers
+                    .into_iter()
+                    .map(|r| Outcome::Range(r.map_err(oerr)))
+                    .collect();
+                if all.len() == 1 {
+                    all.pop().expect("one answer")
+                } else {
+                    Outcome::OneOf(all)
+                }
+            }
+            TreeOp::CurStore { value } => {
+                match self.cursor.store(&mut self.tree, value.map(token_to_entry)) {
+                    Ok(()) => self.cursor(None),
+                    Err(e) => Outcome::Status(Err(oerr(e))),
+                }
+            }
+            TreeOp::CurErase => {
+                let e = self.cursor.erase(&mut self.tree);
+                self.cursor(e)
+            }
         }
-    }
-
-    fn cursor_positioned(&self) -> Option<bool> {
-        Some(self.cursor_positioned())
-    }
-
-    fn snapshot(&self) -> Option<Box<dyn TreeEngine>> {
-        Some(Box::new(self.clone()))
-    }
-
-    fn entries(&self) -> Vec<(u64, u64, u64)> {
-        self.tree
-            .entries()
-            .into_iter()
-            .map(|(a, b, e)| (a, b, entry_to_token(e)))
-            .collect()
-    }
-
-    fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
-        self.tree
-            .entries_in(lo, hi)
-            .into_iter()
-            .map(|(a, b, e)| (a, b, entry_to_token(e)))
-            .collect()
     }
 }

@@ -14,6 +14,11 @@ pub struct RustEngine {
     book: PreallocBook,
     /// The writer's bulk mode (see `bulk`).
     bulk: BulkBook,
+    /// The cursor's error status (see `CursorBook`).
+    cur: CursorBook,
+    /// The cursor as the last write through it found it, for a redo of
+    /// that write without injected failures.
+    cur_before: Option<crate::tree::MaPosition>,
     rcu: bool,
 }
 
@@ -29,6 +34,8 @@ impl RustEngine {
             wmas: MaState::new(0, 0),
             book: PreallocBook::default(),
             bulk: BulkBook::default(),
+            cur: CursorBook::default(),
+            cur_before: None,
             rcu: config.rcu,
         }
     }
@@ -41,6 +48,8 @@ impl RustEngine {
             wmas: MaState::new(0, 0),
             book: PreallocBook::default(),
             bulk: BulkBook::default(),
+            cur: CursorBook::default(),
+            cur_before: None,
             rcu: config.rcu,
         }
     }
@@ -177,6 +186,15 @@ impl TreeEngine for RustEngine {
     }
 
     fn apply_unfaulted(&mut self, op: &TreeOp) -> Outcome {
+        if op.writes_at_cursor() && self.cur.failed() {
+            // The write failed whole and left the cursor in error status;
+            // the tree is as before it, so the cursor it started from
+            // still stands (a caller retrying would re-position it).
+            if let Some(p) = self.cur_before.take() {
+                self.mas.restore(p);
+                self.cur = CursorBook::default();
+            }
+        }
         self.tree.suspend_faults(true);
         let out = self.apply(op);
         self.tree.suspend_faults(false);
@@ -192,6 +210,39 @@ impl TreeEngine for RustEngine {
         if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
             return Outcome::CallerError(m);
         }
+        if let Err(m) = self
+            .cur
+            .check(op, self.mas.status(), self.mas.index(), self.mas.last())
+        {
+            return Outcome::CallerError(m);
+        }
+        if op.writes_at_cursor() {
+            self.cur_before = Some(self.mas.position());
+        }
+        let outcome = self.apply_op(op);
+        self.cur.after(op, &outcome);
+        outcome
+    }
+
+    fn entries(&self) -> Vec<(u64, u64, u64)> {
+        self.tree
+            .entries()
+            .map(|(a, b, e)| (a, b, entry_to_token(e)))
+            .collect()
+    }
+
+    fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
+        self.entries_in_port(lo, hi)
+    }
+
+    fn inspect(&self) -> Option<&dyn Inspect> {
+        Some(self)
+    }
+}
+
+impl RustEngine {
+    /// One op, once the shared rules let it run.
+    fn apply_op(&mut self, op: &TreeOp) -> Outcome {
         self.bulk.enter(op);
         let (release, ready) = self.book.before(op);
         if release {
@@ -321,17 +372,39 @@ impl TreeEngine for RustEngine {
                 t.destroy();
                 Outcome::Done
             }
+            TreeOp::Reset => {
+                self.mas.reset();
+                Outcome::Done
+            }
+            TreeOp::SetRange { first, last } => {
+                self.mas.set_range(first, last);
+                Outcome::Done
+            }
+            TreeOp::CurEmptyArea { min, max, size }
+            | TreeOp::CurEmptyAreaRev { min, max, size } => {
+                if !alloc_tree {
+                    return Outcome::Range(Err(Errno::EINVAL));
+                }
+                let m = &mut self.mas;
+                let r = if matches!(op, TreeOp::CurEmptyArea { .. }) {
+                    m.empty_area(t, min, max, size)
+                } else {
+                    m.empty_area_rev(t, min, max, size)
+                };
+                Outcome::Range(r.map(|()| (m.index(), m.last())))
+            }
+            TreeOp::CurStore { value } => match self.mas.store(t, value.map(token_to_entry)) {
+                Ok(()) => self.cursor(None),
+                Err(e) => Outcome::Status(Err(e)),
+            },
+            TreeOp::CurErase => {
+                let e = self.mas.erase(t);
+                self.cursor(e)
+            }
         }
     }
 
-    fn entries(&self) -> Vec<(u64, u64, u64)> {
-        self.tree
-            .entries()
-            .map(|(a, b, e)| (a, b, entry_to_token(e)))
-            .collect()
-    }
-
-    fn entries_in(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
+    fn entries_in_port(&self, lo: u64, hi: u64) -> Vec<(u64, u64, u64)> {
         let mut out = Vec::new();
         let mut mas = MaState::new(lo, lo);
         while let Some(e) = mas.find(&self.tree, hi) {
@@ -341,10 +414,6 @@ impl TreeEngine for RustEngine {
             }
         }
         out
-    }
-
-    fn inspect(&self) -> Option<&dyn Inspect> {
-        Some(self)
     }
 }
 

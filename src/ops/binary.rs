@@ -12,7 +12,7 @@
 //! ```text
 //! program := config op*
 //! config  := byte             bit 0 = alloc, bit 1 = rcu, other bits ignored
-//! op      := opcode operand*  opcode byte taken modulo 24 (OP_KINDS)
+//! op      := opcode operand*  opcode byte taken modulo 30 (OP_KINDS)
 //! ```
 //!
 //! An empty input is the default config with no ops. Decoding stops at the
@@ -44,6 +44,12 @@
 //! |     21 | `fail_allocs` | schedule                     |
 //! |     22 | `expected_entries` | varint `count`, taken modulo 1024 ([`super::EXPECTED_ENTRIES_MAX`] + 1) |
 //! |     23 | `alloc_cyclic` | key `min`, key `max`, key `next`, insert-value |
+//! |     24 | `reset`       | —                            |
+//! |     25 | `set_range`   | key `first`, span            |
+//! |     26 | `cur_empty_area` | key `min`, key `max`, size |
+//! |     27 | `cur_empty_area_rev` | key `min`, key `max`, size |
+//! |     28 | `cur_store`   | store-value                  |
+//! |     29 | `cur_erase`   | —                            |
 //!
 //! Every operand is one unsigned LEB128 varint `v` (7 bits per byte, low
 //! group first, high bit = "more bytes follow"), read as follows:
@@ -88,7 +94,7 @@ use super::{FaultSchedule, Program, TreeConfig, TreeOp, MAX_TOKEN};
 pub const MAX_OPS: usize = 4096;
 
 /// The number of op kinds; an opcode byte is taken modulo this.
-pub const OP_KINDS: u8 = 24;
+pub const OP_KINDS: u8 = 30;
 
 /// The number of fault schedule kinds; a kind byte is taken modulo this.
 const SCHEDULE_KINDS: u8 = 5;
@@ -267,12 +273,31 @@ fn decode_op(r: &mut Reader<'_>) -> TreeOp {
         22 => TreeOp::ExpectedEntries {
             count: r.varint() % (super::EXPECTED_ENTRIES_MAX + 1),
         },
-        _ => TreeOp::AllocCyclic {
+        23 => TreeOp::AllocCyclic {
             min: r.key(),
             max: r.key(),
             next: r.key(),
             value: insert_value_from_code(r.varint()),
         },
+        24 => TreeOp::Reset,
+        25 => {
+            let (first, last) = r.range();
+            TreeOp::SetRange { first, last }
+        }
+        26 | 27 => {
+            let min = r.key();
+            let max = r.key();
+            let size = r.varint();
+            if opcode == 26 {
+                TreeOp::CurEmptyArea { min, max, size }
+            } else {
+                TreeOp::CurEmptyAreaRev { min, max, size }
+            }
+        }
+        28 => TreeOp::CurStore {
+            value: store_value_from_code(r.varint()),
+        },
+        _ => TreeOp::CurErase,
     }
 }
 
@@ -339,6 +364,12 @@ fn opcode(op: &TreeOp) -> u8 {
         TreeOp::FailAllocs { .. } => 21,
         TreeOp::ExpectedEntries { .. } => 22,
         TreeOp::AllocCyclic { .. } => 23,
+        TreeOp::Reset => 24,
+        TreeOp::SetRange { .. } => 25,
+        TreeOp::CurEmptyArea { .. } => 26,
+        TreeOp::CurEmptyAreaRev { .. } => 27,
+        TreeOp::CurStore { .. } => 28,
+        TreeOp::CurErase => 29,
     }
 }
 
@@ -377,7 +408,10 @@ fn encode_op(out: &mut Vec<u8>, op: &TreeOp) {
         | TreeOp::MasNext { max: k }
         | TreeOp::MasPrev { min: k }
         | TreeOp::Set { index: k } => put_key(out, k),
-        TreeOp::EmptyArea { min, max, size } | TreeOp::EmptyAreaRev { min, max, size } => {
+        TreeOp::EmptyArea { min, max, size }
+        | TreeOp::EmptyAreaRev { min, max, size }
+        | TreeOp::CurEmptyArea { min, max, size }
+        | TreeOp::CurEmptyAreaRev { min, max, size } => {
             put_key(out, min);
             put_key(out, max);
             put_varint(out, size);
@@ -403,7 +437,10 @@ fn encode_op(out: &mut Vec<u8>, op: &TreeOp) {
             put_range(out, first, last);
             put_varint(out, store_value_to_code(value));
         }
-        TreeOp::StorePrealloc { value } => put_varint(out, store_value_to_code(value)),
+        TreeOp::StorePrealloc { value } | TreeOp::CurStore { value } => {
+            put_varint(out, store_value_to_code(value))
+        }
+        TreeOp::SetRange { first, last } => put_range(out, first, last),
         TreeOp::FailAllocs { schedule } => put_schedule(out, schedule),
         TreeOp::ExpectedEntries { count } => {
             put_varint(out, count % (super::EXPECTED_ENTRIES_MAX + 1))
@@ -419,7 +456,8 @@ fn encode_op(out: &mut Vec<u8>, op: &TreeOp) {
             put_key(out, next);
             put_varint(out, insert_value_to_code(value));
         }
-        TreeOp::Pause | TreeOp::Destroy | TreeOp::MasDestroy => {}
+        TreeOp::Pause | TreeOp::Destroy | TreeOp::MasDestroy | TreeOp::Reset | TreeOp::CurErase => {
+        }
     }
 }
 
@@ -722,8 +760,8 @@ mod tests {
         // Cut off: a missing kind byte reads 0 (never), a missing count 0.
         assert_eq!(decode(&[0, 21]).ops, [fail(FaultSchedule::Never)]);
         assert_eq!(decode(&[0, 21, 3]).ops, [fail(FaultSchedule::Every(0))]);
-        // 21 + 24: the opcode wraps too.
-        assert_eq!(decode(&[0, 45, 2, 5]).ops, [fail(FaultSchedule::Next(5))]);
+        // 21 + 30: the opcode wraps too.
+        assert_eq!(decode(&[0, 51, 2, 5]).ops, [fail(FaultSchedule::Next(5))]);
     }
 
     #[test]
@@ -737,8 +775,8 @@ mod tests {
 
     #[test]
     fn opcodes_wrap_and_operands_pad() {
-        // 24 + 10 = pause; a lone store opcode (24) reads zero operands.
-        let p = decode(&[0, 34, 24]);
+        // 30 + 10 = pause; a lone store opcode (30) reads zero operands.
+        let p = decode(&[0, 40, 30]);
         assert_eq!(
             p.ops,
             [
@@ -768,12 +806,48 @@ mod tests {
         let bytes = [0x00, 0x16, 0x00, 0x16, 0xc8, 0x01, 0x16, 0xff, 0x07, 0x14];
         assert_eq!(encode(&p), bytes);
         assert_eq!(decode(&bytes), p);
-        // 1024 + 5 decodes as 5; a cut-off count reads 0; 22 + 24 wraps.
+        // 1024 + 5 decodes as 5; a cut-off count reads 0; 22 + 30 wraps.
         assert_eq!(
             decode(&[0, 22, 0x85, 0x08]).ops,
             [TreeOp::ExpectedEntries { count: 5 }]
         );
-        assert_eq!(decode(&[0, 46]).ops, [TreeOp::ExpectedEntries { count: 0 }]);
+        assert_eq!(decode(&[0, 52]).ops, [TreeOp::ExpectedEntries { count: 0 }]);
+    }
+
+    /// The ops on the cursor's own state (opcodes 24 to 29); the opcodes
+    /// before them keep their bytes.
+    #[test]
+    fn cursor_state_ops_have_opcodes_24_to_29() {
+        let p = Program {
+            config: TreeConfig::default(),
+            ops: vec![
+                TreeOp::Reset,
+                TreeOp::SetRange { first: 5, last: 7 },
+                TreeOp::CurEmptyArea {
+                    min: 0,
+                    max: u64::MAX,
+                    size: 3,
+                },
+                TreeOp::CurEmptyAreaRev {
+                    min: 1,
+                    max: 2,
+                    size: 1,
+                },
+                TreeOp::CurStore { value: Some(4) },
+                TreeOp::CurStore { value: None },
+                TreeOp::CurErase,
+            ],
+        };
+        let bytes = [
+            0x00, 24, 25, 10, 4, 26, 0, 1, 3, 27, 2, 4, 1, 28, 5, 28, 0, 29,
+        ];
+        assert_eq!(encode(&p), bytes);
+        assert_eq!(decode(&bytes), p);
+        // A cut-off set_range reads zeros.
+        assert_eq!(
+            decode(&[0, 25]).ops,
+            [TreeOp::SetRange { first: 0, last: 0 }]
+        );
     }
 
     #[test]
@@ -796,7 +870,7 @@ mod tests {
         assert_eq!(decode(&bytes), p);
         // Cut off after the opcode: every operand reads 0.
         assert_eq!(
-            decode(&[1, 23 + 24]).ops,
+            decode(&[1, 23 + 30]).ops,
             [TreeOp::AllocCyclic {
                 min: 0,
                 max: 0,

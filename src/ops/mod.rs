@@ -145,13 +145,38 @@ pub enum TreeOp {
         next: u64,
         value: u64,
     },
+    /// `mas_reset()` on the cursor: status start, `index`/`last` kept; the
+    /// next op walks from the root.
+    Reset,
+    /// `mas_set_range(first, last)` on the cursor: the range a write at the
+    /// state ([`TreeOp::CurStore`]) covers, status start.
+    SetRange { first: u64, last: u64 },
+    /// `mas_empty_area(min, max, size)` on the cursor as it stands: from
+    /// start status a whole search, as [`TreeOp::EmptyArea`]; from active
+    /// status a search that resumes where the state is (two slots back in
+    /// its leaf, or from the next node: `mas_skip_node()`). On success the
+    /// state stands on the window found, ready for [`TreeOp::CurStore`]
+    /// (`vma_iter_area_lowest()` then `vma_iter_store()`). Allocation trees
+    /// only (`EINVAL` on others). Any other status is a caller error; so is
+    /// a state that a failed search left in error status.
+    CurEmptyArea { min: u64, max: u64, size: u64 },
+    /// `mas_empty_area_rev(min, max, size)` on the cursor as it stands (a
+    /// resumed search rewinds with `mas_rewind_node()`).
+    CurEmptyAreaRev { min: u64, max: u64, size: u64 },
+    /// `mas_store_gfp(value)` on the cursor: stores over the state's
+    /// `[index, last]` as the last cursor op left it, and leaves the state
+    /// where the write does (the cursor is not paused after it).
+    CurStore { value: Option<u64> },
+    /// `mas_erase()` on the cursor: erases the entry holding the state's
+    /// `index` and leaves the state where the write does.
+    CurErase,
 }
 
 pub use crate::tree::FaultSchedule;
 
 impl TreeOp {
     /// Every op kind ([`TreeOp::kind`]), in binary opcode order.
-    pub const KINDS: [&'static str; 24] = [
+    pub const KINDS: [&'static str; 30] = [
         "store",
         "insert",
         "erase",
@@ -176,6 +201,12 @@ impl TreeOp {
         "fail_allocs",
         "expected_entries",
         "alloc_cyclic",
+        "reset",
+        "set_range",
+        "cur_empty_area",
+        "cur_empty_area_rev",
+        "cur_store",
+        "cur_erase",
     ];
 
     /// `alloc_rrange` when `rev`, else `alloc_range`.
@@ -230,6 +261,29 @@ impl TreeOp {
                 | TreeOp::AllocCyclic { .. }
                 | TreeOp::StorePrealloc { .. }
                 | TreeOp::MasStore { .. }
+                | TreeOp::CurStore { .. }
+                | TreeOp::CurErase
+        )
+    }
+
+    /// Whether the op writes through the cursor (the program's maple
+    /// state), which then stands where the write left it.
+    pub fn writes_at_cursor(&self) -> bool {
+        matches!(self, TreeOp::CurStore { .. } | TreeOp::CurErase)
+    }
+
+    /// Whether the op works on the cursor as the previous ops left it,
+    /// rather than setting it first (`walk` and `set` do that).
+    pub fn resumes_cursor(&self) -> bool {
+        matches!(
+            self,
+            TreeOp::MasFind { .. }
+                | TreeOp::MasFindRev { .. }
+                | TreeOp::MasNext { .. }
+                | TreeOp::MasPrev { .. }
+                | TreeOp::CurEmptyArea { .. }
+                | TreeOp::CurEmptyAreaRev { .. }
+                | TreeOp::CurStore { .. }
         )
     }
 
@@ -247,6 +301,8 @@ impl TreeOp {
                 | TreeOp::Prealloc { .. }
                 | TreeOp::MasStore { .. }
                 | TreeOp::ExpectedEntries { .. }
+                | TreeOp::CurStore { .. }
+                | TreeOp::CurErase
         )
     }
 
@@ -277,6 +333,12 @@ impl TreeOp {
             TreeOp::FailAllocs { .. } => "fail_allocs",
             TreeOp::ExpectedEntries { .. } => "expected_entries",
             TreeOp::AllocCyclic { .. } => "alloc_cyclic",
+            TreeOp::Reset => "reset",
+            TreeOp::SetRange { .. } => "set_range",
+            TreeOp::CurEmptyArea { .. } => "cur_empty_area",
+            TreeOp::CurEmptyAreaRev { .. } => "cur_empty_area_rev",
+            TreeOp::CurStore { .. } => "cur_store",
+            TreeOp::CurErase => "cur_erase",
         }
     }
 }

@@ -26,6 +26,12 @@
 //! mas_destroy               # mas_destroy
 //! expected_entries 200      # mas_expected_entries (bulk mode), count <= 1023
 //! alloc_cyclic 0x2 max 0x10 v9  # mtree_alloc_cyclic(min, max, next, v9)
+//! reset                     # mas_reset on the cursor
+//! set_range 0x1000 0x1fff   # mas_set_range on the cursor
+//! cur_empty_area 0x0 max 16 # mas_empty_area on the cursor as it stands
+//! cur_empty_area_rev 0x0 max 16 # mas_empty_area_rev on the cursor as it stands
+//! cur_store v7              # mas_store_gfp on the cursor; `null` too
+//! cur_erase                 # mas_erase on the cursor
 //! fail_allocs nth 3         # fail the 3rd node allocation from now
 //! fail_allocs next 2        # fail the next 2 node allocations
 //! fail_allocs every 5       # fail every 5th node allocation
@@ -145,6 +151,16 @@ pub fn format_op(op: &TreeOp) -> String {
             num(next),
             val(Some(value))
         ),
+        TreeOp::Reset => "reset".to_string(),
+        TreeOp::SetRange { first, last } => format!("set_range {} {}", num(first), num(last)),
+        TreeOp::CurEmptyArea { min, max, size } => {
+            format!("cur_empty_area {} {} {}", num(min), num(max), num(size))
+        }
+        TreeOp::CurEmptyAreaRev { min, max, size } => {
+            format!("cur_empty_area_rev {} {} {}", num(min), num(max), num(size))
+        }
+        TreeOp::CurStore { value } => format!("cur_store {}", val(value)),
+        TreeOp::CurErase => "cur_erase".to_string(),
     }
 }
 
@@ -301,18 +317,40 @@ fn parse_op(words: &[&str]) -> Result<TreeOp, String> {
             arity(0)?;
             TreeOp::Destroy
         }
-        "empty_area" | "empty_area_rev" => {
+        "empty_area" | "empty_area_rev" | "cur_empty_area" | "cur_empty_area_rev" => {
             arity(3)?;
             let (min, max, size) = (
                 parse_num(words[1])?,
                 parse_num(words[2])?,
                 parse_num(words[3])?,
             );
-            if words[0] == "empty_area" {
-                TreeOp::EmptyArea { min, max, size }
-            } else {
-                TreeOp::EmptyAreaRev { min, max, size }
+            match words[0] {
+                "empty_area" => TreeOp::EmptyArea { min, max, size },
+                "empty_area_rev" => TreeOp::EmptyAreaRev { min, max, size },
+                "cur_empty_area" => TreeOp::CurEmptyArea { min, max, size },
+                _ => TreeOp::CurEmptyAreaRev { min, max, size },
             }
+        }
+        "reset" => {
+            arity(0)?;
+            TreeOp::Reset
+        }
+        "set_range" => {
+            arity(2)?;
+            TreeOp::SetRange {
+                first: parse_num(words[1])?,
+                last: parse_num(words[2])?,
+            }
+        }
+        "cur_store" => {
+            arity(1)?;
+            TreeOp::CurStore {
+                value: parse_val(words[1])?,
+            }
+        }
+        "cur_erase" => {
+            arity(0)?;
+            TreeOp::CurErase
         }
         "alloc_range" | "alloc_rrange" => {
             arity(4)?;

@@ -107,6 +107,12 @@ impl Body {
         }
         self.line(format!("entry = {call};"));
         self.line("rcu_read_unlock();");
+        self.cursor_checks(expect, true);
+    }
+
+    /// The checks of where the cursor stands after an op (and of the entry
+    /// it returned, with `entry_too`).
+    fn cursor_checks(&mut self, expect: &Outcome, entry_too: bool) {
         if let Outcome::Cursor {
             entry: e,
             index,
@@ -114,7 +120,9 @@ impl Body {
             status: st,
         } = expect
         {
-            self.line(format!("MT_BUG_ON(mt, entry != {});", entry(*e)));
+            if entry_too {
+                self.line(format!("MT_BUG_ON(mt, entry != {});", entry(*e)));
+            }
             self.line(format!(
                 "MT_BUG_ON(mt, mas.index != {} || mas.last != {});",
                 key(*index),
@@ -461,6 +469,107 @@ fn emit_op(b: &mut Body, p: &Program, op: &TreeOp, expect: &Outcome, pending: &m
             b.uses_writer = true;
             b.line("mas_reset(&wr);");
             b.status_check(format!("mas_expected_entries(&wr, {count})"), expect);
+        }
+        TreeOp::Reset => {
+            b.uses_cursor = true;
+            b.line("mas_reset(&mas);");
+        }
+        TreeOp::SetRange { first, last } => {
+            b.uses_cursor = true;
+            b.line(format!(
+                "mas_set_range(&mas, {}, {});",
+                key(first),
+                key(last)
+            ));
+        }
+        TreeOp::CurEmptyArea { min, max, size } | TreeOp::CurEmptyAreaRev { min, max, size } => {
+            let f = if matches!(op, TreeOp::CurEmptyArea { .. }) {
+                "mas_empty_area"
+            } else {
+                "mas_empty_area_rev"
+            };
+            if matches!(expect, Outcome::Unsupported) {
+                b.note(&format!(
+                    "{f}() on the cursor: not modelled for this kernel, no call"
+                ));
+                return;
+            }
+            if !p.config.alloc {
+                b.note(&format!(
+                    "{f}() on a tree without MT_FLAGS_ALLOC_RANGE: EINVAL by the harness's convention, no kernel call"
+                ));
+                return;
+            }
+            b.uses_cursor = true;
+            b.line("{");
+            b.line("	int ret;");
+            b.line(String::new());
+            b.line("	rcu_read_lock();");
+            b.line(format!(
+                "	ret = {f}(&mas, {}, {}, {});",
+                key(min),
+                key(max),
+                key(size)
+            ));
+            b.line("	rcu_read_unlock();");
+            let answers: Vec<&Outcome> = match expect {
+                Outcome::OneOf(all) => all.iter().collect(),
+                o => vec![o],
+            };
+            let conds: Vec<String> = answers
+                .iter()
+                .map(|o| match o {
+                    Outcome::Range(Ok((a, z))) => format!(
+                        "(ret == 0 && mas.index == {} && mas.last == {})",
+                        key(*a),
+                        key(*z)
+                    ),
+                    Outcome::Range(Err(e)) => format!("ret == {}", errno(*e)),
+                    other => format!("0 /* maplefuzz expected {other:?} */"),
+                })
+                .collect();
+            if conds.len() > 1 {
+                b.line(
+                    "	/* maplefuzz: a resumed search starts where the leaf's slot offsets put it; any of these is correct */",
+                );
+            }
+            b.line(format!(
+                "	MT_BUG_ON(mt, !({}));",
+                conds.join(
+                    " ||
+			"
+                )
+            ));
+            b.line("}");
+        }
+        TreeOp::CurStore { value } => {
+            if matches!(expect, Outcome::Unsupported) {
+                b.note("mas_store_gfp() on the cursor: not modelled for this kernel, no call");
+                return;
+            }
+            b.uses_cursor = true;
+            b.line("mtree_lock(mt);");
+            let call = format!("mas_store_gfp(&mas, {}, GFP_KERNEL)", entry(value));
+            if matches!(expect, Outcome::Cursor { .. }) {
+                b.line(format!("MT_BUG_ON(mt, {call} != 0);"));
+                b.line("mtree_unlock(mt);");
+                b.cursor_checks(expect, false);
+            } else {
+                b.status_check(call, expect);
+                b.line("mtree_unlock(mt);");
+            }
+        }
+        TreeOp::CurErase => {
+            if matches!(expect, Outcome::Unsupported) {
+                b.note("mas_erase() on the cursor: not modelled for this kernel, no call");
+                return;
+            }
+            b.uses_cursor = true;
+            b.uses_entry = true;
+            b.line("mtree_lock(mt);");
+            b.line("entry = mas_erase(&mas);");
+            b.line("mtree_unlock(mt);");
+            b.cursor_checks(expect, true);
         }
         TreeOp::FailAllocs { schedule } => {
             let text = format_op(&TreeOp::FailAllocs { schedule });

@@ -106,6 +106,16 @@ pub fn op_literal(op: &TreeOp) -> String {
             num(max),
             num(next)
         ),
+        TreeOp::Reset => "TreeOp::Reset".to_string(),
+        TreeOp::SetRange { first, last } => format!(
+            "TreeOp::SetRange {{ first: {}, last: {} }}",
+            num(first),
+            num(last)
+        ),
+        TreeOp::CurEmptyArea { min, max, size } => window("CurEmptyArea", min, max, size),
+        TreeOp::CurEmptyAreaRev { min, max, size } => window("CurEmptyAreaRev", min, max, size),
+        TreeOp::CurStore { value } => format!("TreeOp::CurStore {{ value: {} }}", val(value)),
+        TreeOp::CurErase => "TreeOp::CurErase".to_string(),
         TreeOp::StorePrealloc { value } => {
             format!("TreeOp::StorePrealloc {{ value: {} }}", val(value))
         }

@@ -52,6 +52,8 @@ pub(super) fn op_cost(op: &TreeOp) -> (u64, u64) {
     match *op {
         TreeOp::EmptyArea { size, .. }
         | TreeOp::EmptyAreaRev { size, .. }
+        | TreeOp::CurEmptyArea { size, .. }
+        | TreeOp::CurEmptyAreaRev { size, .. }
         | TreeOp::AllocRange { size, .. }
         | TreeOp::AllocRRange { size, .. } => nums = nums.saturating_add(num_cost(size)),
         TreeOp::FailAllocs { schedule } => nums = nums.saturating_add(schedule_cost(schedule)),
@@ -68,7 +70,8 @@ fn map_keys(op: &mut TreeOp, f: &mut dyn FnMut(u64) -> u64) {
         TreeOp::Store { first, last, .. }
         | TreeOp::Insert { first, last, .. }
         | TreeOp::Prealloc { first, last, .. }
-        | TreeOp::MasStore { first, last, .. } => {
+        | TreeOp::MasStore { first, last, .. }
+        | TreeOp::SetRange { first, last } => {
             *first = f(*first);
             *last = f(*last);
         }
@@ -84,6 +87,8 @@ fn map_keys(op: &mut TreeOp, f: &mut dyn FnMut(u64) -> u64) {
         TreeOp::MasFindRev { min } | TreeOp::MasPrev { min } => *min = f(*min),
         TreeOp::EmptyArea { min, max, .. }
         | TreeOp::EmptyAreaRev { min, max, .. }
+        | TreeOp::CurEmptyArea { min, max, .. }
+        | TreeOp::CurEmptyAreaRev { min, max, .. }
         | TreeOp::AllocRange { min, max, .. }
         | TreeOp::AllocRRange { min, max, .. } => {
             *min = f(*min);
@@ -99,7 +104,10 @@ fn map_keys(op: &mut TreeOp, f: &mut dyn FnMut(u64) -> u64) {
         | TreeOp::StorePrealloc { .. }
         | TreeOp::MasDestroy
         | TreeOp::FailAllocs { .. }
-        | TreeOp::ExpectedEntries { .. } => {}
+        | TreeOp::ExpectedEntries { .. }
+        | TreeOp::Reset
+        | TreeOp::CurStore { .. }
+        | TreeOp::CurErase => {}
     }
 }
 
@@ -109,7 +117,8 @@ fn map_tokens(op: &mut TreeOp, f: &mut dyn FnMut(Option<u64>) -> Option<u64>) {
         TreeOp::Store { value, .. }
         | TreeOp::Prealloc { value, .. }
         | TreeOp::MasStore { value, .. }
-        | TreeOp::StorePrealloc { value } => *value = f(*value),
+        | TreeOp::StorePrealloc { value }
+        | TreeOp::CurStore { value } => *value = f(*value),
         TreeOp::Insert { value, .. }
         | TreeOp::AllocRange { value, .. }
         | TreeOp::AllocRRange { value, .. }
@@ -388,14 +397,15 @@ pub(super) fn op_candidates(op: &TreeOp) -> Vec<TreeOp> {
                 out.push(TreeOp::Find { index, max });
             }
         }
-        TreeOp::EmptyArea { min, max, size } | TreeOp::EmptyAreaRev { min, max, size } => {
-            let rev = matches!(op, TreeOp::EmptyAreaRev { .. });
-            let mk = |min, max, size| {
-                if rev {
-                    TreeOp::EmptyAreaRev { min, max, size }
-                } else {
-                    TreeOp::EmptyArea { min, max, size }
-                }
+        TreeOp::EmptyArea { min, max, size }
+        | TreeOp::EmptyAreaRev { min, max, size }
+        | TreeOp::CurEmptyArea { min, max, size }
+        | TreeOp::CurEmptyAreaRev { min, max, size } => {
+            let mk = |min, max, size| match op {
+                TreeOp::EmptyArea { .. } => TreeOp::EmptyArea { min, max, size },
+                TreeOp::EmptyAreaRev { .. } => TreeOp::EmptyAreaRev { min, max, size },
+                TreeOp::CurEmptyArea { .. } => TreeOp::CurEmptyArea { min, max, size },
+                _ => TreeOp::CurEmptyAreaRev { min, max, size },
             };
             for size in smaller_sizes(size) {
                 out.push(mk(min, max, size));
@@ -448,7 +458,18 @@ pub(super) fn op_candidates(op: &TreeOp) -> Vec<TreeOp> {
                 out.push(TreeOp::ExpectedEntries { count });
             }
         }
-        TreeOp::Pause | TreeOp::Destroy | TreeOp::StorePrealloc { .. } | TreeOp::MasDestroy => {}
+        TreeOp::SetRange { first, last } => {
+            for (first, last) in simpler_ranges(first, last) {
+                out.push(TreeOp::SetRange { first, last });
+            }
+        }
+        TreeOp::Pause
+        | TreeOp::Destroy
+        | TreeOp::StorePrealloc { .. }
+        | TreeOp::MasDestroy
+        | TreeOp::Reset
+        | TreeOp::CurStore { .. }
+        | TreeOp::CurErase => {}
     }
     out
 }

@@ -115,3 +115,18 @@ pub fn run_generated_test_with(
     c.envs(envs.iter().copied());
     c.output().expect("run cargo")
 }
+
+/// The kernel engines of the build (`EngineSet::from_env`) of trees 6.12
+/// and later. With none, the tests still check the oracle and the port
+/// ([`kernel_available`] names why, or fails in CI).
+pub fn kernels_from_6_12() -> usize {
+    let kernels = maplefuzz::engine::EngineSet::from_env()
+        .kernels
+        .iter()
+        .filter(|k| k.tree != "6.1")
+        .count();
+    if kernels == 0 {
+        let _ = kernel_available();
+    }
+    kernels
+}

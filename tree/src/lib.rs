@@ -707,6 +707,11 @@ impl Iterator for Entries<'_> {
     }
 }
 
+/// Where a maple state stands: the fields of the kernel's `struct
+/// ma_state` but not the nodes the state holds ([`MaState::position`]).
+#[derive(Clone, Copy, Debug)]
+pub struct MaPosition(Mas);
+
 /// A maple state: a cursor into one tree with the kernel's `ma_state`
 /// semantics (status, index and last of the entry returned). It may be used
 /// across writes to the tree, as in the kernel.
@@ -723,6 +728,20 @@ impl MaState {
             mas: Mas::new(first, last),
             pool: NodePool::default(),
         }
+    }
+
+    /// Where the state stands, to put it back there with
+    /// [`restore`](Self::restore) (a kernel caller copying its `struct
+    /// ma_state`).
+    pub fn position(&self) -> MaPosition {
+        MaPosition(self.mas)
+    }
+
+    /// Puts the state back at `position`, keeping the nodes it holds.
+    /// Valid only while the tree has not changed since the position was
+    /// taken: the position names nodes.
+    pub fn restore(&mut self, position: MaPosition) {
+        self.mas = position.0;
     }
 
     /// The first index of the current range.

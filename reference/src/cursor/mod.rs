@@ -13,7 +13,8 @@
 //! a `*_setup()` part that deals with the status ([`setup`]), then, if the
 //! setup did not already answer, a step through the slots
 //! (`mas_next_slot()` or `mas_prev_slot()`, [`step`]). Writes through the
-//! cursor live in [`write`].
+//! cursor live in [`write`], gap searches that resume from the state in
+//! [`search`].
 //!
 //! A tree made with [`TreeProfile::Linux6_1`] answers the read API as Linux
 //! 6.1 does ([`linux_6_1`]); the `*_range()` calls, which 6.1 does not
@@ -26,6 +27,7 @@ use crate::tree::{RootKind, TreeOracle};
 use crate::TreeProfile;
 
 mod linux_6_1;
+mod search;
 mod setup;
 mod step;
 mod write;

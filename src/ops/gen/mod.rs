@@ -89,8 +89,37 @@ impl Profile {
     /// The op kinds ([`TreeOp::kind`]) this profile generates.
     pub fn op_kinds(self) -> &'static [&'static str] {
         match self {
-            // Everything but fault schedules.
-            Profile::TreeOps => &TreeOp::KINDS[..21],
+            // Everything but fault schedules, bulk loads and cyclic
+            // allocation.
+            Profile::TreeOps => &[
+                "store",
+                "insert",
+                "erase",
+                "load",
+                "find",
+                "walk",
+                "mas_find",
+                "mas_find_rev",
+                "mas_next",
+                "mas_prev",
+                "pause",
+                "set",
+                "destroy",
+                "empty_area",
+                "empty_area_rev",
+                "alloc_range",
+                "alloc_rrange",
+                "prealloc",
+                "store_prealloc",
+                "mas_store",
+                "mas_destroy",
+                "reset",
+                "set_range",
+                "cur_empty_area",
+                "cur_empty_area_rev",
+                "cur_store",
+                "cur_erase",
+            ],
             Profile::TreeAlloc => &[
                 "store",
                 "insert",
@@ -106,6 +135,16 @@ impl Profile {
                 "alloc_range",
                 "alloc_rrange",
                 "alloc_cyclic",
+                "mas_find",
+                "mas_find_rev",
+                "pause",
+                "set",
+                "reset",
+                "set_range",
+                "cur_empty_area",
+                "cur_empty_area_rev",
+                "cur_store",
+                "cur_erase",
             ],
             Profile::TreePrealloc => &[
                 "store",
@@ -138,6 +177,18 @@ impl Profile {
                 "mas_store",
                 "mas_destroy",
                 "fail_allocs",
+                "walk",
+                "mas_find",
+                "mas_next",
+                "mas_prev",
+                "pause",
+                "set",
+                "reset",
+                "set_range",
+                "cur_empty_area",
+                "cur_empty_area_rev",
+                "cur_store",
+                "cur_erase",
             ],
         }
     }
@@ -214,6 +265,7 @@ const TREE_OPS: Recipe = Recipe {
         (Phase::Churn, 25),
         (Phase::Shrink, 28),
         (Phase::Read, 12),
+        (Phase::State, 4),
     ],
 };
 
@@ -246,6 +298,7 @@ const TREE_ALLOC: Recipe = Recipe {
         (Phase::Churn, 10),
         (Phase::Shrink, 10),
         (Phase::Cyclic, 12),
+        (Phase::State, 12),
     ],
 };
 
@@ -311,6 +364,7 @@ const TREE_FAULTS: Recipe = Recipe {
         (Phase::Shrink, 15),
         (Phase::Prealloc, 10),
         (Phase::Search(AllocShare::Fixed(80)), 5),
+        (Phase::State, 4),
     ],
 };
 
@@ -440,6 +494,7 @@ fn generate_recipe(recipe: &Recipe, rng: &mut ChaCha8Rng, cfg: &GenConfig) -> Pr
 mod keys;
 mod phases;
 mod prealloc;
+mod state;
 
 use keys::*;
 
@@ -467,6 +522,8 @@ enum Phase {
     Spanning,
     /// Cyclic allocation over one window at a time (`cyclic_phase`).
     Cyclic,
+    /// Searches and writes on the cursor among its moves (`state_phase`).
+    State,
 }
 
 /// The share of a search phase's gap ops that allocate, in percent.
@@ -746,6 +803,7 @@ impl<'a> Gen<'a> {
             Phase::FaultyWrites => self.faulty_writes(end),
             Phase::Spanning => self.spanning_phase(end),
             Phase::Cyclic => self.cyclic_phase(end),
+            Phase::State => self.state_phase(end),
         }
     }
 

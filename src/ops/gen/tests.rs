@@ -121,17 +121,25 @@ fn tree_ops_profile_is_generate() {
 
 #[test]
 fn tree_ops_keeps_the_new_ops_rare() {
-    let (mut new, mut all) = (0usize, 0usize);
+    let (mut new, mut state, mut all) = (0usize, 0usize, 0usize);
+    let state_kinds = &Profile::TreeOps.op_kinds()[21..];
     for p in programs(Profile::TreeOps) {
         all += p.ops.len();
-        new += p
-            .ops
-            .iter()
-            .filter(|o| !matches!(o.kind(), k if Profile::TreeOps.op_kinds()[..13].contains(&k)))
-            .count();
+        for o in &p.ops {
+            if state_kinds.contains(&o.kind()) {
+                state += 1;
+            } else if !Profile::TreeOps.op_kinds()[..13].contains(&o.kind()) {
+                new += 1;
+            }
+        }
         assert!(!p.ops.iter().any(|o| matches!(o, TreeOp::FailAllocs { .. })));
     }
     assert!(new > 0 && new * 100 < all, "{new} new ops of {all}");
+    // The state phase (searches and writes on the cursor) is rare too.
+    assert!(
+        state > 0 && state * 20 < all,
+        "{state} cursor-state ops of {all}"
+    );
 }
 
 #[test]
