@@ -321,7 +321,7 @@ fn compile_variants(
         let mut applied = Vec::new();
         let mut skipped = Vec::new();
         let edits = v.edits();
-        let tried = |e: &&Edit| e.generation.map_or(true, |g| g == gen.name);
+        let tried = |e: &&Edit| e.generation.is_empty() || e.generation.contains(&gen.name);
         // A planted bug of another generation makes no variant (a name may
         // have an edit for each of several generations: it is planted where
         // one of them is for this tree's).
@@ -330,11 +330,16 @@ fn compile_variants(
                 && edits.contains(&e.name)
                 && !EDITS.iter().any(|o| o.name == e.name && tried(&o))
         }) {
+            let gens: Vec<&str> = EDITS
+                .iter()
+                .filter(|o| o.name == e.name)
+                .flat_map(|o| o.generation.iter().copied())
+                .collect();
             println!(
                 "cargo:warning=planted bug `{}` is for the {} generation, not Linux {version}'s \
                  ({}); variant `{}` of kernel@{tree} skipped",
                 e.name,
-                e.generation.unwrap_or("?"),
+                gens.join(" and "),
                 gen.name,
                 v.name
             );

@@ -4,7 +4,7 @@
 //! from the naive oracle. When the kernel is fixed and the port follows, the
 //! test is updated to expect agreement.
 
-use maplefuzz::tree::{Errno, Fixes, MapleTree, MT_FLAGS_ALLOC_RANGE};
+use maplefuzz::tree::{Errno, Fixes, MaState, MapleTree, MT_FLAGS_ALLOC_RANGE};
 use maplefuzz_reference::TreeOracle;
 
 /// `mas_rev_awalk()` accepts a gap only if `size <= mas->last - min + 1`.
@@ -117,4 +117,43 @@ fn the_whole_space_fix_allocates_up_to_ulong_max() {
         t.alloc_rrange(e, 1, 0xffff_ffff_ff53_ffd5, u64::MAX),
         Ok(u64::MAX)
     );
+}
+
+/// `mas_prev_slot()` takes the previous slot's last index as
+/// `mas->index - 1`. After `mas_empty_area()` the state's `index` is the
+/// first index of the window found, which need not be the first of its
+/// slot: `mas_prev()` then reports the entry below with its range running
+/// up to the window (here `[0x10, 0x21]` for an entry over `[0x10, 0x1f]`),
+/// and a store on the state would write over the two NULL indices as well.
+/// After `mas_empty_area_rev()` the window is at the top of its slot and the
+/// range can run up to `ULONG_MAX - 1`. Found by the stable driver through
+/// the searches on the program's maple state (docs/findings/
+/// prev-after-gap-search.md); Linux 6.12, 6.18 and 7.1 alike.
+#[test]
+fn mas_prev_after_a_gap_search_reports_a_range_past_the_entry() {
+    let e = (1 << 1) | 1;
+    for fixed in [false, true] {
+        let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+        if fixed {
+            t.set_fixes(Fixes::all());
+        }
+        t.store_range(0x10, 0x1f, Some(e)).unwrap();
+        let mut mas = MaState::new(0, 0);
+        mas.empty_area(&t, 0x22, u64::MAX, 4).unwrap();
+        assert_eq!((mas.index(), mas.last()), (0x22, 0x25));
+        assert_eq!(mas.prev(&t, 0), Some(e));
+        let last = if fixed { 0x1f } else { 0x21 };
+        assert_eq!((mas.index(), mas.last()), (0x10, last), "fixed: {fixed}");
+
+        let mut mas = MaState::new(0, 0);
+        mas.empty_area_rev(&t, 0, u64::MAX, 1).unwrap();
+        assert_eq!((mas.index(), mas.last()), (u64::MAX, u64::MAX));
+        assert_eq!(mas.prev(&t, 0), Some(e));
+        let last = if fixed { 0x1f } else { u64::MAX - 1 };
+        assert_eq!((mas.index(), mas.last()), (0x10, last), "fixed: {fixed}");
+    }
+    // The oracle's answer: the entry's own range.
+    let mut o = TreeOracle::new();
+    o.store_range(0x10, 0x1f, Some(e)).unwrap();
+    assert_eq!(o.walk(0x15), (Some(e), 0x10, 0x1f));
 }

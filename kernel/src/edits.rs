@@ -16,10 +16,11 @@ pub struct Edit {
     /// A deliberate bug (for the tests that show the harness catching one),
     /// rather than a fix.
     pub planted: bool,
-    /// The maple tree generation the edit is for (`6.1`), or `None` for
-    /// any; a variant of another generation does not try it (nor lists it
-    /// as skipped).
-    pub generation: Option<&'static str>,
+    /// The maple tree generations the edit is for (`["6.18", "7.1"]`), or
+    /// none for any; a variant of another generation does not try it (nor
+    /// lists it as skipped). A name may have several edits, each for its
+    /// own generations, when the code differs between them.
+    pub generation: &'static [&'static str],
     /// What it changes and why.
     pub about: &'static str,
     /// (text found, replacement), applied in order.
@@ -61,6 +62,8 @@ const FIXES: &[&str] = &[
     "fix-6.1-empty-area-limits",
     "fix-6.1-alloc-by-gap-search",
     "fix-cyclic-wrap-enomem",
+    "fix-prev-after-gap-search",
+    "fix-resumed-search-window",
 ];
 
 #[allow(dead_code)]
@@ -68,7 +71,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-rev-gap-window",
         planted: false,
-        generation: None,
+        generation: &[],
         about: "mas_rev_awalk(): `size <= last - min + 1` wraps to 0 for a window \
                 ending at ULONG_MAX over a slot starting at 0; compare size - 1 <= last - min",
         changes: &[("(size <= mas->last - min + 1)", "(size - 1 <= mas->last - min)")],
@@ -76,7 +79,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-whole-space-gap",
         planted: false,
-        generation: None,
+        generation: &[],
         about: "a NULL slot over [0, ULONG_MAX] has size ULONG_MAX + 1, which wraps to 0 \
                 in the gap searches; saturate it",
         changes: &[
@@ -93,7 +96,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-insert-whole-space",
         planted: false,
-        generation: None,
+        generation: &[],
         about: "mas_insert() skips its occupancy check for a new-root store, so \
                 mtree_insert_range(0, ULONG_MAX) overwrites a single-leaf tree; give wr_new_root \
                 the check every other leaf store gets (the walk has left the state at the root \
@@ -107,7 +110,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-rcu-free-walk",
         planted: false,
-        generation: None,
+        generation: &[],
         about: "RCU destroy: mt_free_walk() decides whether a dead parent has another child \
                 by testing the next slot for non-NULL, but a maple_range_64 node with 15 \
                 children keeps its metadata in slot 15, so the walk descends into the \
@@ -126,7 +129,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-6.1-empty-area-limits",
         planted: false,
-        generation: Some("6.1"),
+        generation: &["6.1"],
         about: "Linux 6.1: mas_empty_area() and mas_empty_area_rev() refuse min == max \
                 and accept a size of 0 or larger than the window, so an empty tree's \
                 reverse search answers a range below min; check as later kernels do \
@@ -145,7 +148,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-6.1-alloc-by-gap-search",
         planted: false,
-        generation: Some("6.1"),
+        generation: &["6.1"],
         about: "Linux 6.1: mtree_alloc_range() and mtree_alloc_rrange() search and store \
                 through mas_alloc(), mas_rev_alloc() and mas_fill_gap(), which lose a \
                 neighbouring entry, crash in a spanning store, return a pivot instead of \
@@ -166,7 +169,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-stale-node-store",
         planted: true,
-        generation: None,
+        generation: &[],
         about: "the July 2022 bug: mas_wr_node_store() copies the old tail after a store \
                 that reaches the node's maximum, leaving stale slots past the data end \
                 (the port's `stale-node-store` mutant, in C)",
@@ -184,7 +187,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-stale-copy-tail",
         planted: true,
-        generation: Some("7.1"),
+        generation: &["7.1"],
         about: "the July 2022 class (stale data past a node's end) in 7.1's struct maple_copy \
                 write path: node_finalise() clears the slots past a new node's end but no \
                 longer its pivots. New nodes come zeroed, so what survives is what \
@@ -200,7 +203,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-destroy-uaf",
         planted: true,
-        generation: None,
+        generation: &[],
         about: "a use after free: mte_destroy_walk() of a tree outside RCU mode reads the \
                 first child of the node it has just freed (the allocator poisons freed \
                 nodes, so the read goes through a wild pointer and the process dies of \
@@ -213,7 +216,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-leaf-gap-oob",
         planted: true,
-        generation: None,
+        generation: &[],
         about: "an out-of-bounds read: mas_leaf_max_gap() of the rightmost leaf reads the \
                 slot one past the node's last (a word of the next node in the packed arena, \
                 so nothing else notices; AddressSanitizer does, with the arena's redzones)",
@@ -225,7 +228,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "fix-cyclic-wrap-enomem",
         planted: false,
-        generation: Some("6.18"),
+        generation: &["6.18", "7.1"],
         about: "mas_alloc_cyclic() (the sheaves rewrite, 6.18 on) clears the remembered \
                 wrap (MT_FLAGS_ALLOC_WRAPPED) right after its first search, before the insert, \
                 so an insert that fails with ENOMEM loses the wrap report the next allocation \
@@ -248,27 +251,38 @@ pub const EDITS: &[Edit] = &[
         ],
     },
     Edit {
-        name: "fix-cyclic-wrap-enomem",
+        name: "fix-prev-after-gap-search",
         planted: false,
-        generation: Some("7.1"),
-        about: "mas_alloc_cyclic() (the sheaves rewrite, 6.18 on) clears the remembered \
-                wrap (MT_FLAGS_ALLOC_WRAPPED) right after its first search, before the insert, \
-                so an insert that fails with ENOMEM loses the wrap report the next allocation \
-                owes; clear it once the insert succeeded, as 6.12 does, and free the state's \
-                nodes on the error path too (mas_destroy()), as in \
-                docs/findings/cyclic-wrap-enomem.patch",
+        generation: &["6.12", "6.18", "7.1"],
+        about: "mas_prev_slot() takes the previous slot's last index as mas->index - 1, \
+                which holds only while index is the first index of the state's slot; after \
+                mas_empty_area() or mas_empty_area_rev() it is the window's first index, so \
+                mas_prev() reports the entry below over the window's start (up to \
+                ULONG_MAX - 1); read the previous slot's pivot instead, as in \
+                docs/findings/prev-after-gap-search.patch",
+        changes: &[(
+            "\t\tmas->offset--;\n\t\tmas->last = mas->index - 1;\n",
+            "\t\tmas->offset--;\n\t\tmas->last = pivots[mas->offset];\n",
+        )],
+    },
+    Edit {
+        name: "fix-resumed-search-window",
+        planted: false,
+        generation: &["6.12", "6.18", "7.1"],
+        about: "a gap search resumed from a state above its window: mas_anode_descend() \
+                sizes a NULL slot that starts above the window from the window's end, \
+                which wraps, and mas_empty_area() returns a range above max; \
+                mas_rev_awalk() steps its unsigned char offset below 0 and reads pivots \
+                past the node. Stop at a slot above the window, and go on to the previous \
+                node from offset 0, as in docs/findings/resumed-gap-search.patch",
         changes: &[
             (
-                "\tret = mas_empty_area(mas, range_lo, range_hi, 1);\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n",
-                "\tret = mas_empty_area(mas, range_lo, range_hi, 1);\n",
+                "\t\tif (mas->index > pivot)\n\t\t\tgoto next_slot;\n\n",
+                "\t\tif (mas->index > pivot)\n\t\t\tgoto next_slot;\n\n\t\tif (min > mas->last) {\n\t\t\tmas_set_err(mas, -EBUSY);\n\t\t\treturn true;\n\t\t}\n\n",
             ),
             (
-                "\tif (mas_is_err(mas))\n\t\treturn xa_err(mas->node);\n\n\t*startp = mas->index;",
-                "\tif (mas_is_err(mas)) {\n\t\tret = xa_err(mas->node);\n\t\tgoto out;\n\t}\n\n\tif ((mas->tree->ma_flags & MT_FLAGS_ALLOC_WRAPPED) && ret == 0) {\n\t\tmas->tree->ma_flags &= ~MT_FLAGS_ALLOC_WRAPPED;\n\t\tret = 1;\n\t}\n\t*startp = mas->index;",
-            ),
-            (
-                "\t\tmas->tree->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;\n\n\tmas_destroy(mas);\n\treturn ret;\n}",
-                "\t\tmas->tree->ma_flags |= MT_FLAGS_ALLOC_WRAPPED;\n\nout:\n\tmas_destroy(mas);\n\treturn ret;\n}",
+                "\twhile (mas->last < min)\n\t\tmin = mas_safe_min(mas, pivots, --offset);\n",
+                "\twhile (mas->last < min) {\n\t\tif (!offset)\n\t\t\tgoto ascend;\n\t\tmin = mas_safe_min(mas, pivots, --offset);\n\t}\n",
             ),
         ],
     },
@@ -279,7 +293,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-prealloc-overask",
         planted: true,
-        generation: Some("6.1"),
+        generation: &["6.1"],
         about: "Linux 6.1: mas_preallocate() asks for 2 + 3 * height nodes, one more \
                 than its worst case",
         changes: &[(
@@ -290,7 +304,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-prealloc-overask",
         planted: true,
-        generation: Some("6.12"),
+        generation: &["6.12"],
         about: "Linux 6.12: mas_prealloc_calc() asks 2 * height + 2 nodes for a split \
                 store, one more than it can use",
         changes: &[(
@@ -301,20 +315,9 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-prealloc-overask",
         planted: true,
-        generation: Some("6.18"),
-        about: "Linux 6.18: mas_prealloc_calc() asks one node more than the vacant-height \
-                rule for a split store",
-        changes: &[(
-            "\tcase wr_split_store:\n\t\tret = delta * 2 + 1;",
-            "\tcase wr_split_store:\n\t\tret = delta * 2 + 2;",
-        )],
-    },
-    Edit {
-        name: "plant-prealloc-overask",
-        planted: true,
-        generation: Some("7.1"),
-        about: "Linux 7.1: mas_prealloc_calc() asks one node more than the vacant-height \
-                rule for a split store",
+        generation: &["6.18", "7.1"],
+        about: "Linux 6.18 and 7.1: mas_prealloc_calc() asks one node more than the \
+                vacant-height rule for a split store",
         changes: &[(
             "\tcase wr_split_store:\n\t\tret = delta * 2 + 1;",
             "\tcase wr_split_store:\n\t\tret = delta * 2 + 2;",
@@ -323,7 +326,7 @@ pub const EDITS: &[Edit] = &[
     Edit {
         name: "plant-erase-spin",
         planted: true,
-        generation: None,
+        generation: &[],
         about: "an endless loop: mtree_erase() spins for ever after erasing an entry (the \
                 class of a search or retry loop that never ends); the harness's test of \
                 its watchdog",

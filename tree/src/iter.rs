@@ -74,7 +74,15 @@ pub(crate) fn mas_prev_slot(t: &MapleTree, mas: &mut Mas, min: u64, empty: bool)
         loop {
             if mas.offset != 0 {
                 mas.offset -= 1;
-                mas.last = mas.index.wrapping_sub(1);
+                // Linux 6.12 takes `index - 1`, which is the previous
+                // slot's last only while `index` is the first of the
+                // current slot; a gap search leaves it at its window
+                // (docs/findings/prev-after-gap-search.md).
+                mas.last = if t.fixes.prev_after_gap_search {
+                    a.pivot(mas.node, mas.offset)
+                } else {
+                    mas.index.wrapping_sub(1)
+                };
                 mas.index = safe_min(a, mas, mas.node, mas.offset);
             } else {
                 if mas.index <= min {

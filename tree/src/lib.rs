@@ -233,6 +233,19 @@ pub struct Fixes {
     /// A NULL slot spanning `[0, ULONG_MAX]` has size `ULONG_MAX + 1`, which
     /// wraps to 0 in the gap searches. Fixed: the size saturates.
     pub whole_space_gap: bool,
+    /// `mas_prev_slot()` takes the previous slot's last index as
+    /// `mas->index - 1`, wrong after `mas_empty_area()` or
+    /// `mas_empty_area_rev()` left `index` at a window inside its slot:
+    /// `mas_prev()` then reports the entry below over the window's start.
+    /// Fixed: the previous slot's pivot.
+    pub prev_after_gap_search: bool,
+    /// A gap search resumed from a state that stands above its window:
+    /// `mas_empty_area()` computes the size of a NULL slot starting above
+    /// the window from the window's end, which wraps, and returns a range
+    /// above `max`; `mas_empty_area_rev()` steps its offset below 0 and
+    /// reads pivots past the node. Fixed: nothing fits from there / on to
+    /// the previous node.
+    pub resumed_search_window: bool,
 }
 
 impl Fixes {
@@ -242,6 +255,8 @@ impl Fixes {
             insert_whole_space: true,
             rev_gap_window: true,
             whole_space_gap: true,
+            prev_after_gap_search: true,
+            resumed_search_window: true,
         }
     }
 }
