@@ -183,7 +183,11 @@ fn faulted_op(
         } else if in_before && faulted[i] {
             let failure_answer = Outcome::enomem(op).is_some_and(|o| outcomes[i] == o)
                 // mtree_erase() returns the entry even when its store failed.
-                || (matches!(op, TreeOp::Erase { .. }) && outcomes[i] == outcomes[0]);
+                || (matches!(op, TreeOp::Erase { .. }) && outcomes[i] == outcomes[0])
+                // So does mas_erase(), leaving its state in error status,
+                // where the range it holds means nothing (the next op
+                // that resumes from it is refused).
+                || (matches!(op, TreeOp::CurErase) && erase_failed(&outcomes[i], &outcomes[0]));
             (true, failure_answer)
         } else {
             (false, false)
@@ -274,6 +278,23 @@ fn faulted_op(
         engines[0] = copy;
     }
     Ok(!any_after && !worlds.is_empty())
+}
+
+/// Whether `got` is what `mas_erase()` answers when its store ran out of
+/// memory, where the op alone answers `alone`: the same entry, the state in
+/// error status.
+fn erase_failed(got: &Outcome, alone: &Outcome) -> bool {
+    match (got, alone) {
+        (
+            Outcome::Cursor {
+                entry,
+                status: crate::tree::Status::Error,
+                ..
+            },
+            Outcome::Cursor { entry: e, .. },
+        ) => entry == e,
+        _ => false,
+    }
 }
 
 /// **contents**: every engine holds the reference's entries (a lost,

@@ -159,7 +159,10 @@ impl TreeEngine for OracleEngine {
     }
 
     fn cursor_positioned(&self) -> Option<bool> {
-        Some(self.cursor_positioned())
+        // A cursor a failure left in error status is not paused for the
+        // next step: the shared rules refuse that step (a caller error),
+        // as the kernel's callers must reset such a state themselves.
+        Some(self.cur.failed() || self.cursor_positioned())
     }
 
     fn snapshot(&self) -> Option<Box<dyn TreeEngine>> {

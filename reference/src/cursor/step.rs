@@ -34,13 +34,33 @@ impl Cursor {
         Some(slot)
     }
 
+    /// The state's `[index, last]`, if a step that stops at its limit
+    /// leaves them as they are: on a positioned state the kernel's step
+    /// checks the limit against the node's pivots and returns without
+    /// touching them, which shows when they are not the slot's own range
+    /// (a gap search leaves them at the window it found). A state that is
+    /// not positioned is re-walked first (`mas_rewalk()`).
+    fn kept_range(&self, tree: &TreeOracle) -> Option<(u64, u64)> {
+        self.is_positioned(tree).then_some((self.index, self.last))
+    }
+
+    /// Puts back the range [`kept_range`](Self::kept_range) kept.
+    fn keep(&mut self, kept: Option<(u64, u64)>) {
+        if let Some((index, last)) = kept {
+            self.index = index;
+            self.last = last;
+        }
+    }
+
     /// `mas_next_slot()`: step to the next slot; with `empty == false`, skip
     /// a NULL slot (there is never more than one in a row).
     pub(super) fn next_slot(&mut self, tree: &TreeOracle, max: u64, empty: bool) -> Option<u64> {
+        let kept = self.kept_range(tree);
         let current = self.current_slot(tree, self.last)?;
         if current.last >= max {
             // The current range already reaches the limit.
             self.status = Status::Overflow;
+            self.keep(kept);
             return None;
         }
         let mut slot = tree.slot(current.last + 1);
@@ -60,10 +80,12 @@ impl Cursor {
     /// `mas_prev_slot()`: step to the previous slot; with `empty == false`,
     /// skip a NULL slot.
     pub(super) fn prev_slot(&mut self, tree: &TreeOracle, min: u64, empty: bool) -> Option<u64> {
+        let kept = self.kept_range(tree);
         let current = self.current_slot(tree, self.index)?;
         if current.first <= min {
             // The current range already starts at the limit.
             self.status = Status::Underflow;
+            self.keep(kept);
             return None;
         }
         let mut slot = tree.slot(current.first - 1);
