@@ -4,7 +4,7 @@
 
 use super::node::{enode_id, enode_type, NodeType, MAPLE_NODE_SLOTS};
 use super::state::{mas_ascend, mas_data_end, mas_start, safe_min, safe_pivot, Mas};
-use super::{Errno, MapleTree};
+use super::{Errno, MapleTree, Path};
 use crate::mutants::{active, Mutant};
 
 /// `mas_rev_awalk()`: search one node right to left for a gap of `size`
@@ -175,6 +175,7 @@ fn mas_anode_descend(t: &MapleTree, mas: &mut Mas, size: u64) -> bool {
 
 /// `mas_rewind_node()`: step to the previous slot, ascending as needed.
 fn mas_rewind_node(t: &MapleTree, mas: &mut Mas) -> bool {
+    t.paths.bump(Path::RewindNode);
     loop {
         let slot;
         if t.arena.is_root(mas.node) {
@@ -198,6 +199,7 @@ fn mas_skip_node(t: &MapleTree, mas: &mut Mas) -> bool {
     if mas.is_err() {
         return false;
     }
+    t.paths.bump(Path::SkipNode);
     loop {
         if t.arena.is_root(mas.node) {
             if mas.offset >= mas_data_end(&t.arena, mas) {
@@ -272,12 +274,16 @@ pub(crate) fn mas_empty_area(
     check_window(min, max, size)?;
     if mas.is_start() {
         mas_start(t, mas);
-    } else if mas.offset >= 2 {
-        mas.offset -= 2;
-    } else if !mas_skip_node(t, mas) {
-        return Err(Errno::EBUSY);
+    } else {
+        t.paths.bump(Path::EmptyAreaResume);
+        if mas.offset >= 2 {
+            mas.offset -= 2;
+        } else if !mas_skip_node(t, mas) {
+            return Err(Errno::EBUSY);
+        }
     }
     if mas.is_none() || mas.is_ptr() {
+        t.paths.bump(Path::SparseArea);
         return mas_sparse_area(mas, min, max, size, true);
     }
     mas.index = min;
@@ -322,10 +328,14 @@ pub(crate) fn mas_empty_area_rev(
     check_window(min, max, size)?;
     if mas.is_start() {
         mas_start(t, mas);
-    } else if mas.offset < 2 && !mas_rewind_node(t, mas) {
-        return Err(Errno::EBUSY);
+    } else {
+        t.paths.bump(Path::EmptyAreaRevResume);
+        if mas.offset < 2 && !mas_rewind_node(t, mas) {
+            return Err(Errno::EBUSY);
+        }
     }
     if mas.is_none() || mas.is_ptr() {
+        t.paths.bump(Path::SparseArea);
         return mas_sparse_area(mas, min, max, size, false);
     } else if mas.offset >= 2 {
         mas.offset -= 2;
@@ -396,6 +406,7 @@ pub(crate) fn mas_alloc_cyclic(
             if !active(Mutant::CyclicNoReset) {
                 mas.reset();
             }
+            t.paths.bump(Path::CyclicWrap);
             wrapped = mas_empty_area(t, mas, min, range_hi, 1).map(|()| true);
         }
         let wrapped = match wrapped {
@@ -612,5 +623,91 @@ mod cyclic_tests {
                 "the wrapped search from the failed state"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use crate::{Errno, MaState, MapleTree, Path, MT_FLAGS_ALLOC_RANGE};
+
+    const E: u64 = 0x11;
+
+    /// An allocation tree holding every index of `0..=n` but `holes`.
+    fn filled(n: u64, holes: std::ops::RangeInclusive<u64>) -> MapleTree {
+        let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+        for i in (0..=n).filter(|i| !holes.contains(i)) {
+            t.store(i, Some(E)).unwrap();
+        }
+        t
+    }
+
+    /// Each counter moves when its path runs, and only then.
+    #[test]
+    fn path_counters_move() {
+        let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+        assert!(t.path_stats().iter().all(|(_, n)| n == 0));
+        // Empty, then a single entry at 0 (a root pointer).
+        assert_eq!(t.alloc_range(E, 1, 0, 0), Ok(0));
+        assert_eq!(t.alloc_rrange(E, 4, 0, 3), Err(Errno::EBUSY));
+        assert_eq!(t.path_stats().get(Path::SparseArea), 2);
+
+        // The hole 3..=5 meets a window starting at 4 only in 2 indices:
+        // the descent enters its leaf, finds nothing and skips on.
+        let t = filled(300, 3..=5);
+        let mut m = MaState::new(0, 0);
+        assert_eq!(m.empty_area(&t, 4, u64::MAX, 3), Ok(()));
+        assert_eq!(m.index(), 301);
+        assert!(t.path_stats().get(Path::SkipNode) > 0);
+        assert_eq!(t.path_stats().get(Path::EmptyAreaResume), 0);
+        // Searching again on the same state resumes where it stood.
+        let _ = m.empty_area(&t, 0, u64::MAX, 1);
+        assert_eq!(t.path_stats().get(Path::EmptyAreaResume), 1);
+
+        // The mirror image: the hole 296..=298 holds 2 indices below 297.
+        let t = filled(400, 296..=298);
+        let mut m = MaState::new(0, 0);
+        assert_eq!(m.empty_area_rev(&t, 0, 297, 3), Err(Errno::EBUSY));
+        assert!(t.path_stats().get(Path::RewindNode) > 0);
+        assert_eq!(t.path_stats().get(Path::EmptyAreaRevResume), 0);
+        let mut m = MaState::new(0, 0);
+        assert_eq!(m.empty_area_rev(&t, 0, u64::MAX, 1), Ok(()));
+        let _ = m.empty_area_rev(&t, 0, u64::MAX, 1);
+        assert_eq!(t.path_stats().get(Path::EmptyAreaRevResume), 1);
+
+        // A full window above `next`: the second search wraps.
+        let mut t = filled(10, 1..=1);
+        let mut next = 5;
+        assert_eq!(t.alloc_cyclic(E, 0, 10, &mut next), Ok((1, true)));
+        assert_eq!(t.path_stats().get(Path::CyclicWrap), 1);
+        assert_eq!(t.path_stats().get(Path::DestroyRebalance), 0);
+    }
+
+    /// `mas_destroy_rebalance()` runs only for a last leaf a bulk load left
+    /// short, which an in-order load never does (`tests/bulk.rs`); a bulk
+    /// store of NULL over most of the last leaf makes one.
+    #[test]
+    fn destroy_rebalance_is_counted() {
+        let load = |stored: u64, keep: u64| {
+            let mut t = MapleTree::new();
+            let mut mas = MaState::new(0, 0);
+            mas.expected_entries(&mut t, 300).unwrap();
+            for i in 0..stored {
+                mas.set_range(i, i);
+                mas.store_advanced(&mut t, Some(E + 4 * i)).unwrap();
+            }
+            // The last leaf's first index, from the dump's last node
+            // header (`  MIN-MAX: node ...`); keep `keep` entries of it.
+            let dump = t.dump();
+            let header = dump.lines().rfind(|l| l.contains(": node ")).unwrap();
+            let range = header.trim_start().split(':').next().unwrap();
+            let min = u64::from_str_radix(range.split('-').next().unwrap(), 16).unwrap();
+            mas.set_range(min + keep, u64::MAX);
+            mas.store_advanced(&mut t, None).unwrap();
+            mas.destroy(&mut t);
+            t.validate().unwrap();
+            t.path_stats().get(Path::DestroyRebalance)
+        };
+        assert_eq!(load(20, 1), 1);
+        assert_eq!(load(33, 3), 1);
     }
 }
