@@ -239,7 +239,12 @@ fn mas_sparse_area(
 ) -> Result<(), Errno> {
     if !mas.is_none() && min == 0 {
         min += 1;
-        if min > max || (max - min).wrapping_add(1) < size {
+        // Mutant sparse-area-recheck (Apr 2023, "maple_tree: fix allocation
+        // in mas_sparse_area()", Peng Zhang): before the fix the raised
+        // lower bound was not checked against the size again, so a window
+        // at 0 exactly as large as the size asked answered a range one
+        // index past its end.
+        if (min > max || (max - min).wrapping_add(1) < size) && !active(Mutant::SparseAreaRecheck) {
             return Err(Errno::EBUSY);
         }
     }
@@ -256,6 +261,18 @@ fn mas_sparse_area(
 /// The argument checks both searches start with: `EINVAL` unless
 /// `[min, max]` can hold `size` indices.
 fn check_window(min: u64, max: u64, size: u64) -> Result<(), Errno> {
+    // Mutant empty-area-limits (2023, "maple_tree: revise limit checks in
+    // mas_empty_area{_rev}()", Liam Howlett, suggested by Peng Zhang):
+    // before it both searches refused only `min >= max` (Linux 6.1 has
+    // that test), so a window of one index was EINVAL and a size of 0 or
+    // larger than the window went on to search.
+    if active(Mutant::EmptyAreaLimits) {
+        return if min >= max {
+            Err(Errno::EINVAL)
+        } else {
+            Ok(())
+        };
+    }
     if min > max || size == 0 || max - min < size - 1 {
         return Err(Errno::EINVAL);
     }
@@ -709,5 +726,31 @@ mod path_tests {
         };
         assert_eq!(load(20, 1), 1);
         assert_eq!(load(33, 3), 1);
+    }
+
+    /// The two mutants of the searches' argument and sparse-tree checks
+    /// change the answers the fixes gave.
+    #[test]
+    fn limit_and_sparse_mutants_change_the_answers() {
+        use crate::mutants::{self, Mutant};
+        let one_index = || {
+            let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+            t.store(9, Some(E)).unwrap();
+            t.alloc_range(E, 1, 5, 5)
+        };
+        let full_window_at_0 = || {
+            let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+            t.store(0, Some(E)).unwrap();
+            t.alloc_range(E, 4, 0, 3)
+        };
+        assert_eq!(one_index(), Ok(5));
+        assert_eq!(full_window_at_0(), Err(Errno::EBUSY));
+        if mutants::ENABLED {
+            let m = Some(Mutant::EmptyAreaLimits);
+            assert_eq!(mutants::with(m, one_index), Err(Errno::EINVAL));
+            let m = Some(Mutant::SparseAreaRecheck);
+            // [1, 4]: one index past the window.
+            assert_eq!(mutants::with(m, full_window_at_0), Ok(1));
+        }
     }
 }
