@@ -7,7 +7,7 @@ use maplefuzz::diff;
 use maplefuzz::driver::load_any;
 use maplefuzz::engine::EngineSet;
 use maplefuzz::ops::{text, AnyProgram, Program};
-use maplefuzz::tree::{StoreStats, StoreType};
+use maplefuzz::tree::{self, PathStats, StoreStats, StoreType};
 use std::path::{Path, PathBuf};
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -49,20 +49,47 @@ fn every_committed_program_replays_clean() {
     }
 }
 
-#[test]
-fn the_tree_ops_seeds_reach_every_store_type() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/seeds/tree_ops");
+/// What the text seeds of `target` ran, summed: the store types and the
+/// counted kernel paths of the Rust engine.
+fn seed_stats(target: &str) -> (StoreStats, PathStats) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus/seeds")
+        .join(target);
     let mut all = Vec::new();
     files(&dir, &mut all);
-    let mut seen = StoreStats::default();
+    let mut seen = (StoreStats::default(), PathStats::default());
     for p in all
         .iter()
         .filter(|p| p.extension().and_then(|x| x.to_str()) == Some("txt"))
     {
         let stats = diff::run(&load(p), &EngineSet::from_env()).unwrap();
-        seen.merge(&stats.store_stats);
+        seen.0.merge(&stats.store_stats);
+        seen.1.merge(&stats.path_stats);
     }
+    seen
+}
+
+#[test]
+fn the_tree_ops_seeds_reach_every_store_type() {
+    let (seen, _) = seed_stats("tree_ops");
     for ty in StoreType::ALL.iter().skip(1) {
         assert!(seen.get(*ty) > 0, "no seed reaches {}", ty.name());
+    }
+}
+
+/// The `tree_alloc` seeds reach the gap searches' rare paths that the op
+/// language can (not the resumed starts, which need a search on a state
+/// left by another, nor `mas_destroy_rebalance`, which no in-order bulk
+/// load needs: `tests/bulk.rs`).
+#[test]
+fn the_tree_alloc_seeds_reach_the_gap_search_paths() {
+    let (_, seen) = seed_stats("tree_alloc");
+    for path in [
+        tree::Path::SkipNode,
+        tree::Path::RewindNode,
+        tree::Path::SparseArea,
+        tree::Path::CyclicWrap,
+    ] {
+        assert!(seen.get(path) > 0, "no seed reaches {}", path.name());
     }
 }

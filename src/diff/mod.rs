@@ -31,7 +31,7 @@ pub mod vma;
 
 use crate::engine::{EngineSet, Outcome, TreeEngine};
 use crate::ops::{Op, Program, TreeOp};
-use crate::tree::{StoreStats, StoreType};
+use crate::tree::{PathStats, StoreStats, StoreType};
 use maplefuzz_kernel::isolate as position;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -258,6 +258,8 @@ pub struct RunStats {
     pub ops: usize,
     /// Store types the Rust engine ran.
     pub store_stats: StoreStats,
+    /// The counted kernel paths the Rust engine ran ([`crate::tree::Path`]).
+    pub path_stats: PathStats,
     /// The largest number of entries seen.
     pub max_entries: usize,
     /// Ops a group of engines answered [`Outcome::Unsupported`] (its
@@ -595,6 +597,7 @@ fn run_steps(
     for e in engines.iter() {
         if let Some(ins) = e.inspect() {
             stats.store_stats.merge(&ins.store_stats());
+            stats.path_stats.merge(&ins.path_stats());
         }
     }
     Ok(stats)

@@ -222,6 +222,9 @@ impl Inspect for Broken {
     fn store_stats(&self) -> crate::tree::StoreStats {
         self.inner.store_stats()
     }
+    fn path_stats(&self) -> crate::tree::PathStats {
+        self.inner.path_stats()
+    }
     fn dump(&self) -> String {
         Inspect::dump(&self.inner)
     }

@@ -213,6 +213,9 @@ pub fn run_with(
         if let Some(s) = e.store_stats() {
             stats.store_stats = s;
         }
+        if let Some(s) = e.path_stats() {
+            stats.path_stats = s;
+        }
     }
     Ok(stats)
 }

@@ -1,7 +1,7 @@
 //! Campaign statistics: throughput, store-type coverage, tree sizes.
 
 use crate::diff::RunStats;
-use crate::tree::{StoreStats, StoreType};
+use crate::tree::{Path, PathStats, StoreStats, StoreType};
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -16,6 +16,10 @@ pub struct CampaignStats {
     pub elapsed: Duration,
     /// Store types the Rust engine ran, summed over clean executions.
     pub store_stats: StoreStats,
+    /// The counted kernel paths the Rust engine ran, summed over clean
+    /// executions (`tree::Path`: rare branches of the gap searches and
+    /// bulk loads).
+    pub path_stats: PathStats,
     /// The most entries any tree held.
     pub max_entries: usize,
     /// Clean executions that stopped before their last op, and the reason
@@ -39,6 +43,7 @@ impl CampaignStats {
         self.execs += 1;
         self.ops += run.ops as u64;
         self.store_stats.merge(&run.store_stats);
+        self.path_stats.merge(&run.path_stats);
         self.max_entries = self.max_entries.max(run.max_entries);
         self.unsupported += run.unsupported;
         if let Some((_, why)) = &run.stopped {
@@ -75,6 +80,12 @@ impl CampaignStats {
             .filter(|t| self.store_stats.get(**t) > 0)
             .count();
         (reached, store_types().len())
+    }
+
+    /// `(counted paths reached, paths counted)`.
+    pub fn path_coverage(&self) -> (usize, usize) {
+        let reached = self.path_stats.iter().filter(|(_, n)| *n > 0).count();
+        (reached, Path::ALL.len())
     }
 
     /// The store types never reached.
@@ -137,6 +148,11 @@ impl CampaignStats {
         for t in store_types() {
             let _ = writeln!(s, "    {:<16}{}", t.name(), self.store_stats.get(*t));
         }
+        let (reached, total) = self.path_coverage();
+        let _ = writeln!(s, "  paths        {reached}/{total} reached");
+        for (p, n) in self.path_stats.iter() {
+            let _ = writeln!(s, "    {:<30}{n}", p.name());
+        }
         s
     }
 }
@@ -170,5 +186,34 @@ mod tests {
         assert_eq!(s.missing_store_types().len(), 9);
         assert!(s.report().contains("0/9 reached"));
         assert!(s.progress_line().contains("0/9 store types"));
+    }
+
+    #[test]
+    fn report_lists_the_counted_paths() {
+        let mut t = crate::tree::MapleTree::with_flags(crate::tree::MT_FLAGS_ALLOC_RANGE);
+        // An empty tree's gap search is mas_sparse_area().
+        t.alloc_range(0x11, 3, 0, 10).unwrap();
+        let run = RunStats {
+            path_stats: t.path_stats(),
+            ..RunStats::default()
+        };
+        let mut s = CampaignStats::default();
+        assert_eq!(s.path_coverage(), (0, 7));
+        assert!(s.report().contains("paths        0/7 reached"));
+        s.record(&run);
+        s.record(&run);
+        assert_eq!(s.path_coverage(), (1, 7));
+        let report = s.report();
+        assert!(report.contains("paths        1/7 reached"), "{report}");
+        for p in Path::ALL {
+            assert!(report.contains(p.name()), "{report}");
+        }
+        let sparse = report
+            .lines()
+            .find(|l| l.trim_start().starts_with("mas_sparse_area"))
+            .unwrap();
+        assert!(sparse.ends_with(" 2"), "{sparse}");
+        // The paths come after the store types.
+        assert!(report.find("store types").unwrap() < report.find("paths ").unwrap());
     }
 }

@@ -350,6 +350,11 @@ pub trait Inspect {
     fn accounting(&self) -> NodeAccounting;
     /// How many stores of each type ran.
     fn store_stats(&self) -> StoreStats;
+    /// How often the counted kernel paths ran ([`crate::tree::Path`]), for
+    /// engines that count them (the port); none for the others.
+    fn path_stats(&self) -> crate::tree::PathStats {
+        crate::tree::PathStats::default()
+    }
     /// A canonical node dump.
     fn dump(&self) -> String;
     /// Node allocations refused by the fault schedule so far.

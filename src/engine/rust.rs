@@ -439,6 +439,10 @@ impl Inspect for RustEngine {
         *self.tree.store_stats()
     }
 
+    fn path_stats(&self) -> crate::tree::PathStats {
+        self.tree.path_stats()
+    }
+
     fn held_at_prealloc(&self) -> Option<u64> {
         self.book.held_at_prealloc
     }

@@ -45,6 +45,10 @@ pub trait VmaEngine {
     fn store_stats(&self) -> Option<crate::tree::StoreStats> {
         None
     }
+    /// The counted kernel paths the engine's tree ran so far.
+    fn path_stats(&self) -> Option<crate::tree::PathStats> {
+        None
+    }
 }
 
 /// Runs `op` on an address space whose methods follow the contract's
@@ -177,6 +181,10 @@ impl VmaEngine for ModelEngine {
 
     fn store_stats(&self) -> Option<crate::tree::StoreStats> {
         Some(*self.mm.tree().store_stats())
+    }
+
+    fn path_stats(&self) -> Option<crate::tree::PathStats> {
+        Some(self.mm.tree().path_stats())
     }
 }
 

@@ -20,7 +20,7 @@ use super::state::{
     MA_STATE_REBALANCE,
 };
 use super::write::{mas_leaf_max_gap, mas_update_gap};
-use super::{Errno, MapleTree};
+use super::{Errno, MapleTree, Path};
 
 /// The largest `nr_entries` the port accepts: beyond it the kernel's `int`
 /// node count overflows (and no caller asks for that many).
@@ -93,6 +93,7 @@ fn copy_words(
 /// into fresh nodes and a fresh parent in RCU mode), then fix the parent's
 /// pivot and gaps.
 pub(crate) fn mas_destroy_rebalance(t: &mut MapleTree, mas: &mut Mas, end: usize) {
+    t.paths.bump(Path::DestroyRebalance);
     let mt = enode_type(mas.node);
     let in_rcu = t.in_rcu();
     let mut split = mt.slots() / 2;

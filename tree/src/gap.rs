@@ -4,7 +4,7 @@
 
 use super::node::{enode_id, enode_type, NodeType, MAPLE_NODE_SLOTS};
 use super::state::{mas_ascend, mas_data_end, mas_start, safe_min, safe_pivot, Mas};
-use super::{Errno, MapleTree};
+use super::{Errno, MapleTree, Path};
 use crate::mutants::{active, Mutant};
 
 /// `mas_rev_awalk()`: search one node right to left for a gap of `size`
@@ -193,6 +193,7 @@ fn mas_anode_descend(t: &MapleTree, mas: &mut Mas, size: u64) -> bool {
 
 /// `mas_rewind_node()`: step to the previous slot, ascending as needed.
 fn mas_rewind_node(t: &MapleTree, mas: &mut Mas) -> bool {
+    t.paths.bump(Path::RewindNode);
     loop {
         let slot;
         if t.arena.is_root(mas.node) {
@@ -216,6 +217,7 @@ fn mas_skip_node(t: &MapleTree, mas: &mut Mas) -> bool {
     if mas.is_err() {
         return false;
     }
+    t.paths.bump(Path::SkipNode);
     loop {
         if t.arena.is_root(mas.node) {
             if mas.offset >= mas_data_end(&t.arena, mas) {
@@ -255,7 +257,12 @@ fn mas_sparse_area(
 ) -> Result<(), Errno> {
     if !mas.is_none() && min == 0 {
         min += 1;
-        if min > max || (max - min).wrapping_add(1) < size {
+        // Mutant sparse-area-recheck (Apr 2023, "maple_tree: fix allocation
+        // in mas_sparse_area()", Peng Zhang): before the fix the raised
+        // lower bound was not checked against the size again, so a window
+        // at 0 exactly as large as the size asked answered a range one
+        // index past its end.
+        if (min > max || (max - min).wrapping_add(1) < size) && !active(Mutant::SparseAreaRecheck) {
             return Err(Errno::EBUSY);
         }
     }
@@ -272,6 +279,18 @@ fn mas_sparse_area(
 /// The argument checks both searches start with: `EINVAL` unless
 /// `[min, max]` can hold `size` indices.
 fn check_window(min: u64, max: u64, size: u64) -> Result<(), Errno> {
+    // Mutant empty-area-limits (2023, "maple_tree: revise limit checks in
+    // mas_empty_area{_rev}()", Liam Howlett, suggested by Peng Zhang):
+    // before it both searches refused only `min >= max` (Linux 6.1 has
+    // that test), so a window of one index was EINVAL and a size of 0 or
+    // larger than the window went on to search.
+    if active(Mutant::EmptyAreaLimits) {
+        return if min >= max {
+            Err(Errno::EINVAL)
+        } else {
+            Ok(())
+        };
+    }
     if min > max || size == 0 || max - min < size - 1 {
         return Err(Errno::EINVAL);
     }
@@ -290,12 +309,16 @@ pub(crate) fn mas_empty_area(
     check_window(min, max, size)?;
     if mas.is_start() {
         mas_start(t, mas);
-    } else if mas.offset >= 2 {
-        mas.offset -= 2;
-    } else if !mas_skip_node(t, mas) {
-        return Err(Errno::EBUSY);
+    } else {
+        t.paths.bump(Path::EmptyAreaResume);
+        if mas.offset >= 2 {
+            mas.offset -= 2;
+        } else if !mas_skip_node(t, mas) {
+            return Err(Errno::EBUSY);
+        }
     }
     if mas.is_none() || mas.is_ptr() {
+        t.paths.bump(Path::SparseArea);
         return mas_sparse_area(mas, min, max, size, true);
     }
     mas.index = min;
@@ -340,10 +363,14 @@ pub(crate) fn mas_empty_area_rev(
     check_window(min, max, size)?;
     if mas.is_start() {
         mas_start(t, mas);
-    } else if mas.offset < 2 && !mas_rewind_node(t, mas) {
-        return Err(Errno::EBUSY);
+    } else {
+        t.paths.bump(Path::EmptyAreaRevResume);
+        if mas.offset < 2 && !mas_rewind_node(t, mas) {
+            return Err(Errno::EBUSY);
+        }
     }
     if mas.is_none() || mas.is_ptr() {
+        t.paths.bump(Path::SparseArea);
         return mas_sparse_area(mas, min, max, size, false);
     } else if mas.offset >= 2 {
         mas.offset -= 2;
@@ -414,6 +441,7 @@ pub(crate) fn mas_alloc_cyclic(
             if !active(Mutant::CyclicNoReset) {
                 mas.reset();
             }
+            t.paths.bump(Path::CyclicWrap);
             wrapped = mas_empty_area(t, mas, min, range_hi, 1).map(|()| true);
         }
         let wrapped = match wrapped {
@@ -629,6 +657,118 @@ mod cyclic_tests {
                 Err(Errno::EBUSY),
                 "the wrapped search from the failed state"
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use crate::{Errno, MaState, MapleTree, Path, MT_FLAGS_ALLOC_RANGE};
+
+    const E: u64 = 0x11;
+
+    /// An allocation tree holding every index of `0..=n` but `holes`.
+    fn filled(n: u64, holes: std::ops::RangeInclusive<u64>) -> MapleTree {
+        let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+        for i in (0..=n).filter(|i| !holes.contains(i)) {
+            t.store(i, Some(E)).unwrap();
+        }
+        t
+    }
+
+    /// Each counter moves when its path runs, and only then.
+    #[test]
+    fn path_counters_move() {
+        let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+        assert!(t.path_stats().iter().all(|(_, n)| n == 0));
+        // Empty, then a single entry at 0 (a root pointer).
+        assert_eq!(t.alloc_range(E, 1, 0, 0), Ok(0));
+        assert_eq!(t.alloc_rrange(E, 4, 0, 3), Err(Errno::EBUSY));
+        assert_eq!(t.path_stats().get(Path::SparseArea), 2);
+
+        // The hole 3..=5 meets a window starting at 4 only in 2 indices:
+        // the descent enters its leaf, finds nothing and skips on.
+        let t = filled(300, 3..=5);
+        let mut m = MaState::new(0, 0);
+        assert_eq!(m.empty_area(&t, 4, u64::MAX, 3), Ok(()));
+        assert_eq!(m.index(), 301);
+        assert!(t.path_stats().get(Path::SkipNode) > 0);
+        assert_eq!(t.path_stats().get(Path::EmptyAreaResume), 0);
+        // Searching again on the same state resumes where it stood.
+        let _ = m.empty_area(&t, 0, u64::MAX, 1);
+        assert_eq!(t.path_stats().get(Path::EmptyAreaResume), 1);
+
+        // The mirror image: the hole 296..=298 holds 2 indices below 297.
+        let t = filled(400, 296..=298);
+        let mut m = MaState::new(0, 0);
+        assert_eq!(m.empty_area_rev(&t, 0, 297, 3), Err(Errno::EBUSY));
+        assert!(t.path_stats().get(Path::RewindNode) > 0);
+        assert_eq!(t.path_stats().get(Path::EmptyAreaRevResume), 0);
+        let mut m = MaState::new(0, 0);
+        assert_eq!(m.empty_area_rev(&t, 0, u64::MAX, 1), Ok(()));
+        let _ = m.empty_area_rev(&t, 0, u64::MAX, 1);
+        assert_eq!(t.path_stats().get(Path::EmptyAreaRevResume), 1);
+
+        // A full window above `next`: the second search wraps.
+        let mut t = filled(10, 1..=1);
+        let mut next = 5;
+        assert_eq!(t.alloc_cyclic(E, 0, 10, &mut next), Ok((1, true)));
+        assert_eq!(t.path_stats().get(Path::CyclicWrap), 1);
+        assert_eq!(t.path_stats().get(Path::DestroyRebalance), 0);
+    }
+
+    /// `mas_destroy_rebalance()` runs only for a last leaf a bulk load left
+    /// short, which an in-order load never does (`tests/bulk.rs`); a bulk
+    /// store of NULL over most of the last leaf makes one.
+    #[test]
+    fn destroy_rebalance_is_counted() {
+        let load = |stored: u64, keep: u64| {
+            let mut t = MapleTree::new();
+            let mut mas = MaState::new(0, 0);
+            mas.expected_entries(&mut t, 300).unwrap();
+            for i in 0..stored {
+                mas.set_range(i, i);
+                mas.store_advanced(&mut t, Some(E + 4 * i)).unwrap();
+            }
+            // The last leaf's first index, from the dump's last node
+            // header (`  MIN-MAX: node ...`); keep `keep` entries of it.
+            let dump = t.dump();
+            let header = dump.lines().rfind(|l| l.contains(": node ")).unwrap();
+            let range = header.trim_start().split(':').next().unwrap();
+            let min = u64::from_str_radix(range.split('-').next().unwrap(), 16).unwrap();
+            mas.set_range(min + keep, u64::MAX);
+            mas.store_advanced(&mut t, None).unwrap();
+            mas.destroy(&mut t);
+            t.validate().unwrap();
+            t.path_stats().get(Path::DestroyRebalance)
+        };
+        assert_eq!(load(20, 1), 1);
+        assert_eq!(load(33, 3), 1);
+    }
+
+    /// The two mutants of the searches' argument and sparse-tree checks
+    /// change the answers the fixes gave.
+    #[test]
+    fn limit_and_sparse_mutants_change_the_answers() {
+        use crate::mutants::{self, Mutant};
+        let one_index = || {
+            let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+            t.store(9, Some(E)).unwrap();
+            t.alloc_range(E, 1, 5, 5)
+        };
+        let full_window_at_0 = || {
+            let mut t = MapleTree::with_flags(MT_FLAGS_ALLOC_RANGE);
+            t.store(0, Some(E)).unwrap();
+            t.alloc_range(E, 4, 0, 3)
+        };
+        assert_eq!(one_index(), Ok(5));
+        assert_eq!(full_window_at_0(), Err(Errno::EBUSY));
+        if mutants::ENABLED {
+            let m = Some(Mutant::EmptyAreaLimits);
+            assert_eq!(mutants::with(m, one_index), Err(Errno::EINVAL));
+            let m = Some(Mutant::SparseAreaRecheck);
+            // [1, 4]: one index past the window.
+            assert_eq!(mutants::with(m, full_window_at_0), Ok(1));
         }
     }
 }

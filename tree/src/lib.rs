@@ -215,6 +215,106 @@ impl StoreStats {
     }
 }
 
+/// The kernel paths a tree counts ([`PathStats`]): rare branches of the gap
+/// searches and of bulk loads, named by the kernel function that takes
+/// them, so a campaign can say which it reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Path {
+    /// `mas_skip_node()`: a forward gap search steps to the next slot,
+    /// ascending as needed.
+    SkipNode,
+    /// `mas_rewind_node()`: a reverse gap search steps to the previous
+    /// slot, ascending as needed.
+    RewindNode,
+    /// `mas_empty_area()` on a state not in start status: it resumes from
+    /// `offset - 2` or through `mas_skip_node()`.
+    EmptyAreaResume,
+    /// `mas_empty_area_rev()` on a state not in start status.
+    EmptyAreaRevResume,
+    /// `mas_sparse_area()`: a gap search of an empty or single-entry tree.
+    SparseArea,
+    /// `mas_alloc_cyclic()`'s second search, from the window's start.
+    CyclicWrap,
+    /// `mas_destroy_rebalance()`: the deferred rebalance of a bulk load's
+    /// last leaf.
+    DestroyRebalance,
+}
+
+impl Path {
+    /// Every path, in report order.
+    pub const ALL: [Path; 7] = [
+        Path::SkipNode,
+        Path::RewindNode,
+        Path::EmptyAreaResume,
+        Path::EmptyAreaRevResume,
+        Path::SparseArea,
+        Path::CyclicWrap,
+        Path::DestroyRebalance,
+    ];
+
+    /// The kernel function (and branch) the path is.
+    pub fn name(self) -> &'static str {
+        match self {
+            Path::SkipNode => "mas_skip_node",
+            Path::RewindNode => "mas_rewind_node",
+            Path::EmptyAreaResume => "mas_empty_area (resumed)",
+            Path::EmptyAreaRevResume => "mas_empty_area_rev (resumed)",
+            Path::SparseArea => "mas_sparse_area",
+            Path::CyclicWrap => "mas_alloc_cyclic (wrapped)",
+            Path::DestroyRebalance => "mas_destroy_rebalance",
+        }
+    }
+}
+
+/// How often a tree has taken each [`Path`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PathStats {
+    counts: [u64; Path::ALL.len()],
+}
+
+impl PathStats {
+    /// Times `path` ran so far.
+    pub fn get(&self, path: Path) -> u64 {
+        self.counts[path as usize]
+    }
+
+    /// Adds another tree's counts to these.
+    pub fn merge(&mut self, other: &PathStats) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
+            *a += b;
+        }
+    }
+
+    /// `(path, count)` for every path.
+    pub fn iter(&self) -> impl Iterator<Item = (Path, u64)> + '_ {
+        Path::ALL.iter().map(|p| (*p, self.counts[*p as usize]))
+    }
+}
+
+/// The tree's path counters. The searches see the tree by shared
+/// reference, so the counters are atomics, bumped with a plain load and
+/// store (no locked add): a count may be lost when two readers of a shared
+/// tree search at once, which only the counts would notice.
+#[derive(Debug, Default)]
+pub(crate) struct PathCounters([std::sync::atomic::AtomicU64; Path::ALL.len()]);
+
+impl PathCounters {
+    #[inline]
+    pub(crate) fn bump(&self, path: Path) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let c = &self.0[path as usize];
+        c.store(c.load(Relaxed) + 1, Relaxed);
+    }
+
+    fn snapshot(&self) -> PathStats {
+        let mut s = PathStats::default();
+        for (a, c) in s.counts.iter_mut().zip(self.0.iter()) {
+            *a = c.load(std::sync::atomic::Ordering::Relaxed);
+        }
+        s
+    }
+}
+
 /// Fixes for bugs this project found in Linux 6.12 `lib/maple_tree.c`
 /// (see the README). All off by default: the port then behaves exactly as
 /// 6.12 does. Fuzz campaigns turn them on so that they look for new bugs
@@ -274,6 +374,8 @@ pub struct MapleTree {
     /// The node pool of the maple state currently writing (`mas->alloc`).
     pub(crate) pool: NodePool,
     pub(crate) stats: StoreStats,
+    /// How often each counted kernel path ran ([`MapleTree::path_stats`]).
+    pub(crate) paths: PathCounters,
     /// A store that runs once, at the next `mas_nomem()` that is about to
     /// refill a writer's nodes (see [`MapleTree::set_nomem_writer`]).
     pub(crate) nomem_writer: Option<(u64, u64, u64)>,
@@ -473,6 +575,11 @@ impl MapleTree {
     /// How many stores of each type this tree has run.
     pub fn store_stats(&self) -> &StoreStats {
         &self.stats
+    }
+
+    /// How often this tree has taken each counted kernel path ([`Path`]).
+    pub fn path_stats(&self) -> PathStats {
+        self.paths.snapshot()
     }
 
     /// `mtree_load()`: the entry at `index`.

@@ -160,6 +160,21 @@ mutants! {
     CyclicNoReset = "cyclic-no-reset",
         "mas_alloc_cyclic() runs its wrapped second search on the state the failed first one left (Dec 2024, no mas_reset)",
         ["tree_alloc"];
+    /// 2023 "maple_tree: revise limit checks in mas_empty_area{_rev}()"
+    /// (Liam Howlett, suggested by Peng Zhang): both searches refused only
+    /// `min >= max` (as Linux 6.1 still does), so a window of a single
+    /// index was `EINVAL`, and a size of 0 or one larger than the window
+    /// went on to search.
+    EmptyAreaLimits = "empty-area-limits",
+        "mas_empty_area{_rev}() check only min >= max: a one-index window is EINVAL, size 0 or larger than the window searches on (2023 limit checks)",
+        ["tree_ops", "tree_alloc", "tree_faults"];
+    /// April 2023 "maple_tree: fix allocation in mas_sparse_area()" (Peng
+    /// Zhang): on a tree holding only index 0, a search whose window starts
+    /// at 0 moves its lower bound to 1 without checking the size again, so
+    /// a window exactly the size asked answers a range past its end.
+    SparseAreaRecheck = "sparse-area-recheck",
+        "mas_sparse_area() raises the lower bound past index 0's entry without re-checking the size: a range past the window (Apr 2023)",
+        ["tree_alloc"];
     /// The VMA layer's merge rule for file mappings: `can_vma_merge_after()`
     /// merges a range behind `prev` without checking that the file offsets
     /// continue (`prev->vm_pgoff + vma_pages(prev) == pgoff`), so a file

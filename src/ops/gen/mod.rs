@@ -270,8 +270,9 @@ const TREE_OPS: Recipe = Recipe {
 };
 
 /// `tree_alloc`: allocation trees of every height with holes of many
-/// sizes, gap searches and allocations over edge-case windows, and cyclic
-/// allocation (ids handed out in turn until a window fills and wraps).
+/// sizes, gap searches and allocations over edge-case windows, cyclic
+/// allocation (ids handed out in turn until a window fills and wraps), and
+/// searches of empty and single-entry trees (`mas_sparse_area`).
 const TREE_ALLOC: Recipe = Recipe {
     alloc_only: true,
     extras: Extras {
@@ -299,6 +300,7 @@ const TREE_ALLOC: Recipe = Recipe {
         (Phase::Shrink, 10),
         (Phase::Cyclic, 12),
         (Phase::State, 12),
+        (Phase::Sparse, 4),
     ],
 };
 
@@ -524,6 +526,9 @@ enum Phase {
     Cyclic,
     /// Searches and writes on the cursor among its moves (`state_phase`).
     State,
+    /// Gap searches of an empty or single-entry tree, windows of every
+    /// small size (`sparse_phase`).
+    Sparse,
 }
 
 /// The share of a search phase's gap ops that allocate, in percent.
@@ -804,6 +809,7 @@ impl<'a> Gen<'a> {
             Phase::Spanning => self.spanning_phase(end),
             Phase::Cyclic => self.cyclic_phase(end),
             Phase::State => self.state_phase(end),
+            Phase::Sparse => self.sparse_phase(end),
         }
     }
 

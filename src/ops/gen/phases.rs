@@ -434,4 +434,44 @@ impl Gen<'_> {
             }
         }
     }
+
+    /// Gap searches of an empty tree or one holding only index 0 (a root
+    /// pointer), where `mas_sparse_area()` answers: the tree destroyed,
+    /// most times an entry stored at 0, then windows of every small size
+    /// near 0, many exactly as large as the size asked (at 0 with an entry
+    /// there, one index too small: `EBUSY`); an allocation now and then
+    /// (the tree then grows a node), and a fresh start now and then.
+    pub(super) fn sparse_phase(&mut self, end: usize) {
+        let mut fresh = true;
+        while self.ops.len() < end {
+            if fresh {
+                self.ops.push(TreeOp::Destroy);
+                if self.rng.gen_range(0..100) < 60 {
+                    let value = token(self.rng);
+                    self.store(0, 0, Some(value));
+                }
+            }
+            let min = if self.rng.gen_range(0..100) < 70 {
+                0
+            } else {
+                self.rng.gen_range(1..4)
+            };
+            let max = min + self.rng.gen_range(0..16);
+            let room = max - min + 1;
+            let size = if self.rng.gen_bool(0.5) {
+                room
+            } else {
+                self.rng.gen_range(1..=room)
+            };
+            let rev = self.rng.gen_bool(0.5);
+            let op = match self.rng.gen_range(0..100) {
+                0..=79 if rev => TreeOp::EmptyAreaRev { min, max, size },
+                0..=79 => TreeOp::EmptyArea { min, max, size },
+                _ => TreeOp::alloc(rev, size, min, max, token(self.rng)),
+            };
+            fresh = matches!(op, TreeOp::AllocRange { .. } | TreeOp::AllocRRange { .. })
+                || self.rng.gen_range(0..100) < 15;
+            self.ops.push(op);
+        }
+    }
 }
