@@ -360,23 +360,7 @@ fn node_ref(enode: u64, min: u64, max: u64, depth: u32) -> NodeRef {
 /// sound, else the first violation found (see the module documentation for
 /// the order).
 pub(crate) fn validate(t: &MapleTree) -> Result<(), ValidationError> {
-    let alloc = t.is_alloc();
-    let mut v = Validator {
-        t,
-        a: &t.arena,
-        height: t.height(),
-        alloc,
-        internal: if alloc {
-            NodeType::Arange64
-        } else {
-            NodeType::Range64
-        },
-        visited: IdSet::for_arena(&t.arena),
-        leaves: Vec::new(),
-        gap_checks: Vec::new(),
-        around: None,
-    };
-    v.run()
+    Validator::new(t, None).run()
 }
 
 /// The checks of [`validate`] on the nodes on the way to the keys of
@@ -390,23 +374,30 @@ pub(crate) fn validate_around(
     t: &MapleTree,
     around: Vec<(u64, u64)>,
 ) -> Result<(), ValidationError> {
-    let alloc = t.is_alloc();
-    let mut v = Validator {
-        t,
-        a: &t.arena,
-        height: t.height(),
-        alloc,
-        internal: if alloc {
-            NodeType::Arange64
-        } else {
-            NodeType::Range64
-        },
-        visited: IdSet::for_arena(&t.arena),
-        leaves: Vec::new(),
-        gap_checks: Vec::new(),
-        around: Some(around),
-    };
-    v.run()
+    Validator::new(t, Some(around)).run()
+}
+
+impl<'a> Validator<'a> {
+    /// A validator of `t`: of the whole tree, or with `around` of the
+    /// nodes on the way to those key ranges only ([`validate_around`]).
+    fn new(t: &'a MapleTree, around: Option<Vec<(u64, u64)>>) -> Validator<'a> {
+        let alloc = t.is_alloc();
+        Validator {
+            t,
+            a: &t.arena,
+            height: t.height(),
+            alloc,
+            internal: if alloc {
+                NodeType::Arange64
+            } else {
+                NodeType::Range64
+            },
+            visited: IdSet::for_arena(&t.arena),
+            leaves: Vec::new(),
+            gap_checks: Vec::new(),
+            around,
+        }
+    }
 }
 
 impl Validator<'_> {
