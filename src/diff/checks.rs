@@ -312,37 +312,26 @@ pub(crate) fn accounting(
 /// **validate**, for engine `i` if it has nodes: its own structural checks
 /// (the kernel's `mt_validate()` and stricter ones: no slot or pivot past a
 /// node's data end, the July 2022 stale tail that lookups never see; parent
-/// links, limits, gaps, occupancy).
+/// links, limits, gaps, occupancy). With `written` (between full passes),
+/// those checks on the nodes the op wrote and the paths to them and to the
+/// op's keys, for an engine that knows which nodes it wrote (a stale slot or
+/// a wrong gap that a later op would overwrite before the next full pass is
+/// caught at the op that made it).
 pub(crate) fn validate(
     engines: &[Box<dyn TreeEngine>],
     i: usize,
     at: &At<'_>,
+    written: bool,
 ) -> Result<(), Box<Divergence>> {
     let Some(ins) = engines[i].inspect() else {
         return Ok(());
     };
-    match ins.validate() {
-        Ok(()) => Ok(()),
-        Err(msg) => Err(at.diverge(engines, Check::Validate, e_name(engines, i), msg)),
-    }
-}
-
-/// **validate**, between full passes, for engine `i` if it knows which
-/// nodes the op wrote: [`validate`] on those nodes and the paths to them
-/// and to the op's keys (a stale slot or a wrong gap that a later op would
-/// overwrite before the next full pass is caught at the op that made it).
-pub(crate) fn validate_written(
-    engines: &[Box<dyn TreeEngine>],
-    i: usize,
-    at: &At<'_>,
-) -> Result<(), Box<Divergence>> {
-    let Some(ins) = engines[i].inspect() else {
-        return Ok(());
+    let r = if written {
+        ins.validate_written(touched(at.op))
+    } else {
+        ins.validate()
     };
-    match ins.validate_written(touched(at.op)) {
-        Ok(()) => Ok(()),
-        Err(msg) => Err(at.diverge(engines, Check::Validate, e_name(engines, i), msg)),
-    }
+    r.map_err(|msg| at.diverge(engines, Check::Validate, e_name(engines, i), msg))
 }
 
 /// **structure**: every engine with nodes holds the same node graph, word

@@ -574,7 +574,7 @@ fn run_steps(
             } else {
                 for i in 0..group.len() {
                     position::set_position(step, g.start + i);
-                    checks::validate_written(group, i, &at)?;
+                    checks::validate(group, i, &at, true)?;
                 }
                 position::set_position(step, position::NO_ENGINE);
             }
@@ -603,7 +603,7 @@ fn tree_checks(
     for i in 0..group.len() {
         position::set_position(at.step, base + i);
         checks::accounting(group, i, at)?;
-        checks::validate(group, i, at)?;
+        checks::validate(group, i, at, false)?;
     }
     position::set_position(at.step, position::NO_ENGINE);
     if at.opts.structure {
