@@ -167,8 +167,11 @@ impl Validator<'_> {
         }
         for i in 0..=end {
             let child = self.a.slot(enode, i);
-            let (c_min, c_max) = self.child_limits(enode, me, i);
-            let cref = node_ref(child, c_min, c_max, me.depth + 1);
+            // The child as a report names it (made only for a report).
+            let cref = || {
+                let (c_min, c_max) = self.child_limits(enode, me, i);
+                node_ref(child, c_min, c_max, me.depth + 1)
+            };
             if child == 0 {
                 return fail(
                     Invariant::MissingChild,
@@ -194,7 +197,7 @@ impl Validator<'_> {
             if self.a.is_dead(child) {
                 return fail(
                     Invariant::Dead,
-                    Some(cref),
+                    Some(cref()),
                     format!(
                         "parent word {:#x} points at the node itself (slot {i} of {:#x})",
                         self.a.parent_word(child),
@@ -217,7 +220,7 @@ impl Validator<'_> {
             if p_slot != i {
                 return fail(
                     Invariant::ChildSlot,
-                    Some(cref),
+                    Some(cref()),
                     format!(
                         "the node sits in slot {i} of {:#x} but its parent word {pw:#x} \
                          says slot {p_slot}",
@@ -229,7 +232,7 @@ impl Validator<'_> {
             if pw != expected {
                 return fail(
                     Invariant::ParentSlot,
-                    Some(cref),
+                    Some(cref()),
                     format!("parent word {pw:#x}, expected {expected:#x}"),
                 );
             }

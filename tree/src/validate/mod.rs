@@ -332,6 +332,22 @@ struct Validator<'a> {
     around: Option<Vec<(u64, u64)>>,
 }
 
+/// The buffers of a [`Validator`], kept between validations on one thread:
+/// the executor validates what each op wrote after every op, and would
+/// otherwise allocate them each time. A validator takes them when it is
+/// made and gives them back when it is dropped.
+#[derive(Default)]
+struct Scratch {
+    visited: IdSet,
+    leaves: Vec<Leaf>,
+    gap_checks: Vec<GapCheck>,
+    around: Vec<(u64, u64)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+}
+
 /// Whether `word` is shaped like an encoded child pointer: a node address
 /// with the type bits and `MAPLE_ENODE_NULL` set and nothing else in the low
 /// byte. The type bits are judged separately.
@@ -372,7 +388,7 @@ pub(crate) fn validate(t: &MapleTree) -> Result<(), ValidationError> {
 /// the recomputed gaps of subtrees not walked whole.
 pub(crate) fn validate_around(
     t: &MapleTree,
-    around: Vec<(u64, u64)>,
+    around: &mut dyn Iterator<Item = (u64, u64)>,
 ) -> Result<(), ValidationError> {
     Validator::new(t, Some(around)).run()
 }
@@ -380,7 +396,21 @@ pub(crate) fn validate_around(
 impl<'a> Validator<'a> {
     /// A validator of `t`: of the whole tree, or with `around` of the
     /// nodes on the way to those key ranges only ([`validate_around`]).
-    fn new(t: &'a MapleTree, around: Option<Vec<(u64, u64)>>) -> Validator<'a> {
+    fn new(
+        t: &'a MapleTree,
+        around: Option<&mut dyn Iterator<Item = (u64, u64)>>,
+    ) -> Validator<'a> {
+        let mut s = SCRATCH.with(std::cell::Cell::take);
+        s.visited.clear_for_arena(&t.arena);
+        s.leaves.clear();
+        s.gap_checks.clear();
+        let around = around.map(|keys| {
+            s.around.clear();
+            s.around.extend(keys);
+            s.around.sort_unstable();
+            s.around.dedup();
+            s.around
+        });
         let alloc = t.is_alloc();
         Validator {
             t,
@@ -392,11 +422,23 @@ impl<'a> Validator<'a> {
             } else {
                 NodeType::Range64
             },
-            visited: IdSet::for_arena(&t.arena),
-            leaves: Vec::new(),
-            gap_checks: Vec::new(),
+            visited: s.visited,
+            leaves: s.leaves,
+            gap_checks: s.gap_checks,
             around,
         }
+    }
+}
+
+impl Drop for Validator<'_> {
+    fn drop(&mut self) {
+        let s = Scratch {
+            visited: std::mem::take(&mut self.visited),
+            leaves: std::mem::take(&mut self.leaves),
+            gap_checks: std::mem::take(&mut self.gap_checks),
+            around: self.around.take().unwrap_or_default(),
+        };
+        SCRATCH.with(|c| c.set(s));
     }
 }
 
@@ -525,7 +567,8 @@ impl Validator<'_> {
     /// subtree. The caller has checked that `enode` is an allocated node not
     /// visited before and that its parent word names the caller's node.
     /// Returns the NULL runs of the subtree, `None` if a partial validation
-    /// left part of it out.
+    /// left part of it out or the tree is not an allocation tree (whose
+    /// gaps alone are recomputed from the runs).
     fn visit(&mut self, enode: u64, min: u64, max: u64, depth: u32) -> VResult<Option<NullRuns>> {
         let me = node_ref(enode, min, max, depth);
         self.visited.insert(enode_id(enode));
@@ -566,6 +609,16 @@ impl Validator<'_> {
             self.validate_gaps(enode, me)?;
         }
 
+        if ty.is_leaf() && !self.alloc {
+            // Only the gaps of an allocation tree are recomputed from the
+            // NULL runs.
+            self.leaves.push(Leaf {
+                enode,
+                node: me,
+                end,
+            });
+            return Ok(None);
+        }
         if ty.is_leaf() {
             let mut runs = NullRuns::EMPTY;
             let mut start = min;
