@@ -421,25 +421,25 @@ pub(crate) fn traffic(
 /// preallocation rule: what its `mas_preallocate()` will learn of the store
 /// (from the engine's own nodes: the port's tree, or a copy of a kernel's),
 /// and its allocations refused so far. `None` for the others and for every
-/// other op.
+/// other op. Written into `plans` (a buffer kept between steps).
 pub(crate) fn prealloc_plans(
     engines: &[Box<dyn TreeEngine>],
     op: &TreeOp,
-) -> Vec<Option<(StorePlan, u64)>> {
+    plans: &mut Vec<Option<(StorePlan, u64)>>,
+) {
+    plans.clear();
     let TreeOp::Prealloc { first, last, value } = *op else {
-        return vec![None; engines.len()];
+        plans.resize(engines.len(), None);
+        return;
     };
     let entry = value.map(token_to_entry);
-    engines
-        .iter()
-        .map(|e| {
-            let ins = e.inspect()?;
-            e.prealloc_rule()?;
-            let mut plan = None;
-            ins.with_nodes(&mut |t| plan = Some(t.plan_store(first, last, entry)));
-            Some((plan?, ins.failed_allocs()))
-        })
-        .collect()
+    plans.extend(engines.iter().map(|e| {
+        let ins = e.inspect()?;
+        e.prealloc_rule()?;
+        let mut plan = None;
+        ins.with_nodes(&mut |t| plan = Some(t.plan_store(first, last, entry)));
+        Some((plan?, ins.failed_allocs()))
+    }));
 }
 
 /// **prealloc** (its size): a `mas_preallocate()` that succeeded with no
@@ -449,7 +449,8 @@ pub(crate) fn prealloc_plans(
 /// nodes would show later as a store running short, but only on a store
 /// that needs them all; too many, or another version's rule, leave no
 /// other trace: the extra nodes go back at `mas_destroy()`. `plans` is
-/// [`prealloc_plans`] of the step, `ok` whether each engine's op succeeded.
+/// [`prealloc_plans`] of the step, `ok` whether each engine's op succeeded
+/// (read only where a plan is: a `prealloc` op).
 pub(crate) fn prealloc_request(
     engines: &[Box<dyn TreeEngine>],
     at: &At<'_>,
