@@ -40,7 +40,8 @@ use std::fmt;
 
 use super::node::{
     addr_to_id, enode_addr, enode_id, enode_type, safe_root, xa_is_internal, xa_is_node, IdSet,
-    NodeArena, NodeType, MAPLE_PARENT_RANGE64, MAPLE_PARENT_SLOT_SHIFT, TREE_PARENT,
+    NodeArena, NodeType, GAP_BASE, MAPLE_PARENT_RANGE64, MAPLE_PARENT_SLOT_SHIFT, NODE_WORDS,
+    TREE_PARENT,
 };
 use super::{MapleTree, MAPLE_HEIGHT_MAX};
 
@@ -348,6 +349,53 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
 }
 
+/// One node's words read through the type of the pointer that led to it:
+/// the loops over a node's slots, pivots and gaps decode the pointer once
+/// instead of once a word (the same words as [`NodeArena::slot`],
+/// [`NodeArena::pivot`] and [`NodeArena::gap`] read).
+#[derive(Clone, Copy)]
+struct NodeView<'a> {
+    ty: NodeType,
+    w: &'a [u64; NODE_WORDS],
+}
+
+impl NodeView<'_> {
+    #[inline]
+    fn slot(&self, i: usize) -> u64 {
+        self.w[self.ty.slot_base() + i]
+    }
+
+    #[inline]
+    fn pivot(&self, i: usize) -> u64 {
+        self.w[self.ty.pivot_base() + i]
+    }
+
+    /// `mas_safe_pivot()`: pivot `i`, or the node's max past the pivot array.
+    #[inline]
+    fn safe_pivot(&self, i: usize, max: u64) -> u64 {
+        if i >= self.ty.pivots() {
+            max
+        } else {
+            self.pivot(i)
+        }
+    }
+
+    /// Gap `i` (arange_64 nodes only).
+    #[inline]
+    fn gap(&self, i: usize) -> u64 {
+        self.w[GAP_BASE + i]
+    }
+}
+
+/// The node `enode` points at, read through the pointer's type.
+#[inline]
+fn view(a: &NodeArena, enode: u64) -> NodeView<'_> {
+    NodeView {
+        ty: enode_type(enode),
+        w: a.words(enode_id(enode)),
+    }
+}
+
 /// Whether `word` is shaped like an encoded child pointer: a node address
 /// with the type bits and `MAPLE_ENODE_NULL` set and nothing else in the low
 /// byte. The type bits are judged separately.
@@ -619,13 +667,14 @@ impl Validator<'_> {
             });
             return Ok(None);
         }
+        let n = view(self.a, enode);
         if ty.is_leaf() {
             let mut runs = NullRuns::EMPTY;
             let mut start = min;
             for i in 0..=end {
-                let stop = self.safe_pivot(enode, i, max);
+                let stop = n.safe_pivot(i, max);
                 let len = u128::from(stop.wrapping_sub(start)) + 1;
-                runs = runs.then(NullRuns::slot(self.a.slot(enode, i) == 0, len));
+                runs = runs.then(NullRuns::slot(n.slot(i) == 0, len));
                 start = stop.wrapping_add(1);
             }
             self.leaves.push(Leaf {
@@ -639,8 +688,8 @@ impl Validator<'_> {
         let mut runs = Some(NullRuns::EMPTY);
         let mut start = min;
         for i in 0..=end {
-            let stop = self.safe_pivot(enode, i, max);
-            let child = self.a.slot(enode, i);
+            let stop = n.safe_pivot(i, max);
+            let child = n.slot(i);
             let wanted = self.around.as_ref().map_or(true, |r| {
                 r.iter().any(|&(lo, hi)| lo <= stop && start <= hi)
             });
@@ -653,7 +702,7 @@ impl Validator<'_> {
                 self.gap_checks.push(GapCheck {
                     node: me,
                     slot: i,
-                    gap: self.a.gap(enode, i),
+                    gap: n.gap(i),
                     runs: c.best,
                 });
             }
@@ -732,11 +781,7 @@ impl Validator<'_> {
     /// `mas_safe_pivot()`: pivot `i`, or the node's max past the pivot array.
     #[inline]
     fn safe_pivot(&self, enode: u64, i: usize, max: u64) -> u64 {
-        if i >= enode_type(enode).pivots() {
-            max
-        } else {
-            self.a.pivot(enode, i)
-        }
+        view(self.a, enode).safe_pivot(i, max)
     }
 }
 
