@@ -303,7 +303,8 @@ pub fn run_any(
 }
 
 /// How often [`run`] makes the checks whose cost grows with the tree
-/// ([`Options::check_every`]), chosen from measurement (docs/benchmarks.md).
+/// ([`Options::check_every`]), chosen from measurement
+/// (docs/benchmarks.md, "How often the full pass runs").
 pub const CHECK_EVERY: usize = 64;
 
 /// Runs `program` on fresh engines of `engines`: [`run_checked_every`] at
