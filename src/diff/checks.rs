@@ -381,37 +381,26 @@ pub(crate) fn accounting(
 /// **validate**, for engine `i` if it has nodes: its own structural checks
 /// (the kernel's `mt_validate()` and stricter ones: no slot or pivot past a
 /// node's data end, the July 2022 stale tail that lookups never see; parent
-/// links, limits, gaps, occupancy).
+/// links, limits, gaps, occupancy). With `written` (between full passes),
+/// those checks on the nodes the op wrote and the paths to them and to the
+/// op's keys, for an engine that knows which nodes it wrote (a stale slot or
+/// a wrong gap that a later op would overwrite before the next full pass is
+/// caught at the op that made it).
 pub(crate) fn validate(
     engines: &[Box<dyn TreeEngine>],
     i: usize,
     at: &At<'_>,
+    written: bool,
 ) -> Result<(), Box<Divergence>> {
     let Some(ins) = engines[i].inspect() else {
         return Ok(());
     };
-    match ins.validate() {
-        Ok(()) => Ok(()),
-        Err(msg) => Err(at.diverge(engines, Check::Validate, e_name(engines, i), msg)),
-    }
-}
-
-/// **validate**, between full passes, for engine `i` if it knows which
-/// nodes the op wrote: [`validate`] on those nodes and the paths to them
-/// and to the op's keys (a stale slot or a wrong gap that a later op would
-/// overwrite before the next full pass is caught at the op that made it).
-pub(crate) fn validate_written(
-    engines: &[Box<dyn TreeEngine>],
-    i: usize,
-    at: &At<'_>,
-) -> Result<(), Box<Divergence>> {
-    let Some(ins) = engines[i].inspect() else {
-        return Ok(());
+    let r = if written {
+        ins.validate_written(touched(at.op))
+    } else {
+        ins.validate()
     };
-    match ins.validate_written(touched(at.op)) {
-        Ok(()) => Ok(()),
-        Err(msg) => Err(at.diverge(engines, Check::Validate, e_name(engines, i), msg)),
-    }
+    r.map_err(|msg| at.diverge(engines, Check::Validate, e_name(engines, i), msg))
 }
 
 /// **structure**: every engine with nodes holds the same node graph, word
@@ -501,25 +490,25 @@ pub(crate) fn traffic(
 /// preallocation rule: what its `mas_preallocate()` will learn of the store
 /// (from the engine's own nodes: the port's tree, or a copy of a kernel's),
 /// and its allocations refused so far. `None` for the others and for every
-/// other op.
+/// other op. Written into `plans` (a buffer kept between steps).
 pub(crate) fn prealloc_plans(
     engines: &[Box<dyn TreeEngine>],
     op: &TreeOp,
-) -> Vec<Option<(StorePlan, u64)>> {
+    plans: &mut Vec<Option<(StorePlan, u64)>>,
+) {
+    plans.clear();
     let TreeOp::Prealloc { first, last, value } = *op else {
-        return vec![None; engines.len()];
+        plans.resize(engines.len(), None);
+        return;
     };
     let entry = value.map(token_to_entry);
-    engines
-        .iter()
-        .map(|e| {
-            let ins = e.inspect()?;
-            e.prealloc_rule()?;
-            let mut plan = None;
-            ins.with_nodes(&mut |t| plan = Some(t.plan_store(first, last, entry)));
-            Some((plan?, ins.failed_allocs()))
-        })
-        .collect()
+    plans.extend(engines.iter().map(|e| {
+        let ins = e.inspect()?;
+        e.prealloc_rule()?;
+        let mut plan = None;
+        ins.with_nodes(&mut |t| plan = Some(t.plan_store(first, last, entry)));
+        Some((plan?, ins.failed_allocs()))
+    }));
 }
 
 /// **prealloc** (its size): a `mas_preallocate()` that succeeded with no
@@ -529,7 +518,8 @@ pub(crate) fn prealloc_plans(
 /// nodes would show later as a store running short, but only on a store
 /// that needs them all; too many, or another version's rule, leave no
 /// other trace: the extra nodes go back at `mas_destroy()`. `plans` is
-/// [`prealloc_plans`] of the step, `ok` whether each engine's op succeeded.
+/// [`prealloc_plans`] of the step, `ok` whether each engine's op succeeded
+/// (read only where a plan is: a `prealloc` op).
 pub(crate) fn prealloc_request(
     engines: &[Box<dyn TreeEngine>],
     at: &At<'_>,

@@ -305,7 +305,8 @@ pub fn run_any(
 }
 
 /// How often [`run`] makes the checks whose cost grows with the tree
-/// ([`Options::check_every`]), chosen from measurement (docs/benchmarks.md).
+/// ([`Options::check_every`]), chosen from measurement
+/// (docs/benchmarks.md, "How often the full pass runs").
 pub const CHECK_EVERY: usize = 64;
 
 /// Runs `program` on fresh engines of `engines`: [`run_checked_every`] at
@@ -427,12 +428,10 @@ pub fn run_observed(
     })
 }
 
-/// Each engine's store-type counts, for engines that keep them.
-fn store_stats_of(engines: &[Box<dyn TreeEngine>]) -> Vec<Option<StoreStats>> {
-    engines
-        .iter()
-        .map(|e| e.inspect().map(|i| i.store_stats()))
-        .collect()
+/// Each engine's store-type counts, for engines that keep them, into `out`.
+fn store_stats_of(engines: &[Box<dyn TreeEngine>], out: &mut Vec<Option<StoreStats>>) {
+    out.clear();
+    out.extend(engines.iter().map(|e| e.inspect().map(|i| i.store_stats())));
 }
 
 /// The store types engine `name` ran since its counts were `before`.
@@ -492,13 +491,19 @@ fn run_steps(
     let mut faults_active = false;
     let n = program.ops.len();
     let groups = reference_groups(engines);
+    // Buffers of every step, kept from one step to the next.
+    let mut traffic_before: Vec<Option<(u64, u64)>> = Vec::new();
+    let mut plans = Vec::new();
+    let mut applied = Vec::with_capacity(groups.len());
     'steps: for (step, op) in program.ops.iter().enumerate() {
-        *before = store_stats_of(engines);
-        let traffic_before: Vec<Option<(u64, u64)>> = engines
-            .iter()
-            .map(|e| e.inspect().and_then(|i| i.node_traffic()))
-            .collect();
-        let plans = checks::prealloc_plans(engines, op);
+        store_stats_of(engines, before);
+        traffic_before.clear();
+        traffic_before.extend(
+            engines
+                .iter()
+                .map(|e| e.inspect().and_then(|i| i.node_traffic())),
+        );
+        checks::prealloc_plans(engines, op, &mut plans);
         if is_cursor_move(op) && engines.iter().any(|e| e.cursor_positioned() == Some(false)) {
             for g in &groups {
                 pause_all(&mut engines[g.clone()], &at(step, op, &opts, g.start))?;
@@ -509,7 +514,7 @@ fn run_steps(
             faults_active = *schedule != crate::tree::FaultSchedule::Never;
         }
         observe(Event::Begin { step });
-        let mut applied = Vec::with_capacity(groups.len());
+        applied.clear();
         for g in &groups {
             let at = at(step, op, &opts, g.start);
             let fault_mode = faults_active && op.allocates();
@@ -525,7 +530,7 @@ fn run_steps(
         // One Fault event a step: the first group's (the port's, when
         // it has an injected failure) stands for the step.
         let mut fault_told = false;
-        for (g, applied) in groups.iter().zip(applied) {
+        for (g, applied) in groups.iter().zip(applied.drain(..)) {
             let at = at(step, op, &opts, g.start);
             let group = &mut engines[g.clone()];
             let observe = &mut |e: Event| {
@@ -543,11 +548,17 @@ fn run_steps(
                 stats.stopped = Some((step, why));
                 break 'steps;
             }
-            let ok: Vec<bool> = applied
-                .outcomes
-                .iter()
-                .map(|o| *o == Outcome::Status(Ok(())))
-                .collect();
+            // Whether each engine's op succeeded, for the preallocation
+            // check (which judges only a `prealloc` op).
+            let ok: Vec<bool> = if matches!(op, TreeOp::Prealloc { .. }) {
+                applied
+                    .outcomes
+                    .iter()
+                    .map(|o| *o == Outcome::Status(Ok(())))
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let unsupported = applied.outcomes.first() == Some(&Outcome::Unsupported);
             if let Some(why) = checks::results(group, applied, &at, observe)? {
                 // The engines stand in different, each correct, places:
@@ -584,7 +595,7 @@ fn run_steps(
             } else {
                 for i in 0..group.len() {
                     position::set_position(step, g.start + i);
-                    checks::validate_written(group, i, &at)?;
+                    checks::validate(group, i, &at, true)?;
                 }
                 position::set_position(step, position::NO_ENGINE);
             }
@@ -614,7 +625,7 @@ fn tree_checks(
     for i in 0..group.len() {
         position::set_position(at.step, base + i);
         checks::accounting(group, i, at)?;
-        checks::validate(group, i, at)?;
+        checks::validate(group, i, at, false)?;
     }
     position::set_position(at.step, position::NO_ENGINE);
     if at.opts.structure {
@@ -674,7 +685,8 @@ fn is_cursor_move(op: &TreeOp) -> bool {
 /// What applying one op did: each engine's outcome, and under a fault
 /// schedule a copy of the reference engine with the op applied (the
 /// reference itself is left as before the op) and each engine's failed
-/// allocations before it.
+/// allocations before it (empty without a fault schedule: only the
+/// atomicity check reads them).
 pub(crate) struct Applied {
     pub(crate) outcomes: Vec<Outcome>,
     pub(crate) reference_after: Option<Box<dyn TreeEngine>>,
@@ -690,16 +702,18 @@ fn apply(
     at: &At<'_>,
     fault_mode: bool,
 ) -> Result<Applied, Box<Divergence>> {
-    let failed_before: Vec<u64> = engines
-        .iter()
-        .map(|e| e.inspect().map_or(0, |i| i.failed_allocs()))
-        .collect();
-    let order: Vec<usize> = if fault_mode {
-        (1..engines.len()).chain(std::iter::once(0)).collect()
+    let failed_before: Vec<u64> = if fault_mode {
+        engines
+            .iter()
+            .map(|e| e.inspect().map_or(0, |i| i.failed_allocs()))
+            .collect()
     } else {
-        (0..engines.len()).collect()
+        Vec::new()
     };
-    let mut outcomes: Vec<Option<Outcome>> = vec![None; engines.len()];
+    let n = engines.len();
+    // Under a fault schedule the reference runs last: 1, 2, .., n - 1, 0.
+    let order = (0..n).map(|k| if fault_mode { (k + 1) % n } else { k });
+    let mut outcomes: Vec<Option<Outcome>> = vec![None; n];
     let mut reference_after: Option<Box<dyn TreeEngine>> = None;
     for i in order {
         position::set_position(at.step, at.base + i);

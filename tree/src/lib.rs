@@ -781,17 +781,15 @@ impl MapleTree {
     /// the whole tree; node accounting and the rules that need every leaf
     /// are left to a full `validate()`.
     pub fn validate_written(&self, range: Option<(u64, u64)>) -> Result<(), ValidationError> {
-        let mut around: Vec<(u64, u64)> = range.into_iter().collect();
-        for &id in self.arena.written() {
-            if self.arena.is_allocated(id) {
-                // Word 1 is pivot 0 in every node type that has pivots.
-                let first = self.arena.words(id)[1];
-                around.push((first, first));
-            }
-        }
-        around.sort_unstable();
-        around.dedup();
-        validate::validate_around(self, around)
+        let written = self.arena.written().iter().filter_map(|&id| {
+            // Word 1 is pivot 0 in every node type that has pivots.
+            let first = self
+                .arena
+                .is_allocated(id)
+                .then(|| self.arena.words(id)[1])?;
+            Some((first, first))
+        });
+        validate::validate_around(self, &mut range.into_iter().chain(written))
     }
 
     /// Forgets which nodes were written (see

@@ -166,10 +166,17 @@ pub(crate) struct IdSet {
 impl IdSet {
     /// An empty set sized for the arena's ids so far.
     pub(crate) fn for_arena(a: &NodeArena) -> IdSet {
-        IdSet {
-            bits: vec![0; a.words.len().div_ceil(64)],
-            len: 0,
-        }
+        let mut s = IdSet::default();
+        s.clear_for_arena(a);
+        s
+    }
+
+    /// Empties the set and sizes it for the arena's ids so far, keeping
+    /// its buffer.
+    pub(crate) fn clear_for_arena(&mut self, a: &NodeArena) {
+        self.bits.clear();
+        self.bits.resize(a.words.len().div_ceil(64), 0);
+        self.len = 0;
     }
 
     /// Adds `id`; false if it was there already.

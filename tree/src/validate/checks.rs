@@ -63,11 +63,12 @@ impl Validator<'_> {
     /// agree with the pivots.
     pub(super) fn validate_limits(&self, enode: u64, me: NodeRef, end: usize) -> VResult<usize> {
         let ty = enode_type(enode);
+        let n = view(self.a, enode);
         let (min, max) = (me.min, me.max);
         let mut prev = 0u64;
         let mut i = 0;
         while i < ty.slots() {
-            let piv = self.safe_pivot(enode, i, max);
+            let piv = n.safe_pivot(i, max);
             if piv == 0 && i != 0 {
                 return fail(
                     Invariant::MissingPivot,
@@ -116,7 +117,7 @@ impl Validator<'_> {
         // the metadata bytes are allowed.
         let last_slot = ty.slots() - 1;
         for j in end + 1..ty.slots() {
-            let s = self.a.slot(enode, j);
+            let s = n.slot(j);
             let meta_slot = j == last_slot && ty != NodeType::Arange64;
             if !meta_slot && s != 0 {
                 return fail(
@@ -133,7 +134,7 @@ impl Validator<'_> {
                 );
             }
             if j < ty.pivots() {
-                let p = self.a.pivot(enode, j);
+                let p = n.pivot(j);
                 if p != 0 {
                     return fail(
                         Invariant::StalePivot,
@@ -165,10 +166,14 @@ impl Validator<'_> {
         if ty.is_leaf() {
             return Ok(());
         }
+        let n = view(self.a, enode);
         for i in 0..=end {
-            let child = self.a.slot(enode, i);
-            let (c_min, c_max) = self.child_limits(enode, me, i);
-            let cref = node_ref(child, c_min, c_max, me.depth + 1);
+            let child = n.slot(i);
+            // The child as a report names it (made only for a report).
+            let cref = || {
+                let (c_min, c_max) = self.child_limits(enode, me, i);
+                node_ref(child, c_min, c_max, me.depth + 1)
+            };
             if child == 0 {
                 return fail(
                     Invariant::MissingChild,
@@ -194,7 +199,7 @@ impl Validator<'_> {
             if self.a.is_dead(child) {
                 return fail(
                     Invariant::Dead,
-                    Some(cref),
+                    Some(cref()),
                     format!(
                         "parent word {:#x} points at the node itself (slot {i} of {:#x})",
                         self.a.parent_word(child),
@@ -217,7 +222,7 @@ impl Validator<'_> {
             if p_slot != i {
                 return fail(
                     Invariant::ChildSlot,
-                    Some(cref),
+                    Some(cref()),
                     format!(
                         "the node sits in slot {i} of {:#x} but its parent word {pw:#x} \
                          says slot {p_slot}",
@@ -229,7 +234,7 @@ impl Validator<'_> {
             if pw != expected {
                 return fail(
                     Invariant::ParentSlot,
-                    Some(cref),
+                    Some(cref()),
                     format!("parent word {pw:#x}, expected {expected:#x}"),
                 );
             }
@@ -262,21 +267,22 @@ impl Validator<'_> {
     pub(super) fn validate_gaps(&self, enode: u64, me: NodeRef) -> VResult<()> {
         let ty = enode_type(enode);
         let has_gaps = ty == NodeType::Arange64;
+        let n = view(self.a, enode);
         let mut gap = 0u64;
         let mut max_gap = 0u64;
         let mut p_start = me.min;
         let mut i = 0;
         while i < ty.slots() {
-            let p_end = self.safe_pivot(enode, i, me.max);
+            let p_end = n.safe_pivot(i, me.max);
             // Sizes wrap as the kernel's unsigned arithmetic does.
             let size = p_end.wrapping_sub(p_start).wrapping_add(1);
             if !has_gaps {
-                if self.a.slot(enode, i) == 0 {
+                if n.slot(i) == 0 {
                     gap = size;
                 }
             } else {
-                gap = self.a.gap(enode, i);
-                if self.a.slot(enode, i) == 0 {
+                gap = n.gap(i);
+                if n.slot(i) == 0 {
                     return fail(
                         Invariant::MissingChild,
                         Some(me),
@@ -311,7 +317,7 @@ impl Validator<'_> {
                     format!("metadata gap offset {offset}, data end {i}"),
                 );
             }
-            let g = self.a.gap(enode, offset);
+            let g = n.gap(offset);
             if g != max_gap {
                 return fail(
                     Invariant::MaxGap,
@@ -323,7 +329,7 @@ impl Validator<'_> {
                 );
             }
             for j in i + 1..ty.slots() {
-                let g = self.a.gap(enode, j);
+                let g = n.gap(j);
                 if g != 0 {
                     return fail(
                         Invariant::StaleGap,
@@ -374,8 +380,9 @@ impl Validator<'_> {
                 last_null = false;
             }
             next_min = leaf.node.max.wrapping_add(1);
+            let n = view(self.a, leaf.enode);
             for off in 0..=leaf.end {
-                let entry = self.a.slot(leaf.enode, off);
+                let entry = n.slot(off);
                 if last_null && entry == 0 {
                     let prev = if off == 0 {
                         "the last slot of the previous leaf".to_string()

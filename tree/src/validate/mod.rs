@@ -40,7 +40,8 @@ use std::fmt;
 
 use super::node::{
     addr_to_id, enode_addr, enode_id, enode_type, safe_root, xa_is_internal, xa_is_node, IdSet,
-    NodeArena, NodeType, MAPLE_PARENT_RANGE64, MAPLE_PARENT_SLOT_SHIFT, TREE_PARENT,
+    NodeArena, NodeType, GAP_BASE, MAPLE_PARENT_RANGE64, MAPLE_PARENT_SLOT_SHIFT, NODE_WORDS,
+    TREE_PARENT,
 };
 use super::{MapleTree, MAPLE_HEIGHT_MAX};
 
@@ -332,6 +333,69 @@ struct Validator<'a> {
     around: Option<Vec<(u64, u64)>>,
 }
 
+/// The buffers of a [`Validator`], kept between validations on one thread:
+/// the executor validates what each op wrote after every op, and would
+/// otherwise allocate them each time. A validator takes them when it is
+/// made and gives them back when it is dropped.
+#[derive(Default)]
+struct Scratch {
+    visited: IdSet,
+    leaves: Vec<Leaf>,
+    gap_checks: Vec<GapCheck>,
+    around: Vec<(u64, u64)>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::Cell<Scratch> = std::cell::Cell::new(Scratch::default());
+}
+
+/// One node's words read through the type of the pointer that led to it:
+/// the loops over a node's slots, pivots and gaps decode the pointer once
+/// instead of once a word (the same words as [`NodeArena::slot`],
+/// [`NodeArena::pivot`] and [`NodeArena::gap`] read).
+#[derive(Clone, Copy)]
+struct NodeView<'a> {
+    ty: NodeType,
+    w: &'a [u64; NODE_WORDS],
+}
+
+impl NodeView<'_> {
+    #[inline]
+    fn slot(&self, i: usize) -> u64 {
+        self.w[self.ty.slot_base() + i]
+    }
+
+    #[inline]
+    fn pivot(&self, i: usize) -> u64 {
+        self.w[self.ty.pivot_base() + i]
+    }
+
+    /// `mas_safe_pivot()`: pivot `i`, or the node's max past the pivot array.
+    #[inline]
+    fn safe_pivot(&self, i: usize, max: u64) -> u64 {
+        if i >= self.ty.pivots() {
+            max
+        } else {
+            self.pivot(i)
+        }
+    }
+
+    /// Gap `i` (arange_64 nodes only).
+    #[inline]
+    fn gap(&self, i: usize) -> u64 {
+        self.w[GAP_BASE + i]
+    }
+}
+
+/// The node `enode` points at, read through the pointer's type.
+#[inline]
+fn view(a: &NodeArena, enode: u64) -> NodeView<'_> {
+    NodeView {
+        ty: enode_type(enode),
+        w: a.words(enode_id(enode)),
+    }
+}
+
 /// Whether `word` is shaped like an encoded child pointer: a node address
 /// with the type bits and `MAPLE_ENODE_NULL` set and nothing else in the low
 /// byte. The type bits are judged separately.
@@ -360,23 +424,7 @@ fn node_ref(enode: u64, min: u64, max: u64, depth: u32) -> NodeRef {
 /// sound, else the first violation found (see the module documentation for
 /// the order).
 pub(crate) fn validate(t: &MapleTree) -> Result<(), ValidationError> {
-    let alloc = t.is_alloc();
-    let mut v = Validator {
-        t,
-        a: &t.arena,
-        height: t.height(),
-        alloc,
-        internal: if alloc {
-            NodeType::Arange64
-        } else {
-            NodeType::Range64
-        },
-        visited: IdSet::for_arena(&t.arena),
-        leaves: Vec::new(),
-        gap_checks: Vec::new(),
-        around: None,
-    };
-    v.run()
+    Validator::new(t, None).run()
 }
 
 /// The checks of [`validate`] on the nodes on the way to the keys of
@@ -388,25 +436,58 @@ pub(crate) fn validate(t: &MapleTree) -> Result<(), ValidationError> {
 /// the recomputed gaps of subtrees not walked whole.
 pub(crate) fn validate_around(
     t: &MapleTree,
-    around: Vec<(u64, u64)>,
+    around: &mut dyn Iterator<Item = (u64, u64)>,
 ) -> Result<(), ValidationError> {
-    let alloc = t.is_alloc();
-    let mut v = Validator {
-        t,
-        a: &t.arena,
-        height: t.height(),
-        alloc,
-        internal: if alloc {
-            NodeType::Arange64
-        } else {
-            NodeType::Range64
-        },
-        visited: IdSet::for_arena(&t.arena),
-        leaves: Vec::new(),
-        gap_checks: Vec::new(),
-        around: Some(around),
-    };
-    v.run()
+    Validator::new(t, Some(around)).run()
+}
+
+impl<'a> Validator<'a> {
+    /// A validator of `t`: of the whole tree, or with `around` of the
+    /// nodes on the way to those key ranges only ([`validate_around`]).
+    fn new(
+        t: &'a MapleTree,
+        around: Option<&mut dyn Iterator<Item = (u64, u64)>>,
+    ) -> Validator<'a> {
+        let mut s = SCRATCH.with(std::cell::Cell::take);
+        s.visited.clear_for_arena(&t.arena);
+        s.leaves.clear();
+        s.gap_checks.clear();
+        let around = around.map(|keys| {
+            s.around.clear();
+            s.around.extend(keys);
+            s.around.sort_unstable();
+            s.around.dedup();
+            s.around
+        });
+        let alloc = t.is_alloc();
+        Validator {
+            t,
+            a: &t.arena,
+            height: t.height(),
+            alloc,
+            internal: if alloc {
+                NodeType::Arange64
+            } else {
+                NodeType::Range64
+            },
+            visited: s.visited,
+            leaves: s.leaves,
+            gap_checks: s.gap_checks,
+            around,
+        }
+    }
+}
+
+impl Drop for Validator<'_> {
+    fn drop(&mut self) {
+        let s = Scratch {
+            visited: std::mem::take(&mut self.visited),
+            leaves: std::mem::take(&mut self.leaves),
+            gap_checks: std::mem::take(&mut self.gap_checks),
+            around: self.around.take().unwrap_or_default(),
+        };
+        SCRATCH.with(|c| c.set(s));
+    }
 }
 
 impl Validator<'_> {
@@ -534,7 +615,8 @@ impl Validator<'_> {
     /// subtree. The caller has checked that `enode` is an allocated node not
     /// visited before and that its parent word names the caller's node.
     /// Returns the NULL runs of the subtree, `None` if a partial validation
-    /// left part of it out.
+    /// left part of it out or the tree is not an allocation tree (whose
+    /// gaps alone are recomputed from the runs).
     fn visit(&mut self, enode: u64, min: u64, max: u64, depth: u32) -> VResult<Option<NullRuns>> {
         let me = node_ref(enode, min, max, depth);
         self.visited.insert(enode_id(enode));
@@ -575,13 +657,24 @@ impl Validator<'_> {
             self.validate_gaps(enode, me)?;
         }
 
+        if ty.is_leaf() && !self.alloc {
+            // Only the gaps of an allocation tree are recomputed from the
+            // NULL runs.
+            self.leaves.push(Leaf {
+                enode,
+                node: me,
+                end,
+            });
+            return Ok(None);
+        }
+        let n = view(self.a, enode);
         if ty.is_leaf() {
             let mut runs = NullRuns::EMPTY;
             let mut start = min;
             for i in 0..=end {
-                let stop = self.safe_pivot(enode, i, max);
+                let stop = n.safe_pivot(i, max);
                 let len = u128::from(stop.wrapping_sub(start)) + 1;
-                runs = runs.then(NullRuns::slot(self.a.slot(enode, i) == 0, len));
+                runs = runs.then(NullRuns::slot(n.slot(i) == 0, len));
                 start = stop.wrapping_add(1);
             }
             self.leaves.push(Leaf {
@@ -595,8 +688,8 @@ impl Validator<'_> {
         let mut runs = Some(NullRuns::EMPTY);
         let mut start = min;
         for i in 0..=end {
-            let stop = self.safe_pivot(enode, i, max);
-            let child = self.a.slot(enode, i);
+            let stop = n.safe_pivot(i, max);
+            let child = n.slot(i);
             let wanted = self.around.as_ref().map_or(true, |r| {
                 r.iter().any(|&(lo, hi)| lo <= stop && start <= hi)
             });
@@ -609,7 +702,7 @@ impl Validator<'_> {
                 self.gap_checks.push(GapCheck {
                     node: me,
                     slot: i,
-                    gap: self.a.gap(enode, i),
+                    gap: n.gap(i),
                     runs: c.best,
                 });
             }
@@ -688,11 +781,7 @@ impl Validator<'_> {
     /// `mas_safe_pivot()`: pivot `i`, or the node's max past the pivot array.
     #[inline]
     fn safe_pivot(&self, enode: u64, i: usize, max: u64) -> u64 {
-        if i >= enode_type(enode).pivots() {
-            max
-        } else {
-            self.a.pivot(enode, i)
-        }
+        view(self.a, enode).safe_pivot(i, max)
     }
 }
 

@@ -507,17 +507,7 @@ fn gap_recompute_is_checked_after_the_null_rules() {
         .find(|&i| t.arena.slot(leaf, i) != 0 && t.arena.slot(leaf, i + 1) == 0)
         .unwrap();
     t.arena.set_slot(leaf, i, 0);
-    let mut v = Validator {
-        t: &t,
-        a: &t.arena,
-        height: t.height(),
-        alloc: true,
-        internal: NodeType::Arange64,
-        visited: crate::node::IdSet::for_arena(&t.arena),
-        leaves: Vec::new(),
-        gap_checks: Vec::new(),
-        around: None,
-    };
+    let mut v = Validator::new(&t, None);
     v.visit(safe_root(t.root), 0, u64::MAX, 1).unwrap();
     assert_eq!(
         v.check_nulls().unwrap_err().invariant,
