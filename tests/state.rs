@@ -166,18 +166,38 @@ fn a_failed_search_leaves_the_state_in_error() {
 }
 
 /// A search may not resume from a state that stands on no node: the
-/// cursor is paused after a tree write (and none after a walk of an empty
-/// tree).
+/// cursor is paused after a tree write, and overflowed after a step past
+/// its limit.
 #[test]
 fn a_search_from_a_paused_state_is_a_caller_error() {
     let (_, stop) = run_all(&format!("{THREE}cur_empty_area 0x0 max 0x4\n"));
     let (step, why) = stop.expect("a caller error");
     assert_eq!(step, 3);
     assert!(why.contains("Pause status"), "{why}");
-    let (_, stop) = run_all("config alloc\nwalk 0x5\ncur_empty_area_rev 0x0 max 0x4\n");
+    let (_, stop) = run_all(&format!(
+        "{THREE}walk 0x55\nmas_next 0x58\ncur_empty_area_rev 0x0 max 0x4\n"
+    ));
     let (step, why) = stop.expect("a caller error");
-    assert_eq!(step, 1);
-    assert!(why.contains("None status"), "{why}");
+    assert_eq!(step, 5);
+    assert!(why.contains("Overflow status"), "{why}");
+}
+
+/// On a tree without nodes the state `mas_start()` left (none, or root
+/// for a root pointer) sits at offset `MAPLE_NODE_SLOTS`, and a search
+/// from it answers from `mas_sparse_area()`, which the fixed builds make
+/// ask the tree whether index 0 is taken: a walk past a root pointer's
+/// index 0 leaves the state none, and Linux 6.12 to 7.1 then hand out index
+/// 0 over the entry (docs/findings/resumed-gap-search.md).
+#[test]
+fn a_search_from_a_state_beside_a_root_pointer_skips_index_0() {
+    let (steps, stop) = run_all(
+        "config alloc\nstore 0x0 0x0 v1\nwalk 0x5\ncur_empty_area 0x0 max 0x1\n\
+         walk 0x0\ncur_empty_area_rev 0x0 0x3 0x2\nset 0x0\nwalk 0x0\n",
+    );
+    assert_eq!(stop, None);
+    let n = expect(&steps, 2, &range(1, 1), true);
+    expect(&steps, 4, &range(2, 3), true);
+    assert_eq!(n, exact_engines());
 }
 
 /// A write at a state whose range is inverted is the caller's error:

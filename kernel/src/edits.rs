@@ -273,8 +273,11 @@ pub const EDITS: &[Edit] = &[
                 sizes a NULL slot that starts above the window from the window's end, \
                 which wraps, and mas_empty_area() returns a range above max; \
                 mas_rev_awalk() steps its unsigned char offset below 0 and reads pivots \
-                past the node. Stop at a slot above the window, and go on to the previous \
-                node from offset 0, as in docs/findings/resumed-gap-search.patch",
+                past the node; mas_sparse_area() takes a state in none status (one that \
+                walked past a root pointer's index 0 is) for an empty tree and hands out \
+                index 0 over the entry. Stop at a slot above the window, go on to the \
+                previous node from offset 0, and ask the tree whether index 0 is taken, as \
+                in docs/findings/resumed-gap-search.patch",
         changes: &[
             (
                 "\t\tif (mas->index > pivot)\n\t\t\tgoto next_slot;\n\n",
@@ -283,6 +286,10 @@ pub const EDITS: &[Edit] = &[
             (
                 "\twhile (mas->last < min)\n\t\tmin = mas_safe_min(mas, pivots, --offset);\n",
                 "\twhile (mas->last < min) {\n\t\tif (!offset)\n\t\t\tgoto ascend;\n\t\tmin = mas_safe_min(mas, pivots, --offset);\n\t}\n",
+            ),
+            (
+                "\tif (!unlikely(mas_is_none(mas)) && min == 0) {\n",
+                "\tif (mas_root(mas) && min == 0) {\n",
             ),
         ],
     },

@@ -506,7 +506,13 @@ pub(crate) fn prealloc_plans(
         let ins = e.inspect()?;
         e.prealloc_rule()?;
         let mut plan = None;
-        ins.with_nodes(&mut |t| plan = Some(t.plan_store(first, last, entry)));
+        // A tree an earlier op corrupted can make the planning walk panic
+        // as the op itself would; the op, which runs next, is where that
+        // is caught and reported (as a crash), so no plan is made here.
+        let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ins.with_nodes(&mut |t| plan = Some(t.plan_store(first, last, entry)))
+        }));
+        walked.ok()?;
         Some((plan?, ins.failed_allocs()))
     }));
 }

@@ -296,7 +296,10 @@ impl TreeEngine for KernelEngine {
             return Outcome::Unsupported;
         }
         let (index, last) = self.cur_range;
-        if let Err(m) = self.cur.check(op, self.cur_status, index, last) {
+        // xa_is_node(): an internal entry above the reserved values.
+        let root = self.tree.root();
+        let nodes = root & 3 == 2 && root > 4096;
+        if let Err(m) = self.cur.check(op, self.cur_status, index, last, nodes) {
             return Outcome::CallerError(m);
         }
         let outcome = self.apply_op(op);

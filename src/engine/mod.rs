@@ -186,14 +186,20 @@ pub fn leaves_state_alone(op: &TreeOp) -> bool {
 /// of memory. Its callers reset such a state (`mas_reset()`, `mas_set()`,
 /// a walk) before using it again; an op that resumes from it instead
 /// ([`TreeOp::resumes_cursor`]) is a caller error, as is a gap search
-/// resumed from a state that stands on no node (status none, root, pause,
-/// overflow or underflow: the kernel would step back in a NULL node), and
+/// resumed from a state that stands on no node (status pause, overflow or
+/// underflow, or none or root on a tree that has nodes: the kernel would
+/// step back in a NULL node), and
 /// a write at a state whose range is inverted (`mas_set_range()` with
 /// `first > last`), which `mas_store_gfp()` does not check.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct CursorBook {
     /// What left the cursor in error status, if something did.
     failed: Option<&'static str>,
+    /// A failed gap search left the state's range where the search stopped
+    /// (the window, or less where it gave up first, which follows the node
+    /// layout); `mas_reset()` keeps it, only setting it again (or a search
+    /// from start status) gives it a meaning.
+    range_unknown: bool,
 }
 
 impl CursorBook {
@@ -205,6 +211,7 @@ impl CursorBook {
         status: Status,
         index: u64,
         last: u64,
+        nodes: bool,
     ) -> Result<(), String> {
         if matches!(op, TreeOp::CurStore { .. }) && index > last {
             return Err(format!(
@@ -224,7 +231,19 @@ impl CursorBook {
             op,
             TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. }
         );
-        if search && !matches!(status, Status::Start | Status::Active) {
+        if self.range_unknown && op.resumes_cursor() && !(search && status == Status::Start) {
+            return Err(format!(
+                "{} on the cursor after a failed gap search: its range is where the search \
+                 stopped, which follows the node layout; set it (mas_set, mas_set_range, a \
+                 walk) first",
+                op.kind()
+            ));
+        }
+        // On a tree without nodes mas_start() leaves none or root status
+        // at offset MAPLE_NODE_SLOTS, from which the search answers from
+        // mas_sparse_area(); with nodes, such a state has no node.
+        let sparse = !nodes && matches!(status, Status::None | Status::Root);
+        if search && !sparse && !matches!(status, Status::Start | Status::Active) {
             return Err(format!(
                 "{} on a cursor in {status:?} status: mas_empty_area() starts a search from \
                  start status and resumes one only from an active state (the others stand on \
@@ -241,7 +260,18 @@ impl CursorBook {
             (
                 TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. },
                 Outcome::Range(Err(e)),
-            ) if *e != Errno::EINVAL => self.failed = Some("a failed gap search"),
+            ) if *e != Errno::EINVAL => {
+                self.failed = Some("a failed gap search");
+                self.range_unknown = true;
+            }
+            (
+                TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. },
+                Outcome::Range(Ok(_)),
+            ) => self.range_unknown = false,
+            (TreeOp::Walk { .. } | TreeOp::Set { .. } | TreeOp::SetRange { .. }, _) => {
+                self.failed = None;
+                self.range_unknown = false;
+            }
             (TreeOp::CurStore { .. }, Outcome::Status(Err(Errno::ENOMEM))) => {
                 self.failed = Some("a store that ran out of memory")
             }
@@ -252,22 +282,15 @@ impl CursorBook {
                     ..
                 },
             ) => self.failed = Some("an erase that ran out of memory"),
-            (
-                TreeOp::Walk { .. }
-                | TreeOp::Set { .. }
-                | TreeOp::SetRange { .. }
-                | TreeOp::Reset
-                | TreeOp::Pause
-                | TreeOp::CurErase,
-                _,
-            ) => self.failed = None,
+            (TreeOp::Reset | TreeOp::Pause | TreeOp::CurErase, _) => self.failed = None,
             _ => {}
         }
     }
 
-    /// Whether a failure left the cursor in error status.
+    /// Whether a failure left the cursor in error status, or its range
+    /// unknown.
     pub(crate) fn failed(&self) -> bool {
-        self.failed.is_some()
+        self.failed.is_some() || self.range_unknown
     }
 }
 

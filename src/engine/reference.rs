@@ -129,7 +129,11 @@ impl TreeEngine for OracleEngine {
             return Outcome::Unsupported;
         }
         let c = &self.cursor;
-        if let Err(m) = self.cur.check(op, status_of(c.status), c.index, c.last) {
+        let nodes = self.tree.root_kind() == oracle::RootKind::Node;
+        if let Err(m) = self
+            .cur
+            .check(op, status_of(c.status), c.index, c.last, nodes)
+        {
             return Outcome::CallerError(m);
         }
         if is_cursor_search(op)

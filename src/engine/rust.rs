@@ -210,10 +210,13 @@ impl TreeEngine for RustEngine {
         if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.is_empty()) {
             return Outcome::CallerError(m);
         }
-        if let Err(m) = self
-            .cur
-            .check(op, self.mas.status(), self.mas.index(), self.mas.last())
-        {
+        if let Err(m) = self.cur.check(
+            op,
+            self.mas.status(),
+            self.mas.index(),
+            self.mas.last(),
+            self.tree.tree_height() > 0,
+        ) {
             return Outcome::CallerError(m);
         }
         if op.writes_at_cursor() {

@@ -272,8 +272,9 @@ impl TreeOp {
         matches!(self, TreeOp::CurStore { .. } | TreeOp::CurErase)
     }
 
-    /// Whether the op works on the cursor as the previous ops left it,
-    /// rather than setting it first (`walk` and `set` do that).
+    /// Whether the op works on the cursor as the previous ops left it (its
+    /// node, or its range: `mas_erase()` walks to its `index`), rather than
+    /// setting it first (`walk` and `set` do that).
     pub fn resumes_cursor(&self) -> bool {
         matches!(
             self,
@@ -284,6 +285,7 @@ impl TreeOp {
                 | TreeOp::CurEmptyArea { .. }
                 | TreeOp::CurEmptyAreaRev { .. }
                 | TreeOp::CurStore { .. }
+                | TreeOp::CurErase
         )
     }
 

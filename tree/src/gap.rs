@@ -249,13 +249,23 @@ fn mas_awalk(t: &MapleTree, mas: &mut Mas, size: u64) {
 
 /// `mas_sparse_area()`: the answer for an empty or single-entry tree.
 fn mas_sparse_area(
+    t: &MapleTree,
     mas: &mut Mas,
     mut min: u64,
     max: u64,
     size: u64,
     fwd: bool,
 ) -> Result<(), Errno> {
-    if !mas.is_none() && min == 0 {
+    // Linux 6.12 takes a state in none status for an empty tree; a search
+    // resumed from one that walked past a root pointer's index 0 is none
+    // too, and then hands out index 0 over the entry. Fixed: ask the tree
+    // (docs/findings/resumed-gap-search.md).
+    let occupied = if t.fixes.resumed_search_window {
+        t.root != 0
+    } else {
+        !mas.is_none()
+    };
+    if occupied && min == 0 {
         min += 1;
         // Mutant sparse-area-recheck (Apr 2023, "maple_tree: fix allocation
         // in mas_sparse_area()", Peng Zhang): before the fix the raised
@@ -319,7 +329,7 @@ pub(crate) fn mas_empty_area(
     }
     if mas.is_none() || mas.is_ptr() {
         t.paths.bump(Path::SparseArea);
-        return mas_sparse_area(mas, min, max, size, true);
+        return mas_sparse_area(t, mas, min, max, size, true);
     }
     mas.index = min;
     mas.last = max;
@@ -371,7 +381,7 @@ pub(crate) fn mas_empty_area_rev(
     }
     if mas.is_none() || mas.is_ptr() {
         t.paths.bump(Path::SparseArea);
-        return mas_sparse_area(mas, min, max, size, false);
+        return mas_sparse_area(t, mas, min, max, size, false);
     } else if mas.offset >= 2 {
         mas.offset -= 2;
     } else {

@@ -53,8 +53,9 @@ impl Cursor {
     /// The state is not moved; [`searched`](Self::searched) moves it to
     /// the answer the engines gave.
     ///
-    /// Only start and active states are answered (the kernel has no node
-    /// to resume from in any other status); for those the result is empty.
+    /// Only start and active states are answered, and none or root ones
+    /// on a tree without nodes (the kernel has no node to resume from in
+    /// any other case); for the others the result is empty.
     pub fn empty_area_answers(
         &self,
         tree: &TreeOracle,
@@ -66,13 +67,20 @@ impl Cursor {
         if min > max || size == 0 || max - min < size - 1 {
             return vec![Err(Errno::EINVAL)];
         }
+        let whole = || {
+            if rev {
+                tree.empty_area_rev(min, max, size)
+            } else {
+                tree.empty_area(min, max, size)
+            }
+        };
         match self.status {
-            Status::Start => {
-                return vec![if rev {
-                    tree.empty_area_rev(min, max, size)
-                } else {
-                    tree.empty_area(min, max, size)
-                }]
+            Status::Start => return vec![whole()],
+            // mas_start() left the state of a tree without nodes at offset
+            // MAPLE_NODE_SLOTS: the search steps back two slots there and
+            // answers from mas_sparse_area(), as a whole search does.
+            Status::None | Status::Root if tree.root_kind() != RootKind::Node => {
+                return vec![whole()]
             }
             Status::Active if tree.root_kind() == RootKind::Node => {}
             _ => return Vec::new(),
@@ -123,11 +131,26 @@ impl Cursor {
     /// engines' shared rules keep every op that resumes from it away from
     /// until the state is set, reset, walked or paused.
     pub fn searched(&mut self, tree: &TreeOracle, answer: Result<(u64, u64), Errno>) {
-        if let Ok((first, last)) = answer {
-            self.index = first;
-            self.last = last;
-            self.status = Status::Active;
-            self.node = Some(tree.generation());
+        let Ok((first, last)) = answer else {
+            return;
+        };
+        self.index = first;
+        self.last = last;
+        match tree.root_kind() {
+            RootKind::Node => {
+                self.status = Status::Active;
+                self.node = Some(tree.generation());
+            }
+            // mas_sparse_area() answered: the status is what mas_start()
+            // found (from start status), or stays none or root.
+            RootKind::Empty => {
+                self.status = Status::None;
+                self.node = None;
+            }
+            RootKind::Pointer => {
+                self.status = Status::Root;
+                self.node = None;
+            }
         }
     }
 }
