@@ -408,7 +408,7 @@ impl KernelEngine {
                 if first > last {
                     return Outcome::Status(Err(Errno::EINVAL));
                 }
-                self.book.held_at_prealloc = Some(self.tree.held());
+                self.book.calling_preallocate(self.tree.held());
                 let r = self.call(OpCode::Prealloc, first, last, entry(value), 0);
                 let res = errno(r.ret);
                 if res.is_ok() {

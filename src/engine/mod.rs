@@ -326,6 +326,12 @@ impl PreallocBook {
         (release, ready)
     }
 
+    /// The op calls `mas_preallocate()` now, with the engine's maple states
+    /// holding `held` nodes (see [`Inspect::held_at_prealloc`]).
+    pub(crate) fn calling_preallocate(&mut self, held: u64) {
+        self.held_at_prealloc = Some(held);
+    }
+
     /// A preallocation for this store succeeded.
     pub(crate) fn preallocated(&mut self, first: u64, last: u64, value: Option<u64>) {
         self.pending = Some((first, last, value));

@@ -293,7 +293,7 @@ impl RustEngine {
             }
             TreeOp::Prealloc { first, last, value } => {
                 self.wmas.set_range(first, last);
-                self.book.held_at_prealloc = Some(t.node_accounting().2);
+                self.book.calling_preallocate(t.node_accounting().2);
                 let r = self.wmas.preallocate(t, value.map(token_to_entry));
                 if r.is_ok() {
                     self.book.preallocated(first, last, value);
