@@ -87,6 +87,8 @@ fn the_tree_alloc_seeds_reach_the_gap_search_paths() {
     for path in [
         tree::Path::SkipNode,
         tree::Path::RewindNode,
+        tree::Path::EmptyAreaResume,
+        tree::Path::EmptyAreaRevResume,
         tree::Path::SparseArea,
         tree::Path::CyclicWrap,
     ] {
