@@ -112,7 +112,9 @@ fn a_wild_pointer_in_the_c_engine_is_found_replayed_named_and_shrunk() {
     let AnyProgram::Tree(program) = AnyProgram::decode(&std::fs::read(file).unwrap()) else {
         panic!("a tree program")
     };
-    assert!(program.ops.len() >= 1000, "{} ops", program.ops.len());
+    // A generated program, long enough that shrinking it is real work (583
+    // ops with seed 1 since the state phase joined tree_ops' stream).
+    assert!(program.ops.len() >= 100, "{} ops", program.ops.len());
     let op = format_op(&program.ops[step]);
 
     // replay dies of it too, and says where; the trace ends with the op.

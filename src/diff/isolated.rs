@@ -38,7 +38,42 @@ pub fn run_isolated(
     limit: Duration,
 ) -> Result<RunStats, Box<Divergence>> {
     let names = engine_names(program, engines);
-    run_isolated_with(program, limit, &names, &mut |p| super::run_any(p, engines))
+    let r = run_isolated_with(program, limit, &names, &mut |p| super::run_any(p, engines));
+    match (r, program) {
+        (Err(d), AnyProgram::Tree(p)) if d.check == Check::Signal && d.step > 0 => {
+            Err(earliest_signal(d, p, engines, limit, &names))
+        }
+        (r, _) => r,
+    }
+}
+
+/// A fatal signal at step `d.step` of a tree program may have come from a
+/// corruption an earlier op made, which the checks that run every
+/// [`super::CHECK_EVERY`] ops (validation, the structural check, the full
+/// contents) would have met first had they run after every op; a pass of
+/// them may also be what dies. The program is run again to that step, in a
+/// child, with every check after every op: a divergence it finds at or
+/// before the step is the report (so the shrinker and the reproducer name
+/// the op that did it), else the signal stands.
+fn earliest_signal(
+    d: Box<Divergence>,
+    p: &crate::ops::Program,
+    engines: &EngineSet,
+    limit: Duration,
+    names: &[String],
+) -> Box<Divergence> {
+    let upto = AnyProgram::Tree(crate::ops::Program {
+        config: p.config,
+        ops: p.ops[..=d.step.min(p.ops.len() - 1)].to_vec(),
+    });
+    let again = run_isolated_with(&upto, limit, names, &mut |q| match q {
+        AnyProgram::Tree(t) => super::run_checked_every(t, engines, 1),
+        other => super::run_any(other, engines),
+    });
+    match again {
+        Err(e) if e.step <= d.step && e.check != Check::Hang => e,
+        _ => d,
+    }
 }
 
 /// The names of the engines `program` runs on, in executor order.

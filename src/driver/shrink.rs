@@ -140,6 +140,8 @@ pub fn infer_target(path: &Path, program: &AnyProgram) -> Target {
                 op,
                 TreeOp::EmptyArea { .. }
                     | TreeOp::EmptyAreaRev { .. }
+                    | TreeOp::CurEmptyArea { .. }
+                    | TreeOp::CurEmptyAreaRev { .. }
                     | TreeOp::AllocRange { .. }
                     | TreeOp::AllocRRange { .. }
                     | TreeOp::AllocCyclic { .. }
