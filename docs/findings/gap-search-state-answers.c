@@ -60,6 +60,26 @@ static void report_fwd(void)
 	mtree_destroy(&mt);
 }
 
+/* A state a walk left in none status beside a root pointer. */
+static void report_sparse(void)
+{
+	DEFINE_MTREE(mt);
+	MA_STATE(mas, &mt, 0, 0);
+	int ret;
+
+	mt_init_flags(&mt, MT_FLAGS_ALLOC_RANGE);
+	mtree_store_range(&mt, 0, 0, xa_mk_value(1), GFP_KERNEL);
+	rcu_read_lock();
+	mas_set(&mas, 5);
+	mas_walk(&mas);
+	printf("sparse: walk [%#lx, %#lx] none %d\n", mas.index, mas.last, mas_is_none(&mas));
+	ret = mas_empty_area(&mas, 0, ULONG_MAX, 1);
+	printf("sparse: empty_area(0, max, 1) ret %d [%#lx, %#lx] (expected [0x1, 0x1]); load(0) %p\n",
+	       ret, mas.index, mas.last, mtree_load(&mt, 0));
+	rcu_read_unlock();
+	mtree_destroy(&mt);
+}
+
 /* The harness's program, op for op. */
 static void report_rev(void)
 {
@@ -98,6 +118,7 @@ int main(void)
 	maple_tree_init();
 	report_prev();
 	report_fwd();
+	report_sparse();
 	report_rev();
 	rcu_barrier();
 	return 0;
