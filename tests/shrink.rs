@@ -445,6 +445,8 @@ fn c_snippets_compile_and_run_on_the_kernel() {
          store 0x5000 0x5fff v4\nload 0x1800\nerase 0x5800\nfind 0x0 max\nwalk 0x1000\n\
          mas_next max\nmas_find max\nmas_prev 0x0\nmas_find_rev 0x0\npause\nset 0x0\n\
          mas_find 0x2fff\nempty_area 0x0 max 0x2000\nempty_area_rev 0x0 0xffff 0x100\n\
+         walk 0x1000\ncur_empty_area 0x0 max 0x10\ncur_store v10\nset_range 0xa000 0xafff\n\
+         cur_store v11\nwalk 0xa000\ncur_erase\nreset\ncur_empty_area_rev 0x0 max 0x10\n\
          alloc_range 0x100 0x0 max v5\nalloc_rrange 0x100 0x0 0xffffff v6\n\
          alloc_cyclic 0xfffffffffffffffe max 0xfffffffffffffffe v5\n\
          alloc_cyclic 0xfffffffffffffffe max max v6\nalloc_cyclic 0x6000 0x6001 0x0 v7\n\
@@ -493,6 +495,11 @@ fn c_snippets_compile_and_run_on_the_kernel() {
         "mtree_insert_range(mt, 0x3800UL, 0x3900UL, xa_mk_value(3), GFP_KERNEL) != -EEXIST",
         "mtree_store_range(mt, 0x10UL, 0x5UL, xa_mk_value(1), GFP_KERNEL) != -EINVAL",
         "entry = mas_find(&mas, 0x2fffUL);",
+        "ret = mas_empty_area(&mas, 0x0UL, ULONG_MAX, 0x10UL);",
+        "mas_store_gfp(&mas, xa_mk_value(10), GFP_KERNEL)",
+        "mas_set_range(&mas, 0xa000UL, 0xafffUL);",
+        "entry = mas_erase(&mas);",
+        "mas_reset(&mas);",
         "mas_preallocate(&wr, xa_mk_value(7), GFP_KERNEL) != 0",
         "store_prealloc with no preallocation pending",
         "`fail_allocs from 0x1` is the harness's fault schedule",

@@ -199,30 +199,42 @@ impl EngineSet {
     }
 
     /// Fresh engines for a program with `config`, the oracle first; each
-    /// further oracle (of another kernel-version profile) heads the group
-    /// of kernels compared with it (see `diff::run_with`).
+    /// further oracle heads the group of kernels compared with it (see
+    /// `diff::run_with`).
+    ///
+    /// The kernels of the port's generation (6.12) run in the first group,
+    /// beside the port: they build the same nodes, which the structural
+    /// check compares word by word. Each other generation runs in a group
+    /// of its own, against its own oracle of its version's profile (6.1's
+    /// API answers differently; 6.18 and 7.1 split their leaves elsewhere,
+    /// so a search resumed from the program's maple state may rightly
+    /// answer otherwise there, and the cursor then stands elsewhere: one
+    /// oracle could follow only one of them).
     pub fn build(&self, config: TreeConfig) -> Vec<Box<dyn TreeEngine>> {
         let mut v: Vec<Box<dyn TreeEngine>> = vec![Box::new(OracleEngine::new(config))];
         if self.rust {
             v.push(Box::new(RustEngine::new(config)));
         }
-        // The kernels of the oracle's profile (6.12 and later) run in the
-        // first group; a kernel whose API answers differently (6.1) runs in
-        // a group of its own profile, against an oracle of that profile.
         let default = maplefuzz_reference::TreeProfile::Linux6_12;
-        let profile = |k: &KernelChoice| super::reference::profile_of_tree(k.tree);
-        for k in self.kernels.iter().filter(|k| profile(k) == default) {
+        let group = |k: &KernelChoice| {
+            (
+                super::reference::profile_of_tree(k.tree),
+                k.info().generation,
+            )
+        };
+        let first = (default, super::PORT_GENERATION);
+        for k in self.kernels.iter().filter(|k| group(k) == first) {
             v.push(Box::new(KernelEngine::new(&k.info(), config)));
         }
         let mut others = Vec::new();
-        for p in self.kernels.iter().map(profile) {
-            if p != default && !others.contains(&p) {
-                others.push(p);
+        for g in self.kernels.iter().map(group) {
+            if g != first && !others.contains(&g) {
+                others.push(g);
             }
         }
-        for p in others {
-            v.push(Box::new(OracleEngine::with_profile(config, p)));
-            for k in self.kernels.iter().filter(|k| profile(k) == p) {
+        for g in others {
+            v.push(Box::new(OracleEngine::with_profile(config, g.0)));
+            for k in self.kernels.iter().filter(|k| group(k) == g) {
                 v.push(Box::new(KernelEngine::new(&k.info(), config)));
             }
         }
