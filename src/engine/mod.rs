@@ -195,10 +195,10 @@ pub fn leaves_state_alone(op: &TreeOp) -> bool {
 pub(crate) struct CursorBook {
     /// What left the cursor in error status, if something did.
     failed: Option<&'static str>,
-    /// A failed gap search left the state's range where the search stopped
-    /// (the window, or less where it gave up first, which follows the node
-    /// layout); `mas_reset()` keeps it, only setting it again (or a search
-    /// from start status) gives it a meaning.
+    /// A failed gap search or write left the state's range where that op
+    /// gave up (for a search, the window or less, which follows the node
+    /// layout); `mas_reset()` and `mas_pause()` keep it, only setting it
+    /// again (or a search from start status) gives it a meaning.
     range_unknown: bool,
 }
 
@@ -233,9 +233,8 @@ impl CursorBook {
         );
         if self.range_unknown && op.resumes_cursor() && !(search && status == Status::Start) {
             return Err(format!(
-                "{} on the cursor after a failed gap search: its range is where the search \
-                 stopped, which follows the node layout; set it (mas_set, mas_set_range, a \
-                 walk) first",
+                "{} on the cursor after a failed gap search or write: its range is where \
+                 that op gave up; set it (mas_set, mas_set_range, a walk) first",
                 op.kind()
             ));
         }
@@ -272,8 +271,12 @@ impl CursorBook {
                 self.failed = None;
                 self.range_unknown = false;
             }
+            // Out of memory, the state's range is where the write gave up
+            // too (the retries reset it, the kernel's and the port's at
+            // different points of the unwinding).
             (TreeOp::CurStore { .. }, Outcome::Status(Err(Errno::ENOMEM))) => {
-                self.failed = Some("a store that ran out of memory")
+                self.failed = Some("a store that ran out of memory");
+                self.range_unknown = true;
             }
             (
                 TreeOp::CurErase,
@@ -281,7 +284,10 @@ impl CursorBook {
                     status: Status::Error,
                     ..
                 },
-            ) => self.failed = Some("an erase that ran out of memory"),
+            ) => {
+                self.failed = Some("an erase that ran out of memory");
+                self.range_unknown = true;
+            }
             (TreeOp::Reset | TreeOp::Pause | TreeOp::CurErase, _) => self.failed = None,
             _ => {}
         }
