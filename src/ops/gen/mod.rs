@@ -86,40 +86,19 @@ impl Profile {
         Profile::TreeFaults,
     ];
 
-    /// The op kinds ([`TreeOp::kind`]) this profile generates.
-    pub fn op_kinds(self) -> &'static [&'static str] {
-        match self {
+    /// The op kinds ([`TreeOp::kind`]) this profile generates, in binary
+    /// opcode order for `tree_ops`.
+    pub fn op_kinds(self) -> Vec<&'static str> {
+        let kinds: &[&'static str] = match self {
             // Everything but fault schedules, bulk loads and cyclic
             // allocation.
-            Profile::TreeOps => &[
-                "store",
-                "insert",
-                "erase",
-                "load",
-                "find",
-                "walk",
-                "mas_find",
-                "mas_find_rev",
-                "mas_next",
-                "mas_prev",
-                "pause",
-                "set",
-                "destroy",
-                "empty_area",
-                "empty_area_rev",
-                "alloc_range",
-                "alloc_rrange",
-                "prealloc",
-                "store_prealloc",
-                "mas_store",
-                "mas_destroy",
-                "reset",
-                "set_range",
-                "cur_empty_area",
-                "cur_empty_area_rev",
-                "cur_store",
-                "cur_erase",
-            ],
+            Profile::TreeOps => {
+                return TreeOp::KINDS
+                    .iter()
+                    .copied()
+                    .filter(|k| !matches!(*k, "fail_allocs" | "expected_entries" | "alloc_cyclic"))
+                    .collect()
+            }
             Profile::TreeAlloc => &[
                 "store",
                 "insert",
@@ -190,7 +169,8 @@ impl Profile {
                 "cur_store",
                 "cur_erase",
             ],
-        }
+        };
+        kinds.to_vec()
     }
 }
 
