@@ -286,12 +286,7 @@ impl TreeEngine for KernelEngine {
         if let Err(m) = self.bulk.check(op, self.rcu, || self.tree.root() == 0) {
             return Outcome::CallerError(m);
         }
-        let new_state_op = op.writes_at_cursor()
-            || matches!(
-                op,
-                TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. }
-            );
-        if new_state_op && self.generation == "6.1" {
+        if op.uses_cursor_state() && self.generation == "6.1" {
             // As the 6.1 oracle: not modelled (see reference/src/cursor).
             return Outcome::Unsupported;
         }

@@ -227,10 +227,7 @@ impl CursorBook {
                 op.kind()
             ));
         }
-        let search = matches!(
-            op,
-            TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. }
-        );
+        let search = op.searches_at_cursor();
         if self.range_unknown && op.resumes_cursor() && !(search && status == Status::Start) {
             return Err(format!(
                 "{} on the cursor after a failed gap search or write: its range is where \

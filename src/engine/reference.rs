@@ -122,7 +122,7 @@ impl TreeEngine for OracleEngine {
         self.cursor.also = None;
         self.before_search = None;
         let linux_6_1 = self.tree.profile() == oracle::TreeProfile::Linux6_1;
-        if linux_6_1 && (op.writes_at_cursor() || is_cursor_search(op)) {
+        if linux_6_1 && op.uses_cursor_state() {
             // Not modelled: 6.1's maple states stand on node pointers
             // whose statuses after a write or a resumed search the 6.1
             // profile does not follow (see reference/src/cursor).
@@ -136,7 +136,7 @@ impl TreeEngine for OracleEngine {
         {
             return Outcome::CallerError(m);
         }
-        if is_cursor_search(op)
+        if op.searches_at_cursor()
             && self.cursor.status == oracle::Status::Active
             && !self.cursor_positioned()
         {
@@ -188,14 +188,6 @@ impl TreeEngine for OracleEngine {
             .map(|(a, b, e)| (a, b, entry_to_token(e)))
             .collect()
     }
-}
-
-/// A gap search on the cursor as it stands.
-fn is_cursor_search(op: &TreeOp) -> bool {
-    matches!(
-        op,
-        TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. }
-    )
 }
 
 impl OracleEngine {

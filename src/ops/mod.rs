@@ -272,6 +272,21 @@ impl TreeOp {
         matches!(self, TreeOp::CurStore { .. } | TreeOp::CurErase)
     }
 
+    /// Whether the op is a gap search on the cursor as it stands.
+    pub fn searches_at_cursor(&self) -> bool {
+        matches!(
+            self,
+            TreeOp::CurEmptyArea { .. } | TreeOp::CurEmptyAreaRev { .. }
+        )
+    }
+
+    /// Whether the op searches or writes through the cursor: the ops whose
+    /// answers depend on where the kernel leaves a maple state (not
+    /// modelled for Linux 6.1, whose groups answer them `Unsupported`).
+    pub fn uses_cursor_state(&self) -> bool {
+        self.searches_at_cursor() || self.writes_at_cursor()
+    }
+
     /// Whether the op works on the cursor as the previous ops left it (its
     /// node, or its range: `mas_erase()` walks to its `index`), rather than
     /// setting it first (`walk` and `set` do that).

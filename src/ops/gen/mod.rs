@@ -118,12 +118,6 @@ impl Profile {
                 "mas_find_rev",
                 "pause",
                 "set",
-                "reset",
-                "set_range",
-                "cur_empty_area",
-                "cur_empty_area_rev",
-                "cur_store",
-                "cur_erase",
             ],
             Profile::TreePrealloc => &[
                 "store",
@@ -162,15 +156,15 @@ impl Profile {
                 "mas_prev",
                 "pause",
                 "set",
-                "reset",
-                "set_range",
-                "cur_empty_area",
-                "cur_empty_area_rev",
-                "cur_store",
-                "cur_erase",
             ],
         };
-        kinds.to_vec()
+        // Every profile but tree_prealloc also searches and writes on the
+        // cursor (the last six kinds).
+        let state = match self {
+            Profile::TreePrealloc => &[][..],
+            _ => &TreeOp::KINDS[24..],
+        };
+        [kinds, state].concat()
     }
 }
 
