@@ -293,13 +293,12 @@ pub(crate) fn mas_push_node(t: &mut MapleTree, used: NodeId) {
     }
 }
 
-/// `mas_free()`: in RCU mode a replaced node is freed (after a grace period,
-/// which this single-threaded port need not wait for); otherwise it goes
-/// back to the pool for reuse.
+/// `mas_free()`: in RCU mode a replaced node is freed after a grace period
+/// ([`super::rcu`]); otherwise it goes back to the pool for reuse.
 pub(crate) fn mas_free(t: &mut MapleTree, enode: u64) {
     let id = super::node::enode_id(enode);
     if t.in_rcu() {
-        t.arena.free(id);
+        super::rcu::ma_free_rcu(t, enode);
     } else {
         mas_push_node(t, id);
     }

@@ -32,6 +32,7 @@
 mod alloc;
 mod bignode;
 pub mod bulk;
+mod cow;
 mod destroy;
 mod dump;
 mod dup;
@@ -41,14 +42,16 @@ mod iter;
 pub mod mutants;
 pub mod node;
 mod prealloc;
+mod rcu;
 mod rebalance;
 mod state;
 pub mod typed;
 mod validate;
 mod write;
 
+pub use cow::RcuImage;
 pub use import::{structure_diff, NodeSource};
-pub use node::{FaultSchedule, NodeCounters, NodeType};
+pub use node::{FaultSchedule, NodeCounters, NodeType, Store};
 pub use state::Status;
 pub use typed::{Erased, MapleMap};
 pub use validate::{Invariant, NodeRef, ValidationError};
@@ -346,6 +349,15 @@ pub struct Fixes {
     /// reads pivots past the node. Fixed: nothing fits from there / on to
     /// the previous node.
     pub resumed_search_window: bool,
+    /// The RCU-mode destroy (`mt_destroy_walk(free = false)` then
+    /// `mt_free_walk()` after the grace period): the free walk takes the
+    /// metadata in slot 15 of a `maple_range_64` node with 15 children for
+    /// a 16th child (a wild pointer), and the destroy walk's final
+    /// `mt_clear_meta()` writes over the 16th child of a full start node
+    /// (a node freed twice, the child leaked). Fixed: the free walk is
+    /// bounded by the children the destroy walk counted, and the clear is
+    /// dropped.
+    pub rcu_free_walk: bool,
 }
 
 impl Fixes {
@@ -357,6 +369,7 @@ impl Fixes {
             whole_space_gap: true,
             prev_after_gap_search: true,
             resumed_search_window: true,
+            rcu_free_walk: true,
         }
     }
 }
@@ -379,6 +392,8 @@ pub struct MapleTree {
     /// A store that runs once, at the next `mas_nomem()` that is about to
     /// refill a writer's nodes (see [`MapleTree::set_nomem_writer`]).
     pub(crate) nomem_writer: Option<(u64, u64, u64)>,
+    /// RCU callbacks waiting for a grace period ([`MapleTree::rcu_barrier`]).
+    pub(crate) rcu: rcu::RcuQueue,
 }
 
 /// Returns `EINVAL` for entries the normal API must not store.
@@ -440,8 +455,42 @@ impl MapleTree {
         self.arena.live()
     }
 
+    /// `rcu_assign_pointer(ma_root, value)`.
+    pub(crate) fn set_root(&mut self, value: u64) {
+        self.root = value;
+        self.arena.journal_root(value);
+    }
+
+    /// Keeps (or stops keeping) a journal of every store the tree's writers
+    /// make, in order: the words of nodes and the root pointer (see
+    /// [`take_store_journal`](Self::take_store_journal)). For checking what
+    /// a reader walking beside the writer could see.
+    pub fn keep_store_journal(&mut self, on: bool) {
+        self.arena.keep_journal(on);
+    }
+
+    /// The stores since the last call, in the order the writer made them;
+    /// `None` if no journal is kept.
+    pub fn take_store_journal(&mut self) -> Option<Vec<node::Store>> {
+        self.arena.take_journal()
+    }
+
+    /// `ma_root` as the tree holds it: NULL, an entry, or a tagged root node.
+    pub fn raw_root(&self) -> u64 {
+        self.root
+    }
+
+    /// The 32 words of the allocated node at `addr` (a node address as the
+    /// tree's pointers hold it; the low byte is ignored), or `None` if no
+    /// allocated node is there: a [`NodeSource`] over the tree's own nodes.
+    pub fn raw_node(&self, addr: u64) -> Option<[u64; node::NODE_WORDS]> {
+        let id = node::addr_to_id(addr)?;
+        self.arena.is_allocated(id).then(|| *self.arena.words(id))
+    }
+
     /// Node accounting: `(allocated, reachable from the root, held by maple
-    /// states)`. In a sound tree the first is the sum of the other two.
+    /// states or waiting for an RCU grace period)`. In a sound tree the
+    /// first is the sum of the other two.
     /// The walk tolerates corruption: it follows only slots of internal nodes
     /// that name allocated nodes, and each node once.
     pub fn node_accounting(&self) -> (u64, u64, u64) {
@@ -469,7 +518,11 @@ impl MapleTree {
                 }
             }
         }
-        (self.arena.live(), reachable, self.arena.pooled)
+        (
+            self.arena.live(),
+            reachable,
+            self.arena.pooled + self.rcu_pending_nodes(),
+        )
     }
 
     /// Makes node allocations fail by `s` from now on (fault injection).

@@ -135,6 +135,26 @@ mutants! {
     RebalanceThreshold = "rebalance-threshold",
         "mas_wr_store_type() node-stores a leaf left one below minimum occupancy instead of rebalancing (off-by-one)",
         ["tree_ops", "tree_alloc", "tree_prealloc", "tree_faults"];
+    /// 2023 "disable mas_wr_append() when other readers are possible": an
+    /// append rewrites the leaf's last pivot and its metadata in place,
+    /// under readers of an RCU-mode tree. The store type is chosen as if
+    /// the tree were not in RCU mode.
+    RcuAppend = "rcu-append",
+        "mas_wr_store_type() allows an in-place append in an RCU-mode tree (2023 'disable mas_wr_append() when other readers are possible')",
+        ["tree_ops", "tree_alloc", "tree_prealloc", "tree_faults"];
+    /// 2023 "fix freeing of nodes in rcu mode": a node replaced in an
+    /// RCU-mode tree is freed at once instead of after a grace period,
+    /// while a reader may still be in it.
+    RcuFreeNow = "rcu-free-now",
+        "ma_free_rcu() frees a replaced node at once instead of after the grace period (2023 'fix freeing of nodes in rcu mode')",
+        ["tree_ops", "tree_alloc", "tree_prealloc", "tree_faults"];
+    /// Of the 2023 "be more cautious about dead nodes" family: the RCU
+    /// destroy walk frees a subtree's leaves after the grace period but
+    /// never marks them dead, so a reader already in a leaf cannot tell
+    /// that it left the tree.
+    RcuDeadLeaves = "rcu-dead-leaves",
+        "mte_dead_leaves() leaves the leaves of a dead subtree unmarked in RCU mode (2023 dead-node marking)",
+        ["tree_ops", "tree_alloc", "tree_prealloc", "tree_faults"];
     /// `mas_wr_append()` writes the new pivots and slots but leaves the
     /// node's metadata end at the old end (the metadata-end family of the
     /// pre-merge fuzzer findings).

@@ -365,6 +365,47 @@ pub struct NodeArena {
     /// what an operation touched.
     written: IdSet,
     written_ids: Vec<NodeId>,
+    /// The word stores in order, while a journal is kept
+    /// ([`crate::MapleTree::keep_store_journal`]).
+    pub(crate) journal: Option<Box<StoreJournal>>,
+}
+
+/// One store a writer made: a word of a node, or the tree's root pointer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    /// Word `word` of the node at address `addr` became `value`.
+    Word { addr: u64, word: usize, value: u64 },
+    /// `ma_root` became `value`.
+    Root(u64),
+}
+
+/// The stores since the journal was last taken. Each `words_mut()` borrow
+/// of a node is diffed against the node's words when the next store
+/// begins, so single-word stores (all the in-place writes) come out in
+/// program order, and a block copy into a node as its changed words.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StoreJournal {
+    pub(crate) stores: Vec<Store>,
+    /// The node borrowed last, and its words before.
+    open: Option<(NodeId, [u64; NODE_WORDS])>,
+}
+
+impl StoreJournal {
+    /// Records what changed in the node borrowed last.
+    fn settle(&mut self, words: &[[u64; NODE_WORDS]]) {
+        if let Some((id, old)) = self.open.take() {
+            let now = &words[id as usize];
+            for k in 0..NODE_WORDS {
+                if now[k] != old[k] {
+                    self.stores.push(Store::Word {
+                        addr: node_addr(id),
+                        word: k,
+                        value: now[k],
+                    });
+                }
+            }
+        }
+    }
 }
 
 impl NodeArena {
@@ -449,6 +490,9 @@ impl NodeArena {
             "maple tree: double free of node {:#x}",
             node_addr(id)
         );
+        if let Some(j) = self.journal.as_mut() {
+            j.settle(&self.words);
+        }
         self.in_use[i] = false;
         self.words[i] = [POISON_WORD; NODE_WORDS];
         self.free_ids.push(id);
@@ -474,7 +518,31 @@ impl NodeArena {
         let i = id as usize;
         debug_assert!(self.in_use[i], "maple tree: use after free of node {id}");
         self.mark_written(id);
+        if let Some(j) = self.journal.as_mut() {
+            j.settle(&self.words);
+            j.open = Some((id, self.words[i]));
+        }
         &mut self.words[i]
+    }
+
+    /// Starts (or stops) keeping a journal of stores.
+    pub(crate) fn keep_journal(&mut self, on: bool) {
+        self.journal = on.then(Box::default);
+    }
+
+    /// Records a store to the root pointer in the journal, if one is kept.
+    pub(crate) fn journal_root(&mut self, value: u64) {
+        if let Some(j) = self.journal.as_mut() {
+            j.settle(&self.words);
+            j.stores.push(Store::Root(value));
+        }
+    }
+
+    /// The stores since the last call, if a journal is kept.
+    pub(crate) fn take_journal(&mut self) -> Option<Vec<Store>> {
+        let j = self.journal.as_mut()?;
+        j.settle(&self.words);
+        Some(std::mem::take(&mut j.stores))
     }
 
     #[inline]

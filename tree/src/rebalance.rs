@@ -8,7 +8,6 @@ use super::bignode::{
     mab_calc_split, mab_mas_cp, mab_no_null_split, mab_set_b_end, mab_shift_right, mas_mab_cp,
     mas_store_b_node, BigNode,
 };
-use super::destroy::mt_destroy_walk;
 use super::node::{enode_addr, enode_type, mk_root, NodeType, TREE_PARENT};
 use super::state::{
     mas_ascend, mas_data_end, mas_descend, mas_next_sibling, mas_prev_sibling, mtree_range_walk,
@@ -51,7 +50,7 @@ impl Mast {
 fn mas_put_in_tree(t: &mut MapleTree, mas: &Mas, old: u64) {
     if t.arena.is_root(mas.node) {
         t.arena.set_parent_word(mas.node, TREE_PARENT);
-        t.root = mk_root(mas.node);
+        t.set_root(mk_root(mas.node));
         t.set_height(mas.depth);
     } else {
         let offset = t.arena.parent_slot(mas.node);
@@ -109,7 +108,7 @@ fn mas_topiary_node(t: &mut MapleTree, tmp: &Mas, in_rcu: bool) {
     }
     t.arena.set_dead(tmp.node);
     if in_rcu {
-        t.arena.free(super::node::enode_id(tmp.node));
+        super::rcu::ma_free_rcu(t, tmp.node);
     } else {
         mas_push_node(t, super::node::enode_id(tmp.node));
     }
@@ -204,9 +203,10 @@ fn mas_topiary_replace(t: &mut MapleTree, mas: &Mas, old_enode: u64) {
     for old in tmp {
         mas_topiary_node(t, &old, in_rcu);
     }
-    // mas_mat_destroy()
+    // mas_mat_destroy(): in RCU mode each dead subtree is freed after the
+    // grace period (the same two walks as mte_destroy_walk()).
     for s in subtrees {
-        mt_destroy_walk(t, s);
+        super::destroy::mte_destroy_walk(t, s);
     }
 }
 

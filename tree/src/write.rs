@@ -216,7 +216,7 @@ fn mas_root_expand(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> usize {
     mas.depth = 1;
     t.set_height(1);
     t.arena.set_meta(node, 0, slot);
-    t.root = mk_root(node);
+    t.set_root(mk_root(node));
     slot
 }
 
@@ -224,12 +224,12 @@ fn mas_root_expand(t: &mut MapleTree, mas: &mut Mas, entry: u64) -> usize {
 fn mas_store_root(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
     if entry == 0 {
         if mas.index == 0 {
-            t.root = 0;
+            t.set_root(0);
         }
     } else if mas.last != 0 || mas.index != 0 || entry & 3 == 2 {
         mas_root_expand(t, mas, entry);
     } else {
-        t.root = entry;
+        t.set_root(entry);
         mas.status = Status::Start;
     }
 }
@@ -240,7 +240,7 @@ pub(crate) fn mas_new_root(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
     if entry == 0 && mas.index == 0 && mas.last == u64::MAX {
         mas.depth = 0;
         t.set_height(0);
-        t.root = 0;
+        t.set_root(0);
         mas.status = Status::Start;
     } else {
         let node = mas_new_node(t, NodeType::Leaf64);
@@ -251,7 +251,7 @@ pub(crate) fn mas_new_root(t: &mut MapleTree, mas: &mut Mas, entry: u64) {
         t.arena.set_pivot(node, 0, mas.last);
         mas.depth = 1;
         t.set_height(1);
-        t.root = mk_root(node);
+        t.set_root(mk_root(node));
     }
     if xa_is_node(root) {
         super::destroy::mte_destroy_walk(t, super::node::safe_root(root));
@@ -478,7 +478,9 @@ pub(crate) fn mas_wr_store_type(t: &MapleTree, mas: &mut Mas, wr: &mut WrState) 
         mas.store_type = StoreType::SplitStore;
         return;
     }
-    if !t.in_rcu() && mas.offset == mas.end {
+    // Mutant rcu-append: the 2023 fix's RCU test left out.
+    let rcu = t.in_rcu() && !active(Mutant::RcuAppend);
+    if !rcu && mas.offset == mas.end {
         mas.store_type = StoreType::Append;
         return;
     }
