@@ -41,7 +41,10 @@ const SEED: u64 = 13;
 /// `prealloc-first-store` on `tree_ops` 3 to 18, `slot-store-gap` on
 /// `tree_alloc` 1 to 15, `spanning-store-dup` on `tree_alloc` 1 to 14), each
 /// still detected in under a second; `tree_prealloc` and `vma_ops`, whose
-/// streams did not change, measured the same.
+/// streams did not change, measured the same. The `rcu-*` rows were
+/// measured on 2026-12-07 (`--engines oracle,rust`) when the copy-on-write
+/// check of RCU-mode trees joined the executor; every other row measured
+/// the same as before.
 const MEASURED: &[(&str, &str, u64)] = &[
     ("stale-node-store", "tree_ops", 4),
     ("stale-node-store", "tree_alloc", 1),
@@ -80,6 +83,18 @@ const MEASURED: &[(&str, &str, u64)] = &[
     ("rebalance-threshold", "tree_alloc", 1),
     ("rebalance-threshold", "tree_prealloc", 3),
     ("rebalance-threshold", "tree_faults", 3),
+    ("rcu-append", "tree_ops", 1),
+    ("rcu-append", "tree_alloc", 3),
+    ("rcu-append", "tree_prealloc", 1),
+    ("rcu-append", "tree_faults", 1),
+    ("rcu-free-now", "tree_ops", 1),
+    ("rcu-free-now", "tree_alloc", 3),
+    ("rcu-free-now", "tree_prealloc", 1),
+    ("rcu-free-now", "tree_faults", 1),
+    ("rcu-dead-leaves", "tree_ops", 1),
+    ("rcu-dead-leaves", "tree_alloc", 11),
+    ("rcu-dead-leaves", "tree_prealloc", 4),
+    ("rcu-dead-leaves", "tree_faults", 4),
     ("append-meta", "tree_ops", 3),
     ("append-meta", "tree_alloc", 1),
     ("append-meta", "tree_prealloc", 3),

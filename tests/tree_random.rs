@@ -75,6 +75,9 @@ fn run(seed: u64, flags: u32, steps: usize, span: u64) {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     let keys = Keys { span };
     let mut t = MapleTree::with_flags(flags);
+    // The fixed port: the exact one has 6.12's RCU destroy bugs (finding 4
+    // frees the wrong node when a destroyed root has 16 children).
+    t.set_fixes(maplefuzz::tree::Fixes::all());
     let mut o = TreeOracle::new();
     let mut ms = MaState::new(0, 0);
     let mut c = Cursor::new(0, 0);

@@ -27,6 +27,7 @@ struct mfk_tree {
 	struct ma_state saved;  /* the cursor before the last write through it */
 	struct ma_state wmas;   /* the writer (preallocations) */
 	int crashed;
+	int hold_rcu;           /* RCU callbacks wait for MFK_RCU_BARRIER */
 	struct mfk_arena arena;
 	struct mfk_report rep;
 	struct mfk_rcu rcu;
@@ -159,6 +160,7 @@ enum mfk_op {
 	MFK_MAS_DESTROY, MFK_DESTROY, MFK_VALIDATE, MFK_EXPECTED_ENTRIES,
 	MFK_ALLOC_CYCLIC, MFK_RESET, MFK_SET_RANGE, MFK_CUR_EMPTY_AREA,
 	MFK_CUR_EMPTY_AREA_REV, MFK_CUR_STORE, MFK_CUR_ERASE, MFK_CUR_RESTORE,
+	MFK_RCU_HOLD, MFK_RCU_BARRIER,
 };
 
 struct mfk_result {
@@ -211,6 +213,13 @@ static void mfk_free_orphans(struct mfk_tree *t)
 	if (!keep)
 		abort();
 	mfk_mark_tree(t, keep);
+	/* Nodes waiting for a grace period are freed by their callbacks. */
+	for (size_t i = 0; i < t->rcu.len; i++) {
+		long n = mfk_node_no(container_of(t->rcu.q[i].head, struct maple_node, rcu));
+
+		if (n >= 0)
+			keep[n] = 1;
+	}
 	for (size_t n = 0; n < total; n++)
 		if (*mfk_state(n) == 1 && !keep[n] &&
 		    mfk_a.epoch[n / MFK_CHUNK][n % MFK_CHUNK] == mfk_a.op)
@@ -405,6 +414,15 @@ cursor:
 		res->index = t->mas.index;
 		res->last = t->mas.last;
 		break;
+	case MFK_RCU_HOLD:
+		/* a != 0: RCU callbacks queue until MFK_RCU_BARRIER (a grace
+		 * period the Rust side ends when it has looked at the tree as
+		 * readers see it); 0: they run at the end of every op. */
+		t->hold_rcu = a != 0;
+		break;
+	case MFK_RCU_BARRIER:
+		/* The callbacks run below, under this op's BUG handling. */
+		break;
 	case MFK_CUR_RESTORE:
 		/* The cursor back where the last write through it found it
 		 * (valid while the tree is unchanged since). */
@@ -419,7 +437,8 @@ out:
 	res->status = mfk_gen_status(&t->mas);
 	res->cur_index = t->mas.index;
 	res->cur_last = t->mas.last;
-	mfk_rcu_flush();
+	if (!t->hold_rcu || op == MFK_RCU_BARRIER)
+		mfk_rcu_flush();
 	mfk_bug_jmp = NULL;
 	mfk_a.refill_jmp = NULL;
 	mfk_a.in_refill = 0;
@@ -491,7 +510,7 @@ struct mfk_vtable {
 
 __attribute__((visibility("default")))
 const struct mfk_vtable mfk_vtable = {
-	.abi = 5,
+	.abi = 6,
 	.new_tree = mfk_new,
 	.free_handle = mfk_free_handle,
 	.apply = mfk_apply,

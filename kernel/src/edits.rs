@@ -330,6 +330,30 @@ pub const EDITS: &[Edit] = &[
             "\tcase wr_split_store:\n\t\tret = delta * 2 + 2;",
         )],
     },
+    // The 2023 RCU bug in each generation's own words: an append rewrites
+    // the leaf's last pivot and its metadata in place, under readers.
+    Edit {
+        name: "plant-rcu-append",
+        planted: true,
+        generation: &["6.1"],
+        about: "Linux 6.1: mas_wr_append() runs in RCU mode too (before 2023's 'disable \
+                mas_wr_append() when other readers are possible')",
+        changes: &[(
+            "\tif (mt_in_rcu(mas->tree))\n\t\treturn false;\n\n\tif ((mas->index != wr_mas->r_min)",
+            "\tif ((mas->index != wr_mas->r_min)",
+        )],
+    },
+    Edit {
+        name: "plant-rcu-append",
+        planted: true,
+        generation: &["6.12", "6.18", "7.1"],
+        about: "mas_wr_store_type() chooses wr_append in RCU mode too (before 2023's \
+                'disable mas_wr_append() when other readers are possible')",
+        changes: &[(
+            "if (!mt_in_rcu(mas->tree) && (mas->offset == mas->end))",
+            "if ((mas->offset == mas->end))",
+        )],
+    },
     Edit {
         name: "plant-erase-spin",
         planted: true,
@@ -386,6 +410,13 @@ pub const VARIANTS: &[VariantDef] = &[
                 only by the check of each preallocation's size",
         fixed: true,
         plant: Some("plant-prealloc-overask"),
+    },
+    VariantDef {
+        name: "rcu-append",
+        about: "fixed, plus an append in place in RCU mode (the 2023 RCU bug, planted in \
+                each generation's own code): caught by the copy-on-write check",
+        fixed: true,
+        plant: Some("plant-rcu-append"),
     },
     VariantDef {
         name: "erase-spin",

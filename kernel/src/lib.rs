@@ -250,6 +250,11 @@ pub enum OpCode {
     CurErase,
     /// Cursor: back to where the last `CurStore`/`CurErase` found it.
     CurRestore,
+    /// `a != 0`: RCU callbacks (the frees of replaced nodes) wait for
+    /// [`OpCode::RcuBarrier`] instead of running at the end of each op.
+    RcuHold,
+    /// A grace period ends: every queued RCU callback runs.
+    RcuBarrier,
 }
 
 /// `-ENOSYS`: the answer of an op the kernel tree has no function for.
@@ -336,7 +341,7 @@ impl KernelTree {
     /// A fresh tree with `flags` (`mt_init_flags`) of the given variant.
     pub fn new(variant: &VariantInfo, flags: u32) -> KernelTree {
         let vt = variant.vtable;
-        assert_eq!(vt.abi, 5, "kernel engine ABI mismatch");
+        assert_eq!(vt.abi, 6, "kernel engine ABI mismatch");
         // SAFETY: new_tree returns a fresh handle or NULL.
         let h = unsafe { (vt.new_tree)(flags) };
         KernelTree {

@@ -297,6 +297,112 @@ fn erase_failed(got: &Outcome, alone: &Outcome) -> bool {
     }
 }
 
+/// Whether `op` may change an RCU-mode tree's nodes (a write, or the end
+/// of a bulk load).
+pub(crate) fn changes_tree(op: &TreeOp) -> bool {
+    op.is_write() || matches!(op, TreeOp::MasDestroy)
+}
+
+/// The nodes readers could reach now, for every engine that shows its
+/// nodes raw and has no image yet (its image from the last write stands
+/// otherwise: nothing changes the tree between writes).
+pub(crate) fn rcu_capture(
+    engines: &[Box<dyn TreeEngine>],
+    images: &mut [Option<crate::tree::RcuImage>],
+) {
+    for (e, img) in engines.iter().zip(images.iter_mut()) {
+        if img.is_none() {
+            *img = rcu_image(&**e);
+        }
+    }
+}
+
+/// The image of an engine whose tree is in RCU mode now (a 6.1 tree leaves
+/// it at a destroy, which clears every flag).
+fn rcu_image(e: &dyn TreeEngine) -> Option<crate::tree::RcuImage> {
+    let ins = e.inspect()?;
+    let root = ins.raw_root()?;
+    if !ins.rcu_mode() {
+        return None;
+    }
+    let src = |a: u64| ins.raw_node(a);
+    Some(crate::tree::RcuImage::capture(root, &src))
+}
+
+/// **rcu**, after a write to an RCU-mode tree and before the grace period
+/// ends, for each engine that shows its nodes raw (the port, the kernel):
+/// every node readers could reach before the write is still allocated;
+/// one that left the tree is marked dead; one still in it changed only by
+/// the in-place writes the kernel allows under readers (an exact fit, a
+/// two-slot slot store, one child pointer swapped for its replacement,
+/// gaps, a parent pointer: [`crate::tree::RcuImage::check_write`]). This
+/// is what the 2023 RCU fixes were about: an append in place, nodes freed
+/// without a grace period, dead nodes readers could not recognise.
+///
+/// For an engine that journals its stores (the port), readers beside the
+/// write are checked too: after each store a reader could observe, a
+/// lookup of each index the write changed (and those beside them) finds
+/// the value before the write or after it
+/// ([`crate::tree::RcuImage::check_readers`]), so an in-place write in the
+/// wrong order is caught even when its end state is allowed.
+pub(crate) fn copy_on_write(
+    engines: &mut [Box<dyn TreeEngine>],
+    at: &At<'_>,
+    images: &mut [Option<crate::tree::RcuImage>],
+) -> Result<(), Box<Divergence>> {
+    for i in 0..engines.len() {
+        let journal = engines[i].take_store_journal();
+        let Some(before) = images[i].take() else {
+            continue;
+        };
+        let e = &engines[i];
+        let ins = e.inspect().expect("an engine with an image has nodes");
+        let Some(root) = ins.raw_root() else {
+            continue;
+        };
+        let src = |a: u64| ins.raw_node(a);
+        let after = crate::tree::RcuImage::capture(root, &src);
+        let mut verdict = before.check_write(&after, &src);
+        if let (Ok(()), Some(stores)) = (&verdict, &journal) {
+            verdict = before
+                .check_readers(stores, &after, &src)
+                .map_err(|why| format!("a reader beside the write: {why}"));
+        }
+        if let Err(why) = verdict {
+            return Err(at.diverge(engines, Check::Rcu, e_name(engines, i), why));
+        }
+        // The next write's image, if the tree is still in RCU mode.
+        images[i] = ins.rcu_mode().then_some(after);
+    }
+    Ok(())
+}
+
+/// Ends the RCU grace period of every engine: the nodes replaced by the op
+/// are freed now. A bad free or a wild pointer in a callback (the RCU
+/// destroy walk of findings 4 and 7) is a crash of that engine.
+pub(crate) fn grace_period(
+    engines: &mut [Box<dyn TreeEngine>],
+    at: &At<'_>,
+) -> Result<(), Box<Divergence>> {
+    for i in 0..engines.len() {
+        maplefuzz_kernel::isolate::set_position(at.step, at.base + i);
+        // A journal of an op that changed nothing is not looked at.
+        let _ = engines[i].take_store_journal();
+        let r =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| engines[i].grace_period()));
+        if let Err(p) = r {
+            maplefuzz_kernel::isolate::set_position(at.step, maplefuzz_kernel::isolate::NO_ENGINE);
+            let detail = format!(
+                "the RCU callbacks after the op panicked: {}",
+                super::panic_message(&*p)
+            );
+            return Err(at.diverge(engines, Check::Crash, e_name(engines, i), detail));
+        }
+    }
+    maplefuzz_kernel::isolate::set_position(at.step, maplefuzz_kernel::isolate::NO_ENGINE);
+    Ok(())
+}
+
 /// **contents**: every engine holds the reference's entries (a lost,
 /// duplicated or misplaced range: the spanning-store duplicate of 2024, a
 /// VMA that appears twice). After a store, insert or erase the entries

@@ -69,6 +69,12 @@ pub enum Check {
     /// The execution ran past its time limit (seen from a parent:
     /// [`isolated`]).
     Hang,
+    /// A write to an RCU-mode tree broke the copy-on-write contract
+    /// readers rely on ([`crate::tree::RcuImage::check_write`]): a node
+    /// readers could reach changed in a way the kernel does not allow
+    /// under them, left the tree without being marked dead, or was freed
+    /// before a grace period.
+    Rcu,
 }
 
 impl Check {
@@ -87,11 +93,12 @@ impl Check {
             Check::Traffic => "traffic",
             Check::Signal => "signal",
             Check::Hang => "hang",
+            Check::Rcu => "rcu",
         }
     }
 
     /// Every check, for parsing names back.
-    pub const ALL: [Check; 12] = [
+    pub const ALL: [Check; 13] = [
         Check::Result,
         Check::Contents,
         Check::Accounting,
@@ -104,6 +111,7 @@ impl Check {
         Check::Traffic,
         Check::Signal,
         Check::Hang,
+        Check::Rcu,
     ];
 
     /// The check of a [`Check::name`].
@@ -189,6 +197,7 @@ impl Divergence {
             Check::Prealloc => "prealloc",
             Check::Atomicity => "atomicity",
             Check::Structure | Check::Traffic => "layout",
+            Check::Rcu => "rcu",
         };
         let path = if self.store_types.is_empty() {
             self.op.family().to_string()
@@ -493,6 +502,10 @@ fn run_steps(
     let groups = reference_groups(engines);
     // Buffers of every step, kept from one step to the next.
     let mut traffic_before: Vec<Option<(u64, u64)>> = Vec::new();
+    // RCU-mode trees: each engine's nodes as readers could find them, from
+    // before the op (the copy-on-write check), kept from step to step.
+    let mut rcu_images: Vec<Option<crate::tree::RcuImage>> = Vec::new();
+    rcu_images.resize_with(engines.len(), || None);
     let mut plans = Vec::new();
     let mut applied = Vec::with_capacity(groups.len());
     'steps: for (step, op) in program.ops.iter().enumerate() {
@@ -512,6 +525,10 @@ fn run_steps(
         }
         if let TreeOp::FailAllocs { schedule } = op {
             faults_active = *schedule != crate::tree::FaultSchedule::Never;
+        }
+        let rcu_write = program.config.rcu && checks::changes_tree(op);
+        if rcu_write {
+            checks::rcu_capture(engines, &mut rcu_images);
         }
         observe(Event::Begin { step });
         applied.clear();
@@ -570,6 +587,12 @@ fn run_steps(
                 stats.unsupported += 1;
             }
             checks::prealloc_request(group, &at, &plans[g.clone()], &ok)?;
+            if program.config.rcu {
+                if rcu_write {
+                    checks::copy_on_write(group, &at, &mut rcu_images[g.clone()])?;
+                }
+                checks::grace_period(group, &at)?;
+            }
             // A write through the cursor leaves it where the write does;
             // any other write pauses it, as a kernel caller must before
             // reusing a state across a write made elsewhere.

@@ -96,7 +96,7 @@ impl KernelEngine {
     /// A fresh kernel tree of `variant` (see [`variants`]) with `config`.
     pub fn new(variant: &VariantInfo, config: TreeConfig) -> KernelEngine {
         let default = maplefuzz_kernel::default_tree() == Some(variant.tree);
-        KernelEngine {
+        let mut e = KernelEngine {
             tree: KernelTree::new(variant, config.flags()),
             name: if default { "kernel" } else { variant.engine },
             generation: variant.generation,
@@ -109,7 +109,13 @@ impl KernelEngine {
             alloc_tree: config.alloc,
             rcu: config.rcu,
             image: RefCell::new(None),
+        };
+        if config.rcu {
+            // Replaced nodes wait for grace_period(): the executor looks at
+            // the tree as readers see it first.
+            e.call(OpCode::RcuHold, 1, 0, 0, 0);
         }
+        e
     }
 
     /// The variant this engine runs.
@@ -312,6 +318,12 @@ impl TreeEngine for KernelEngine {
 
     fn inspect(&self) -> Option<&dyn Inspect> {
         Some(self)
+    }
+
+    fn grace_period(&mut self) {
+        // Whether or not the tree is still in RCU mode (a 6.1 destroy
+        // clears it after queueing the free walk).
+        self.call(OpCode::RcuBarrier, 0, 0, 0, 0);
     }
 }
 
@@ -551,6 +563,18 @@ impl Inspect for KernelEngine {
     fn with_nodes(&self, f: &mut dyn FnMut(&MapleTree)) -> bool {
         f(&self.image());
         true
+    }
+
+    fn raw_root(&self) -> Option<u64> {
+        Some(self.tree.root())
+    }
+
+    fn raw_node(&self, addr: u64) -> Option<[u64; 32]> {
+        self.tree.read_node(addr & !0xFF)
+    }
+
+    fn rcu_mode(&self) -> bool {
+        self.tree.flags() & MT_FLAGS_USE_RCU != 0
     }
 }
 

@@ -411,6 +411,24 @@ pub trait Inspect {
         let _ = f;
         false
     }
+    /// `ma_root` as the engine's tree holds it, for engines whose nodes
+    /// can be read raw ([`raw_node`](Self::raw_node)): the copy-on-write
+    /// check of RCU-mode trees. `None` for the others.
+    fn raw_root(&self) -> Option<u64> {
+        None
+    }
+    /// Whether the engine's tree is in RCU mode now
+    /// (`MT_FLAGS_USE_RCU`).
+    fn rcu_mode(&self) -> bool {
+        false
+    }
+    /// The 32 words of the allocated node at `addr`, `None` if no
+    /// allocated node is there (a node waiting for an RCU grace period is
+    /// still allocated).
+    fn raw_node(&self, addr: u64) -> Option<[u64; 32]> {
+        let _ = addr;
+        None
+    }
 }
 
 /// An implementation of the maple tree's operations.
@@ -474,6 +492,18 @@ pub trait TreeEngine {
     /// A copy of the engine as it stands, for engines cheap to copy (the
     /// oracle): the executor keeps the state before an op that may fail.
     fn snapshot(&self) -> Option<Box<dyn TreeEngine>> {
+        None
+    }
+    /// Ends an RCU grace period: frees the nodes an RCU-mode tree replaced
+    /// since the last one. Engines of RCU-mode trees hold those frees until
+    /// the executor calls this, after it has checked the copy-on-write
+    /// contract; a kernel BUG or a bad free in a callback panics, as in
+    /// [`apply`](Self::apply).
+    fn grace_period(&mut self) {}
+    /// The stores the engine's writer made since the last call, in order,
+    /// for engines that keep such a journal (the port, on RCU-mode trees):
+    /// the reader check of the copy-on-write check.
+    fn take_store_journal(&mut self) -> Option<Vec<crate::tree::Store>> {
         None
     }
 }

@@ -26,24 +26,21 @@ impl RustEngine {
     /// A fresh tree with `config`, with the fixes for the Linux 6.12 bugs
     /// this project found applied, so that campaigns look for new bugs.
     pub fn new(config: TreeConfig) -> RustEngine {
-        let mut tree = MapleTree::with_flags(config.flags());
-        tree.set_fixes(Fixes::all());
-        RustEngine {
-            tree,
-            mas: MaState::new(0, 0),
-            wmas: MaState::new(0, 0),
-            book: PreallocBook::default(),
-            bulk: BulkBook::default(),
-            cur: CursorBook::default(),
-            cur_before: None,
-            rcu: config.rcu,
-        }
+        let mut e = RustEngine::exact(config);
+        e.tree.set_fixes(Fixes::all());
+        e
     }
 
     /// A fresh tree behaving exactly as Linux 6.12, known bugs included.
     pub fn exact(config: TreeConfig) -> RustEngine {
+        let mut tree = MapleTree::with_flags(config.flags());
+        // Replaced nodes wait for grace_period(): the executor looks at the
+        // tree as readers see it first.
+        tree.hold_grace_periods(config.rcu);
+        // And every store is journaled: the reader check replays them.
+        tree.keep_store_journal(config.rcu);
         RustEngine {
-            tree: MapleTree::with_flags(config.flags()),
+            tree,
             mas: MaState::new(0, 0),
             wmas: MaState::new(0, 0),
             book: PreallocBook::default(),
@@ -240,6 +237,14 @@ impl TreeEngine for RustEngine {
 
     fn inspect(&self) -> Option<&dyn Inspect> {
         Some(self)
+    }
+
+    fn grace_period(&mut self) {
+        self.tree.rcu_barrier();
+    }
+
+    fn take_store_journal(&mut self) -> Option<Vec<crate::tree::Store>> {
+        self.tree.take_store_journal()
     }
 }
 
@@ -465,6 +470,18 @@ impl Inspect for RustEngine {
     fn node_traffic(&self) -> Option<(u64, u64)> {
         let c = self.tree.node_counters();
         Some((c.allocated, c.freed))
+    }
+
+    fn raw_root(&self) -> Option<u64> {
+        Some(self.tree.raw_root())
+    }
+
+    fn raw_node(&self, addr: u64) -> Option<[u64; 32]> {
+        self.tree.raw_node(addr)
+    }
+
+    fn rcu_mode(&self) -> bool {
+        self.tree.attrs() & crate::tree::MT_FLAGS_USE_RCU != 0
     }
 
     fn with_nodes(&self, f: &mut dyn FnMut(&MapleTree)) -> bool {
