@@ -526,8 +526,7 @@ fn run_steps(
         if let TreeOp::FailAllocs { schedule } = op {
             faults_active = *schedule != crate::tree::FaultSchedule::Never;
         }
-        let rcu_write = program.config.rcu && checks::changes_tree(op);
-        if rcu_write {
+        if program.config.rcu {
             checks::rcu_capture(engines, &mut rcu_images);
         }
         observe(Event::Begin { step });
@@ -588,9 +587,7 @@ fn run_steps(
             }
             checks::prealloc_request(group, &at, &plans[g.clone()], &ok)?;
             if program.config.rcu {
-                if rcu_write {
-                    checks::copy_on_write(group, &at, &mut rcu_images[g.clone()])?;
-                }
+                checks::copy_on_write(group, &at, &mut rcu_images[g.clone()])?;
                 checks::grace_period(group, &at)?;
             }
             // A write through the cursor leaves it where the write does;

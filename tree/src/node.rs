@@ -377,6 +377,8 @@ pub enum Store {
     Word { addr: u64, word: usize, value: u64 },
     /// `ma_root` became `value`.
     Root(u64),
+    /// The node at address `addr` was freed.
+    Freed(u64),
 }
 
 /// The stores since the journal was last taken. Each `words_mut()` borrow
@@ -492,6 +494,7 @@ impl NodeArena {
         );
         if let Some(j) = self.journal.as_mut() {
             j.settle(&self.words);
+            j.stores.push(Store::Freed(node_addr(id)));
         }
         self.in_use[i] = false;
         self.words[i] = [POISON_WORD; NODE_WORDS];
