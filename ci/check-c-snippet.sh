@@ -28,6 +28,18 @@ if [ -z "$fn" ]; then
     echo "check-c-snippet: no check_maplefuzz_* function in $snippet" >&2
     exit 1
 fi
+# The kernel's own driver includes the maple tree through its shim where
+# the tree has one (6.12 on: tools/testing/shared/maple-shim.c, which 7.1's
+# RCU callback lives in), and newer trees need their arch headers.
+if [ -f "$src/tools/testing/shared/maple-shim.c" ]; then
+    tree_c='"../shared/maple-shim.c"'
+else
+    tree_c='"maple_tree.c"'
+fi
+arch_inc=
+if [ -d "$src/tools/arch/x86/include" ]; then
+    arch_inc=-I../../arch/x86/include
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cat > "$work/run.c" <<C
@@ -40,7 +52,7 @@ cat > "$work/run.c" <<C
 #define module_init(x)
 #define module_exit(x)
 #define dump_stack()	assert(0)
-#include "maple_tree.c"
+#include $tree_c
 #include "$snippet"
 
 int main(void)
@@ -59,7 +71,8 @@ C
 (
     cd "$rt"
     # The harness's own flags (tools/testing/shared/shared.mk).
-    cc -I../shared -I. -I../../include -I../../../lib -g -Og -Wall -Werror=implicit-function-declaration \
+    # shellcheck disable=SC2086
+    cc -I../shared -I. -I../../include $arch_inc -I../../../lib -g -Og -Wall -Werror=implicit-function-declaration \
         -D_LGPL_SOURCE -fsanitize=address -fsanitize=undefined \
         -c -o "$work/run.o" "$work/run.c"
     # shellcheck disable=SC2086

@@ -293,6 +293,30 @@ pub const EDITS: &[Edit] = &[
             ),
         ],
     },
+    Edit {
+        name: "fix-rcu-search-emptied-tree",
+        planted: false,
+        generation: &["6.12", "6.18", "7.1"],
+        about: "an RCU reader's search (mas_find, mas_next, mas_prev, mt_find) that finds \
+                its node dead walks again from the root; when a write has emptied the tree \
+                the walk leaves no node, and mas_next_slot()/mas_prev_slot() read the dead \
+                mark of a NULL node. End the search there, and keep mas_find() from \
+                turning that state active again (docs/findings/rcu-find-emptied-tree.md)",
+        changes: &[
+            (
+                "\tunsigned long save_point = mas->index;\n\nretry:\n\tnode = mas_mn(mas);",
+                "\tunsigned long save_point = mas->index;\n\nretry:\n\tif (unlikely(!mas_is_active(mas)))\n\t\treturn NULL;\n\tnode = mas_mn(mas);",
+            ),
+            (
+                "\tunsigned long save_point = mas->last;\n\tvoid *entry;\n\nretry:\n\tnode = mas_mn(mas);",
+                "\tunsigned long save_point = mas->last;\n\tvoid *entry;\n\nretry:\n\tif (unlikely(!mas_is_active(mas)))\n\t\treturn NULL;\n\tnode = mas_mn(mas);",
+            ),
+            (
+                "\t/* Ignore overflow */\n\tmas->status = ma_active;",
+                "\tif (mas_is_overflow(mas))\n\t\tmas->status = ma_active;",
+            ),
+        ],
+    },
     // One planted bug in each generation's own words: a split store's
     // preallocation asks for one node more than the tree's rule. Nothing
     // runs short and the extra node goes back at mas_destroy(), so only the
