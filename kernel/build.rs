@@ -478,6 +478,12 @@ fn link(out: &Path, built: &[Built], sanitize: &[String]) -> Result<(), String> 
         .args(built.iter().flat_map(|b| &b.objects)))?;
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static=maplefuzz_kernel_c");
+    // Readers mode's read-side sections and grace periods: liburcu's memb
+    // flavour (the kernel's tools headers already include <urcu.h>, so
+    // liburcu-dev is needed to build at all).
+    println!("cargo:rustc-link-lib=dylib=urcu-memb");
+    println!("cargo:rustc-link-lib=dylib=urcu-common");
+    println!("cargo:rustc-link-lib=dylib=pthread");
     // The ASan runtime, which the final link does not add itself (rustc
     // links with -nodefaultlibs). UBSan needs none: it traps.
     if sanitize.iter().any(|s| s == "address") {

@@ -65,6 +65,45 @@ enum Command {
         #[arg(long, default_value_t = maplefuzz::diff::CHECK_EVERY as u64, value_parser = clap::value_parser!(u64).range(1..))]
         check_every: u64,
     },
+    /// Run generated programs on an RCU-mode kernel tree while reader
+    /// threads read it with the kernel's lockless API (mtree_load, mt_find,
+    /// mas_walk and mas_find), and check every read against the states the
+    /// tree went through while it ran (docs/kernel-engine.md, "Threaded
+    /// readers"). Exit 1 at the first read no such state explains (its
+    /// program is written to the crash directory first).
+    Readers {
+        /// Time budget in seconds (0: no time limit).
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// Reader threads.
+        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+        threads: u32,
+        /// Campaign seed, decimal or 0x-hex (default: from the clock).
+        #[arg(long, value_parser = parse_u64)]
+        seed: Option<u64>,
+        /// Stop after this many programs.
+        #[arg(long)]
+        max_programs: Option<u64>,
+        /// The kernel tree: `6.12`, `kernel@7.1`, `7.1:exact`... (default:
+        /// the first kernel of --engines, else the build's default tree).
+        #[arg(long)]
+        kernel: Option<String>,
+        /// Where a failing program is written.
+        #[arg(long, default_value = "crashes")]
+        crash_dir: PathBuf,
+        /// The reads the readers make, comma-separated: load (mtree_load),
+        /// find (mt_find), walk (mas_walk), next (mas_find steps after a
+        /// walk). Default: all.
+        #[arg(long, value_delimiter = ',', value_parser = PossibleValuesParser::new(["load", "find", "walk", "next"]))]
+        reads: Vec<String>,
+        /// Test only: the writer frees replaced nodes without waiting for
+        /// a grace period (a planted bug the readers must catch).
+        #[arg(long, hide = true)]
+        plant_no_grace: bool,
+        /// No progress lines.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Run a program once per node allocation with that allocation failing
     /// (and once with it and every later one failing), checking atomicity,
     /// node accounting and validity after every op.
@@ -320,6 +359,63 @@ fn run_mutants_command(
     Ok(i32::from(!dm::all_detected(&rows)))
 }
 
+/// The kernel `maplefuzz readers` runs: `--kernel` (`6.12`, `kernel@7.1`,
+/// `7.1:exact`), else the first kernel of the engine set, else the build's
+/// default tree.
+fn kernel_choice(
+    name: Option<&str>,
+    engines: &maplefuzz::engine::EngineSet,
+) -> Result<maplefuzz::engine::KernelChoice, String> {
+    use maplefuzz::engine::KernelChoice;
+    match name {
+        Some(n) if n.starts_with("kernel") => KernelChoice::parse(n),
+        Some(n) => KernelChoice::parse(&format!("kernel@{n}")),
+        None => match engines.kernels.first() {
+            Some(k) => Ok(*k),
+            None => KernelChoice::parse("kernel"),
+        },
+    }
+}
+
+fn run_readers(opts: &driver::readers::ReadersOptions, quiet: bool) -> Result<i32, DriverError> {
+    // Engine panics are caught and reported as divergences; the default
+    // hook would print each one as well.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = driver::readers::readers(opts, &mut |s| {
+        if !quiet {
+            eprintln!("maplefuzz readers: {s}");
+        }
+    });
+    std::panic::set_hook(hook);
+    let outcome = outcome?;
+    let reads: Vec<&str> = if opts.reads.is_empty() {
+        vec!["all"]
+    } else {
+        opts.reads.iter().map(|r| r.name()).collect()
+    };
+    println!(
+        "maplefuzz readers: kernel@{}:{}, {} reader threads ({} reads), seed {:#x}",
+        opts.kernel.tree,
+        opts.kernel.variant,
+        opts.threads,
+        reads.join(","),
+        outcome.seed
+    );
+    println!("{}", outcome.stats);
+    if let Some(f) = &outcome.failure {
+        match &f.artifact {
+            Ok(a) => println!("program written to {}", a.text.display()),
+            Err(e) => println!("the program could not be written: {e}"),
+        }
+        println!(
+            "program {} (exec seed {:#x}) failed:\n{}",
+            f.index, f.exec_seed, f.report
+        );
+    }
+    Ok(outcome.exit_code())
+}
+
 fn parse_u64(s: &str) -> Result<u64, String> {
     let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(h) => u64::from_str_radix(h, 16),
@@ -408,6 +504,36 @@ fn main() -> ExitCode {
                 driver::fuzz_with_progress(&opts, &mut ProgressLine::new(seconds))
             }
             .map(|o| o.exit_code())
+        }
+        Command::Readers {
+            seconds,
+            threads,
+            seed,
+            max_programs,
+            kernel,
+            crash_dir,
+            reads,
+            plant_no_grace,
+            quiet,
+        } => {
+            let choice = match kernel_choice(kernel.as_deref(), &engines) {
+                Ok(c) => c,
+                Err(e) => return usage_error(&e),
+            };
+            let opts = driver::readers::ReadersOptions {
+                seconds,
+                max_programs,
+                threads,
+                seed,
+                kernel: choice,
+                crash_dir,
+                reads: reads
+                    .iter()
+                    .filter_map(|r| maplefuzz_kernel::ReaderOp::from_name(r))
+                    .collect(),
+                no_grace: plant_no_grace,
+            };
+            run_readers(&opts, quiet)
         }
         Command::Sweep { file, mutant } => {
             if let Err(e) = select_mutant(mutant.as_deref()) {

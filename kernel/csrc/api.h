@@ -21,6 +21,55 @@
  * does not have.
  */
 
+/* ---------------------------------------------------------------------- */
+/* Readers mode: threads that read the tree while the writer runs ops.    */
+
+/* What a reader did (struct mfk_obs.kind). */
+enum mfk_rd_kind {
+	MFK_RD_LOAD = 0,   /* mtree_load(key): value */
+	MFK_RD_FIND = 1,   /* mt_find(&idx = key, ULONG_MAX): value, last */
+	MFK_RD_WALK = 2,   /* mas_set(key); mas_walk(): value, index, last */
+	MFK_RD_NEXT = 3,   /* mas_find(ULONG_MAX) after a walk or a step: the
+			    * search began at key (the last range's end + 1) */
+	MFK_RD_BUG = 4,    /* the kernel BUGged or WARNed in this reader */
+};
+
+/* One reader observation; the op ran inside one read-side section between
+ * two reads of the writer's sequence number. */
+struct mfk_obs {
+	uint32_t kind;
+	uint32_t thread;
+	uint64_t key, value, index, last;
+	uint64_t seq_before, seq_after;
+};
+
+/* The most observations one read-side section makes (a walk and steps). */
+#define MFK_RD_STEPS 4
+
+struct mfk_reader {
+	struct mfk_tree *t;
+	pthread_t th;
+	uint32_t no;
+	uint64_t rng;
+	struct mfk_obs *log;
+	size_t len, cap;
+	uint64_t made, dropped, quiet_skipped;
+	struct mfk_report rep;
+};
+
+struct mfk_readers {
+	int running;
+	int no_grace;             /* test-only: free without a grace period */
+	uint32_t kinds;           /* the reads made: 1 << enum mfk_rd_kind */
+	int stop;                 /* atomic */
+	int ready;                /* atomic: readers registered with liburcu */
+	uint64_t seq;             /* atomic: 2 per op, odd while one runs */
+	uint32_t nthreads;
+	struct mfk_reader *r;
+	uint64_t *keys;
+	size_t nkeys;
+};
+
 struct mfk_tree {
 	struct maple_tree mt;
 	struct ma_state mas;    /* the cursor */
@@ -31,11 +80,25 @@ struct mfk_tree {
 	struct mfk_arena arena;
 	struct mfk_report rep;
 	struct mfk_rcu rcu;
+	struct mfk_readers rd;
 };
 
 static struct mfk_report *mfk_rep_of(struct mfk_tree *t) { return &t->rep; }
 static struct mfk_rcu *mfk_rcu_of(struct mfk_tree *t) { return &t->rcu; }
 static struct mfk_arena *mfk_arena_of(struct mfk_tree *t) { return &t->arena; }
+static int mfk_readers_need_grace(struct mfk_tree *t)
+{
+	return t->rd.running && !t->rd.no_grace;
+}
+static void mfk_readers_stop(struct mfk_tree *t);
+static void mfk_readers_free(struct mfk_tree *t);
+
+/* The op has changed the tree all it will: the sequence number even. */
+static void mfk_readers_op_done(struct mfk_tree *t)
+{
+	if (t->rd.running && (__atomic_load_n(&t->rd.seq, __ATOMIC_SEQ_CST) & 1))
+		__atomic_fetch_add(&t->rd.seq, 1, __ATOMIC_SEQ_CST);
+}
 
 static pthread_once_t mfk_once = PTHREAD_ONCE_INIT;
 
@@ -59,6 +122,8 @@ MFK_API void mfk_free_handle(struct mfk_tree *t)
 {
 	if (!t)
 		return;
+	mfk_readers_stop(t);
+	mfk_readers_free(t);
 #ifdef MFK_GEN_FORGET
 	mfk_cur = t;
 	mfk_gen_forget(&t->wmas);
@@ -231,8 +296,8 @@ static void mfk_free_orphans(struct mfk_tree *t)
  * Runs one op. Returns 0, or the report kind when the kernel hit a BUG
  * (the handle is then marked crashed and refuses further ops).
  */
-MFK_API int mfk_apply(struct mfk_tree *t, int op, uint64_t a, uint64_t b,
-		      uint64_t c, uint64_t d, struct mfk_result *res)
+static int mfk_apply_op(struct mfk_tree *t, int op, uint64_t a, uint64_t b,
+			uint64_t c, uint64_t d, struct mfk_result *res)
 {
 	jmp_buf bug_jmp, refill_jmp;
 	void *entry;
@@ -437,12 +502,35 @@ out:
 	res->status = mfk_gen_status(&t->mas);
 	res->cur_index = t->mas.index;
 	res->cur_last = t->mas.last;
+	/* The tree is as the op leaves it: the sequence number is even
+	 * again before the wait for readers (see mfk_apply). */
+	mfk_readers_op_done(t);
 	if (!t->hold_rcu || op == MFK_RCU_BARRIER)
 		mfk_rcu_flush();
 	mfk_bug_jmp = NULL;
 	mfk_a.refill_jmp = NULL;
 	mfk_a.in_refill = 0;
 	return mfk_rep.kind;
+}
+
+/*
+ * In readers mode the op runs between two steps of the sequence number:
+ * odd while it may change the tree, even again once the tree is as the op
+ * leaves it (mfk_readers_op_done(), before the wait for a grace period and
+ * the callbacks, which change nothing a reader can see; here if a BUG
+ * unwound the op).
+ */
+MFK_API int mfk_apply(struct mfk_tree *t, int op, uint64_t a, uint64_t b,
+		      uint64_t c, uint64_t d, struct mfk_result *res)
+{
+	int ret;
+
+	if (!t->rd.running)
+		return mfk_apply_op(t, op, a, b, c, d, res);
+	__atomic_fetch_add(&t->rd.seq, 1, __ATOMIC_SEQ_CST);
+	ret = mfk_apply_op(t, op, a, b, c, d, res);
+	mfk_readers_op_done(t);
+	return ret;
 }
 
 /*
@@ -487,6 +575,309 @@ MFK_API void mfk_clear_report(struct mfk_tree *t)
 	memset(&t->rep, 0, sizeof(t->rep));
 }
 
+/* ---------------------------------------------------------------------- */
+/* Readers mode.                                                          */
+/*
+ * mfk_readers_start() starts threads that, until mfk_readers_stop(), read
+ * the tree (RCU mode only) with the kernel's lockless read API while the
+ * caller's thread, the only writer, keeps running ops through mfk_apply().
+ * Each read is one read-side section (liburcu memb flavour) between two
+ * reads of the writer's sequence number; the Rust side checks each
+ * observation against the states the tree went through in that window.
+ * Readers never allocate nodes, and each has its own report, so that the
+ * writer's state and its node arena stay the writer's.
+ */
+
+static uint64_t mfk_rd_rand(struct mfk_reader *r)
+{
+	/* xorshift64* */
+	r->rng ^= r->rng >> 12;
+	r->rng ^= r->rng << 25;
+	r->rng ^= r->rng >> 27;
+	return r->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/*
+ * Logs observations; a full log keeps a uniform sample of all made so far
+ * (reservoir sampling), so that a long program's late ops are checked too.
+ */
+static void mfk_rd_log(struct mfk_reader *r, const struct mfk_obs *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t at = r->len;
+
+		r->made++;
+		if (r->len == r->cap) {
+			uint64_t j = mfk_rd_rand(r) % r->made;
+
+			r->dropped++;
+			if (j >= r->cap)
+				continue;
+			at = (size_t)j;
+		} else {
+			r->len++;
+		}
+		r->log[at] = o[i];
+		r->log[at].thread = r->no;
+	}
+}
+
+/* One read-side section's op on `key`: observations into o[], how many. */
+static size_t mfk_rd_op(struct mfk_reader *r, uint64_t key, struct mfk_obs *o)
+{
+	struct mfk_tree *t = r->t;
+	uint32_t kinds = t->rd.kinds & ((1u << MFK_RD_LOAD) | (1u << MFK_RD_FIND) |
+					 (1u << MFK_RD_WALK));
+	unsigned int pick;
+	size_t n = 0;
+
+	/* A random read of those asked for (a walk when only steps are). */
+	if (!kinds)
+		kinds = 1u << MFK_RD_WALK;
+	do
+		pick = (unsigned int)(mfk_rd_rand(r) % 3);
+	while (!(kinds & (1u << pick)));
+	memset(o, 0, MFK_RD_STEPS * sizeof(*o));
+	switch (pick) {
+	case MFK_RD_LOAD: /* mtree_load() takes its own read lock: it nests */
+		o[0].kind = MFK_RD_LOAD;
+		o[0].key = key;
+		o[0].value = (uint64_t)(uintptr_t)mtree_load(&t->mt, key);
+		o[0].index = o[0].last = key;
+		return 1;
+	case MFK_RD_FIND: {
+		unsigned long idx = key;
+		void *e = mt_find(&t->mt, &idx, ULONG_MAX);
+
+		o[0].kind = MFK_RD_FIND;
+		o[0].key = key;
+		o[0].value = (uint64_t)(uintptr_t)e;
+		/* The index the entry starts at is not returned; its end is
+		 * the index mt_find() moved to, less one. */
+		o[0].index = key;
+		o[0].last = e ? (uint64_t)idx - 1 : 0;
+		return 1;
+	}
+	default: {
+		MA_STATE(mas, &t->mt, key, key);
+		int steps = (t->rd.kinds & (1u << MFK_RD_NEXT)) ?
+			(int)(mfk_rd_rand(r) % MFK_RD_STEPS) : 0;
+		void *e = mas_walk(&mas);
+
+		o[n].kind = MFK_RD_WALK;
+		o[n].key = key;
+		o[n].value = (uint64_t)(uintptr_t)e;
+		o[n].index = mas.index;
+		o[n].last = mas.last;
+		n++;
+		while (steps-- > 0 && mfk_gen_status(&mas) == 0 && mas.last != ULONG_MAX) {
+			uint64_t from = (uint64_t)mas.last + 1;
+
+			e = mas_find(&mas, ULONG_MAX);
+			o[n].kind = MFK_RD_NEXT;
+			o[n].key = from;
+			o[n].value = (uint64_t)(uintptr_t)e;
+			o[n].index = e ? mas.index : 0;
+			o[n].last = e ? mas.last : 0;
+			n++;
+			if (!e)
+				break;
+		}
+		return n;
+	}
+	}
+}
+
+static void *mfk_reader_main(void *arg)
+{
+	struct mfk_reader *r = arg;
+	struct mfk_tree *t = r->t;
+	jmp_buf bug_jmp;
+	struct mfk_obs o[MFK_RD_STEPS];
+
+	mfk_cur = t;
+	mfk_rep_thread = &r->rep;
+	mfk_reader_thread = 1;
+	urcu_memb_register_thread();
+	__atomic_fetch_add(&t->rd.ready, 1, __ATOMIC_SEQ_CST);
+	mfk_bug_jmp = &bug_jmp;
+	if (setjmp(bug_jmp)) {
+		/* The kernel BUGged or WARNed in this reader: leave the
+		 * read-side sections the unwinding skipped, say so, stop. */
+		while (mfk_rcu_depth > 0)
+			mfk_rcu_read_unlock();
+		memset(o, 0, sizeof(o));
+		o[0].kind = MFK_RD_BUG;
+		o[0].seq_before = o[0].seq_after =
+			__atomic_load_n(&t->rd.seq, __ATOMIC_SEQ_CST);
+		mfk_rd_log(r, o, 1);
+		goto out;
+	}
+	while (!__atomic_load_n(&t->rd.stop, __ATOMIC_ACQUIRE)) {
+		uint64_t key = t->rd.keys[mfk_rd_rand(r) % t->rd.nkeys];
+		uint64_t before, after;
+		size_t n;
+
+		before = __atomic_load_n(&t->rd.seq, __ATOMIC_ACQUIRE);
+		rcu_read_lock();
+		n = mfk_rd_op(r, key, o);
+		rcu_read_unlock();
+		/* The tree's words read above come before the second read of
+		 * the sequence number (a seqlock reader's smp_rmb()). */
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+		after = __atomic_load_n(&t->rd.seq, __ATOMIC_RELAXED);
+		/* Reads while the writer is idle are many and alike: keep one
+		 * in 64 of them, and every read that overlaps an op. */
+		if (before == after && !(before & 1) && mfk_rd_rand(r) % 64) {
+			r->quiet_skipped += n;
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			o[i].seq_before = before;
+			o[i].seq_after = after;
+		}
+		mfk_rd_log(r, o, n);
+	}
+out:
+	mfk_bug_jmp = NULL;
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+static void mfk_readers_free(struct mfk_tree *t)
+{
+	for (uint32_t i = 0; t->rd.r && i < t->rd.nthreads; i++)
+		free(t->rd.r[i].log);
+	free(t->rd.r);
+	free(t->rd.keys);
+	t->rd.r = NULL;
+	t->rd.keys = NULL;
+	t->rd.nthreads = 0;
+	t->rd.nkeys = 0;
+}
+
+/*
+ * Starts `nthreads` readers over `keys`, each logging at most `cap`
+ * observations; returns 0, or -EINVAL (a tree not in RCU mode, no keys, no
+ * threads, readers already running), -ENOMEM, or -EAGAIN (a thread could
+ * not start). `flags` bit 0: the test-only planted bug, the writer frees
+ * replaced nodes without waiting for a grace period; bits 8 to 11: the
+ * reads made, 1 << enum mfk_rd_kind each (none: every kind). Observations
+ * of an earlier start not yet drained are dropped.
+ */
+MFK_API int mfk_readers_start(struct mfk_tree *t, uint32_t nthreads, const uint64_t *keys,
+			      size_t nkeys, uint64_t seed, size_t cap, uint32_t flags)
+{
+	uint32_t started = 0;
+
+	if (t->rd.running || !nthreads || !nkeys || !cap || t->crashed ||
+	    !(t->mt.ma_flags & MT_FLAGS_USE_RCU))
+		return -EINVAL;
+	mfk_readers_free(t);
+	t->rd.keys = malloc(nkeys * sizeof(*keys));
+	t->rd.r = calloc(nthreads, sizeof(*t->rd.r));
+	if (!t->rd.keys || !t->rd.r) {
+		mfk_readers_free(t);
+		return -ENOMEM;
+	}
+	memcpy(t->rd.keys, keys, nkeys * sizeof(*keys));
+	t->rd.nkeys = nkeys;
+	t->rd.nthreads = nthreads;
+	for (uint32_t i = 0; i < nthreads; i++) {
+		struct mfk_reader *r = &t->rd.r[i];
+
+		r->t = t;
+		r->no = i;
+		r->rng = (seed ^ (0x9E3779B97F4A7C15ULL * (i + 1))) | 1;
+		r->cap = cap;
+		r->log = malloc(cap * sizeof(*r->log));
+		if (!r->log) {
+			mfk_readers_free(t);
+			return -ENOMEM;
+		}
+	}
+	t->rd.no_grace = flags & 1;
+	t->rd.kinds = (flags >> 8) & 0xf;
+	if (!t->rd.kinds)
+		t->rd.kinds = 0xf;
+	__atomic_store_n(&t->rd.stop, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&t->rd.ready, 0, __ATOMIC_SEQ_CST);
+	t->rd.running = 1;
+	for (; started < nthreads; started++)
+		if (pthread_create(&t->rd.r[started].th, NULL, mfk_reader_main,
+				   &t->rd.r[started]))
+			break;
+	if (started < nthreads) {
+		__atomic_store_n(&t->rd.stop, 1, __ATOMIC_SEQ_CST);
+		for (uint32_t i = 0; i < started; i++)
+			pthread_join(t->rd.r[i].th, NULL);
+		t->rd.running = 0;
+		mfk_readers_free(t);
+		return -EAGAIN;
+	}
+	/* Every reader is reading before the first op. */
+	while (__atomic_load_n(&t->rd.ready, __ATOMIC_SEQ_CST) < (int)nthreads)
+		sched_yield();
+	return 0;
+}
+
+/* Stops and joins the readers (nothing if none run); their logs stay for
+ * mfk_readers_drain(). */
+static void mfk_readers_stop(struct mfk_tree *t)
+{
+	if (!t->rd.running)
+		return;
+	__atomic_store_n(&t->rd.stop, 1, __ATOMIC_SEQ_CST);
+	for (uint32_t i = 0; i < t->rd.nthreads; i++)
+		pthread_join(t->rd.r[i].th, NULL);
+	t->rd.running = 0;
+	t->rd.no_grace = 0;
+}
+
+/*
+ * The stopped readers' observations into out[cap], thread by thread;
+ * returns how many there are (call again with a larger cap if more than
+ * cap). stats: observations made, logged, dropped (a full log), skipped
+ * (quiet ones not logged), the sequence number, and the first reader
+ * BUG/WARN kind (0 if none), whose text goes to what[what_len].
+ */
+MFK_API size_t mfk_readers_drain(struct mfk_tree *t, struct mfk_obs *out, size_t cap,
+				 uint64_t stats[6], char *what, size_t what_len)
+{
+	size_t total = 0;
+
+	memset(stats, 0, 6 * sizeof(uint64_t));
+	if (what_len)
+		what[0] = 0;
+	if (t->rd.running)
+		return 0;
+	for (uint32_t i = 0; i < t->rd.nthreads; i++) {
+		struct mfk_reader *r = &t->rd.r[i];
+
+		for (size_t j = 0; j < r->len; j++, total++)
+			if (total < cap)
+				out[total] = r->log[j];
+		stats[0] += r->made;
+		stats[1] += r->len;
+		stats[2] += r->dropped;
+		stats[3] += r->quiet_skipped;
+		if (r->rep.kind && !stats[5]) {
+			stats[5] = (uint64_t)r->rep.kind;
+			if (what_len)
+				snprintf(what, what_len, "%s", r->rep.what);
+		}
+	}
+	stats[4] = __atomic_load_n(&t->rd.seq, __ATOMIC_SEQ_CST);
+	return total;
+}
+
+/* The writer's sequence number (2 per op run since the handle was made,
+ * in readers mode; odd while an op runs). */
+MFK_API uint64_t mfk_readers_seq(struct mfk_tree *t)
+{
+	return __atomic_load_n(&t->rd.seq, __ATOMIC_SEQ_CST);
+}
+
 /* The one exported symbol; kernel/build.rs renames it per variant. */
 struct mfk_vtable {
 	uint32_t abi;
@@ -506,11 +897,17 @@ struct mfk_vtable {
 	uint64_t (*held)(struct mfk_tree *t);
 	int (*entries)(struct mfk_tree *t, uint64_t *out, size_t cap, size_t *n);
 	void (*suspend_faults)(struct mfk_tree *t, int on);
+	int (*readers_start)(struct mfk_tree *t, uint32_t nthreads, const uint64_t *keys,
+			     size_t nkeys, uint64_t seed, size_t cap, uint32_t flags);
+	void (*readers_stop)(struct mfk_tree *t);
+	size_t (*readers_drain)(struct mfk_tree *t, struct mfk_obs *out, size_t cap,
+				uint64_t stats[6], char *what, size_t what_len);
+	uint64_t (*readers_seq)(struct mfk_tree *t);
 };
 
 __attribute__((visibility("default")))
 const struct mfk_vtable mfk_vtable = {
-	.abi = 6,
+	.abi = 7,
 	.new_tree = mfk_new,
 	.free_handle = mfk_free_handle,
 	.apply = mfk_apply,
@@ -525,4 +922,8 @@ const struct mfk_vtable mfk_vtable = {
 	.held = mfk_held,
 	.entries = mfk_entries,
 	.suspend_faults = mfk_suspend_faults,
+	.readers_start = mfk_readers_start,
+	.readers_stop = mfk_readers_stop,
+	.readers_drain = mfk_readers_drain,
+	.readers_seq = mfk_readers_seq,
 };

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
  * maplefuzz kernel engine, the part every kernel generation shares:
- * BUG/WARN/printk reporting, deferred RCU callbacks, and the node arena
+ * BUG/WARN/printk reporting, deferred RCU callbacks and read-side sections
+ * (liburcu's memb flavour, for readers mode), and the node arena
  * (256-byte nodes from chunks we own, counted, with a fault schedule).
  *
  * Included by each generation's gen-*.c after the kernel headers and
@@ -11,6 +12,11 @@
  * and the bulk calls: maple_alloc.h; or the slab sheaf calls, kfree and
  * kfree_rcu) onto mfk_alloc() and mfk_free().
  */
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <urcu/urcu-memb.h>
 
 /* ---------------------------------------------------------------------- */
 /* Reporting: BUG, WARN and printk go to the current handle's log.        */
@@ -39,7 +45,10 @@ struct mfk_tree;
 static __thread struct mfk_tree *mfk_cur;
 static __thread jmp_buf *mfk_bug_jmp;   /* where a BUG unwinds to, if armed */
 static struct mfk_report *mfk_rep_of(struct mfk_tree *t);
-#define mfk_rep (*mfk_rep_of(mfk_cur))
+/* A reader thread's own report (readers mode, api.h): the handle's belongs
+ * to the writer. NULL on the writer's thread. */
+static __thread struct mfk_report *mfk_rep_thread;
+#define mfk_rep (*(mfk_rep_thread ? mfk_rep_thread : mfk_rep_of(mfk_cur)))
 
 static void mfk_note(int kind, const char *fmt, ...)
 {
@@ -130,8 +139,9 @@ static void mfk_warn(const char *cond, const char *func, int line)
 #define WARN_ONCE(c, fmt...) WARN_ON(c)
 
 /* ---------------------------------------------------------------------- */
-/* RCU: no reader runs between operations, so callbacks queue during an   */
-/* operation and run when it ends.                                        */
+/* RCU: callbacks queue during an operation and run when it ends. Outside  */
+/* readers mode no reader runs between operations, so they run at once; in */
+/* readers mode (api.h) the writer first waits for a grace period.        */
 
 struct mfk_rcu_cb {
 	struct rcu_head *head;
@@ -148,6 +158,13 @@ static struct mfk_rcu *mfk_rcu_of(struct mfk_tree *t);
 #define mfk_rcu_len (mfk_rcu_of(mfk_cur)->len)
 #define mfk_rcu_cap (mfk_rcu_of(mfk_cur)->cap)
 
+/*
+ * Whether reader threads may hold nodes of the current handle, so that
+ * queued callbacks must wait for a grace period (api.h: 1 in readers mode,
+ * 0 also in readers mode when the test-only "no grace period" knob is on).
+ */
+static int mfk_readers_need_grace(struct mfk_tree *t);
+
 static void mfk_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
 {
 	if (mfk_rcu_len == mfk_rcu_cap) {
@@ -163,18 +180,51 @@ static void mfk_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
 
 static void mfk_rcu_flush(void)
 {
+	/*
+	 * Readers that started before the op may still hold the nodes it
+	 * replaced: wait until every read-side section in progress now has
+	 * ended (liburcu's memb flavour; the writer is not a registered
+	 * reader, so it may wait).
+	 */
+	if (mfk_rcu_len && mfk_readers_need_grace(mfk_cur))
+		urcu_memb_synchronize_rcu();
 	/* Callbacks may queue more callbacks. */
 	for (size_t i = 0; i < mfk_rcu_len; i++)
 		mfk_rcu_q[i].func(mfk_rcu_q[i].head);
 	mfk_rcu_len = 0;
 }
 
+/*
+ * Read-side sections are real only on reader threads: the writer is the
+ * only thread that changes the tree, so its own reads need none (and it
+ * must not be inside one when it waits for a grace period). The depth is
+ * kept so that a reader unwound by a BUG can leave its sections.
+ */
+static __thread int mfk_reader_thread;
+static __thread int mfk_rcu_depth;
+
+static inline void mfk_rcu_read_lock(void)
+{
+	if (mfk_reader_thread) {
+		mfk_rcu_depth++;
+		urcu_memb_read_lock();
+	}
+}
+
+static inline void mfk_rcu_read_unlock(void)
+{
+	if (mfk_reader_thread) {
+		urcu_memb_read_unlock();
+		mfk_rcu_depth--;
+	}
+}
+
 #undef call_rcu
 #define call_rcu mfk_call_rcu
 #undef rcu_read_lock
-#define rcu_read_lock() do { } while (0)
+#define rcu_read_lock() mfk_rcu_read_lock()
 #undef rcu_read_unlock
-#define rcu_read_unlock() do { } while (0)
+#define rcu_read_unlock() mfk_rcu_read_unlock()
 
 /* ---------------------------------------------------------------------- */
 /* The node allocator: 256-byte nodes from chunks we own, so that any      */

@@ -40,6 +40,143 @@ pub struct RawVtable {
     held: unsafe extern "C" fn(*mut c_void) -> u64,
     entries: unsafe extern "C" fn(*mut c_void, u64, u64, *mut u64, usize, *mut usize) -> c_int,
     suspend_faults: unsafe extern "C" fn(*mut c_void, c_int),
+    readers_start:
+        unsafe extern "C" fn(*mut c_void, u32, *const u64, usize, u64, usize, u32) -> c_int,
+    readers_stop: unsafe extern "C" fn(*mut c_void),
+    readers_drain: unsafe extern "C" fn(
+        *mut c_void,
+        *mut Observation,
+        usize,
+        *mut u64,
+        *mut c_char,
+        usize,
+    ) -> usize,
+    readers_seq: unsafe extern "C" fn(*mut c_void) -> u64,
+}
+
+/// The C side's interface version (`mfk_vtable.abi`).
+pub const ABI: u32 = 7;
+
+/// What a reader thread did (`enum mfk_rd_kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ReaderOp {
+    /// `mtree_load(key)`: `value`.
+    Load,
+    /// `mt_find(&key, ULONG_MAX)`: `value`, and `last` (the index it moved
+    /// to, less one); the entry's first index is not known.
+    Find,
+    /// `mas_set(key); mas_walk()`: `value` and its range `[index, last]`.
+    Walk,
+    /// `mas_find(ULONG_MAX)` after a walk or an earlier step, searching from
+    /// `key` (the previous range's end + 1): `value` and `[index, last]`.
+    Next,
+    /// The kernel BUGged or WARNed in this reader (see [`ReaderLog::bug`]).
+    Bug,
+}
+
+impl ReaderOp {
+    /// The reads readers can be asked to make (not [`ReaderOp::Bug`]).
+    pub const READS: [ReaderOp; 4] = [
+        ReaderOp::Load,
+        ReaderOp::Find,
+        ReaderOp::Walk,
+        ReaderOp::Next,
+    ];
+
+    /// The name `maplefuzz readers --reads` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReaderOp::Load => "load",
+            ReaderOp::Find => "find",
+            ReaderOp::Walk => "walk",
+            ReaderOp::Next => "next",
+            ReaderOp::Bug => "bug",
+        }
+    }
+
+    /// The read called `name`.
+    pub fn from_name(name: &str) -> Option<ReaderOp> {
+        ReaderOp::READS.into_iter().find(|r| r.name() == name)
+    }
+
+    fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+/// One reader observation (`struct mfk_obs`): one op in one read-side
+/// section, between two reads of the writer's sequence number.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Observation {
+    kind: u32,
+    /// The reader thread.
+    pub thread: u32,
+    /// The key asked (for [`ReaderOp::Next`], where the search began).
+    pub key: u64,
+    /// The entry seen (0 for NULL).
+    pub value: u64,
+    /// The first index of the entry's range, where the op gives it.
+    pub index: u64,
+    /// The last index of the entry's range, where the op gives it.
+    pub last: u64,
+    /// The sequence number before the section.
+    pub seq_before: u64,
+    /// The sequence number after it.
+    pub seq_after: u64,
+}
+
+impl Observation {
+    /// A synthetic observation (for tests of a checker).
+    pub fn new(op: ReaderOp, key: u64, value: u64, range: (u64, u64), seq: (u64, u64)) -> Self {
+        let kind = match op {
+            ReaderOp::Load => 0,
+            ReaderOp::Find => 1,
+            ReaderOp::Walk => 2,
+            ReaderOp::Next => 3,
+            ReaderOp::Bug => 4,
+        };
+        Observation {
+            kind,
+            thread: 0,
+            key,
+            value,
+            index: range.0,
+            last: range.1,
+            seq_before: seq.0,
+            seq_after: seq.1,
+        }
+    }
+
+    /// What the reader did.
+    pub fn op(&self) -> ReaderOp {
+        match self.kind {
+            0 => ReaderOp::Load,
+            1 => ReaderOp::Find,
+            2 => ReaderOp::Walk,
+            3 => ReaderOp::Next,
+            _ => ReaderOp::Bug,
+        }
+    }
+}
+
+/// What stopped readers left ([`KernelTree::readers_drain`]).
+#[derive(Clone, Debug, Default)]
+pub struct ReaderLog {
+    /// The observations logged, thread by thread.
+    pub observations: Vec<Observation>,
+    /// Observations made.
+    pub made: u64,
+    /// Observations not kept: a full log keeps a uniform sample of those
+    /// made (reservoir sampling).
+    pub dropped: u64,
+    /// Observations not logged because they overlapped no op (one in 64
+    /// such is logged).
+    pub quiet: u64,
+    /// The writer's sequence number at the end.
+    pub seq: u64,
+    /// A BUG or WARN the kernel hit in a reader thread, if one did.
+    pub bug: Option<String>,
 }
 
 /// `struct mfk_result`.
@@ -341,7 +478,7 @@ impl KernelTree {
     /// A fresh tree with `flags` (`mt_init_flags`) of the given variant.
     pub fn new(variant: &VariantInfo, flags: u32) -> KernelTree {
         let vt = variant.vtable;
-        assert_eq!(vt.abi, 6, "kernel engine ABI mismatch");
+        assert_eq!(vt.abi, ABI, "kernel engine ABI mismatch");
         // SAFETY: new_tree returns a fresh handle or NULL.
         let h = unsafe { (vt.new_tree)(flags) };
         KernelTree {
@@ -519,6 +656,99 @@ impl KernelTree {
     }
 }
 
+impl KernelTree {
+    /// Starts `threads` reader threads on this tree (which must be in RCU
+    /// mode), each reading keys of `keys` at random (seeded by `seed`) with
+    /// the kernel's lockless read API until [`readers_stop`], making the
+    /// reads of `reads` (empty: all; [`ReaderOp::Next`] is steps after a
+    /// walk); each logs up to `cap` observations. While they run, every op waits for a grace
+    /// period before it frees what it replaced, unless `no_grace` (a
+    /// planted bug for tests: nodes freed under the readers). The error is
+    /// the C side's errno (`-EINVAL`: not in RCU mode, already running, or
+    /// nothing to do).
+    ///
+    /// [`readers_stop`]: KernelTree::readers_stop
+    pub fn readers_start(
+        &mut self,
+        threads: u32,
+        keys: &[u64],
+        seed: u64,
+        cap: usize,
+        reads: &[ReaderOp],
+        no_grace: bool,
+    ) -> Result<(), i32> {
+        let mask = reads.iter().fold(0u32, |m, r| m | r.bit()) & 0xf;
+        let flags = u32::from(no_grace) | (mask << 8);
+        // SAFETY: the handle is live; keys is copied by the C side.
+        let r = unsafe {
+            (self.vt.readers_start)(
+                self.h.as_ptr(),
+                threads,
+                keys.as_ptr(),
+                keys.len(),
+                seed,
+                cap,
+                flags,
+            )
+        };
+        if r == 0 {
+            Ok(())
+        } else {
+            Err(r)
+        }
+    }
+
+    /// Stops and joins the reader threads (nothing if none run).
+    pub fn readers_stop(&mut self) {
+        // SAFETY: the handle is live.
+        unsafe { (self.vt.readers_stop)(self.h.as_ptr()) }
+    }
+
+    /// The writer's sequence number: two steps per C op run while readers
+    /// ran (odd while an op runs).
+    pub fn readers_seq(&self) -> u64 {
+        // SAFETY: the handle is live; the C side reads it atomically.
+        unsafe { (self.vt.readers_seq)(self.h.as_ptr()) }
+    }
+
+    /// Stops the readers if they run, and takes what they logged.
+    pub fn readers_drain(&mut self) -> ReaderLog {
+        self.readers_stop();
+        let mut cap = 0usize;
+        loop {
+            let mut buf = vec![Observation::default(); cap];
+            let mut stats = [0u64; 6];
+            let mut what = vec![0u8; 512];
+            // SAFETY: buf holds cap observations, stats six words, what
+            // what.len() bytes.
+            let n = unsafe {
+                (self.vt.readers_drain)(
+                    self.h.as_ptr(),
+                    buf.as_mut_ptr(),
+                    cap,
+                    stats.as_mut_ptr(),
+                    what.as_mut_ptr().cast(),
+                    what.len(),
+                )
+            };
+            if n > cap {
+                cap = n;
+                continue;
+            }
+            buf.truncate(n);
+            let end = what.iter().position(|&b| b == 0).unwrap_or(what.len());
+            return ReaderLog {
+                observations: buf,
+                made: stats[0],
+                dropped: stats[2],
+                quiet: stats[3],
+                seq: stats[4],
+                bug: (stats[5] != 0).then(|| String::from_utf8_lossy(&what[..end]).into_owned()),
+            };
+        }
+    }
+}
+
 impl Drop for KernelTree {
     fn drop(&mut self) {
         // SAFETY: the handle is live and not used after this.
@@ -574,6 +804,46 @@ mod tests {
         assert_eq!(t.counters().live, 0, "nothing leaked");
         t.set_faults(Faults::Never);
         assert_eq!(t.apply(OpCode::Store, 10, 20, 5, 0).unwrap().ret, 0);
+    }
+
+    #[test]
+    fn readers_run_beside_the_writer() {
+        let Some(v) = fixed() else { return };
+        const USE_RCU: u32 = 0x02;
+        let keys: Vec<u64> = (0..64u64).map(|i| i * 7).collect();
+        let mut plain = KernelTree::new(&v, 0);
+        assert_eq!(plain.readers_start(2, &keys, 1, 1024, &[], false), Err(-22));
+        let mut t = KernelTree::new(&v, USE_RCU);
+        t.readers_start(2, &keys, 1, 1 << 16, &[], false).unwrap();
+        let mut ops = 0u64;
+        for round in 0..30u64 {
+            for i in 0..60u64 {
+                let value = 2 * (round * 100 + i) + 1;
+                t.apply(OpCode::Store, i * 7, i * 7 + 3, value, 0).unwrap();
+                ops += 1;
+            }
+            for i in (0..60u64).step_by(3) {
+                t.apply(OpCode::Erase, i * 7, 0, 0, 0).unwrap();
+                ops += 1;
+            }
+        }
+        t.mt_validate().unwrap();
+        ops += 1;
+        let log = t.readers_drain();
+        assert!(log.bug.is_none(), "{:?}", log.bug);
+        assert_eq!(log.seq, 2 * ops);
+        assert!(!log.observations.is_empty());
+        for o in &log.observations {
+            assert!(o.seq_before <= o.seq_after && o.seq_after <= log.seq);
+            // Only values the writer stored, or NULL.
+            assert!(
+                o.value == 0 || (o.value & 1 == 1 && o.value < 2 * 3000 + 1),
+                "{o:?}"
+            );
+        }
+        // Stopped: ops no longer move the sequence number.
+        t.apply(OpCode::Store, 1, 1, 3, 0).unwrap();
+        assert_eq!(t.readers_seq(), log.seq);
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub use crash::{crash_at, segfault, CRASH_AT_ENV};
 pub mod import;
 pub mod mutants;
 pub mod nightly;
+pub mod readers;
 mod replay;
 pub mod seeds;
 pub mod shrink;

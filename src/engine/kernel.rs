@@ -123,6 +123,32 @@ impl KernelEngine {
         self.tree.variant()
     }
 
+    /// Starts reader threads on the kernel's tree (an RCU-mode tree only):
+    /// see `maplefuzz_kernel::KernelTree::readers_start` and
+    /// `driver::readers`.
+    pub fn readers_start(
+        &mut self,
+        threads: u32,
+        keys: &[u64],
+        seed: u64,
+        cap: usize,
+        reads: &[maplefuzz_kernel::ReaderOp],
+        no_grace: bool,
+    ) -> Result<(), i32> {
+        self.tree
+            .readers_start(threads, keys, seed, cap, reads, no_grace)
+    }
+
+    /// The writer's sequence number (two steps per C op while readers run).
+    pub fn readers_seq(&self) -> u64 {
+        self.tree.readers_seq()
+    }
+
+    /// Stops the reader threads and takes their observations.
+    pub fn readers_drain(&mut self) -> maplefuzz_kernel::ReaderLog {
+        self.tree.readers_drain()
+    }
+
     /// Runs one C op, the kernel's BUG, WARN or bad free as an error.
     fn try_call(
         &mut self,
