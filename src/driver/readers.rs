@@ -737,9 +737,7 @@ pub fn readers(
     let budget = (opts.seconds > 0).then(|| Duration::from_secs(opts.seconds));
     let mut stats = ReadersStats::default();
     let mut failure = None;
-    let inflight = opts
-        .crash_dir
-        .join(format!("readers-inflight-{}.bin", std::process::id()));
+    let inflight = inflight_path(&opts.crash_dir);
     let mut last_shown = start;
     let mut index = 0u64;
     loop {
@@ -812,6 +810,14 @@ pub fn readers(
         stats,
         failure,
     })
+}
+
+/// Where each program is written before it runs, and removed from when the
+/// campaign ends clean: a signal in a reader thread kills the process
+/// without a report (the in-flight handler of `maplefuzz_kernel::inflight`
+/// knows the writer's thread only), and leaves the program there.
+pub fn inflight_path(crash_dir: &Path) -> PathBuf {
+    crash_dir.join(format!("readers-inflight-{}.bin", std::process::id()))
 }
 
 fn write_inflight(path: &Path, program: &Program) -> Result<(), String> {
