@@ -804,6 +804,7 @@ pub fn readers(
         }
     }
     let _ = std::fs::remove_file(&inflight);
+    let _ = std::fs::remove_file(inflight.with_extension("txt"));
     stats.elapsed = start.elapsed();
     Ok(ReadersOutcome {
         seed,
@@ -820,11 +821,15 @@ pub fn inflight_path(crash_dir: &Path) -> PathBuf {
     crash_dir.join(format!("readers-inflight-{}.bin", std::process::id()))
 }
 
+/// Writes the program in flight at `path` (binary) and beside it as text
+/// (`.txt`).
 fn write_inflight(path: &Path, program: &Program) -> Result<(), String> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
-    std::fs::write(path, AnyProgram::Tree(program.clone()).encode()).map_err(|e| e.to_string())
+    let p = AnyProgram::Tree(program.clone());
+    std::fs::write(path, p.encode()).map_err(|e| e.to_string())?;
+    std::fs::write(path.with_extension("txt"), p.text()).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
