@@ -199,11 +199,15 @@ pub struct Window {
 }
 
 /// The values each key held, state by state: `states[0]` before the
-/// program, `states[j + 1]` after window `j`.
+/// program, `states[j + 1]` after window `j`; and which entry it was: the
+/// key's entry number (`entries`) changes whenever a write stores to the
+/// key or its value changes, so one number over several states is one
+/// entry present throughout (the same value stored again is another entry).
 #[derive(Clone, Debug)]
 pub struct History {
     keys: Vec<u64>,
     states: Vec<Vec<u64>>,
+    entries: Vec<Vec<u32>>,
     windows: Vec<Window>,
 }
 
@@ -221,9 +225,11 @@ impl History {
     /// `initial` (raw entries, 0 for NULL).
     pub fn new(keys: Vec<u64>, initial: Vec<u64>) -> History {
         assert_eq!(keys.len(), initial.len());
+        let n = keys.len();
         History {
             keys,
             states: vec![initial],
+            entries: vec![vec![0; n]],
             windows: Vec::new(),
         }
     }
@@ -233,11 +239,24 @@ impl History {
         &self.keys
     }
 
-    /// Records one kernel op window and the values after it.
-    pub fn push(&mut self, window: Window, values: Vec<u64>) {
+    /// Records one kernel op window and the values after it; `stored`
+    /// says which keys the op stored to (a key whose value changed is
+    /// taken as stored to either way).
+    pub fn push(&mut self, window: Window, values: Vec<u64>, stored: impl Fn(u64) -> bool) {
         assert_eq!(values.len(), self.keys.len());
+        let (before, numbers) = (
+            self.states.last().expect("a first state"),
+            self.entries.last().expect("a first state"),
+        );
+        let next: Vec<u32> = (0..self.keys.len())
+            .map(|i| {
+                let new = values[i] != before[i] || stored(self.keys[i]);
+                numbers[i] + u32::from(new)
+            })
+            .collect();
         self.windows.push(window);
         self.states.push(values);
+        self.entries.push(next);
     }
 
     /// The states a read-side section between sequence numbers `a` and
@@ -262,8 +281,11 @@ impl History {
         }
     }
 
-    /// The first key of the set in `[from, to)` that held a non-NULL value
-    /// in every state `lo..=hi`, none of them `unless`.
+    /// The first key of the set in `[from, to)` that held one entry (not
+    /// NULL, not `unless`) throughout the states `lo..=hi`: the same entry
+    /// in every one of them (an entry replaced meanwhile, even by another,
+    /// need not be seen: RCU readers see what was there throughout, and
+    /// each entry for as long as it is there, old or new).
     fn present_throughout(
         &self,
         from: u64,
@@ -277,9 +299,9 @@ impl History {
             .enumerate()
             .take_while(|(_, &k)| to.map_or(true, |t| k < t))
             .find(|(i, _)| {
-                self.states[lo..=hi]
-                    .iter()
-                    .all(|s| s[start + i] != 0 && s[start + i] != unless)
+                let k = start + i;
+                let (v, e) = (self.states[lo][k], self.entries[lo][k]);
+                v != 0 && v != unless && self.entries[lo..=hi].iter().all(|n| n[k] == e)
             })
             .map(|(_, &k)| k)
     }
@@ -324,8 +346,8 @@ impl History {
                 if v == 0 {
                     if let Some(k) = self.present_throughout(o.key, None, 0, span) {
                         return fail(format!(
-                            "nothing was found from {:#x}, but {k:#x} held an entry in every \
-                             one of those states",
+                            "nothing was found from {:#x}, but {k:#x} held one entry throughout \
+                             those states",
                             o.key
                         ));
                     }
@@ -373,8 +395,8 @@ impl History {
                 };
                 if let Some(k) = skipped {
                     return fail(format!(
-                        "{k:#x}, between the search's start and the entry found, held another \
-                         entry in every one of those states"
+                        "{k:#x}, between the search's start and the entry found, held one \
+                         other entry throughout those states"
                     ));
                 }
                 Ok(())
@@ -513,6 +535,25 @@ impl TreeEngine for Recorder {
 struct Watched {
     inner: KernelEngine,
     book: Shared,
+    /// The range of the writer's pending preallocation (for the
+    /// `store_prealloc` that follows it).
+    prealloc: Option<(u64, u64)>,
+}
+
+/// The keys an op stores to, as far as the op says: a range it names, the
+/// pending preallocation's, or every key for a write at the cursor (its
+/// range is the kernel's state's). Ops that store to a gap or erase change
+/// the keys' values, which counts by itself.
+fn stored_by(op: &TreeOp, prealloc: Option<(u64, u64)>) -> impl Fn(u64) -> bool {
+    let range = match *op {
+        TreeOp::Store { first, last, .. }
+        | TreeOp::Insert { first, last, .. }
+        | TreeOp::MasStore { first, last, .. } => Some((first, last)),
+        TreeOp::StorePrealloc { .. } => Some(prealloc.unwrap_or((0, u64::MAX))),
+        TreeOp::CurStore { .. } | TreeOp::CurErase => Some((0, u64::MAX)),
+        _ => None,
+    };
+    move |k| range.is_some_and(|(a, b)| a <= k && k <= b)
 }
 
 impl Watched {
@@ -520,6 +561,10 @@ impl Watched {
         let before = self.inner.readers_seq();
         let o = f(&mut self.inner);
         let after = self.inner.readers_seq();
+        let stored = stored_by(op, self.prealloc);
+        if let TreeOp::Prealloc { first, last, .. } = *op {
+            self.prealloc = Some((first, last));
+        }
         let mut b = self.book.borrow_mut();
         let values = match b.pending.take() {
             Some(v) => v,
@@ -534,6 +579,7 @@ impl Watched {
                 op: op.clone(),
             },
             values,
+            stored,
         );
         o
     }
@@ -649,6 +695,7 @@ pub fn run_program(
         Box::new(Watched {
             inner: k,
             book: book.clone(),
+            prealloc: None,
         }),
     ];
     let opts = Options {
@@ -857,6 +904,7 @@ mod tests {
                 op: store,
             },
             vec![3, 5, 5],
+            |k| (20..=30).contains(&k),
         );
         h.push(
             Window {
@@ -866,8 +914,41 @@ mod tests {
                 op: TreeOp::Erase { index: 10 },
             },
             vec![0, 5, 5],
+            |_| false,
         );
         h
+    }
+
+    #[test]
+    fn an_entry_replaced_meanwhile_need_not_be_seen() {
+        let mut h = history();
+        // Step 2 stores the same value over [20, 30] again: a new entry.
+        h.push(
+            Window {
+                before: 6,
+                after: 8,
+                step: 2,
+                op: TreeOp::Store {
+                    first: 20,
+                    last: 30,
+                    value: Some(2),
+                },
+            },
+            vec![0, 5, 5],
+            |k| (20..=30).contains(&k),
+        );
+        // Over it, nothing found from 15 is allowed...
+        assert!(h.check(&obs(ReaderOp::Next, 15, 0, (0, 0), (7, 7))).is_ok());
+        // ...but not before it, nor after it, nor over the erase alone.
+        assert!(h
+            .check(&obs(ReaderOp::Next, 15, 0, (0, 0), (6, 6)))
+            .is_err());
+        assert!(h
+            .check(&obs(ReaderOp::Next, 15, 0, (0, 0), (8, 8)))
+            .is_err());
+        assert!(h
+            .check(&obs(ReaderOp::Next, 15, 0, (0, 0), (5, 5)))
+            .is_err());
     }
 
     #[test]
