@@ -95,7 +95,8 @@ pub struct ReadersStats {
     pub checked: u64,
     /// Of those, the ones whose read-side section overlapped an op.
     pub overlapping: u64,
-    /// Observations dropped because a reader's log was full.
+    /// Observations left out of the readers' logs (each keeps a uniform
+    /// sample of what its reader made).
     pub dropped: u64,
     /// Observations made while the writer was idle and not logged.
     pub quiet: u64,
@@ -108,7 +109,8 @@ impl fmt::Display for ReadersStats {
         write!(
             f,
             "{} programs checked ({} skipped), {} ops, {} reader observations made, {} checked \
-             ({} overlapping an op), {} dropped (full logs), {} quiet not logged, {:.1} s",
+             ({} overlapping an op), {} left out of the logs' samples, {} quiet ones not logged, \
+             {:.1} s",
             self.programs,
             self.skipped,
             self.ops,
