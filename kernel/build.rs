@@ -167,8 +167,8 @@ fn check_clang(c: &Coverage) -> Result<(), String> {
 }
 
 /// `MAPLEFUZZ_KERNEL_SANITIZE`: the sanitizers the kernel's C is compiled
-/// with (`address`, `undefined`, or both separated by a comma), as the
-/// kernel's own userspace suites run it. The final link must bring the
+/// with (`address`, `undefined`, or both separated by a comma, as the
+/// kernel's own userspace suites run it; or `thread`, for readers mode). The final link must bring the
 /// ASan runtime, which only it can do: the build asks for
 /// `RUSTFLAGS=-Clink-arg=-fsanitize=<the same list>` rather than produce a
 /// binary that does not link.
@@ -182,10 +182,13 @@ fn sanitizers() -> Result<Vec<String>, String> {
         .filter(|s| !s.is_empty())
         .map(String::from)
         .collect();
-    if let Some(bad) = list.iter().find(|s| *s != "address" && *s != "undefined") {
+    if let Some(bad) = list
+        .iter()
+        .find(|s| !matches!(s.as_str(), "address" | "undefined" | "thread"))
+    {
         return Err(format!(
             "MAPLEFUZZ_KERNEL_SANITIZE={spec}: `{bad}` is not a sanitizer this build knows \
-             (address, undefined)"
+             (address, undefined, thread)"
         ));
     }
     let flags = env::var("CARGO_ENCODED_RUSTFLAGS").unwrap_or_default();
@@ -488,6 +491,12 @@ fn link(out: &Path, built: &[Built], sanitize: &[String]) -> Result<(), String> 
     // links with -nodefaultlibs). UBSan needs none: it traps.
     if sanitize.iter().any(|s| s == "address") {
         println!("cargo:rustc-link-lib=dylib=asan");
+    }
+    // ThreadSanitizer (`thread`, for readers mode: the C's own accesses
+    // from reader threads and the writer; the Rust code is not
+    // instrumented) needs its runtime the same way.
+    if sanitize.iter().any(|s| s == "thread") {
+        println!("cargo:rustc-link-lib=dylib=tsan");
     }
     Ok(())
 }

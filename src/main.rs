@@ -378,8 +378,6 @@ fn kernel_choice(
 }
 
 fn run_readers(opts: &driver::readers::ReadersOptions, quiet: bool) -> Result<i32, DriverError> {
-    // Engine panics are caught and reported as divergences; the default
-    // hook would print each one as well.
     if !quiet {
         eprintln!(
             "maplefuzz readers: each program is kept in {} while it runs (a reader killed by a \
@@ -387,6 +385,8 @@ fn run_readers(opts: &driver::readers::ReadersOptions, quiet: bool) -> Result<i3
             driver::readers::inflight_path(&opts.crash_dir).display()
         );
     }
+    // Engine panics are caught and reported as divergences; the default
+    // hook would print each one as well.
     let hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(|_| {}));
     let outcome = driver::readers::readers(opts, &mut |s| {
