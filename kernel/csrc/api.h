@@ -530,6 +530,11 @@ MFK_API int mfk_apply(struct mfk_tree *t, int op, uint64_t a, uint64_t b,
 	__atomic_fetch_add(&t->rd.seq, 1, __ATOMIC_SEQ_CST);
 	ret = mfk_apply_op(t, op, a, b, c, d, res);
 	mfk_readers_op_done(t);
+	/* A tree that left RCU mode (6.1's destroy clears the flag) is no
+	 * longer safe to read locklessly: the readers stop here, before the
+	 * next op may change nodes in place. */
+	if (!(t->mt.ma_flags & MT_FLAGS_USE_RCU))
+		mfk_readers_stop(t);
 	return ret;
 }
 

@@ -529,6 +529,12 @@ impl TreeEngine for Recorder {
     fn snapshot(&self) -> Option<Box<dyn TreeEngine>> {
         TreeEngine::snapshot(&self.inner)
     }
+    fn grace_period(&mut self) {
+        TreeEngine::grace_period(&mut self.inner)
+    }
+    fn take_store_journal(&mut self) -> Option<Vec<crate::tree::Store>> {
+        TreeEngine::take_store_journal(&mut self.inner)
+    }
 }
 
 /// The kernel engine with readers running: each op's window is recorded
@@ -540,6 +546,10 @@ struct Watched {
     /// The range of the writer's pending preallocation (for the
     /// `store_prealloc` that follows it).
     prealloc: Option<(u64, u64)>,
+    /// The tree left RCU mode (6.1's destroy clears the flag): the C side
+    /// stopped the readers after that op, the sequence number stands
+    /// still, and later ops are not recorded (no read can have seen them).
+    readers_off: bool,
 }
 
 /// The keys an op stores to, as far as the op says: a range it names, the
@@ -560,9 +570,13 @@ fn stored_by(op: &TreeOp, prealloc: Option<(u64, u64)>) -> impl Fn(u64) -> bool 
 
 impl Watched {
     fn record(&mut self, op: &TreeOp, f: impl FnOnce(&mut KernelEngine) -> Outcome) -> Outcome {
+        if self.readers_off {
+            return f(&mut self.inner);
+        }
         let before = self.inner.readers_seq();
         let o = f(&mut self.inner);
         let after = self.inner.readers_seq();
+        self.readers_off = !self.inner.inspect().is_some_and(|i| i.rcu_mode());
         let stored = stored_by(op, self.prealloc);
         if let TreeOp::Prealloc { first, last, .. } = *op {
             self.prealloc = Some((first, last));
@@ -620,6 +634,12 @@ impl TreeEngine for Watched {
     }
     fn follow(&mut self, op: &TreeOp, answer: &Outcome) {
         TreeEngine::follow(&mut self.inner, op, answer)
+    }
+    fn grace_period(&mut self) {
+        TreeEngine::grace_period(&mut self.inner)
+    }
+    fn take_store_journal(&mut self) -> Option<Vec<crate::tree::Store>> {
+        TreeEngine::take_store_journal(&mut self.inner)
     }
 }
 
@@ -698,6 +718,7 @@ pub fn run_program(
             inner: k,
             book: book.clone(),
             prealloc: None,
+            readers_off: false,
         }),
     ];
     let opts = Options {
