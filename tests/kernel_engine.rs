@@ -50,9 +50,13 @@ fn the_variants_carry_the_fixes_and_the_planted_bug() {
     let get = |n: &str| vs.iter().find(|v| v.name == n).unwrap();
     // Linux 6.12.117 takes every edit.
     assert!(get("exact").applied.is_empty());
-    // The four fixes of the 6.12 findings, and the two of the searches
-    // resumed from a maple state (findings 10 and 11).
-    assert_eq!(get("fixed").applied.len(), 6, "{:?}", get("fixed"));
+    // The four fixes of the 6.12 findings, the two of the searches
+    // resumed from a maple state (findings 10 and 11), and the RCU search
+    // on an emptied tree (finding 12).
+    assert_eq!(get("fixed").applied.len(), 7, "{:?}", get("fixed"));
+    assert!(get("fixed")
+        .applied
+        .contains(&"fix-rcu-search-emptied-tree"));
     assert!(get("fixed").skipped.is_empty());
     assert!(get("stale-node-store")
         .applied

@@ -111,16 +111,17 @@ fn the_mode_refuses_a_kernel_it_does_not_have() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// Finding 12's reproducer (docs/findings/rcu-find-emptied-tree.c) in the
-/// kernel's own userspace build: the reader's `mas_find()` dies in
-/// `ma_dead_node()` on the NULL node. Skipped without a built harness
-/// (`KERNEL_SRC`, see ci/check-c-snippet.sh).
+/// Finding 12's reproducer (docs/findings/rcu-search-emptied-tree.c) in
+/// the kernel's own userspace build of an unpatched tree: the reader's
+/// `mas_find()` dies in `ma_dead_node()` on the NULL node (with the patch
+/// of docs/findings/rcu-find-emptied-tree.patch it runs clean). Skipped
+/// without a built harness (`KERNEL_SRC`, see ci/check-c-snippet.sh).
 #[test]
 fn finding_12_reproduces_in_the_kernels_userspace_build() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = std::process::Command::new("bash")
         .arg(root.join("ci/check-c-snippet.sh"))
-        .arg(root.join("docs/findings/rcu-find-emptied-tree.c"))
+        .arg(root.join("docs/findings/rcu-search-emptied-tree.c"))
         .output()
         .expect("run bash");
     if out.status.code() == Some(77) {

@@ -64,6 +64,7 @@ const FIXES: &[&str] = &[
     "fix-cyclic-wrap-enomem",
     "fix-prev-after-gap-search",
     "fix-resumed-search-window",
+    "fix-rcu-search-emptied-tree",
 ];
 
 #[allow(dead_code)]
