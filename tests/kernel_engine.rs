@@ -51,9 +51,9 @@ fn the_variants_carry_the_fixes_and_the_planted_bug() {
     // Linux 6.12.117 takes every edit.
     assert!(get("exact").applied.is_empty());
     // The four fixes of the 6.12 findings, the two of the searches
-    // resumed from a maple state (findings 10 and 11), and the RCU search
-    // on an emptied tree (finding 12).
-    assert_eq!(get("fixed").applied.len(), 7, "{:?}", get("fixed"));
+    // resumed from a maple state (findings 10 and 11), and the two of RCU
+    // readers (findings 12 and 13).
+    assert_eq!(get("fixed").applied.len(), 8, "{:?}", get("fixed"));
     assert!(get("fixed")
         .applied
         .contains(&"fix-rcu-search-emptied-tree"));

@@ -65,6 +65,7 @@ const FIXES: &[&str] = &[
     "fix-prev-after-gap-search",
     "fix-resumed-search-window",
     "fix-rcu-search-emptied-tree",
+    "fix-rcu-walk-torn-range",
 ];
 
 #[allow(dead_code)]
@@ -315,6 +316,25 @@ pub const EDITS: &[Edit] = &[
             (
                 "\t/* Ignore overflow */\n\tmas->status = ma_active;",
                 "\tif (mas_is_overflow(mas))\n\t\tmas->status = ma_active;",
+            ),
+        ],
+    },
+    Edit {
+        name: "fix-rcu-walk-torn-range",
+        planted: false,
+        generation: &["6.12", "6.18", "7.1"],
+        about: "an RCU reader's mtree_range_walk() reads the pivot below its slot twice (to \
+                pass it, then for the range's first index) and the pivot of its slot twice; \
+                an in-place slot store moving one in between gives a range that does not \
+                hold the index. Read each pivot once (docs/findings/rcu-walk-torn-range.md)",
+        changes: &[
+            (
+                "\tunsigned long max, min;\n\tunsigned long prev_max, prev_min;\n\n\tnext = mas->node;",
+                "\tunsigned long max, min, piv;\n\tunsigned long prev_max, prev_min;\n\n\tnext = mas->node;",
+            ),
+            (
+                "\t\tif (pivots[0] >= mas->index) {\n\t\t\toffset = 0;\n\t\t\tmax = pivots[0];\n\t\t\tgoto next;\n\t\t}\n\n\t\toffset = 1;\n\t\twhile (offset < end) {\n\t\t\tif (pivots[offset] >= mas->index) {\n\t\t\t\tmax = pivots[offset];\n\t\t\t\tbreak;\n\t\t\t}\n\t\t\toffset++;\n\t\t}\n\n\t\tmin = pivots[offset - 1] + 1;",
+                "\t\tpiv = READ_ONCE(pivots[0]);\n\t\tif (piv >= mas->index) {\n\t\t\toffset = 0;\n\t\t\tmax = piv;\n\t\t\tgoto next;\n\t\t}\n\n\t\toffset = 1;\n\t\twhile (offset < end) {\n\t\t\tunsigned long next_piv = READ_ONCE(pivots[offset]);\n\n\t\t\tif (next_piv >= mas->index) {\n\t\t\t\tmax = next_piv;\n\t\t\t\tbreak;\n\t\t\t}\n\t\t\tpiv = next_piv;\n\t\t\toffset++;\n\t\t}\n\n\t\tmin = piv + 1;",
             ),
         ],
     },
