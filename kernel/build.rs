@@ -65,6 +65,23 @@ const NEEDED: &[&str] = &[
     "tools/arch/x86/include",
     "tools/testing/shared",
     "tools/testing/radix-tree",
+    // The VMA engine: mm/vma.c on the tree's own test header.
+    "mm/vma.c",
+    "mm/vma.h",
+    "tools/testing/vma",
+    "tools/lib/slab.c",
+];
+
+/// The kernel VMA engine's shims (`csrc/vma/`), by the tree's `X.Y`.
+const VMA_SHIMS: &[(&str, &str)] = &[("6.12", "csrc/vma/engine-6.12.c")];
+
+/// What the VMA engine needs of a tree besides its shim.
+const VMA_NEEDS: &[&str] = &[
+    "mm/vma.c",
+    "mm/vma.h",
+    "tools/testing/vma/vma_internal.h",
+    "tools/testing/shared/linux.c",
+    "tools/lib/slab.c",
 ];
 
 fn main() {
@@ -84,6 +101,8 @@ fn main() {
     let coverage = coverage().unwrap_or_else(|why| panic!("{why}"));
     let mut built = Vec::new();
     let mut refused = Vec::new();
+    let mut vma_built: Vec<VmaBuilt> = Vec::new();
+    let mut vma_refused: Vec<(String, String)> = Vec::new();
     match sources() {
         Err(why) => refused.push(("".to_string(), why)),
         Ok(list) => {
@@ -94,7 +113,17 @@ fn main() {
             }
             for (i, source) in list.iter().enumerate() {
                 match build_tree(&out, i, source, &built, &sanitize, coverage.as_ref()) {
-                    Ok(mut b) => built.append(&mut b),
+                    Ok((mut b, vma)) => {
+                        let tree = b.first().map(|x| x.tree.clone()).unwrap_or_default();
+                        built.append(&mut b);
+                        match vma {
+                            Ok(v) => vma_built.push(v),
+                            Err(why) => {
+                                println!("cargo:warning=maplefuzz kernel VMA engine: {why}");
+                                vma_refused.push((tree, why));
+                            }
+                        }
+                    }
                     Err((name, why)) => {
                         println!("cargo:warning=maplefuzz kernel engine: {why}");
                         refused.push((name, why));
@@ -104,12 +133,13 @@ fn main() {
         }
     }
     if !built.is_empty() {
-        link(&out, &built, &sanitize)
+        link(&out, &built, &vma_built, &sanitize)
             .unwrap_or_else(|why| panic!("linking the kernel engine: {why}"));
     } else if refused.is_empty() {
         refused.push(("".to_string(), "no Linux tree was given".to_string()));
     }
     write_variants(&out, &built, &refused, &sanitize, coverage.as_ref());
+    write_vma_engines(&out, &vma_built, &vma_refused);
 }
 
 /// How the C is compiled for libFuzzer's coverage.
@@ -253,6 +283,9 @@ fn sources() -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
+/// A tree's variants, and its VMA engine or why it has none.
+type TreeBuilt = (Vec<Built>, Result<VmaBuilt, String>);
+
 /// Builds every variant of the `i`th tree, or says why it cannot (with the
 /// tree's `X.Y` when it is known).
 fn build_tree(
@@ -262,14 +295,14 @@ fn build_tree(
     so_far: &[Built],
     sanitize: &[String],
     coverage: Option<&Coverage>,
-) -> Result<Vec<Built>, (String, String)> {
+) -> Result<TreeBuilt, (String, String)> {
     let src = source_tree(out, i, given).map_err(|e| (String::new(), e))?;
     let known: Vec<(String, String)> = so_far
         .iter()
         .map(|b| (b.tree.clone(), b.version.clone()))
         .collect();
     let p = probe_tree(given, &src, &known)?;
-    compile_variants(
+    let built = compile_variants(
         out,
         &src,
         &p.tree,
@@ -278,7 +311,190 @@ fn build_tree(
         sanitize,
         coverage,
     )
-    .map_err(|why| (p.tree.clone(), why))
+    .map_err(|why| (p.tree.clone(), why))?;
+    let vma = compile_vma(out, &src, &p.tree, &p.version, sanitize, coverage);
+    Ok((built, vma))
+}
+
+/// The kernel VMA engine of one tree: its shim, the tree's mm/vma.c and
+/// lib/maple_tree.c, and the tree's own userspace slab
+/// (tools/testing/shared/linux.c, tools/lib/slab.c), linked into one
+/// object whose only global symbol is its vtable.
+struct VmaBuilt {
+    tree: String,
+    version: String,
+    object: PathBuf,
+}
+
+fn compile_vma(
+    out: &Path,
+    src: &Path,
+    tree: &str,
+    version: &str,
+    sanitize: &[String],
+    coverage: Option<&Coverage>,
+) -> Result<VmaBuilt, String> {
+    let Some((_, shim)) = VMA_SHIMS.iter().find(|(t, _)| *t == tree) else {
+        let have: Vec<&str> = VMA_SHIMS.iter().map(|(t, _)| *t).collect();
+        return Err(format!(
+            "Linux {version}: the kernel VMA engine has shims for Linux {} only; \
+             kernel@{tree} runs tree programs but not vma_ops",
+            have.join(", ")
+        ));
+    };
+    if let Some(missing) = VMA_NEEDS.iter().find(|n| !src.join(n).is_file()) {
+        return Err(format!(
+            "Linux {version}'s tree has no {missing}, which the kernel VMA engine needs"
+        ));
+    }
+    let out = out.join(format!("vma-{tree}"));
+    let generated = out.join("gen");
+    fs::create_dir_all(generated.join("generated")).map_err(|e| e.to_string())?;
+    write(
+        &generated.join("generated/autoconf.h"),
+        "#define CONFIG_64BIT 1\n#define CONFIG_XARRAY_MULTI 1\n",
+    )?;
+    write(&generated.join("generated/bit-length.h"), "")?;
+    write(
+        &generated.join("generated/map-shift.h"),
+        "#define XA_CHUNK_SHIFT 6\n",
+    )?;
+    let mut cc = cc::Build::new();
+    cc.file(shim)
+        .file(src.join("tools/testing/shared/linux.c"))
+        .file(src.join("tools/lib/slab.c"))
+        .include(&generated)
+        .include("csrc/vma")
+        .include(src.join("tools/testing/vma"))
+        .include(src.join("tools/testing/shared"))
+        .include(src.join("tools/include"))
+        .include(src.join("lib"))
+        .include(src);
+    c_flags(&mut cc, sanitize, coverage);
+    let objs = cc
+        .out_dir(out.join("obj"))
+        .try_compile_intermediates()
+        .map_err(|e| {
+            format!("Linux {version}: the kernel VMA engine's shim does not compile: {e}")
+        })?;
+    let joined = out.join("joined.o");
+    run(Command::new(ld())
+        .arg("-r")
+        .arg("-o")
+        .arg(&joined)
+        .args(&objs))?;
+    // A symbol the tree's mm/vma.c needs and neither it nor the shim
+    // defines is named here, not at the final link.
+    let probe = out.join("probe");
+    let o = Command::new(env::var("CC").unwrap_or_else(|_| "cc".into()))
+        .arg("-o")
+        .arg(&probe)
+        .arg(&joined)
+        .arg("-xc")
+        .arg("-")
+        .args(sanitize.iter().map(|s| format!("-fsanitize={s}")))
+        .args(["-lurcu", "-lpthread"])
+        .stdin(std::process::Stdio::null())
+        .output();
+    if let Ok(o) = &o {
+        let err = String::from_utf8_lossy(&o.stderr);
+        let missing: Vec<&str> = err
+            .lines()
+            .filter_map(|l| l.split("undefined reference to `").nth(1))
+            .filter_map(|l| l.split('\'').next())
+            .filter(|s| *s != "main")
+            .collect();
+        if !missing.is_empty() {
+            let mut m = missing.clone();
+            m.sort();
+            m.dedup();
+            return Err(format!(
+                "Linux {version}'s mm/vma.c needs {}, which the kernel VMA engine's shim does \
+                 not provide",
+                m.join(", ")
+            ));
+        }
+    }
+    let object = out.join("vma-engine.o");
+    let vtable = vma_vtable_symbol(tree);
+    run(Command::new(objcopy())
+        .arg("--localize-hidden")
+        .arg("--redefine-sym")
+        .arg(format!("mfv_vtable={vtable}"))
+        .arg("--redefine-sym")
+        .arg(format!("__odr_asan.mfv_vtable=__odr_asan.{vtable}"))
+        .arg(&joined)
+        .arg(&object))?;
+    Ok(VmaBuilt {
+        tree: tree.to_string(),
+        version: version.to_string(),
+        object,
+    })
+}
+
+/// The compiler flags every C object of the engine shares.
+fn c_flags(cc: &mut cc::Build, sanitize: &[String], coverage: Option<&Coverage>) {
+    if let Some(c) = coverage {
+        cc.compiler(&c.clang);
+        for f in &c.flags {
+            cc.flag(f);
+        }
+    }
+    if !sanitize.is_empty() {
+        // A UBSan finding traps (SIGILL) where it happens, an ASan
+        // report ends in abort() (common.h): either way a fatal signal
+        // the engine's handler sees, with the program in flight.
+        cc.flag(format!("-fsanitize={}", sanitize.join(",")))
+            .flag("-fno-omit-frame-pointer")
+            .flag("-fno-sanitize-recover=all")
+            .flag("-fsanitize-undefined-trap-on-error");
+    }
+    cc.define("_LGPL_SOURCE", None)
+        .flag("-fvisibility=hidden")
+        .flag("-fno-strict-aliasing")
+        // A hook a shim lacks must not compile as an implicit declaration
+        // (it would fail only at the final link).
+        .flag("-Werror=implicit-function-declaration")
+        .opt_level(2)
+        .debug(true)
+        .warnings(false);
+}
+
+/// The vtable symbol of one tree's VMA engine.
+fn vma_vtable_symbol(tree: &str) -> String {
+    format!("mfv_vtable_{}", symbol(tree))
+}
+
+/// `OUT_DIR/vma_engines.rs`: the compiled VMA engines, and the trees
+/// without one and why.
+fn write_vma_engines(out: &Path, built: &[VmaBuilt], refused: &[(String, String)]) {
+    let mut s = String::from("// Generated by kernel/build.rs.\n");
+    let _ = writeln!(
+        s,
+        "/// The trees without a VMA engine: (`X.Y`, why).\npub const VMA_REFUSED: &[(&str, &str)] = &{refused:?};"
+    );
+    s.push_str("extern \"C\" {\n");
+    for b in built {
+        let _ = writeln!(
+            s,
+            "    static {}: RawVmaVtable;",
+            vma_vtable_symbol(&b.tree)
+        );
+    }
+    s.push_str("}\n/// Every compiled VMA engine.\npub fn vma_compiled() -> Vec<VmaEngineInfo> {\n    vec![\n");
+    for b in built {
+        let _ = writeln!(
+            s,
+            "        VmaEngineInfo {{ tree: {:?}, engine: \"kernel@{}\", version: {:?}, \
+             vtable: unsafe {{ &*std::ptr::addr_of!({}) }} }},",
+            b.tree,
+            b.tree,
+            b.version,
+            vma_vtable_symbol(&b.tree)
+        );
+    }
+    s.push_str("    ]\n}\n");
+    fs::write(out.join("vma_engines.rs"), s).expect("write vma_engines.rs");
 }
 
 fn compile_variants(
@@ -389,33 +605,10 @@ fn compile_variants(
         for inc in gen.includes {
             cc.include(src.join(inc));
         }
-        if let Some(c) = coverage {
-            cc.compiler(&c.clang);
-            for f in &c.flags {
-                cc.flag(f);
-            }
-        }
-        if !sanitize.is_empty() {
-            // A UBSan finding traps (SIGILL) where it happens, an ASan
-            // report ends in abort() (common.h): either way a fatal signal
-            // the engine's handler sees, with the program in flight.
-            cc.flag(format!("-fsanitize={}", sanitize.join(",")))
-                .flag("-fno-omit-frame-pointer")
-                .flag("-fno-sanitize-recover=all")
-                .flag("-fsanitize-undefined-trap-on-error");
-        }
+        c_flags(&mut cc, sanitize, coverage);
         let objs = cc
             .include(src.join("tools/include"))
             .include(src)
-            .define("_LGPL_SOURCE", None)
-            .flag("-fvisibility=hidden")
-            .flag("-fno-strict-aliasing")
-            // A hook a generation's shim lacks must not compile as an
-            // implicit declaration (it would fail only at the final link).
-            .flag("-Werror=implicit-function-declaration")
-            .opt_level(2)
-            .debug(true)
-            .warnings(false)
             .out_dir(out.join("obj").join(v.name))
             .try_compile_intermediates()
             .map_err(|e| format!("compiling the kernel engine ({}): {e}", v.name))?;
@@ -472,13 +665,14 @@ fn prealloc_rule(maple: &str) -> &'static str {
 }
 
 /// One static library of every variant of every tree.
-fn link(out: &Path, built: &[Built], sanitize: &[String]) -> Result<(), String> {
+fn link(out: &Path, built: &[Built], vma: &[VmaBuilt], sanitize: &[String]) -> Result<(), String> {
     let lib = out.join("libmaplefuzz_kernel_c.a");
     let _ = fs::remove_file(&lib);
     run(Command::new(ar())
         .arg("crs")
         .arg(&lib)
-        .args(built.iter().flat_map(|b| &b.objects)))?;
+        .args(built.iter().flat_map(|b| &b.objects))
+        .args(vma.iter().map(|v| &v.object)))?;
     println!("cargo:rustc-link-search=native={}", out.display());
     println!("cargo:rustc-link-lib=static=maplefuzz_kernel_c");
     // Readers mode's read-side sections and grace periods: liburcu's memb
@@ -571,6 +765,10 @@ fn symbol(name: &str) -> String {
 
 fn objcopy() -> String {
     env::var("OBJCOPY").unwrap_or_else(|_| "objcopy".into())
+}
+
+fn ld() -> String {
+    env::var("LD").unwrap_or_else(|_| "ld".into())
 }
 
 fn ar() -> String {

@@ -20,6 +20,7 @@ use std::ptr::NonNull;
 mod edits;
 pub mod inflight;
 pub mod isolate;
+pub mod vma;
 pub use edits::{Edit, VariantDef, EDITS, VARIANTS};
 
 /// The C side's function table (`struct mfk_vtable` in `csrc/api.h`).

@@ -309,7 +309,7 @@ pub fn run_any(
 ) -> Result<RunStats, Box<Divergence>> {
     match program {
         crate::ops::AnyProgram::Tree(p) => run(p, engines),
-        crate::ops::AnyProgram::Vma(p) => vma::run(p),
+        crate::ops::AnyProgram::Vma(p) => vma::run_set(p, engines),
     }
 }
 

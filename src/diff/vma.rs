@@ -35,6 +35,18 @@ pub fn run(program: &VmaProgram) -> Result<RunStats, Box<Divergence>> {
     run_with(program, &mut engines(program.setup))
 }
 
+/// Runs `program` on the oracle, the model and the kernel VMA engines of
+/// the trees in `set` ([`crate::engine::vma::engines_with`]).
+pub fn run_set(
+    program: &VmaProgram,
+    set: &crate::engine::EngineSet,
+) -> Result<RunStats, Box<Divergence>> {
+    run_with(
+        program,
+        &mut crate::engine::vma::engines_with(program.setup, &set.vma_trees()),
+    )
+}
+
 /// Renames anon_vma and shmem identities by first appearance in address
 /// order, so two engines that number them differently compare equal.
 pub fn canonical(vmas: &[Vma]) -> Vec<Vma> {
@@ -108,6 +120,7 @@ pub fn run_with(
     engines: &mut [Box<dyn VmaEngine>],
 ) -> Result<RunStats, Box<Divergence>> {
     let mut stats = RunStats::default();
+    let mut active = vec![true; engines.len()];
     for (step, op) in program.ops.iter().enumerate() {
         let diverge =
             |check: Check, engine: &str, detail: String, engines: &[Box<dyn VmaEngine>]| {
@@ -125,8 +138,20 @@ pub fn run_with(
                     fatal: None,
                 })
             };
+        // An engine that cannot run the op leaves the program here: the
+        // others go on (a kernel engine without mremap or fork).
+        for (i, e) in engines.iter().enumerate() {
+            if active[i] && !e.supports(op) {
+                active[i] = false;
+                stats.unsupported += 1;
+            }
+        }
         let mut outcomes: Vec<VmaOutcome> = Vec::with_capacity(engines.len());
         for (i, e) in engines.iter_mut().enumerate() {
+            if !active[i] {
+                outcomes.push(VmaOutcome::Armed);
+                continue;
+            }
             maplefuzz_kernel::isolate::set_position(step, i);
             match catch_unwind(AssertUnwindSafe(|| e.apply(op))) {
                 Ok(o) => outcomes.push(o),
@@ -146,7 +171,12 @@ pub fn run_with(
         let (reference, rest) = engines.split_first().expect("at least one engine");
         let points0 = reference.last_points();
         let vmas0 = reference.vmas();
-        for (e, o) in rest.iter().zip(&outcomes[1..]) {
+        for ((e, o), _) in rest
+            .iter()
+            .zip(&outcomes[1..])
+            .zip(&active[1..])
+            .filter(|(_, a)| **a)
+        {
             if *o != outcomes[0] {
                 let detail = format!(
                     "results differ: {} answered {}, {} answered {}",
@@ -191,7 +221,7 @@ pub fn run_with(
                 return Err(diverge(Check::Contents, e.name(), detail, engines));
             }
         }
-        for e in engines.iter() {
+        for (e, _) in engines.iter().zip(&active).filter(|(_, a)| **a) {
             if let Some(m) = e.prealloc_misuse() {
                 return Err(diverge(Check::Prealloc, e.name(), m, engines));
             }

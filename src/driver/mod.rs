@@ -563,11 +563,21 @@ pub fn summary(opts: &FuzzOptions, o: &FuzzOutcome) -> String {
         Some(f) => format!("DIVERGENCE ({}) in exec {}", f.signature, f.exec),
     };
     let engines = opts.engines.describe();
-    // VMA programs always run on the VMA oracle and the VMA layer.
+    // VMA programs run on the VMA oracle, the VMA layer, and the kernel
+    // VMA engines of the set's trees.
+    let vma: Vec<String> = ["oracle".to_string(), "rust".to_string()]
+        .into_iter()
+        .chain(
+            opts.engines
+                .vma_trees()
+                .iter()
+                .map(|t| format!("kernel@{t}")),
+        )
+        .collect();
     let shown = if o.targets.iter().all(|t| *t == Target::VmaOps) {
-        "oracle,rust (VMA layer)".to_string()
+        format!("{} (VMA layer)", vma.join(","))
     } else if o.targets.contains(&Target::VmaOps) {
-        format!("{engines}; vma_ops: oracle,rust (VMA layer)")
+        format!("{engines}; vma_ops: {} (VMA layer)", vma.join(","))
     } else {
         engines.clone()
     };

@@ -141,7 +141,7 @@ pub fn replay_to(
     let program = match any {
         AnyProgram::Tree(p) => p,
         AnyProgram::Vma(p) => {
-            let result = replay_vma(path, &p, format, trace, out).map_err(out_err)?;
+            let result = replay_vma(path, &p, format, trace, engines, out).map_err(out_err)?;
             return Ok(ReplayOutcome {
                 format,
                 program: AnyProgram::Vma(p),
@@ -214,6 +214,7 @@ fn replay_vma(
     p: &vma::VmaProgram,
     format: Format,
     trace: bool,
+    engines: &EngineSet,
     out: &mut dyn Write,
 ) -> std::io::Result<Result<RunStats, Box<Divergence>>> {
     writeln!(
@@ -228,9 +229,9 @@ fn replay_vma(
         vma::text::format_setup(&p.setup)
     )?;
     if trace {
-        super::trace::print_vma_trace(out, p)?;
+        super::trace::print_vma_trace(out, p, engines)?;
     }
-    let result = diff::vma::run(p);
+    let result = diff::vma::run_set(p, engines);
     match &result {
         Ok(stats) => writeln!(
             out,

@@ -321,8 +321,12 @@ pub(crate) fn dump_around(dump: &str, lo: u64, hi: u64) -> String {
 /// Steps a VMA program one op at a time on fresh VMA engines, writing each
 /// op (flushed, before the engines run it) and each engine's answer and VMA
 /// count; the checked executor runs the program afterwards.
-pub(crate) fn print_vma_trace(out: &mut dyn Write, p: &vma::VmaProgram) -> io::Result<()> {
-    let mut engines = crate::engine::vma::engines(p.setup);
+pub(crate) fn print_vma_trace(
+    out: &mut dyn Write,
+    p: &vma::VmaProgram,
+    set: &crate::engine::EngineSet,
+) -> io::Result<()> {
+    let mut engines = crate::engine::vma::engines_with(p.setup, &set.vma_trees());
     for (i, op) in p.ops.iter().enumerate() {
         write!(out, "{i:>3}  {:<50} ", vma::text::format_op(op))?;
         out.flush()?;

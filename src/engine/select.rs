@@ -132,6 +132,18 @@ impl EngineSet {
         }
     }
 
+    /// The trees whose kernel VMA engine a `vma_ops` program runs on: every
+    /// kernel of the set whose tree has one (the variant names the tree's
+    /// maple tree build; the VMA engine has one build per tree).
+    pub fn vma_trees(&self) -> Vec<&'static str> {
+        let have = maplefuzz_kernel::vma::vma_engines();
+        self.kernels
+            .iter()
+            .map(|k| k.tree)
+            .filter(|t| have.iter().any(|v| v.tree == *t))
+            .collect()
+    }
+
     /// Whether any kernel engine is in the set.
     pub fn has_kernel(&self) -> bool {
         !self.kernels.is_empty()

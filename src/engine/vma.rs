@@ -49,6 +49,11 @@ pub trait VmaEngine {
     fn path_stats(&self) -> Option<crate::tree::PathStats> {
         None
     }
+    /// Whether the engine can run `op`; an engine that cannot leaves the
+    /// program there (the executor stops comparing it).
+    fn supports(&self, _op: &VmaOp) -> bool {
+        true
+    }
 }
 
 /// Runs `op` on an address space whose methods follow the contract's
@@ -218,6 +223,7 @@ fn oracle_errno(e: oracle::VmaErrno) -> VmaErrno {
         oracle::VmaErrno::EPERM => VmaErrno::EPERM,
         oracle::VmaErrno::EOVERFLOW => VmaErrno::EOVERFLOW,
         oracle::VmaErrno::EOPNOTSUPP => VmaErrno::EOPNOTSUPP,
+        oracle::VmaErrno::Raw(n) => VmaErrno::Raw(n),
     }
 }
 
@@ -261,4 +267,151 @@ pub fn engines(setup: VmaSetup) -> Vec<Box<dyn VmaEngine>> {
         Box::new(OracleEngine::new(setup)),
         Box::new(ModelEngine::new(setup)),
     ]
+}
+
+/// The oracle, the model, and the kernel VMA engine of every tree in
+/// `kernels` that has one (`maplefuzz_kernel::vma`). A kernel engine runs
+/// the 6.12 profile's programs only: the 6.1 profile is a way of driving
+/// the model's tree, not a kernel of this build.
+pub fn engines_with(setup: VmaSetup, kernels: &[&str]) -> Vec<Box<dyn VmaEngine>> {
+    let mut v = engines(setup);
+    if setup.profile == VmaProfile::V6_12 {
+        for info in maplefuzz_kernel::vma::vma_engines() {
+            if kernels.contains(&info.tree) {
+                match KernelVmaEngine::new(&info, setup) {
+                    Ok(e) => v.push(Box::new(e)),
+                    Err(why) => panic!("{why}"),
+                }
+            }
+        }
+    }
+    v
+}
+
+/// A tree's own mm/vma.c (`maplefuzz_kernel::vma`).
+pub struct KernelVmaEngine {
+    k: maplefuzz_kernel::vma::KernelVma,
+}
+
+impl KernelVmaEngine {
+    pub fn new(
+        info: &maplefuzz_kernel::vma::VmaEngineInfo,
+        setup: VmaSetup,
+    ) -> Result<Self, String> {
+        Ok(KernelVmaEngine {
+            k: maplefuzz_kernel::vma::KernelVma::new(info, setup.max_map_count)?,
+        })
+    }
+}
+
+/// A kernel answer as the contract's errno.
+fn kernel_errno(r: i64) -> Result<u64, VmaErrno> {
+    if (-4095..0).contains(&r) {
+        Err(VmaErrno::from_number((-r) as u16))
+    } else {
+        Ok(r as u64)
+    }
+}
+
+impl VmaEngine for KernelVmaEngine {
+    fn name(&self) -> &'static str {
+        self.k.engine
+    }
+
+    fn apply(&mut self, op: &VmaOp) -> VmaOutcome {
+        use maplefuzz_kernel::vma::KernelVmaOp as K;
+        let (kind, args) = match *op {
+            VmaOp::Mmap {
+                addr,
+                len,
+                prot,
+                flags,
+                backing,
+            } => {
+                let (file, pgoff) = match backing {
+                    Backing::Anon => (u64::from(u32::MAX), 0),
+                    Backing::File { file, pgoff } => (u64::from(file), pgoff),
+                };
+                (
+                    K::Mmap,
+                    [addr, len, u64::from(prot), u64::from(flags), file, pgoff],
+                )
+            }
+            VmaOp::Munmap { addr, len } => (K::Munmap, [addr, len, 0, 0, 0, 0]),
+            VmaOp::Mprotect { addr, len, prot } => {
+                (K::Mprotect, [addr, len, u64::from(prot), 0, 0, 0])
+            }
+            VmaOp::Madvise { addr, len, advice } => {
+                (K::Madvise, [addr, len, u64::from(advice), 0, 0, 0])
+            }
+            VmaOp::Brk { addr } => (K::Brk, [addr, 0, 0, 0, 0, 0]),
+            VmaOp::Mremap {
+                addr,
+                old_len,
+                new_len,
+                flags,
+                new_addr,
+            } => (
+                K::Mremap,
+                [addr, old_len, new_len, u64::from(flags), new_addr, 0],
+            ),
+            VmaOp::Touch { addr, write } => (K::Touch, [addr, u64::from(write), 0, 0, 0, 0]),
+            VmaOp::Fork { keep } => (K::Fork, [u64::from(keep == ForkKeep::Child), 0, 0, 0, 0, 0]),
+            VmaOp::FailAt { nth } => {
+                self.k.fail_at(nth);
+                return VmaOutcome::Armed;
+            }
+        };
+        let r = self
+            .k
+            .apply(kind, args)
+            .unwrap_or_else(|| panic!("{} cannot run {}", self.k.engine, op.kind()));
+        match op {
+            VmaOp::Mmap { .. } | VmaOp::Mremap { .. } => VmaOutcome::Addr(kernel_errno(r)),
+            VmaOp::Brk { .. } => VmaOutcome::Brk(r as u64),
+            _ => VmaOutcome::Status(kernel_errno(r).map(|_| ())),
+        }
+    }
+
+    fn vmas(&self) -> Vec<Vma> {
+        self.k
+            .rows()
+            .into_iter()
+            .map(|r| Vma {
+                start: r.start,
+                end: r.end,
+                flags: r.flags,
+                file: r.file,
+                pgoff: r.pgoff,
+                anon: (r.anon != 0).then_some(r.anon),
+                chain: r.chain,
+            })
+            .collect()
+    }
+
+    fn brk(&self) -> u64 {
+        self.k.brk()
+    }
+
+    fn map_count(&self) -> u64 {
+        self.k.map_count()
+    }
+
+    fn last_points(&self) -> Vec<Point> {
+        self.k
+            .points()
+            .into_iter()
+            .map(|p| match p {
+                0 => Point::VmaAlloc,
+                1 => Point::Prealloc,
+                2 => Point::StoreGfp,
+                3 => Point::AnonVma,
+                _ => Point::TreeDup,
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.k.validate()
+    }
 }

@@ -262,10 +262,10 @@ impl Shrinkable for VmaProgram {
         crate::ops::vma::text::format_program(self)
     }
 
-    /// The VMA engines are always the oracle and the model: `_engines`
-    /// (the tree engines) does not apply.
-    fn run_fast(&self, _engines: &crate::engine::EngineSet) -> Result<RunStats, Box<Divergence>> {
-        crate::diff::vma::run(self)
+    /// The oracle, the model, and the kernel VMA engines of `engines`'
+    /// trees.
+    fn run_fast(&self, engines: &crate::engine::EngineSet) -> Result<RunStats, Box<Divergence>> {
+        crate::diff::vma::run_set(self, engines)
     }
 }
 

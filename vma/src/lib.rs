@@ -247,11 +247,38 @@ pub enum Errno {
     /// `MAP_SHARED_VALIDATE` with a flag the file does not support (not in
     /// the contract's list; generators do not produce it).
     EOPNOTSUPP,
+    /// Any other number: `__get_unmapped_area()` hands back a MAP_FIXED
+    /// address in the last 4095 bytes of the address space unchanged,
+    /// because it looks like an error code (`IS_ERR_VALUE`), and mmap
+    /// fails with errno `-addr` (found by the kernel VMA engine).
+    Raw(u16),
+}
+
+impl Errno {
+    /// The errno numbered `n` (Linux x86-64 numbers): a named one of the
+    /// contract's, else [`Errno::Raw`].
+    pub fn from_number(n: u16) -> Errno {
+        match n {
+            22 => Errno::EINVAL,
+            12 => Errno::ENOMEM,
+            17 => Errno::EEXIST,
+            13 => Errno::EACCES,
+            14 => Errno::EFAULT,
+            11 => Errno::EAGAIN,
+            1 => Errno::EPERM,
+            75 => Errno::EOVERFLOW,
+            95 => Errno::EOPNOTSUPP,
+            n => Errno::Raw(n),
+        }
+    }
 }
 
 impl std::fmt::Display for Errno {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(self, f)
+        match self {
+            Errno::Raw(n) => write!(f, "E{n}"),
+            e => std::fmt::Debug::fmt(e, f),
+        }
     }
 }
 

@@ -252,6 +252,10 @@ impl Mm {
             return Err(Errno::ENOMEM);
         }
         let addr = self.generic_get_unmapped_area_topdown(addr, len, flags)?;
+        // IS_ERR_VALUE(addr): returned as the error it looks like.
+        if addr >= 0u64.wrapping_sub(4095) {
+            return Err(Errno::from_number(addr.wrapping_neg() as u16));
+        }
         if addr > TASK_SIZE - len {
             return Err(Errno::ENOMEM);
         }

@@ -75,11 +75,39 @@ pub enum VmaErrno {
     EPERM,
     EOVERFLOW,
     EOPNOTSUPP,
+    /// Any other number: `__get_unmapped_area()` returns a MAP_FIXED
+    /// address of the last page but one as it is when it looks like an
+    /// error code (`IS_ERR_VALUE`), so mmap fails with errno `-addr`.
+    Raw(u16),
+}
+
+impl VmaErrno {
+    /// Errno `n` by its x86-64 number: named if the contract names it.
+    pub fn numbered(n: u16) -> VmaErrno {
+        let named = [
+            (1, VmaErrno::EPERM),
+            (11, VmaErrno::EAGAIN),
+            (12, VmaErrno::ENOMEM),
+            (13, VmaErrno::EACCES),
+            (14, VmaErrno::EFAULT),
+            (17, VmaErrno::EEXIST),
+            (22, VmaErrno::EINVAL),
+            (75, VmaErrno::EOVERFLOW),
+            (95, VmaErrno::EOPNOTSUPP),
+        ];
+        named
+            .iter()
+            .find(|(k, _)| *k == n)
+            .map_or(VmaErrno::Raw(n), |(_, e)| *e)
+    }
 }
 
 impl fmt::Display for VmaErrno {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
+        match self {
+            VmaErrno::Raw(n) => write!(f, "E{n}"),
+            e => fmt::Debug::fmt(e, f),
+        }
     }
 }
 

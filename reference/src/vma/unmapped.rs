@@ -176,6 +176,11 @@ impl VmaOracle {
             return Err(VmaErrno::ENOMEM);
         }
         let addr = self.generic_get_unmapped_area_topdown(addr, len, flags)?;
+        // IS_ERR_VALUE(): a MAP_FIXED address in the last 4095 bytes of the
+        // address space is taken for an error code and returned as one.
+        if addr > u64::MAX - 4095 {
+            return Err(VmaErrno::numbered((u64::MAX - addr + 1) as u16));
+        }
         if addr > TASK_SIZE - len {
             return Err(VmaErrno::ENOMEM);
         }

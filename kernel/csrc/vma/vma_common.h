@@ -1,0 +1,1412 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * maplefuzz kernel VMA engine: the syscalls of the VMA contract on the
+ * tree's mm/vma.c, and the flat API the Rust side calls (struct
+ * mfv_vtable).
+ *
+ * Linux 6.12 keeps these paths outside mm/vma.c, so each is glue named
+ * after the kernel function it stands for, calling mm/vma.c in that
+ * function's order. What every one leaves out: locking, page tables,
+ * accounting that cannot fail here (RLIMIT_AS, RLIMIT_DATA and
+ * RLIMIT_MEMLOCK unlimited, overcommit not NEVER), security hooks (an
+ * unprivileged process: no CAP_SYS_RAWIO), userfaultfd, mseal, MDWE,
+ * protection keys, THP and hugetlb, perf and uprobes.
+ */
+
+#define MFV_PROT_READ 0x1
+#define MFV_PROT_WRITE 0x2
+#define MFV_PROT_EXEC 0x4
+#define MFV_PROT_SEM 0x8
+#define MFV_PROT_GROWSDOWN 0x01000000
+#define MFV_PROT_GROWSUP 0x02000000
+
+#define MFV_MAP_SHARED 0x01
+#define MFV_MAP_PRIVATE 0x02
+#define MFV_MAP_SHARED_VALIDATE 0x03
+#define MFV_MAP_DROPPABLE 0x08
+#define MFV_MAP_TYPE 0x0f
+#define MFV_MAP_FIXED 0x10
+#define MFV_MAP_GROWSDOWN 0x100
+#define MFV_MAP_DENYWRITE 0x800
+#define MFV_MAP_EXECUTABLE 0x1000
+#define MFV_MAP_LOCKED 0x2000
+#define MFV_MAP_NORESERVE 0x4000
+#define MFV_MAP_HUGETLB 0x40000
+#define MFV_MAP_SYNC 0x80000
+#define MFV_MAP_FIXED_NOREPLACE 0x100000
+/* LEGACY_MAP_MASK (include/linux/mman.h). */
+#define MFV_LEGACY_MAP_MASK (MFV_MAP_SHARED | MFV_MAP_PRIVATE | MFV_MAP_FIXED | \
+	0x20 /* ANONYMOUS */ | MFV_MAP_DENYWRITE | MFV_MAP_EXECUTABLE | \
+	0x40 /* UNINITIALIZED via 32BIT on x86 */ | MFV_MAP_GROWSDOWN | \
+	MFV_MAP_LOCKED | MFV_MAP_NORESERVE | 0x8000 /* POPULATE */ | \
+	0x10000 /* NONBLOCK */ | 0x20000 /* STACK */ | MFV_MAP_HUGETLB)
+
+#define MFV_MADV_NORMAL 0
+#define MFV_MADV_RANDOM 1
+#define MFV_MADV_SEQUENTIAL 2
+#define MFV_MADV_DONTFORK 10
+#define MFV_MADV_DOFORK 11
+#define MFV_MADV_DONTDUMP 16
+#define MFV_MADV_DODUMP 17
+#define MFV_MADV_WIPEONFORK 18
+#define MFV_MADV_KEEPONFORK 19
+
+#define MFV_MAX_LFS_FILESIZE ((unsigned long)LLONG_MAX)
+
+/* find_vma(): the first VMA ending above addr. */
+static struct vm_area_struct *mfv_find_vma(struct mm_struct *mm, unsigned long addr)
+{
+	unsigned long index = addr;
+
+	return mt_find(&mm->mm_mt, &index, ULONG_MAX);
+}
+
+static inline unsigned long mfv_page_align(unsigned long x)
+{
+	return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}
+
+/* vm_start_gap(): a stack's guard gap below it. */
+static unsigned long mfv_vm_start_gap(struct vm_area_struct *vma)
+{
+	unsigned long start = vma->vm_start;
+
+	if (vma->vm_flags & VM_GROWSDOWN) {
+		start -= MFV_STACK_GUARD_GAP;
+		if (start > vma->vm_start)
+			start = 0;
+	}
+	return start;
+}
+
+static unsigned long mfv_vm_end_gap(struct vm_area_struct *vma)
+{
+	return vma->vm_end;
+}
+
+/* ---- get_unmapped_area (mm/mmap.c) ------------------------------------ */
+
+/* unmapped_area(): bottom-up, no alignment, no start gap. */
+static unsigned long mfv_unmapped_area(unsigned long length, unsigned long low_limit,
+				       unsigned long high_limit)
+{
+	struct vm_area_struct *tmp;
+	unsigned long gap;
+	VMA_ITERATOR(vmi, current->mm, 0);
+
+	if (low_limit < MFV_MMAP_MIN_ADDR)
+		low_limit = MFV_MMAP_MIN_ADDR;
+retry:
+	if (vma_iter_area_lowest(&vmi, low_limit, high_limit, length))
+		return -ENOMEM;
+	gap = vma_iter_addr(&vmi);
+	tmp = vma_next(&vmi);
+	if (tmp && (tmp->vm_flags & VM_GROWSDOWN)) {
+		if (mfv_vm_start_gap(tmp) < gap + length - 1) {
+			low_limit = tmp->vm_end;
+			vma_iter_reset(&vmi);
+			goto retry;
+		}
+	} else {
+		tmp = vma_prev(&vmi);
+		if (tmp && mfv_vm_end_gap(tmp) > gap) {
+			low_limit = mfv_vm_end_gap(tmp);
+			vma_iter_reset(&vmi);
+			goto retry;
+		}
+	}
+	return gap;
+}
+
+/* unmapped_area_topdown(): no alignment, no start gap. */
+static unsigned long mfv_unmapped_area_topdown(unsigned long length, unsigned long low_limit,
+					       unsigned long high_limit)
+{
+	struct vm_area_struct *tmp;
+	unsigned long gap, gap_end;
+	VMA_ITERATOR(vmi, current->mm, 0);
+
+	if (low_limit < MFV_MMAP_MIN_ADDR)
+		low_limit = MFV_MMAP_MIN_ADDR;
+retry:
+	if (vma_iter_area_highest(&vmi, low_limit, high_limit, length))
+		return -ENOMEM;
+	gap = vma_iter_end(&vmi) - length;
+	gap_end = vma_iter_end(&vmi);
+	tmp = vma_next(&vmi);
+	if (tmp && (tmp->vm_flags & VM_GROWSDOWN)) {
+		if (mfv_vm_start_gap(tmp) < gap_end) {
+			high_limit = mfv_vm_start_gap(tmp);
+			vma_iter_reset(&vmi);
+			goto retry;
+		}
+	} else {
+		tmp = vma_prev(&vmi);
+		if (tmp && mfv_vm_end_gap(tmp) > gap) {
+			high_limit = tmp->vm_start;
+			vma_iter_reset(&vmi);
+			goto retry;
+		}
+	}
+	return gap;
+}
+
+/* generic_get_unmapped_area_topdown(), the mm's allocator. */
+static unsigned long mfv_generic_get_unmapped_area_topdown(unsigned long addr, unsigned long len,
+							   unsigned long flags)
+{
+	const unsigned long mmap_end = MFV_TASK_SIZE;
+	struct vm_area_struct *vma, *prev;
+
+	if (len > mmap_end - MFV_MMAP_MIN_ADDR)
+		return -ENOMEM;
+	if (flags & MFV_MAP_FIXED)
+		return addr;
+	if (addr) {
+		addr = mfv_page_align(addr);
+		vma = find_vma_prev(current->mm, addr, &prev);
+		if (mmap_end - len >= addr && addr >= MFV_MMAP_MIN_ADDR &&
+		    (!vma || addr + len <= mfv_vm_start_gap(vma)) &&
+		    (!prev || addr >= mfv_vm_end_gap(prev)))
+			return addr;
+	}
+	addr = mfv_unmapped_area_topdown(len, PAGE_SIZE, MFV_MMAP_BASE);
+	if (offset_in_page(addr))
+		addr = mfv_unmapped_area(len, MFV_TASK_UNMAPPED_BASE, mmap_end);
+	return addr;
+}
+
+/* __get_unmapped_area(): files and shmem use the mm's allocator too. */
+static unsigned long mfv_get_unmapped_area(unsigned long addr, unsigned long len,
+					   unsigned long flags)
+{
+	if (len > MFV_TASK_SIZE)
+		return -ENOMEM;
+	addr = mfv_generic_get_unmapped_area_topdown(addr, len, flags);
+	if (IS_ERR_VALUE(addr))
+		return addr;
+	if (addr > MFV_TASK_SIZE - len)
+		return -ENOMEM;
+	if (offset_in_page(addr))
+		return -EINVAL;
+	/* security_mmap_addr(): no CAP_SYS_RAWIO. */
+	if (addr < MFV_MMAP_MIN_ADDR)
+		return -EPERM;
+	return addr;
+}
+
+/* ---- mmap (mm/mmap.c) -------------------------------------------------- */
+
+/*
+ * __mmap_region() of 6.12.y: gather what the range overlaps, try to
+ * expand a neighbour over it (vma_merge_new_range), else a new VMA; then
+ * finish the munmap. Every call is mm/vma.c's. Left out: may_expand_vm()
+ * and the commit charge (they cannot fail here), the driver re-merge
+ * after ->mmap (our files never change vm_flags), locked_vm.
+ */
+static unsigned long mfv_mmap_region(struct file *file, unsigned long addr, unsigned long len,
+				     vm_flags_t vm_flags, unsigned long pgoff)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma = NULL;
+	struct vma_munmap_struct vms;
+	struct ma_state mas_detach;
+	struct maple_tree mt_detach;
+	unsigned long end = addr + len;
+	int error;
+	VMA_ITERATOR(vmi, mm, addr);
+	VMG_STATE(vmg, mm, &vmi, addr, end, vm_flags, pgoff);
+
+	vmg.file = file;
+	vma = vma_find(&vmi, end);
+	init_vma_munmap(&vms, &vmi, vma, addr, end, NULL, false);
+	if (vma) {
+		mt_init_flags(&mt_detach, vmi.mas.tree->ma_flags & MT_FLAGS_LOCK_MASK);
+		mt_on_stack(mt_detach);
+		mas_init(&mas_detach, &mt_detach, 0);
+		error = vms_gather_munmap_vmas(&vms, &mas_detach);
+		if (error)
+			return error;
+		vmg.next = vms.next;
+		vmg.prev = vms.prev;
+		vma = NULL;
+	} else {
+		vmg.next = vma_iter_next_rewind(&vmi, &vmg.prev);
+	}
+
+	/* accountable_mapping(): private and writable, not NORESERVE. */
+	if ((vm_flags & (MFV_VM_NORESERVE | VM_SHARED | VM_WRITE)) == VM_WRITE) {
+		vms.nr_accounted = 0;
+		vm_flags |= VM_ACCOUNT;
+		vmg.flags = vm_flags;
+	}
+
+	vms_clean_up_area(&vms, &mas_detach);
+	vma = vma_merge_new_range(&vmg);
+	if (vma)
+		goto expanded;
+
+	vma = vm_area_alloc(mm);
+	if (!vma) {
+		error = -ENOMEM;
+		goto abort_munmap;
+	}
+	vma_iter_config(&vmi, addr, end);
+	vma_set_range(vma, addr, end, pgoff);
+	vm_flags_init(vma, vm_flags);
+	vma->vm_page_prot = vm_get_page_prot(vm_flags);
+	if (vma_iter_prealloc(&vmi, vma)) {
+		error = -ENOMEM;
+		goto free_vma;
+	}
+	if (file) {
+		vma->vm_file = file;
+		mfv_mmap_file(file, vma);
+		vma_iter_config(&vmi, addr, end);
+	} else if (vm_flags & VM_SHARED) {
+		mfv_shmem_zero_setup(vma);
+	} else {
+		vma_set_anonymous(vma);
+	}
+	vma_start_write(vma);
+	vma_iter_store(&vmi, vma);
+	mm->map_count++;
+	vma_link_file(vma);
+expanded:
+	vms_complete_munmap_vmas(&vms, &mas_detach);
+	vm_stat_account(mm, vm_flags, PHYS_PFN(len));
+	return addr;
+
+free_vma:
+	vm_area_free(vma);
+abort_munmap:
+	vms_abort_munmap_vmas(&vms, &mas_detach);
+	return error;
+}
+
+/* do_mmap(), with mmap(2)'s file and page offset already resolved. */
+static unsigned long mfv_do_mmap(struct mfv_file *mf, unsigned long addr, unsigned long len,
+				 unsigned long prot, unsigned long flags, unsigned long pgoff)
+{
+	struct mm_struct *mm = current->mm;
+	struct file *file = mf ? &mf->f : NULL;
+	vm_flags_t vm_flags = 0;
+
+	if (!len)
+		return -EINVAL;
+	if (flags & MFV_MAP_FIXED_NOREPLACE)
+		flags |= MFV_MAP_FIXED;
+	if (!(flags & MFV_MAP_FIXED)) {
+		/* round_hint_to_min() */
+		addr &= PAGE_MASK;
+		if (addr && addr < MFV_MMAP_MIN_ADDR)
+			addr = mfv_page_align(MFV_MMAP_MIN_ADDR);
+	}
+	len = mfv_page_align(len);
+	if (!len)
+		return -ENOMEM;
+	if (pgoff + (len >> PAGE_SHIFT) < pgoff)
+		return -EOVERFLOW;
+	if (mm->map_count > sysctl_max_map_count)
+		return -ENOMEM;
+	/* calc_vm_prot_bits(), calc_vm_flag_bits() (no THP, no pkeys). */
+	if (prot & MFV_PROT_READ)
+		vm_flags |= VM_READ;
+	if (prot & MFV_PROT_WRITE)
+		vm_flags |= VM_WRITE;
+	if (prot & MFV_PROT_EXEC)
+		vm_flags |= VM_EXEC;
+	if (flags & MFV_MAP_GROWSDOWN)
+		vm_flags |= VM_GROWSDOWN;
+	if (flags & MFV_MAP_LOCKED)
+		vm_flags |= VM_LOCKED;
+	if (flags & MFV_MAP_SYNC)
+		vm_flags |= MFV_VM_SYNC;
+	vm_flags |= VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC;
+
+	addr = mfv_get_unmapped_area(addr, len, flags);
+	if (IS_ERR_VALUE(addr))
+		return addr;
+	if (flags & MFV_MAP_FIXED_NOREPLACE) {
+		if (find_vma_intersection(mm, addr, addr + len))
+			return -EEXIST;
+	}
+	if (file) {
+		/* file_mmap_ok() for a regular file. */
+		if (pgoff > (MFV_MAX_LFS_FILESIZE - len) >> PAGE_SHIFT)
+			return -EOVERFLOW;
+		switch (flags & MFV_MAP_TYPE) {
+		case MFV_MAP_SHARED:
+			flags &= MFV_LEGACY_MAP_MASK;
+			/* fallthrough */
+		case MFV_MAP_SHARED_VALIDATE:
+			if (flags & ~MFV_LEGACY_MAP_MASK)
+				return -EOPNOTSUPP;
+			if ((prot & MFV_PROT_WRITE) && !mf->writable)
+				return -EACCES;
+			vm_flags |= VM_SHARED | VM_MAYSHARE;
+			if (!mf->writable)
+				vm_flags &= ~(VM_MAYWRITE | VM_SHARED);
+			/* fallthrough */
+		case MFV_MAP_PRIVATE:
+			if (vm_flags & VM_GROWSDOWN)
+				return -EINVAL;
+			break;
+		default:
+			return -EINVAL;
+		}
+	} else {
+		switch (flags & MFV_MAP_TYPE) {
+		case MFV_MAP_SHARED:
+			if (vm_flags & VM_GROWSDOWN)
+				return -EINVAL;
+			pgoff = 0;
+			vm_flags |= VM_SHARED | VM_MAYSHARE;
+			break;
+		case MFV_MAP_DROPPABLE:
+			if (flags & (MFV_MAP_LOCKED | MFV_MAP_HUGETLB))
+				return -EINVAL;
+			if (vm_flags & VM_GROWSDOWN)
+				return -EINVAL;
+			vm_flags |= MFV_VM_DROPPABLE | MFV_VM_NORESERVE | MFV_VM_WIPEONFORK |
+				    MFV_VM_DONTDUMP;
+			/* fallthrough */
+		case MFV_MAP_PRIVATE:
+			pgoff = addr >> PAGE_SHIFT;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	if (flags & MFV_MAP_NORESERVE)
+		vm_flags |= MFV_VM_NORESERVE;
+	return mfv_mmap_region(file, addr, len, vm_flags, pgoff);
+}
+
+/* ---- munmap ------------------------------------------------------------ */
+
+/* __vm_munmap(): mm/vma.c's do_vmi_munmap(). */
+static int mfv_munmap(unsigned long start, size_t len)
+{
+	VMA_ITERATOR(vmi, current->mm, start);
+
+	return do_vmi_munmap(&vmi, current->mm, start, len, NULL, false);
+}
+
+/* ---- mprotect (mm/mprotect.c) ----------------------------------------- */
+
+/* mprotect_fixup(): the VM_ACCOUNT rules, then vma_modify_flags(). */
+static int mfv_mprotect_fixup(struct vma_iterator *vmi, struct vm_area_struct *vma,
+			      struct vm_area_struct **pprev, unsigned long start,
+			      unsigned long end, vm_flags_t newflags)
+{
+	vm_flags_t oldflags = vma->vm_flags;
+
+	if (newflags == oldflags) {
+		*pprev = vma;
+		return 0;
+	}
+	if (newflags & VM_WRITE) {
+		if (!(oldflags & (VM_ACCOUNT | VM_WRITE | MFV_VM_HUGETLB | VM_SHARED |
+				  MFV_VM_NORESERVE)))
+			newflags |= VM_ACCOUNT;
+	} else if ((oldflags & VM_ACCOUNT) && vma_is_anonymous(vma) && !vma->anon_vma) {
+		newflags &= ~VM_ACCOUNT;
+	}
+	vma = vma_modify_flags(vmi, *pprev, vma, start, end, newflags);
+	if (IS_ERR(vma))
+		return PTR_ERR(vma);
+	*pprev = vma;
+	vma_start_write(vma);
+	vm_flags_reset(vma, newflags);
+	vm_stat_account(current->mm, oldflags, -(long)PHYS_PFN(end - start));
+	vm_stat_account(current->mm, newflags, (long)PHYS_PFN(end - start));
+	return 0;
+}
+
+/* do_mprotect_pkey() without a key. */
+static int mfv_mprotect(unsigned long start, size_t len, unsigned long prot)
+{
+	unsigned long nstart, end, tmp;
+	struct vm_area_struct *vma, *prev;
+	const int grows = prot & (MFV_PROT_GROWSDOWN | MFV_PROT_GROWSUP);
+	struct vma_iterator vmi;
+	int error;
+
+	prot &= ~(MFV_PROT_GROWSDOWN | MFV_PROT_GROWSUP);
+	if (grows == (MFV_PROT_GROWSDOWN | MFV_PROT_GROWSUP))
+		return -EINVAL;
+	if (start & ~PAGE_MASK)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	len = mfv_page_align(len);
+	end = start + len;
+	if (end <= start)
+		return -ENOMEM;
+	/* arch_validate_prot() */
+	if (prot & ~(MFV_PROT_READ | MFV_PROT_WRITE | MFV_PROT_EXEC | MFV_PROT_SEM))
+		return -EINVAL;
+
+	vma_iter_init(&vmi, current->mm, start);
+	vma = vma_find(&vmi, end);
+	error = -ENOMEM;
+	if (!vma)
+		return error;
+	if (grows & MFV_PROT_GROWSDOWN) {
+		if (vma->vm_start >= end)
+			return error;
+		start = vma->vm_start;
+		if (!(vma->vm_flags & VM_GROWSDOWN))
+			return -EINVAL;
+	} else {
+		if (vma->vm_start > start)
+			return error;
+		if (grows & MFV_PROT_GROWSUP)
+			return -EINVAL; /* no VM_GROWSUP on x86 */
+	}
+	prev = vma_prev(&vmi);
+	if (start > vma->vm_start)
+		prev = vma;
+
+	nstart = start;
+	tmp = vma->vm_start;
+	error = 0;
+	for_each_vma_range(vmi, vma, end) {
+		vm_flags_t newflags = 0;
+
+		if (vma->vm_start != tmp) {
+			error = -ENOMEM;
+			break;
+		}
+		if (prot & MFV_PROT_READ)
+			newflags |= VM_READ;
+		if (prot & MFV_PROT_WRITE)
+			newflags |= VM_WRITE;
+		if (prot & MFV_PROT_EXEC)
+			newflags |= VM_EXEC;
+		newflags |= vma->vm_flags & ~VM_ACCESS_FLAGS;
+		/* newflags >> 4 shift VM_MAY% in place of VM_% */
+		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
+			error = -EACCES;
+			break;
+		}
+		tmp = vma->vm_end;
+		if (tmp > end)
+			tmp = end;
+		error = mfv_mprotect_fixup(&vmi, vma, &prev, nstart, tmp, newflags);
+		if (error)
+			break;
+		tmp = vma_iter_end(&vmi);
+		nstart = tmp;
+	}
+	if (!error && tmp < end)
+		error = -ENOMEM;
+	return error;
+}
+
+/* ---- madvise (mm/madvise.c) -------------------------------------------- */
+
+/* madvise_update_vma(): the anon name never changes here. */
+static int mfv_madvise_update_vma(struct vm_area_struct *vma, struct vm_area_struct **prev,
+				  unsigned long start, unsigned long end, vm_flags_t new_flags)
+{
+	VMA_ITERATOR(vmi, current->mm, start);
+
+	if (new_flags == vma->vm_flags) {
+		*prev = vma;
+		return 0;
+	}
+	vma = vma_modify_flags(&vmi, *prev, vma, start, end, new_flags);
+	if (IS_ERR(vma))
+		return PTR_ERR(vma);
+	*prev = vma;
+	vma_start_write(vma);
+	vm_flags_reset(vma, new_flags);
+	return 0;
+}
+
+/* madvise_vma_behavior() for the advices that change VMA flags. */
+static int mfv_madvise_vma_behavior(struct vm_area_struct *vma, struct vm_area_struct **prev,
+				    unsigned long start, unsigned long end, int behavior)
+{
+	vm_flags_t new_flags = vma->vm_flags;
+	int error;
+
+	switch (behavior) {
+	case MFV_MADV_NORMAL:
+		new_flags &= ~(MFV_VM_RAND_READ | MFV_VM_SEQ_READ);
+		break;
+	case MFV_MADV_SEQUENTIAL:
+		new_flags = (new_flags & ~MFV_VM_RAND_READ) | MFV_VM_SEQ_READ;
+		break;
+	case MFV_MADV_RANDOM:
+		new_flags = (new_flags & ~MFV_VM_SEQ_READ) | MFV_VM_RAND_READ;
+		break;
+	case MFV_MADV_DONTFORK:
+		new_flags |= MFV_VM_DONTCOPY;
+		break;
+	case MFV_MADV_DOFORK:
+		if (vma->vm_flags & VM_IO)
+			return -EINVAL;
+		new_flags &= ~MFV_VM_DONTCOPY;
+		break;
+	case MFV_MADV_WIPEONFORK:
+		if (vma->vm_file || vma->vm_flags & VM_SHARED)
+			return -EINVAL;
+		new_flags |= MFV_VM_WIPEONFORK;
+		break;
+	case MFV_MADV_KEEPONFORK:
+		if (vma->vm_flags & MFV_VM_DROPPABLE)
+			return -EINVAL;
+		new_flags &= ~MFV_VM_WIPEONFORK;
+		break;
+	case MFV_MADV_DONTDUMP:
+		new_flags |= MFV_VM_DONTDUMP;
+		break;
+	case MFV_MADV_DODUMP:
+		if ((new_flags & VM_SPECIAL) || (vma->vm_flags & MFV_VM_DROPPABLE))
+			return -EINVAL;
+		new_flags &= ~MFV_VM_DONTDUMP;
+		break;
+	default:
+		return -EINVAL;
+	}
+	error = mfv_madvise_update_vma(vma, prev, start, end, new_flags);
+	if (error == -ENOMEM)
+		error = -EAGAIN;
+	return error;
+}
+
+/* do_madvise() and madvise_walk_vmas(): holes answer ENOMEM at the end. */
+static int mfv_madvise(unsigned long start, size_t len_in, int behavior)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma, *prev;
+	unsigned long end, tmp;
+	int unmapped_error = 0;
+	size_t len;
+	int error;
+
+	switch (behavior) {
+	case MFV_MADV_NORMAL:
+	case MFV_MADV_RANDOM:
+	case MFV_MADV_SEQUENTIAL:
+	case MFV_MADV_DONTFORK:
+	case MFV_MADV_DOFORK:
+	case MFV_MADV_DONTDUMP:
+	case MFV_MADV_DODUMP:
+	case MFV_MADV_WIPEONFORK:
+	case MFV_MADV_KEEPONFORK:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (start & ~PAGE_MASK)
+		return -EINVAL;
+	len = mfv_page_align(len_in);
+	if (len_in && !len)
+		return -EINVAL;
+	end = start + len;
+	if (end < start)
+		return -EINVAL;
+	if (end == start)
+		return 0;
+
+	vma = find_vma_prev(mm, start, &prev);
+	if (vma && start > vma->vm_start)
+		prev = vma;
+	for (;;) {
+		if (!vma)
+			return -ENOMEM;
+		if (start < vma->vm_start) {
+			unmapped_error = -ENOMEM;
+			start = vma->vm_start;
+			if (start >= end)
+				break;
+		}
+		tmp = vma->vm_end;
+		if (end < tmp)
+			tmp = end;
+		error = mfv_madvise_vma_behavior(vma, &prev, start, tmp, behavior);
+		if (error)
+			return error;
+		start = tmp;
+		if (prev && start < prev->vm_end)
+			start = prev->vm_end;
+		if (start >= end)
+			break;
+		if (prev)
+			vma = mfv_find_vma(mm, prev->vm_end);
+		else
+			vma = mfv_find_vma(mm, start);
+	}
+	return unmapped_error;
+}
+
+/* ---- brk (mm/mmap.c) --------------------------------------------------- */
+
+/*
+ * do_brk_flags() of 6.12 (static in mm/mmap.c): expand the brk VMA in
+ * place (vma_merge_new_range in VMG_FLAG_JUST_EXPAND mode) or store a
+ * new one with vma_iter_store_gfp().
+ */
+static int mfv_do_brk_flags(struct vma_iterator *vmi, struct vm_area_struct *vma,
+			    unsigned long addr, unsigned long len, unsigned long flags)
+{
+	struct mm_struct *mm = current->mm;
+
+	flags |= MFV_VM_DATA_DEFAULT_FLAGS | VM_ACCOUNT;
+	if (mm->map_count > sysctl_max_map_count)
+		return -ENOMEM;
+	if (vma && vma->vm_end == addr) {
+		VMG_STATE(vmg, mm, vmi, addr, addr + len, flags, PHYS_PFN(addr));
+
+		vmg.prev = vma;
+		vmg.merge_flags = VMG_FLAG_JUST_EXPAND;
+		if (vma_merge_new_range(&vmg))
+			goto out;
+		else if (vmg_nomem(&vmg))
+			return -ENOMEM;
+	}
+	if (vma)
+		vma_iter_next_range(vmi);
+	vma = vm_area_alloc(mm);
+	if (!vma)
+		return -ENOMEM;
+	vma_set_anonymous(vma);
+	vma_set_range(vma, addr, addr + len, addr >> PAGE_SHIFT);
+	vm_flags_init(vma, flags);
+	vma->vm_page_prot = vm_get_page_prot(flags);
+	vma_start_write(vma);
+	if (vma_iter_store_gfp(vmi, vma, GFP_KERNEL)) {
+		vm_area_free(vma);
+		return -ENOMEM;
+	}
+	mm->map_count++;
+out:
+	mm->total_vm += len >> PAGE_SHIFT;
+	mm->data_vm += len >> PAGE_SHIFT;
+	return 0;
+}
+
+/* The brk syscall: the break afterwards (the old one on failure). */
+static unsigned long mfv_brk(unsigned long brk)
+{
+	struct mfv_proc *p = mfv_p;
+	struct mm_struct *mm = current->mm;
+	unsigned long newbrk, oldbrk, origbrk = p->brk;
+	struct vm_area_struct *brkvma, *next;
+	struct vma_iterator vmi;
+
+	if (brk < p->start_brk)
+		goto out;
+	newbrk = mfv_page_align(brk);
+	oldbrk = mfv_page_align(p->brk);
+	if (oldbrk == newbrk) {
+		p->brk = brk;
+		return brk;
+	}
+	if (brk <= p->brk) {
+		vma_iter_init(&vmi, mm, newbrk);
+		brkvma = vma_find(&vmi, oldbrk);
+		if (!brkvma || brkvma->vm_start >= oldbrk)
+			goto out;
+		p->brk = brk;
+		if (do_vmi_align_munmap(&vmi, brkvma, mm, newbrk, oldbrk, NULL, true))
+			goto out;
+		return brk;
+	}
+	/* check_brk_limits(): get_unmapped_area(MAP_FIXED) and no mlock limit. */
+	if (IS_ERR_VALUE(mfv_get_unmapped_area(oldbrk, newbrk - oldbrk, MFV_MAP_FIXED)))
+		goto out;
+	vma_iter_init(&vmi, mm, oldbrk);
+	next = vma_find(&vmi, newbrk + PAGE_SIZE + MFV_STACK_GUARD_GAP);
+	if (next && newbrk + PAGE_SIZE > mfv_vm_start_gap(next))
+		goto out;
+	brkvma = vma_prev_limit(&vmi, p->start_brk);
+	if (mfv_do_brk_flags(&vmi, brkvma, oldbrk, newbrk - oldbrk, 0) < 0)
+		goto out;
+	p->brk = brk;
+	return brk;
+out:
+	p->brk = origbrk;
+	return origbrk;
+}
+
+/* ---- mremap (mm/mremap.c) --------------------------------------------- */
+
+#define MFV_MREMAP_MAYMOVE 1
+#define MFV_MREMAP_FIXED 2
+#define MFV_MREMAP_DONTUNMAP 4
+
+/* do_munmap() */
+static int mfv_do_munmap(unsigned long start, size_t len)
+{
+	VMA_ITERATOR(vmi, current->mm, start);
+
+	return do_vmi_munmap(&vmi, current->mm, start, len, NULL, false);
+}
+
+/* vma_to_resize(): the limits are unlimited here. */
+static struct vm_area_struct *mfv_vma_to_resize(unsigned long addr, unsigned long old_len,
+						unsigned long new_len, unsigned long flags)
+{
+	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
+	unsigned long pgoff;
+
+	if (!vma)
+		return ERR_PTR(-EFAULT);
+	if (!old_len && !(vma->vm_flags & (VM_SHARED | VM_MAYSHARE)))
+		return ERR_PTR(-EINVAL);
+	if ((flags & MFV_MREMAP_DONTUNMAP) && (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP)))
+		return ERR_PTR(-EINVAL);
+	if (old_len > vma->vm_end - addr)
+		return ERR_PTR(-EFAULT);
+	if (new_len == old_len)
+		return vma;
+	pgoff = (addr - vma->vm_start) >> PAGE_SHIFT;
+	pgoff += vma->vm_pgoff;
+	if (pgoff + (new_len >> PAGE_SHIFT) < pgoff)
+		return ERR_PTR(-EINVAL);
+	if (vma->vm_flags & (VM_DONTEXPAND | VM_PFNMAP))
+		return ERR_PTR(-EFAULT);
+	return vma;
+}
+
+/* vma_expandable() */
+static int mfv_vma_expandable(struct vm_area_struct *vma, unsigned long delta)
+{
+	unsigned long end = vma->vm_end + delta;
+
+	if (end < vma->vm_end)
+		return 0;
+	if (find_vma_intersection(vma->vm_mm, vma->vm_end, end))
+		return 0;
+	if (mfv_get_unmapped_area(vma->vm_start, end - vma->vm_start, MFV_MAP_FIXED) & ~PAGE_MASK)
+		return 0;
+	return 1;
+}
+
+/*
+ * move_vma(): copy_vma() (mm/vma.c) at the new address, then unmap the
+ * old range and give VM_ACCOUNT back to what is left of the old VMA.
+ * Page tables are not modelled, so moving them cannot fail; no vm_ops
+ * has ->may_split or ->mremap.
+ */
+static unsigned long mfv_move_vma(struct vm_area_struct *vma, unsigned long old_addr,
+				  unsigned long old_len, unsigned long new_len,
+				  unsigned long new_addr, unsigned long flags)
+{
+	struct mm_struct *mm = vma->vm_mm;
+	struct vm_area_struct *new_vma;
+	unsigned long vm_flags = vma->vm_flags;
+	unsigned long new_pgoff;
+	bool account_start = false, account_end = false;
+	bool need_rmap_locks;
+	struct vma_iterator vmi;
+	const bool split_before = vma->vm_start != old_addr;
+	const bool split_after = vma->vm_end != old_addr + old_len;
+	int err = 0;
+
+	if (mm->map_count >= sysctl_max_map_count - 3)
+		return -ENOMEM;
+	if ((flags & MFV_MREMAP_DONTUNMAP) && (vma->vm_flags & VM_LOCKED)) {
+		vma_iter_init(&vmi, mm, old_addr);
+		if (split_before)
+			err = split_vma(&vmi, vma, old_addr, 1);
+		if (!err && split_after)
+			err = split_vma(&vmi, vma, old_addr + old_len, 0);
+		if (err)
+			return err;
+	}
+	vma_start_write(vma);
+	new_pgoff = vma->vm_pgoff + ((old_addr - vma->vm_start) >> PAGE_SHIFT);
+	new_vma = copy_vma(&vma, new_addr, new_len, new_pgoff, &need_rmap_locks,
+			   flags & MFV_MREMAP_DONTUNMAP);
+	if (!new_vma)
+		return -ENOMEM;
+	if ((vm_flags & VM_ACCOUNT) && !(flags & MFV_MREMAP_DONTUNMAP)) {
+		vm_flags_reset(vma, vma->vm_flags & ~VM_ACCOUNT);
+		if (vma->vm_start < old_addr)
+			account_start = true;
+		if (vma->vm_end > old_addr + old_len)
+			account_end = true;
+	}
+	vm_stat_account(mm, vma->vm_flags, new_len >> PAGE_SHIFT);
+	if (flags & MFV_MREMAP_DONTUNMAP) {
+		if (new_vma == vma)
+			mfv_note("move_vma: DONTUNMAP copied onto the source VMA");
+		vm_flags_reset(vma, vma->vm_flags & ~(VM_LOCKED | MFV_VM_LOCKONFAULT));
+		if (vma->vm_start == old_addr && vma->vm_end == old_addr + old_len) {
+			const pgoff_t pgoff_unfaulted = vma->vm_start >> PAGE_SHIFT;
+
+			unlink_anon_vmas(vma);
+			if (vma_is_anonymous(vma) && !vma->vm_file)
+				vma->vm_pgoff = pgoff_unfaulted;
+		}
+		return new_addr;
+	}
+	vma_iter_init(&vmi, mm, old_addr);
+	if (do_vmi_munmap(&vmi, mm, old_addr, old_len, NULL, false) < 0)
+		account_start = account_end = false;
+	if (account_start) {
+		vma = vma_prev(&vmi);
+		vm_flags_reset(vma, vma->vm_flags | VM_ACCOUNT);
+	}
+	if (account_end) {
+		vma = vma_next(&vmi);
+		vm_flags_reset(vma, vma->vm_flags | VM_ACCOUNT);
+	}
+	return new_addr;
+}
+
+/* mremap_to() */
+static unsigned long mfv_mremap_to(unsigned long addr, unsigned long old_len,
+				   unsigned long new_addr, unsigned long new_len,
+				   unsigned long flags)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long ret = -EINVAL;
+	unsigned long map_flags = 0;
+
+	if (offset_in_page(new_addr))
+		return ret;
+	if (new_len > MFV_TASK_SIZE || new_addr > MFV_TASK_SIZE - new_len)
+		return ret;
+	if (addr + old_len > new_addr && new_addr + new_len > addr)
+		return ret;
+	if ((mm->map_count + 2) >= sysctl_max_map_count - 3)
+		return -ENOMEM;
+	if (flags & MFV_MREMAP_FIXED) {
+		ret = mfv_do_munmap(new_addr, new_len);
+		if (ret)
+			return ret;
+	}
+	if (old_len > new_len) {
+		ret = mfv_do_munmap(addr + new_len, old_len - new_len);
+		if (ret)
+			return ret;
+		old_len = new_len;
+	}
+	vma = mfv_vma_to_resize(addr, old_len, new_len, flags);
+	if (IS_ERR(vma))
+		return PTR_ERR(vma);
+	if (flags & MFV_MREMAP_FIXED)
+		map_flags |= MFV_MAP_FIXED;
+	if (vma->vm_flags & VM_MAYSHARE)
+		map_flags |= MFV_MAP_SHARED;
+	ret = mfv_get_unmapped_area(new_addr, new_len, map_flags);
+	if (IS_ERR_VALUE(ret))
+		return ret;
+	if (!(flags & MFV_MREMAP_FIXED))
+		new_addr = ret;
+	return mfv_move_vma(vma, addr, old_len, new_len, new_addr, flags);
+}
+
+/* The mremap syscall. */
+static unsigned long mfv_mremap(unsigned long addr, unsigned long old_len,
+				unsigned long new_len, unsigned long flags,
+				unsigned long new_addr)
+{
+	struct mm_struct *mm = current->mm;
+	struct vm_area_struct *vma;
+	unsigned long ret = -EINVAL;
+
+	if (flags & ~(MFV_MREMAP_FIXED | MFV_MREMAP_MAYMOVE | MFV_MREMAP_DONTUNMAP))
+		return ret;
+	if (flags & MFV_MREMAP_FIXED && !(flags & MFV_MREMAP_MAYMOVE))
+		return ret;
+	if (flags & MFV_MREMAP_DONTUNMAP &&
+	    (!(flags & MFV_MREMAP_MAYMOVE) || old_len != new_len))
+		return ret;
+	if (offset_in_page(addr))
+		return ret;
+	old_len = mfv_page_align(old_len);
+	new_len = mfv_page_align(new_len);
+	if (!new_len)
+		return ret;
+	vma = vma_lookup(mm, addr);
+	if (!vma)
+		return -EFAULT;
+	if (flags & (MFV_MREMAP_FIXED | MFV_MREMAP_DONTUNMAP))
+		return mfv_mremap_to(addr, old_len, new_addr, new_len, flags);
+	if (old_len >= new_len) {
+		VMA_ITERATOR(vmi, mm, addr + new_len);
+
+		if (old_len == new_len)
+			return addr;
+		ret = do_vmi_munmap(&vmi, mm, addr + new_len, old_len - new_len, NULL, true);
+		if (ret)
+			return ret;
+		return addr;
+	}
+	vma = mfv_vma_to_resize(addr, old_len, new_len, flags);
+	if (IS_ERR(vma))
+		return PTR_ERR(vma);
+	if (old_len == vma->vm_end - addr) {
+		unsigned long delta = new_len - old_len;
+
+		if (mfv_vma_expandable(vma, delta)) {
+			VMA_ITERATOR(vmi, mm, vma->vm_end);
+
+			vma = vma_merge_extend(&vmi, vma, delta);
+			if (!vma)
+				return -ENOMEM;
+			vm_stat_account(mm, vma->vm_flags, delta >> PAGE_SHIFT);
+			return addr;
+		}
+	}
+	ret = -ENOMEM;
+	if (flags & MFV_MREMAP_MAYMOVE) {
+		unsigned long map_flags = 0;
+
+		if (vma->vm_flags & VM_MAYSHARE)
+			map_flags |= MFV_MAP_SHARED;
+		new_addr = mfv_get_unmapped_area(0, new_len, map_flags);
+		if (IS_ERR_VALUE(new_addr))
+			return new_addr;
+		ret = mfv_move_vma(vma, addr, old_len, new_len, new_addr, flags);
+	}
+	return ret;
+}
+
+/* ---- a page fault ------------------------------------------------------ */
+
+/*
+ * The part of the x86 fault handler VMAs see: no VMA is EFAULT (no stack
+ * expansion), an access the VMA does not allow is EACCES, and a write
+ * fault on a private VMA runs anon_vma_prepare().
+ */
+static int mfv_touch(unsigned long addr, bool write)
+{
+	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
+
+	if (!vma)
+		return -EFAULT;
+	if (write) {
+		if (!(vma->vm_flags & VM_WRITE))
+			return -EACCES;
+	} else if (!(vma->vm_flags & VM_ACCESS_FLAGS)) {
+		return -EACCES;
+	}
+	if (write && !(vma->vm_flags & VM_SHARED))
+		return anon_vma_prepare(vma);
+	return 0;
+}
+
+#define MFV_MM_MT_FLAGS (MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN | MT_FLAGS_USE_RCU)
+
+static struct mm_struct *mfv_mm_alloc(void)
+{
+	struct mm_struct *mm = calloc(1, sizeof(*mm));
+
+	if (!mm)
+		abort();
+	mt_init_flags(&mm->mm_mt, MFV_MM_MT_FLAGS);
+	return mm;
+}
+
+/* ---- fork (kernel/fork.c) and exit (mm/mmap.c) ------------------------ */
+
+/*
+ * exit_mmap() as far as VMAs go: free_pgtables() unlinks every VMA from
+ * its anon_vmas in address order, then remove_vma() closes and frees
+ * each; both stop at the XA_ZERO_ENTRY a failed dup_mmap() leaves. The
+ * count must be map_count (the kernel BUGs); then the tree goes.
+ */
+static void mfv_exit_mmap(struct mm_struct *mm)
+{
+	struct vm_area_struct *vma;
+	long count = 0;
+	VMA_ITERATOR(vmi, mm, 0);
+
+	for_each_vma(vmi, vma) {
+		if (xa_is_zero(vma))
+			break;
+		unlink_anon_vmas(vma);
+	}
+	vma_iter_set(&vmi, 0);
+	for_each_vma(vmi, vma) {
+		if (xa_is_zero(vma))
+			break;
+		vma_close(vma);
+		vm_area_free(vma);
+		count++;
+	}
+	if (count != mm->map_count)
+		mfv_note("exit_mmap: %ld VMAs freed for map_count %d", count, mm->map_count);
+	__mt_destroy(&mm->mm_mt);
+	free(mm);
+}
+
+/*
+ * dup_mmap(): the child's tree is a copy of the parent's (__mt_dup), then
+ * each parent VMA is replaced by its copy (vm_area_dup, anon_vma_fork) or
+ * cleared (VM_DONTCOPY). On failure the failing VMA's range is marked
+ * with XA_ZERO_ENTRY. Left out: accounting, policies, userfaultfd, page
+ * copies. A failing __mt_dup() point fails before the copy (the
+ * kernel's frees what it copied: the child's tree is empty either way).
+ */
+static int mfv_dup_mmap(struct mm_struct *mm, struct mm_struct *oldmm)
+{
+	struct vm_area_struct *mpnt, *tmp;
+	int retval = 0;
+	VMA_ITERATOR(vmi, mm, 0);
+
+	mm->total_vm = oldmm->total_vm;
+	mm->data_vm = oldmm->data_vm;
+	mm->exec_vm = oldmm->exec_vm;
+	mm->stack_vm = oldmm->stack_vm;
+	if (!mtree_empty(&oldmm->mm_mt) && mfv_point(MFV_POINT_TREE_DUP))
+		return -ENOMEM;
+	retval = __mt_dup(&oldmm->mm_mt, &mm->mm_mt, GFP_KERNEL);
+	if (retval)
+		return retval;
+	mt_clear_in_rcu(vmi.mas.tree);
+	for_each_vma(vmi, mpnt) {
+		vma_start_write(mpnt);
+		if (mpnt->vm_flags & MFV_VM_DONTCOPY) {
+			retval = vma_iter_clear_gfp(&vmi, mpnt->vm_start, mpnt->vm_end, GFP_KERNEL);
+			if (retval)
+				goto loop_out;
+			vm_stat_account(mm, mpnt->vm_flags, -vma_pages(mpnt));
+			continue;
+		}
+		tmp = vm_area_dup(mpnt);
+		if (!tmp)
+			goto fail_nomem;
+		tmp->vm_mm = mm;
+		if (tmp->vm_flags & MFV_VM_WIPEONFORK) {
+			tmp->anon_vma = NULL;
+		} else if (anon_vma_fork(tmp, mpnt)) {
+			vm_area_free(tmp);
+			goto fail_nomem;
+		}
+		vm_flags_reset(tmp, tmp->vm_flags & ~(VM_LOCKED | MFV_VM_LOCKONFAULT));
+		/* vma_iter_bulk_store(): the copied tree needs no node here. */
+		vmi.mas.index = tmp->vm_start;
+		vmi.mas.last = tmp->vm_end - 1;
+		mas_store(&vmi.mas, tmp);
+		if (mas_is_err(&vmi.mas))
+			mfv_note("dup_mmap: vma_iter_bulk_store failed");
+		mm->map_count++;
+	}
+loop_out:
+	vma_iter_free(&vmi);
+	if (!retval) {
+		mt_set_in_rcu(vmi.mas.tree);
+	} else if (mpnt) {
+		mas_set_range(&vmi.mas, mpnt->vm_start, mpnt->vm_end - 1);
+		mas_store(&vmi.mas, XA_ZERO_ENTRY);
+	}
+	return retval;
+fail_nomem:
+	retval = -ENOMEM;
+	goto loop_out;
+}
+
+/*
+ * fork(2) and the exit of one of the two: keep_child says which mm the
+ * process goes on with. A failed fork leaves the parent.
+ */
+static int mfv_fork(bool keep_child)
+{
+	struct mfv_proc *p = mfv_p;
+	struct mm_struct *parent = p->mm;
+	struct mm_struct *child = mfv_mm_alloc();
+	int r;
+
+	r = mfv_dup_mmap(child, parent);
+	if (r) {
+		mfv_exit_mmap(child);
+		return r;
+	}
+	if (keep_child) {
+		p->mm = child;
+		mfv_task.mm = child;
+		mfv_exit_mmap(parent);
+	} else {
+		mfv_exit_mmap(child);
+	}
+	return 0;
+}
+
+/* ---- the flat API ------------------------------------------------------ */
+
+#define MFV_ABI 1
+
+/* One VMA as the harness sees it; file is UINT32_MAX for none. */
+struct mfv_row {
+	uint64_t start, end, flags, pgoff, anon;
+	uint32_t file, chain;
+};
+
+enum mfv_op {
+	MFV_OP_MMAP,
+	MFV_OP_MUNMAP,
+	MFV_OP_MPROTECT,
+	MFV_OP_MADVISE,
+	MFV_OP_BRK,
+	MFV_OP_MREMAP,
+	MFV_OP_TOUCH,
+	MFV_OP_FORK,
+};
+
+/* Deferred RCU callbacks of the op in flight (no reader exists). */
+struct mfv_rcu_cb {
+	struct rcu_head *head;
+	void (*func)(struct rcu_head *);
+};
+static __thread struct mfv_rcu_cb *mfv_rcu_q;
+static __thread size_t mfv_rcu_len, mfv_rcu_cap;
+
+static void mfv_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
+{
+	if (mfv_rcu_len == mfv_rcu_cap) {
+		mfv_rcu_cap = mfv_rcu_cap ? 2 * mfv_rcu_cap : 256;
+		mfv_rcu_q = realloc(mfv_rcu_q, mfv_rcu_cap * sizeof(*mfv_rcu_q));
+		if (!mfv_rcu_q)
+			abort();
+	}
+	mfv_rcu_q[mfv_rcu_len].head = head;
+	mfv_rcu_q[mfv_rcu_len].func = func;
+	mfv_rcu_len++;
+}
+
+static void mfv_rcu_flush(void)
+{
+	for (size_t i = 0; i < mfv_rcu_len; i++)
+		mfv_rcu_q[i].func(mfv_rcu_q[i].head);
+	mfv_rcu_len = 0;
+}
+
+
+
+static void mfv_enter(struct mfv_proc *p)
+{
+	mfv_p = p;
+	mfv_task.mm = p->mm;
+}
+
+static pthread_once_t mfv_once = PTHREAD_ONCE_INIT;
+
+/* The process-wide set-up: the maple node cache and the files. */
+static void mfv_init_once(void)
+{
+	maple_tree_init();
+	mfv_files_init();
+}
+
+static void *mfv_create(uint64_t max_map_count)
+{
+	struct mfv_proc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		abort();
+	pthread_once(&mfv_once, mfv_init_once);
+	p->max_map_count = max_map_count;
+	p->armed = -1;
+	p->fail_now = -1;
+	p->start_brk = p->brk = MFV_START_BRK;
+	p->next_shmem = MFV_SHMEM_FILE_BASE;
+	mfv_enter(p);
+	p->mm = mfv_mm_alloc();
+	mfv_task.mm = p->mm;
+	return p;
+}
+
+static void mfv_destroy(void *h)
+{
+	struct mfv_proc *p = h;
+	struct mfv_file *f, *next;
+
+	mfv_enter(p);
+	mfv_exit_mmap(p->mm);
+	mfv_rcu_flush();
+	for (f = p->shmem; f; f = next) {
+		next = f->next_shmem;
+		free(f);
+	}
+	mfv_p = NULL;
+	mfv_task.mm = NULL;
+	free(p);
+}
+
+/*
+ * One syscall: args as the op gives them. The answer is the syscall's
+ * (a negative errno on failure; brk answers the break). *unsupported is
+ * set for an op this tree's engine cannot run.
+ */
+static int64_t mfv_apply(void *h, uint32_t op, const uint64_t *a, int32_t *unsupported)
+{
+	struct mfv_proc *p = h;
+	int64_t r = 0;
+
+	mfv_enter(p);
+	p->fail_now = p->armed;
+	p->armed = -1;
+	p->npoints = 0;
+	*unsupported = 0;
+	switch (op) {
+	case MFV_OP_MMAP: {
+		/* a[4]: the file (UINT32_MAX for anonymous), a[5]: its page. */
+		struct mfv_file *f = a[4] < MFV_FILES ? &mfv_files[a[4]] : NULL;
+
+		r = (int64_t)mfv_do_mmap(f, a[0], a[1], a[2], a[3], f ? a[5] : 0);
+		break;
+	}
+	case MFV_OP_MUNMAP:
+		r = mfv_munmap(a[0], a[1]);
+		break;
+	case MFV_OP_MPROTECT:
+		r = mfv_mprotect(a[0], a[1], a[2]);
+		break;
+	case MFV_OP_MADVISE:
+		r = mfv_madvise(a[0], a[1], (int)a[2]);
+		break;
+	case MFV_OP_BRK:
+		r = (int64_t)mfv_brk(a[0]);
+		break;
+	case MFV_OP_TOUCH:
+		r = mfv_touch(a[0], a[1] != 0);
+		break;
+	case MFV_OP_MREMAP:
+		r = (int64_t)mfv_mremap(a[0], a[1], a[2], a[3], a[4]);
+		break;
+	case MFV_OP_FORK:
+		/* a[0]: 1 if the child goes on. */
+		r = mfv_fork(a[0] != 0);
+		break;
+	default:
+		*unsupported = 1;
+		break;
+	}
+	p->fail_now = -1;
+	mfv_rcu_flush();
+	return r;
+}
+
+static size_t mfv_rows(void *h, struct mfv_row *out, size_t cap)
+{
+	struct mfv_proc *p = h;
+	struct vm_area_struct *vma;
+	size_t n = 0;
+	VMA_ITERATOR(vmi, p->mm, 0);
+
+	mfv_enter(p);
+	for_each_vma(vmi, vma) {
+		if (n < cap) {
+			struct mfv_file *f = mfv_file(vma->vm_file);
+			struct list_head *l;
+			uint32_t chain = 0;
+
+			list_for_each(l, &vma->anon_vma_chain)
+				chain++;
+			out[n] = (struct mfv_row){
+				.start = vma->vm_start,
+				.end = vma->vm_end,
+				.flags = vma->vm_flags,
+				.pgoff = vma->vm_pgoff,
+				.anon = vma->anon_vma ? mfv_anon(vma->anon_vma)->id : 0,
+				.file = f ? f->id : UINT32_MAX,
+				.chain = chain,
+			};
+		}
+		n++;
+	}
+	return n;
+}
+
+static uint64_t mfv_brk_value(void *h)
+{
+	return ((struct mfv_proc *)h)->brk;
+}
+
+static uint64_t mfv_map_count(void *h)
+{
+	return (uint64_t)((struct mfv_proc *)h)->mm->map_count;
+}
+
+static size_t mfv_points(void *h, uint8_t *out, size_t cap)
+{
+	struct mfv_proc *p = h;
+	size_t n = p->npoints < MFV_MAX_POINTS ? p->npoints : MFV_MAX_POINTS;
+
+	memcpy(out, p->points, n < cap ? n : cap);
+	return p->npoints;
+}
+
+static void mfv_fail_at(void *h, uint32_t nth)
+{
+	((struct mfv_proc *)h)->armed = (int)nth;
+}
+
+/*
+ * validate_mm() in our words, so that a failure is a message rather than
+ * a BUG: mt_validate() (its MT_BUG_ONs counted through dump_stack), each
+ * entry's range is its VMA's, the entries number map_count, and every
+ * vm_area_struct alive is in the tree; then the WARNs of the last op.
+ * Answers the report's length (0: all well).
+ */
+static size_t mfv_validate(void *h, char *out, size_t cap)
+{
+	struct mfv_proc *p = h;
+	struct vm_area_struct *vma;
+	unsigned long before;
+	long n = 0;
+	VMA_ITERATOR(vmi, p->mm, 0);
+
+	mfv_enter(p);
+	before = p->dump_stacks;
+	mt_validate(&p->mm->mm_mt);
+	if (p->dump_stacks != before)
+		mfv_note("mt_validate() failed on mm_mt");
+	for_each_vma(vmi, vma) {
+		if (vma->vm_start != vma_iter_addr(&vmi) || vma->vm_end != vma_iter_end(&vmi))
+			mfv_note("VMA %lx-%lx is stored over %lx-%lx", vma->vm_start, vma->vm_end,
+				 vma_iter_addr(&vmi), vma_iter_end(&vmi));
+		n++;
+	}
+	if (n != p->mm->map_count)
+		mfv_note("map_count %d, but the tree holds %ld VMAs", p->mm->map_count, n);
+	if (p->live_vmas != n)
+		mfv_note("%ld vm_area_structs alive, %ld in the tree", p->live_vmas, n);
+	n = (long)p->report_len;
+	if (cap) {
+		size_t m = (size_t)n < cap - 1 ? (size_t)n : cap - 1;
+
+		memcpy(out, p->report, m);
+		out[m] = '\0';
+	}
+	p->report_len = 0;
+	p->report[0] = '\0';
+	return (size_t)n;
+}
+
+struct mfv_vtable {
+	uint32_t abi;
+	void *(*create)(uint64_t max_map_count);
+	void (*destroy)(void *h);
+	int64_t (*apply)(void *h, uint32_t op, const uint64_t *args, int32_t *unsupported);
+	size_t (*rows)(void *h, struct mfv_row *out, size_t cap);
+	uint64_t (*brk)(void *h);
+	uint64_t (*map_count)(void *h);
+	size_t (*points)(void *h, uint8_t *out, size_t cap);
+	void (*fail_at)(void *h, uint32_t nth);
+	size_t (*validate)(void *h, char *out, size_t cap);
+};
+
+__attribute__((visibility("default"))) const struct mfv_vtable mfv_vtable = {
+	.abi = MFV_ABI,
+	.create = mfv_create,
+	.destroy = mfv_destroy,
+	.apply = mfv_apply,
+	.rows = mfv_rows,
+	.brk = mfv_brk_value,
+	.map_count = mfv_map_count,
+	.points = mfv_points,
+	.fail_at = mfv_fail_at,
+	.validate = mfv_validate,
+};
