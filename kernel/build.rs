@@ -117,7 +117,7 @@ fn main() {
                         let tree = b.first().map(|x| x.tree.clone()).unwrap_or_default();
                         built.append(&mut b);
                         match vma {
-                            Ok(v) => vma_built.push(v),
+                            Ok(mut v) => vma_built.append(&mut v),
                             Err(why) => {
                                 println!("cargo:warning=maplefuzz kernel VMA engine: {why}");
                                 vma_refused.push((tree, why));
@@ -284,7 +284,7 @@ fn sources() -> Result<Vec<PathBuf>, String> {
 }
 
 /// A tree's variants, and its VMA engine or why it has none.
-type TreeBuilt = (Vec<Built>, Result<VmaBuilt, String>);
+type TreeBuilt = (Vec<Built>, Result<Vec<VmaBuilt>, String>);
 
 /// Builds every variant of the `i`th tree, or says why it cannot (with the
 /// tree's `X.Y` when it is known).
@@ -316,15 +316,61 @@ fn build_tree(
     Ok((built, vma))
 }
 
-/// The kernel VMA engine of one tree: its shim, the tree's mm/vma.c and
-/// lib/maple_tree.c, and the tree's own userspace slab
-/// (tools/testing/shared/linux.c, tools/lib/slab.c), linked into one
-/// object whose only global symbol is its vtable.
+/// One build of a tree's VMA engine: its shim, the tree's mm/vma.c (as it
+/// is, or with a planted bug) and lib/maple_tree.c, and the tree's own
+/// userspace slab (tools/testing/shared/linux.c, tools/lib/slab.c), linked
+/// into one object whose only global symbol is its vtable.
 struct VmaBuilt {
     tree: String,
     version: String,
+    variant: &'static str,
+    about: &'static str,
     object: PathBuf,
 }
+
+/// A build of the VMA engine: its name, what it is, and the edits made to
+/// the tree's mm/vma.c (each must be found exactly once, else the variant
+/// is skipped with a warning).
+struct VmaVariant {
+    name: &'static str,
+    about: &'static str,
+    edits: &'static [(&'static str, &'static str)],
+}
+
+const VMA_VARIANTS: &[VmaVariant] = &[
+    VmaVariant {
+        name: "exact",
+        about: "the tree's mm/vma.c as it is",
+        edits: &[],
+    },
+    VmaVariant {
+        name: "close-merge",
+        about: "planted: a merge may delete a VMA whose vm_ops has ->close, the bug \
+                fc0c8f9089c2 (\"mm/mmap: fix vma_merge() case 7 with vma_ops->close\") fixed",
+        edits: &[(
+            "return !vma->vm_ops || !vma->vm_ops->close;",
+            "return true; /* maplefuzz: planted close-merge */",
+        )],
+    },
+    VmaVariant {
+        name: "leak-vma",
+        about: "planted: remove_vma() forgets to free the VMA it removes (a leak only the \
+                engine's validate_mm sees: the VMA lists stay right)",
+        edits: &[(
+            "\telse\n\t\tvm_area_free(vma);\n}",
+            "\telse\n\t\t(void)vma; /* maplefuzz: planted leak-vma */\n}",
+        )],
+    },
+    VmaVariant {
+        name: "split-fail-leak",
+        about: "planted: __split_vma() leaks the new VMA when an allocation after \
+                vm_area_dup() fails (seen only when that allocation fails: maplefuzz sweep)",
+        edits: &[(
+            "\tvma_iter_free(vmi);\nout_free_vma:\n\tvm_area_free(new);\n\treturn err;",
+            "\tvma_iter_free(vmi);\nout_free_vma:\n\treturn err; /* maplefuzz: planted split-fail-leak */",
+        )],
+    },
+];
 
 fn compile_vma(
     out: &Path,
@@ -333,7 +379,7 @@ fn compile_vma(
     version: &str,
     sanitize: &[String],
     coverage: Option<&Coverage>,
-) -> Result<VmaBuilt, String> {
+) -> Result<Vec<VmaBuilt>, String> {
     let Some((_, shim)) = VMA_SHIMS.iter().find(|(t, _)| *t == tree) else {
         let have: Vec<&str> = VMA_SHIMS.iter().map(|(t, _)| *t).collect();
         return Err(format!(
@@ -347,6 +393,8 @@ fn compile_vma(
             "Linux {version}'s tree has no {missing}, which the kernel VMA engine needs"
         ));
     }
+    let vma_c = fs::read_to_string(src.join("mm/vma.c")).map_err(|e| e.to_string())?;
+    let vma_h = fs::read_to_string(src.join("mm/vma.h")).map_err(|e| e.to_string())?;
     let out = out.join(format!("vma-{tree}"));
     let generated = out.join("gen");
     fs::create_dir_all(generated.join("generated")).map_err(|e| e.to_string())?;
@@ -359,77 +407,114 @@ fn compile_vma(
         &generated.join("generated/map-shift.h"),
         "#define XA_CHUNK_SHIFT 6\n",
     )?;
-    let mut cc = cc::Build::new();
-    cc.file(shim)
-        .file(src.join("tools/testing/shared/linux.c"))
-        .file(src.join("tools/lib/slab.c"))
-        .include(&generated)
-        .include("csrc/vma")
-        .include(src.join("tools/testing/vma"))
-        .include(src.join("tools/testing/shared"))
-        .include(src.join("tools/include"))
-        .include(src.join("lib"))
-        .include(src);
-    c_flags(&mut cc, sanitize, coverage);
-    let objs = cc
-        .out_dir(out.join("obj"))
-        .try_compile_intermediates()
-        .map_err(|e| {
-            format!("Linux {version}: the kernel VMA engine's shim does not compile: {e}")
-        })?;
-    let joined = out.join("joined.o");
-    run(Command::new(ld())
-        .arg("-r")
-        .arg("-o")
-        .arg(&joined)
-        .args(&objs))?;
-    // A symbol the tree's mm/vma.c needs and neither it nor the shim
-    // defines is named here, not at the final link.
-    let probe = out.join("probe");
+    let mut built = Vec::new();
+    for v in VMA_VARIANTS {
+        let mut text = vma_c.clone();
+        let mut planted = true;
+        for (find, replace) in v.edits {
+            if text.matches(find).count() == 1 {
+                text = text.replacen(find, replace, 1);
+            } else {
+                planted = false;
+            }
+        }
+        if !planted {
+            println!(
+                "cargo:warning=planted VMA bug `{}` does not apply to Linux {version}; skipped",
+                v.name
+            );
+            continue;
+        }
+        // The variant's mm/vma.c (and the mm/vma.h next to it) come first.
+        let dir = out.join(v.name);
+        fs::create_dir_all(dir.join("mm")).map_err(|e| e.to_string())?;
+        write(&dir.join("mm/vma.c"), &text)?;
+        write(&dir.join("mm/vma.h"), &vma_h)?;
+        let mut cc = cc::Build::new();
+        cc.file(shim)
+            .file(src.join("tools/testing/shared/linux.c"))
+            .file(src.join("tools/lib/slab.c"))
+            .include(&generated)
+            .include("csrc/vma")
+            .include(&dir)
+            .include(src.join("tools/testing/vma"))
+            .include(src.join("tools/testing/shared"))
+            .include(src.join("tools/include"))
+            .include(src.join("lib"))
+            .include(src);
+        c_flags(&mut cc, sanitize, coverage);
+        let objs = cc
+            .out_dir(dir.join("obj"))
+            .try_compile_intermediates()
+            .map_err(|e| {
+                format!("Linux {version}: the kernel VMA engine's shim does not compile: {e}")
+            })?;
+        let joined = dir.join("joined.o");
+        run(Command::new(ld())
+            .arg("-r")
+            .arg("-o")
+            .arg(&joined)
+            .args(&objs))?;
+        if v.edits.is_empty() {
+            undefined_symbols(&dir, &joined, sanitize).map_err(|m| {
+                format!(
+                    "Linux {version}'s mm/vma.c needs {m}, which the kernel VMA engine's shim \
+                     does not provide"
+                )
+            })?;
+        }
+        let object = dir.join("vma-engine.o");
+        let vtable = vma_vtable_symbol(tree, v.name);
+        run(Command::new(objcopy())
+            .arg("--localize-hidden")
+            .arg("--redefine-sym")
+            .arg(format!("mfv_vtable={vtable}"))
+            .arg("--redefine-sym")
+            .arg(format!("__odr_asan.mfv_vtable=__odr_asan.{vtable}"))
+            .arg(&joined)
+            .arg(&object))?;
+        built.push(VmaBuilt {
+            tree: tree.to_string(),
+            version: version.to_string(),
+            variant: v.name,
+            about: v.about,
+            object,
+        });
+    }
+    Ok(built)
+}
+
+/// A symbol the tree's mm/vma.c needs and neither it nor the shim defines
+/// is named here (by linking a program against the object), not at the
+/// final link: `Err` with the names.
+fn undefined_symbols(dir: &Path, object: &Path, sanitize: &[String]) -> Result<(), String> {
     let o = Command::new(env::var("CC").unwrap_or_else(|_| "cc".into()))
         .arg("-o")
-        .arg(&probe)
-        .arg(&joined)
+        .arg(dir.join("probe"))
+        .arg(object)
         .arg("-xc")
         .arg("-")
         .args(sanitize.iter().map(|s| format!("-fsanitize={s}")))
         .args(["-lurcu", "-lpthread"])
         .stdin(std::process::Stdio::null())
         .output();
-    if let Ok(o) = &o {
-        let err = String::from_utf8_lossy(&o.stderr);
-        let missing: Vec<&str> = err
-            .lines()
-            .filter_map(|l| l.split("undefined reference to `").nth(1))
-            .filter_map(|l| l.split('\'').next())
-            .filter(|s| *s != "main")
-            .collect();
-        if !missing.is_empty() {
-            let mut m = missing.clone();
-            m.sort();
-            m.dedup();
-            return Err(format!(
-                "Linux {version}'s mm/vma.c needs {}, which the kernel VMA engine's shim does \
-                 not provide",
-                m.join(", ")
-            ));
-        }
+    let Ok(o) = o else {
+        return Ok(());
+    };
+    let err = String::from_utf8_lossy(&o.stderr);
+    let mut missing: Vec<&str> = err
+        .lines()
+        .filter_map(|l| l.split("undefined reference to `").nth(1))
+        .filter_map(|l| l.split('\'').next())
+        .filter(|s| *s != "main")
+        .collect();
+    missing.sort();
+    missing.dedup();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(missing.join(", "))
     }
-    let object = out.join("vma-engine.o");
-    let vtable = vma_vtable_symbol(tree);
-    run(Command::new(objcopy())
-        .arg("--localize-hidden")
-        .arg("--redefine-sym")
-        .arg(format!("mfv_vtable={vtable}"))
-        .arg("--redefine-sym")
-        .arg(format!("__odr_asan.mfv_vtable=__odr_asan.{vtable}"))
-        .arg(&joined)
-        .arg(&object))?;
-    Ok(VmaBuilt {
-        tree: tree.to_string(),
-        version: version.to_string(),
-        object,
-    })
 }
 
 /// The compiler flags every C object of the engine shares.
@@ -460,9 +545,9 @@ fn c_flags(cc: &mut cc::Build, sanitize: &[String], coverage: Option<&Coverage>)
         .warnings(false);
 }
 
-/// The vtable symbol of one tree's VMA engine.
-fn vma_vtable_symbol(tree: &str) -> String {
-    format!("mfv_vtable_{}", symbol(tree))
+/// The vtable symbol of one build of a tree's VMA engine.
+fn vma_vtable_symbol(tree: &str, variant: &str) -> String {
+    format!("mfv_vtable_{}_{}", symbol(tree), symbol(variant))
 }
 
 /// `OUT_DIR/vma_engines.rs`: the compiled VMA engines, and the trees
@@ -478,7 +563,7 @@ fn write_vma_engines(out: &Path, built: &[VmaBuilt], refused: &[(String, String)
         let _ = writeln!(
             s,
             "    static {}: RawVmaVtable;",
-            vma_vtable_symbol(&b.tree)
+            vma_vtable_symbol(&b.tree, b.variant)
         );
     }
     s.push_str("}\n/// Every compiled VMA engine.\npub fn vma_compiled() -> Vec<VmaEngineInfo> {\n    vec![\n");
@@ -486,11 +571,13 @@ fn write_vma_engines(out: &Path, built: &[VmaBuilt], refused: &[(String, String)
         let _ = writeln!(
             s,
             "        VmaEngineInfo {{ tree: {:?}, engine: \"kernel@{}\", version: {:?}, \
-             vtable: unsafe {{ &*std::ptr::addr_of!({}) }} }},",
+             variant: {:?}, about: {:?}, vtable: unsafe {{ &*std::ptr::addr_of!({}) }} }},",
             b.tree,
             b.tree,
             b.version,
-            vma_vtable_symbol(&b.tree)
+            b.variant,
+            b.about,
+            vma_vtable_symbol(&b.tree, b.variant)
         );
     }
     s.push_str("    ]\n}\n");

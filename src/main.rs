@@ -494,6 +494,13 @@ fn main() -> ExitCode {
             if let Err(e) = select_mutant(mutant.as_deref()) {
                 return usage_error(&e);
             }
+            // Named on the command line for vma_ops, a kernel without a VMA
+            // engine is an error, not a silent two-way run.
+            if cli.engines.is_some() && target == "vma_ops" {
+                if let Some(why) = engines.vma_missing().first() {
+                    return usage_error(&format!("--engines: {why}"));
+                }
+            }
             let opts = FuzzOptions {
                 target,
                 seconds,

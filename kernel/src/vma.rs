@@ -47,6 +47,10 @@ pub struct VmaEngineInfo {
     pub engine: &'static str,
     /// The tree's full version.
     pub version: &'static str,
+    /// The build: `exact` (the tree's mm/vma.c as it is) or a planted bug.
+    pub variant: &'static str,
+    /// What the build is.
+    pub about: &'static str,
     vtable: &'static RawVmaVtable,
 }
 
@@ -55,9 +59,25 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/vma_engines.rs"));
 }
 
-/// Every compiled VMA engine, in the order the trees were given.
-pub fn vma_engines() -> Vec<VmaEngineInfo> {
+/// Every compiled VMA engine build, in the order the trees were given.
+pub fn vma_builds() -> Vec<VmaEngineInfo> {
     generated::vma_compiled()
+}
+
+/// The `exact` build of every tree with a VMA engine: what `kernel@X.Y`
+/// names on `vma_ops`.
+pub fn vma_engines() -> Vec<VmaEngineInfo> {
+    vma_builds()
+        .into_iter()
+        .filter(|v| v.variant == "exact")
+        .collect()
+}
+
+/// The build `variant` of tree `tree`'s VMA engine, if compiled.
+pub fn vma_build(tree: &str, variant: &str) -> Option<VmaEngineInfo> {
+    vma_builds()
+        .into_iter()
+        .find(|v| v.tree == tree && v.variant == variant)
 }
 
 /// The trees built without a VMA engine, and why: (`X.Y`, reason).

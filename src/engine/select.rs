@@ -144,6 +144,23 @@ impl EngineSet {
             .collect()
     }
 
+    /// Why each kernel of the set without a VMA engine has none (for a
+    /// `vma_ops` run that names it).
+    pub fn vma_missing(&self) -> Vec<String> {
+        let have = self.vma_trees();
+        self.kernels
+            .iter()
+            .filter(|k| !have.contains(&k.tree))
+            .map(|k| {
+                let why = maplefuzz_kernel::vma::vma_refused()
+                    .iter()
+                    .find(|(t, _)| *t == k.tree)
+                    .map_or("it was not built", |(_, w)| w);
+                format!("kernel@{} has no VMA engine: {why}", k.tree)
+            })
+            .collect()
+    }
+
     /// Whether any kernel engine is in the set.
     pub fn has_kernel(&self) -> bool {
         !self.kernels.is_empty()

@@ -1,0 +1,334 @@
+//! The kernel VMA engine (#20): Linux 6.12's own mm/vma.c, run three-way
+//! with the oracle and the model.
+//!
+//! - every op of the contract answers as the oracle and the model do, and
+//!   the kernel's own VMA list shows the kernel's decisions (splits,
+//!   merges, anon_vma chains after fork);
+//! - generated programs, fault injection included, agree three-way;
+//! - a bug planted in the kernel's mm/vma.c (fc0c8f9089c2 re-created) and
+//!   the model's VMA mutants are reported as kernel-against-model
+//!   divergences;
+//! - a tree without a VMA engine says why.
+
+mod common;
+
+use maplefuzz::diff::vma::{run_set, run_with};
+use maplefuzz::diff::Check;
+use maplefuzz::driver::{exec_program, Target};
+use maplefuzz::engine::vma::{KernelVmaEngine, ModelEngine, OracleEngine, VmaEngine};
+use maplefuzz::engine::EngineSet;
+use maplefuzz::mutants::Mutant;
+use maplefuzz::ops::vma::text::parse_vma_program;
+use maplefuzz::ops::vma::VmaProgram;
+use maplefuzz::ops::AnyProgram;
+
+/// The 6.12 VMA engine's build `variant`, or `None` (the test then says
+/// so and passes) when this build has no 6.12 tree; CI requires it.
+fn kernel_6_12(variant: &str) -> Option<maplefuzz_kernel::vma::VmaEngineInfo> {
+    if !common::kernel_available() {
+        return None;
+    }
+    let found = maplefuzz_kernel::vma::vma_build("6.12", variant);
+    if found.is_none() {
+        assert!(
+            std::env::var_os("MAPLEFUZZ_REQUIRE_KERNEL").is_none(),
+            "MAPLEFUZZ_REQUIRE_KERNEL is set but this build has no 6.12 VMA engine `{variant}` \
+             (refused: {:?})",
+            maplefuzz_kernel::vma::vma_refused()
+        );
+        eprintln!("skipped: no 6.12 VMA engine `{variant}`");
+    }
+    found
+}
+
+fn program(text: &str) -> VmaProgram {
+    parse_vma_program(text).expect("a valid VMA program")
+}
+
+/// The oracle, the model and one kernel build.
+fn three(p: &VmaProgram, info: &maplefuzz_kernel::vma::VmaEngineInfo) -> Vec<Box<dyn VmaEngine>> {
+    vec![
+        Box::new(OracleEngine::new(p.setup)),
+        Box::new(ModelEngine::new(p.setup)),
+        Box::new(KernelVmaEngine::new(info, p.setup).expect("the engine starts")),
+    ]
+}
+
+/// Every op of the contract, with the splits, merges, moves and fork the
+/// kernel decides; the three engines must agree after each op.
+const EVERY_OP: &str = "config vma max_map_count=24 profile=6.12\n\
+    mmap 0x10000000 0x6000 rw- private|fixed anon\n\
+    mprotect 0x10002000 0x1000 r--\n\
+    touch 0x10000000 w\n\
+    mprotect 0x10002000 0x1000 rw-\n\
+    madvise 0x10004000 0x1000 dontfork\n\
+    mmap 0x20000000 0x4000 rw- shared|fixed file1+0x10\n\
+    mmap 0x20004000 0x4000 rw- shared|fixed file1+0x14\n\
+    mmap 0 0x3000 r-- private file2+0x0\n\
+    mmap 0x30000000 0x2000 rw- shared|fixed anon\n\
+    brk 0x555556004000\n\
+    brk 0x555556002000\n\
+    munmap 0x10001000 0x1000\n\
+    mremap 0x20000000 0x8000 0xa000 maymove 0\n\
+    mremap 0x10002000 0x1000 0x1000 maymove|fixed 0x40000000\n\
+    touch 0x40000000 w\n\
+    fork child\n\
+    touch 0x40000000 w\n\
+    fail_at 0\n\
+    mprotect 0x40000000 0x1000 r--\n\
+    fork parent\n\
+    munmap 0x10000000 0x30000000\n";
+
+#[test]
+fn every_op_answers_as_the_oracle_and_the_model_do() {
+    let Some(info) = kernel_6_12("exact") else {
+        return;
+    };
+    let p = program(EVERY_OP);
+    let mut engines = three(&p, &info);
+    let stats = run_with(&p, &mut engines).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(stats.ops, p.ops.len());
+    assert_eq!(stats.unsupported, 0, "the kernel engine ran every op");
+    // The kernel's own list: what is left after the final munmap.
+    let k = &engines[2];
+    assert_eq!(k.name(), "kernel@6.12");
+    let v = k.vmas();
+    assert_eq!(k.map_count(), v.len() as u64);
+    assert!(v
+        .iter()
+        .all(|r| r.start >= 0x40000000 || r.end <= 0x10000000));
+    // The moved, faulted VMA went through fork (keep child): its chain
+    // holds its own anon_vma and its parent's.
+    let moved = v
+        .iter()
+        .find(|r| r.start == 0x40000000)
+        .expect("the mremapped VMA");
+    assert!(moved.anon.is_some());
+    assert_eq!(moved.chain, 2, "{moved:?}");
+    assert_eq!(k.brk(), 0x5555_5600_2000);
+}
+
+/// A split by mprotect, then the merge back, as the kernel's own
+/// vma_modify_flags() and vma_merge_existing_range() do them.
+#[test]
+fn the_kernel_splits_and_merges() {
+    let Some(info) = kernel_6_12("exact") else {
+        return;
+    };
+    let mut k = KernelVmaEngine::new(&info, Default::default()).unwrap();
+    use maplefuzz::ops::vma::{Backing, VmaOp, VmaOutcome};
+    let mmap = VmaOp::Mmap {
+        addr: 0x1000_0000,
+        len: 0x6000,
+        prot: 3,
+        flags: 0x12,
+        backing: Backing::Anon,
+    };
+    assert_eq!(k.apply(&mmap), VmaOutcome::Addr(Ok(0x1000_0000)));
+    let split = VmaOp::Mprotect {
+        addr: 0x1000_2000,
+        len: 0x1000,
+        prot: 1,
+    };
+    assert_eq!(k.apply(&split), VmaOutcome::Status(Ok(())));
+    let starts: Vec<u64> = k.vmas().iter().map(|v| v.start).collect();
+    assert_eq!(starts, vec![0x1000_0000, 0x1000_2000, 0x1000_3000]);
+    assert_eq!(k.map_count(), 3);
+    let back = VmaOp::Mprotect {
+        addr: 0x1000_2000,
+        len: 0x1000,
+        prot: 3,
+    };
+    assert_eq!(k.apply(&back), VmaOutcome::Status(Ok(())));
+    assert_eq!(k.vmas().len(), 1);
+    assert_eq!(k.validate(), Ok(()));
+    // The failed preallocation of a split: nothing changes.
+    k.apply(&VmaOp::FailAt { nth: 1 });
+    assert_eq!(
+        k.apply(&split),
+        VmaOutcome::Status(Err(maplefuzz::ops::vma::VmaErrno::ENOMEM))
+    );
+    assert_eq!(k.vmas().len(), 1);
+    assert_eq!(
+        k.last_points(),
+        vec![
+            maplefuzz::ops::vma::Point::VmaAlloc,
+            maplefuzz::ops::vma::Point::Prealloc
+        ]
+    );
+}
+
+#[test]
+fn generated_programs_agree_three_way() {
+    if kernel_6_12("exact").is_none() {
+        return;
+    }
+    let set = EngineSet::parse("oracle,rust,kernel@6.12").expect("6.12 is built");
+    for i in 0..400 {
+        let AnyProgram::Vma(p) = exec_program(Target::VmaOps, 0x20_0612, i) else {
+            unreachable!()
+        };
+        if let Err(d) = run_set(&p, &set) {
+            panic!(
+                "exec {i} diverged:\n{}\n{d}",
+                maplefuzz::ops::vma::text::format_program(&p)
+            );
+        }
+    }
+}
+
+/// fc0c8f9089c2 re-created in the kernel's mm/vma.c: a merge deletes a
+/// VMA whose vm_ops has ->close (file 3). The model keeps the rule.
+const CLOSE_MERGE: &str = "config vma max_map_count=24 profile=6.12\n\
+    mmap 0x10000000 0x2000 rw- private|fixed file3+0x0\n\
+    mmap 0x10002000 0x2000 r-- private|fixed file3+0x2\n\
+    mprotect 0x10002000 0x2000 rw-\n";
+
+#[test]
+fn a_planted_vma_c_bug_is_caught() {
+    let (Some(exact), Some(planted)) = (kernel_6_12("exact"), kernel_6_12("close-merge")) else {
+        return;
+    };
+    let p = program(CLOSE_MERGE);
+    run_with(&p, &mut three(&p, &exact)).unwrap_or_else(|d| panic!("exact: {d}"));
+    let d = run_with(&p, &mut three(&p, &planted)).expect_err("the planted bug is caught");
+    assert_eq!(d.step, 2, "{d}");
+    // The merge the kernel must refuse preallocates for its store: the
+    // allocation points differ before the VMA lists do.
+    assert_eq!(d.check, Check::Result, "{d}");
+    assert!(d.detail.contains("allocation points differ"), "{d}");
+    assert_eq!(d.engine, "kernel@6.12");
+    // And by fuzzing, with nothing but the generator.
+    let found = (0..20_000).find(|&i| {
+        let AnyProgram::Vma(p) = exec_program(Target::VmaOps, 0xc105e, i) else {
+            unreachable!()
+        };
+        run_with(&p, &mut three(&p, &planted)).is_err()
+    });
+    assert!(
+        found.is_some(),
+        "20,000 generated programs missed the planted bug"
+    );
+}
+
+/// A VMA that remove_vma() forgets to free is invisible in the VMA lists;
+/// the engine's validate_mm (every vm_area_struct alive is in the tree)
+/// reports it.
+#[test]
+fn a_leaked_vma_is_caught_by_validate() {
+    let (Some(exact), Some(planted)) = (kernel_6_12("exact"), kernel_6_12("leak-vma")) else {
+        return;
+    };
+    let p = program(
+        "config vma max_map_count=24 profile=6.12\n\
+         mmap 0x10000000 0x4000 rw- private|fixed anon\n\
+         munmap 0x10001000 0x1000\n",
+    );
+    run_with(&p, &mut three(&p, &exact)).unwrap_or_else(|d| panic!("exact: {d}"));
+    let d = run_with(&p, &mut three(&p, &planted)).expect_err("the leak is caught");
+    assert_eq!((d.step, d.check), (1, Check::Validate), "{d}");
+    assert!(d.detail.contains("vm_area_structs alive"), "{d}");
+}
+
+/// `maplefuzz sweep` on a VMA program: every allocation point of every op
+/// fails in its own run, three-way; clean on the kernel as it is, and a
+/// leak on one error path of __split_vma() (planted) is found.
+#[test]
+fn the_sweep_fails_every_allocation_point_of_the_kernel() {
+    let (Some(exact), Some(planted)) = (kernel_6_12("exact"), kernel_6_12("split-fail-leak"))
+    else {
+        return;
+    };
+    use maplefuzz::driver::sweep::sweep_vma_with;
+    let p = program(EVERY_OP);
+    let clean = sweep_vma_with(&p, &|setup| {
+        three(&VmaProgram { setup, ops: vec![] }, &exact)
+    })
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(clean.engines, ["oracle", "rust", "kernel@6.12"]);
+    assert!(clean.points > 30, "{} points", clean.points);
+    assert!(clean.failures.is_empty(), "{:?}", clean.failures);
+    let found = sweep_vma_with(&p, &|setup| {
+        three(&VmaProgram { setup, ops: vec![] }, &planted)
+    })
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(found.points, clean.points);
+    assert!(!found.failures.is_empty(), "the planted leak went unseen");
+    for f in &found.failures {
+        assert_eq!(f.divergence.check, Check::Validate, "{}", f.divergence);
+        assert!(f.divergence.detail.contains("vm_area_structs alive"));
+    }
+}
+
+/// The model's VMA mutants, with the kernel as the reference: each is a
+/// kernel-against-model divergence on the program that shows it.
+#[test]
+fn the_vma_mutants_diverge_from_the_kernel() {
+    let Some(info) = kernel_6_12("exact") else {
+        return;
+    };
+    let cases = [
+        (
+            Mutant::VmaMergePgoff,
+            "config vma max_map_count=24 profile=6.12\n\
+             mmap 0x10000000 0x2000 rw- private|fixed file0+0x0\n\
+             mmap 0x10002000 0x2000 rw- private|fixed file0+0x10\n",
+        ),
+        (
+            Mutant::VmaSplitLimit,
+            "config vma max_map_count=4 profile=6.12\n\
+             mmap 0x10000000 0x1000 rw- private|fixed anon\n\
+             mmap 0x10002000 0x1000 rw- private|fixed anon\n\
+             mmap 0x10004000 0x4000 rw- private|fixed anon\n\
+             mprotect 0x10005000 0x1000 r--\n\
+             mprotect 0x10006000 0x1000 r--\n",
+        ),
+    ];
+    for (m, text) in cases {
+        let p = program(text);
+        let clean: Vec<Box<dyn VmaEngine>> = vec![
+            Box::new(KernelVmaEngine::new(&info, p.setup).unwrap()),
+            Box::new(ModelEngine::new(p.setup)),
+        ];
+        run_with(&p, &mut { clean }).unwrap_or_else(|d| panic!("{m} unmutated: {d}"));
+        let d = maplefuzz::mutants::with(Some(m), || {
+            let mut engines: Vec<Box<dyn VmaEngine>> = vec![
+                Box::new(KernelVmaEngine::new(&info, p.setup).unwrap()),
+                Box::new(ModelEngine::new(p.setup)),
+            ];
+            run_with(&p, &mut engines)
+        })
+        .expect_err("the mutant diverges from the kernel");
+        assert_eq!(d.engine, "rust", "{m}: {d}");
+    }
+}
+
+/// A tree without a VMA engine is named with the reason; the tree engines
+/// are unaffected.
+#[test]
+fn trees_without_a_vma_engine_say_why() {
+    if !common::kernel_available() {
+        return;
+    }
+    for (tree, why) in maplefuzz_kernel::vma::vma_refused() {
+        assert!(why.contains(tree), "{tree}: {why}");
+        assert!(
+            maplefuzz_kernel::trees().contains(tree),
+            "kernel@{tree} still runs tree programs"
+        );
+    }
+    if let Some((tree, _)) = maplefuzz_kernel::vma::vma_refused().first() {
+        let out = common::maplefuzz(&[
+            "--engines",
+            &format!("oracle,rust,kernel@{tree}"),
+            "fuzz",
+            "--target",
+            "vma_ops",
+            "--seconds",
+            "1",
+        ]);
+        let err = common::text(&out.stderr);
+        assert!(!out.status.success());
+        assert!(err.contains("VMA engine"), "{err}");
+    }
+}
