@@ -323,6 +323,8 @@ fn build_tree(
 struct VmaBuilt {
     tree: String,
     version: String,
+    /// The tree it was built from (unpacked).
+    src: PathBuf,
     variant: &'static str,
     about: &'static str,
     object: PathBuf,
@@ -476,6 +478,7 @@ fn compile_vma(
         built.push(VmaBuilt {
             tree: tree.to_string(),
             version: version.to_string(),
+            src: src.to_path_buf(),
             variant: v.name,
             about: v.about,
             object,
@@ -571,10 +574,12 @@ fn write_vma_engines(out: &Path, built: &[VmaBuilt], refused: &[(String, String)
         let _ = writeln!(
             s,
             "        VmaEngineInfo {{ tree: {:?}, engine: \"kernel@{}\", version: {:?}, \
-             variant: {:?}, about: {:?}, vtable: unsafe {{ &*std::ptr::addr_of!({}) }} }},",
+             src: {:?}, variant: {:?}, about: {:?}, \
+             vtable: unsafe {{ &*std::ptr::addr_of!({}) }} }},",
             b.tree,
             b.tree,
             b.version,
+            b.src.display().to_string(),
             b.variant,
             b.about,
             vma_vtable_symbol(&b.tree, b.variant)

@@ -260,6 +260,77 @@ fn the_sweep_fails_every_allocation_point_of_the_kernel() {
     }
 }
 
+/// The shrinker's C program for a VMA bug runs on the kernel's own VMA
+/// code in the tree's userspace build, with ASan and UBSan
+/// (ci/check-vma-snippet.sh): here the model's vma-merge-pgoff mutant
+/// merges two file mappings whose offsets do not line up, and the
+/// kernel's code, run from the C program, keeps them apart as the oracle
+/// says. The script's comparison fails when an answer differs.
+#[test]
+fn the_shrinkers_c_program_runs_on_the_kernels_vma_code() {
+    let Some(info) = kernel_6_12("exact") else {
+        return;
+    };
+    let dir = common::temp_dir("kernel_vma_engine_c");
+    let input = dir.join("pgoff.txt");
+    std::fs::write(
+        &input,
+        "config vma max_map_count=24 profile=6.12\n\
+         mmap 0x10000000 0x2000 rw- private|fixed file0+0x0\n\
+         mmap 0x10002000 0x2000 rw- private|fixed file0+0x10\n",
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let out = common::maplefuzz_with(
+        &[
+            "--engines",
+            "oracle,rust,kernel@6.12",
+            "shrink",
+            input.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--snippets",
+            out_dir.to_str().unwrap(),
+        ],
+        &[("MAPLEFUZZ_MUTANT", "vma-merge-pgoff")],
+    );
+    let report = common::text(&out.stdout);
+    let engine_c = report
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("on the kernel's own VMA code: "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap_or_else(|| {
+            panic!(
+                "no engine C program in:\n{report}{}",
+                common::text(&out.stderr)
+            )
+        });
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/ci/check-vma-snippet.sh");
+    let run = |file: &str| {
+        std::process::Command::new("bash")
+            .arg(script)
+            .arg(file)
+            .env("KERNEL_SRC", info.src)
+            .output()
+            .expect("bash runs")
+    };
+    let ok = run(engine_c);
+    let shown = common::text(&ok.stdout);
+    assert!(ok.status.success(), "{shown}{}", common::text(&ok.stderr));
+    assert!(shown.contains("VMAs (2, map_count 2)"), "{shown}");
+    // The same program told the oracle said otherwise: it must fail.
+    let c = std::fs::read_to_string(engine_c).unwrap();
+    let wrong = dir.join("wrong.engine.c");
+    std::fs::write(
+        &wrong,
+        c.replacen("\"0x10000000\");", "\"0x20000000\");", 1),
+    )
+    .unwrap();
+    let bad = run(wrong.to_str().unwrap());
+    assert_eq!(bad.status.code(), Some(1), "{}", common::text(&bad.stdout));
+    assert!(common::text(&bad.stdout).contains("<-- differs"));
+}
+
 /// The model's VMA mutants, with the kernel as the reference: each is a
 /// kernel-against-model divergence on the program that shows it.
 #[test]

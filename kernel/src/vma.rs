@@ -47,6 +47,9 @@ pub struct VmaEngineInfo {
     pub engine: &'static str,
     /// The tree's full version.
     pub version: &'static str,
+    /// The unpacked tree it was built from (at build time; for tests and
+    /// `ci/check-vma-snippet.sh`).
+    pub src: &'static str,
     /// The build: `exact` (the tree's mm/vma.c as it is) or a planted bug.
     pub variant: &'static str,
     /// What the build is.

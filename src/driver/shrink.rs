@@ -73,6 +73,9 @@ pub struct Bug {
     pub rust: String,
     /// The C snippet.
     pub c: String,
+    /// For a VMA bug, the C program on the kernel VMA engine
+    /// (`ci/check-vma-snippet.sh` runs it in a kernel tree).
+    pub engine_c_path: Option<PathBuf>,
 }
 
 /// What a `shrink` run found.
@@ -258,6 +261,7 @@ pub fn shrink_files(opts: &ShrinkOptions) -> Result<ShrinkReport, DriverError> {
             text_path: PathBuf::new(),
             rust_path: PathBuf::new(),
             c_path: PathBuf::new(),
+            engine_c_path: None,
             rust: String::new(),
             c: String::new(),
             signature,
@@ -298,6 +302,9 @@ fn write_bug(opts: &ShrinkOptions, mut bug: Bug) -> Result<Bug, DriverError> {
         AnyProgram::Vma(p) => {
             let typed = bug.shrunk.with_program(p.clone());
             let r = r.over(&typed);
+            let engine_c = snippets.join(format!("{stem}.engine.c"));
+            write_file(&engine_c, &shrink::vma_engine::vma_engine_program(&r))?;
+            bug.engine_c_path = Some(engine_c);
             (
                 shrink::rust::vma_test_fn(&r),
                 shrink::syscalls::vma_program(&r),
@@ -360,6 +367,13 @@ pub fn print_report(r: &ShrinkReport, full: bool) -> String {
             b.rust_path.display(),
             b.c_path.display()
         );
+        if let Some(e) = &b.engine_c_path {
+            let _ = writeln!(
+                s,
+                "  on the kernel's own VMA code: {} (ci/check-vma-snippet.sh)",
+                e.display()
+            );
+        }
         if full {
             let _ = writeln!(s, "\n{}", b.shrunk.program.text());
             let _ = writeln!(s, "{}", b.shrunk.divergence.to_string().trim_end());

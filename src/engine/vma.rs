@@ -304,6 +304,49 @@ impl KernelVmaEngine {
     }
 }
 
+/// The kernel VMA engine's call for `op` (`mfv_apply`'s op and six
+/// arguments); `None` for `fail_at`, which arms the engine instead.
+pub fn kernel_call(op: &VmaOp) -> Option<(maplefuzz_kernel::vma::KernelVmaOp, [u64; 6])> {
+    use maplefuzz_kernel::vma::KernelVmaOp as K;
+    Some(match *op {
+        VmaOp::Mmap {
+            addr,
+            len,
+            prot,
+            flags,
+            backing,
+        } => {
+            let (file, pgoff) = match backing {
+                Backing::Anon => (u64::from(u32::MAX), 0),
+                Backing::File { file, pgoff } => (u64::from(file), pgoff),
+            };
+            (
+                K::Mmap,
+                [addr, len, u64::from(prot), u64::from(flags), file, pgoff],
+            )
+        }
+        VmaOp::Munmap { addr, len } => (K::Munmap, [addr, len, 0, 0, 0, 0]),
+        VmaOp::Mprotect { addr, len, prot } => (K::Mprotect, [addr, len, u64::from(prot), 0, 0, 0]),
+        VmaOp::Madvise { addr, len, advice } => {
+            (K::Madvise, [addr, len, u64::from(advice), 0, 0, 0])
+        }
+        VmaOp::Brk { addr } => (K::Brk, [addr, 0, 0, 0, 0, 0]),
+        VmaOp::Mremap {
+            addr,
+            old_len,
+            new_len,
+            flags,
+            new_addr,
+        } => (
+            K::Mremap,
+            [addr, old_len, new_len, u64::from(flags), new_addr, 0],
+        ),
+        VmaOp::Touch { addr, write } => (K::Touch, [addr, u64::from(write), 0, 0, 0, 0]),
+        VmaOp::Fork { keep } => (K::Fork, [u64::from(keep == ForkKeep::Child), 0, 0, 0, 0, 0]),
+        VmaOp::FailAt { .. } => return None,
+    })
+}
+
 /// A kernel answer as the contract's errno.
 fn kernel_errno(r: i64) -> Result<u64, VmaErrno> {
     if (-4095..0).contains(&r) {
@@ -319,48 +362,11 @@ impl VmaEngine for KernelVmaEngine {
     }
 
     fn apply(&mut self, op: &VmaOp) -> VmaOutcome {
-        use maplefuzz_kernel::vma::KernelVmaOp as K;
-        let (kind, args) = match *op {
-            VmaOp::Mmap {
-                addr,
-                len,
-                prot,
-                flags,
-                backing,
-            } => {
-                let (file, pgoff) = match backing {
-                    Backing::Anon => (u64::from(u32::MAX), 0),
-                    Backing::File { file, pgoff } => (u64::from(file), pgoff),
-                };
-                (
-                    K::Mmap,
-                    [addr, len, u64::from(prot), u64::from(flags), file, pgoff],
-                )
-            }
-            VmaOp::Munmap { addr, len } => (K::Munmap, [addr, len, 0, 0, 0, 0]),
-            VmaOp::Mprotect { addr, len, prot } => {
-                (K::Mprotect, [addr, len, u64::from(prot), 0, 0, 0])
-            }
-            VmaOp::Madvise { addr, len, advice } => {
-                (K::Madvise, [addr, len, u64::from(advice), 0, 0, 0])
-            }
-            VmaOp::Brk { addr } => (K::Brk, [addr, 0, 0, 0, 0, 0]),
-            VmaOp::Mremap {
-                addr,
-                old_len,
-                new_len,
-                flags,
-                new_addr,
-            } => (
-                K::Mremap,
-                [addr, old_len, new_len, u64::from(flags), new_addr, 0],
-            ),
-            VmaOp::Touch { addr, write } => (K::Touch, [addr, u64::from(write), 0, 0, 0, 0]),
-            VmaOp::Fork { keep } => (K::Fork, [u64::from(keep == ForkKeep::Child), 0, 0, 0, 0, 0]),
-            VmaOp::FailAt { nth } => {
+        let Some((kind, args)) = kernel_call(op) else {
+            if let VmaOp::FailAt { nth } = *op {
                 self.k.fail_at(nth);
-                return VmaOutcome::Armed;
             }
+            return VmaOutcome::Armed;
         };
         let r = self
             .k

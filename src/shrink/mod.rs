@@ -42,6 +42,7 @@ pub mod syscalls;
 pub mod text;
 mod values;
 mod vma;
+pub mod vma_engine;
 
 use crate::diff::{self, Check, Divergence, RunStats};
 use crate::engine::EngineSet;

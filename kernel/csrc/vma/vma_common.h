@@ -1135,6 +1135,27 @@ static int mfv_fork(bool keep_child)
 
 /* ---- the flat API ------------------------------------------------------ */
 
+/* An errno's name as maplefuzz prints it (E<number> for the unnamed). */
+__attribute__((unused)) static const char *mfv_errname(int e)
+{
+	static __thread char buf[16];
+
+	switch (e) {
+	case EPERM: return "EPERM";
+	case EAGAIN: return "EAGAIN";
+	case ENOMEM: return "ENOMEM";
+	case EACCES: return "EACCES";
+	case EFAULT: return "EFAULT";
+	case EEXIST: return "EEXIST";
+	case EINVAL: return "EINVAL";
+	case EOVERFLOW: return "EOVERFLOW";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	default:
+		snprintf(buf, sizeof(buf), "E%d", e);
+		return buf;
+	}
+}
+
 #define MFV_ABI 1
 
 /* One VMA as the harness sees it; file is UINT32_MAX for none. */
