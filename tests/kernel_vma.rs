@@ -374,6 +374,76 @@ fn the_vma_mutants_diverge_from_the_kernel() {
     }
 }
 
+/// The model, with its mm_mt shown as a tree holding the same VMAs but
+/// built by other stores (each VMA stored alone, the highest first): the
+/// contents agree, the nodes do not.
+struct Relaid(ModelEngine);
+
+impl VmaEngine for Relaid {
+    fn name(&self) -> &'static str {
+        "relaid"
+    }
+    fn apply(&mut self, op: &maplefuzz::ops::vma::VmaOp) -> maplefuzz::ops::vma::VmaOutcome {
+        self.0.apply(op)
+    }
+    fn vmas(&self) -> Vec<maplefuzz::ops::vma::Vma> {
+        self.0.vmas()
+    }
+    fn brk(&self) -> u64 {
+        self.0.brk()
+    }
+    fn map_count(&self) -> u64 {
+        self.0.map_count()
+    }
+    fn last_points(&self) -> Vec<maplefuzz::ops::vma::Point> {
+        self.0.last_points()
+    }
+    fn with_mm_tree(&self, f: &mut dyn FnMut(&maplefuzz::tree::MapleTree)) -> bool {
+        let t = self.0.mm().tree();
+        let mut other = maplefuzz::tree::MapleTree::with_flags(t.attr_flags());
+        let mut entries: Vec<(u64, u64, u64)> = t.entries().collect();
+        entries.reverse();
+        for (first, last, e) in entries {
+            other.store_range(first, last, Some(e)).unwrap();
+        }
+        f(&other);
+        true
+    }
+}
+
+/// The node-by-node check of the mm trees fires when two trees hold the
+/// same VMAs in different nodes (here without a kernel: the model against
+/// a relaid copy of itself).
+#[test]
+fn the_mm_tree_structure_check_fires_on_other_nodes() {
+    let mut text = String::from("config vma max_map_count=40 profile=6.12\n");
+    for i in 0..14u64 {
+        text.push_str(&format!(
+            "mmap {:#x} 0x1000 rw- private|fixed anon\n",
+            0x1000_0000 + i * 0x2000
+        ));
+    }
+    let p = program(&text);
+    let clean: Vec<Box<dyn VmaEngine>> = vec![
+        Box::new(OracleEngine::new(p.setup)),
+        Box::new(ModelEngine::new(p.setup)),
+        Box::new(ModelEngine::new(p.setup)),
+    ];
+    run_with(&p, &mut { clean }).unwrap_or_else(|d| panic!("{d}"));
+    let mut engines: Vec<Box<dyn VmaEngine>> = vec![
+        Box::new(OracleEngine::new(p.setup)),
+        Box::new(ModelEngine::new(p.setup)),
+        Box::new(Relaid(ModelEngine::new(p.setup))),
+    ];
+    let d = run_with(&p, &mut engines).expect_err("other nodes are seen");
+    assert_eq!(
+        (d.check, d.engine.as_str()),
+        (Check::Structure, "relaid"),
+        "{d}"
+    );
+    assert!(d.detail.contains("mm_mt node layouts differ"), "{d}");
+}
+
 /// A tree without a VMA engine is named with the reason; the tree engines
 /// are unaffected.
 #[test]

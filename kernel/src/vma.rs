@@ -20,10 +20,12 @@ pub struct RawVmaVtable {
     points: unsafe extern "C" fn(*mut c_void, *mut u8, usize) -> usize,
     fail_at: unsafe extern "C" fn(*mut c_void, u32),
     validate: unsafe extern "C" fn(*mut c_void, *mut c_char, usize) -> usize,
+    tree_root: unsafe extern "C" fn(*mut c_void, *mut u32, *mut u64) -> u64,
+    nodes: unsafe extern "C" fn(*mut c_void, *mut u64, *mut u64, usize) -> usize,
 }
 
 /// The ABI this crate speaks (`MFV_ABI`).
-const ABI: u32 = 1;
+const ABI: u32 = 2;
 
 /// `struct mfv_row`.
 #[repr(C)]
@@ -220,6 +222,43 @@ impl KernelVma {
         }
         let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
         Err(String::from_utf8_lossy(&buf[..end]).trim_end().to_string())
+    }
+}
+
+impl KernelVma {
+    /// The mm's tree: `(ma_root, ma_flags, the tree's address)` (a root
+    /// node's parent word points at the tree).
+    pub fn mm_tree(&self) -> (u64, u32, u64) {
+        let (mut flags, mut tree_addr) = (0u32, 0u64);
+        // SAFETY: live handle; the C side writes the two words.
+        let root = unsafe { (self.vt.tree_root)(self.h.as_ptr(), &mut flags, &mut tree_addr) };
+        (root, flags, tree_addr)
+    }
+
+    /// Every node the mm's tree reaches from its root (through node
+    /// pointers), by address: its 32 words.
+    pub fn nodes(&self) -> std::collections::HashMap<u64, [u64; 32]> {
+        let mut cap = 64usize;
+        loop {
+            let mut addrs = vec![0u64; cap];
+            let mut words = vec![0u64; 32 * cap];
+            // SAFETY: live handle; addrs has cap words and words 32 * cap,
+            // and the C side writes at most cap nodes.
+            let n = unsafe {
+                (self.vt.nodes)(self.h.as_ptr(), addrs.as_mut_ptr(), words.as_mut_ptr(), cap)
+            };
+            if n > cap {
+                cap = n;
+                continue;
+            }
+            return (0..n)
+                .map(|i| {
+                    let mut w = [0u64; 32];
+                    w.copy_from_slice(&words[32 * i..32 * i + 32]);
+                    (addrs[i], w)
+                })
+                .collect();
+        }
     }
 }
 

@@ -21,7 +21,12 @@
 //!    also after a failed op;
 //! 7. **validate**: the model's `validate_mm()` (the tree's full
 //!    validation, each entry's range equals its VMA's, the entry count equals
-//!    `map_count`, no leaked VMA).
+//!    `map_count`, no leaked VMA); a kernel engine's own (`mt_validate`,
+//!    the same range and count checks, no leaked `vm_area_struct`, no
+//!    WARN), then the port's `validate()` over the kernel's nodes;
+//! 8. **structure**: the model's `mm_mt` and each kernel engine's, node by
+//!    node (the same 6.12 maple tree driven by the same calls must build
+//!    the same nodes).
 
 use super::{panic_message, Check, Divergence, RunStats};
 use crate::engine::vma::{engines, VmaEngine};
@@ -112,6 +117,48 @@ fn two_lists(what: &str, a: &str, av: &[Vma], b: &str, bv: &[Vma]) -> String {
         rows(bv),
         pretty_assertions::Comparison::new(av, bv)
     )
+}
+
+/// **structure**: the mm trees of the engines that have one (the model's,
+/// each kernel's), node by node against the first: same shape, node types
+/// and words, a VMA's entry compared by the VMA it names (its start), not
+/// by its representation. Every tree engine of this build is Linux 6.12's
+/// maple tree generation.
+fn mm_structure(engines: &[Box<dyn VmaEngine>], active: &[bool]) -> Option<(String, String)> {
+    use crate::tree::MapleTree;
+    let starts = |t: &MapleTree| -> HashMap<u64, u64> {
+        t.entries().map(|(first, _, e)| (e, first)).collect()
+    };
+    let with: Vec<usize> = (0..engines.len())
+        .filter(|&i| active[i])
+        .filter(|&i| engines[i].with_mm_tree(&mut |_| {}))
+        .collect();
+    let (&first, rest) = with.split_first()?;
+    for &i in rest {
+        let mut found = None;
+        engines[first].with_mm_tree(&mut |a| {
+            let ka = starts(a);
+            engines[i].with_mm_tree(&mut |b| {
+                let kb = starts(b);
+                let same = |x: u64, y: u64| match (ka.get(&x), kb.get(&y)) {
+                    (Some(p), Some(q)) => p == q,
+                    _ => x == y,
+                };
+                found = crate::tree::structure_diff_by(a, b, &same);
+            });
+        });
+        if let Some(d) = found {
+            return Some((
+                engines[i].name().to_string(),
+                format!(
+                    "mm_mt node layouts differ ({} first, {} second): {d}",
+                    engines[first].name(),
+                    engines[i].name()
+                ),
+            ));
+        }
+    }
+    None
 }
 
 /// Runs `program` on `engines` (the first is the reference).
@@ -236,6 +283,10 @@ pub fn run_with(
             if let Err(m) = e.validate() {
                 return Err(diverge(Check::Validate, e.name(), m, engines));
             }
+        }
+        if let Some(m) = mm_structure(engines, &active) {
+            let (name, detail) = m;
+            return Err(diverge(Check::Structure, &name, detail, engines));
         }
         stats.max_entries = stats.max_entries.max(vmas0.len());
     }

@@ -49,6 +49,11 @@ pub trait VmaEngine {
     fn path_stats(&self) -> Option<crate::tree::PathStats> {
         None
     }
+    /// Runs `f` on the engine's `mm_mt` as a port tree (the kernel's nodes
+    /// imported word for word); `false` for an engine without one.
+    fn with_mm_tree(&self, _f: &mut dyn FnMut(&crate::tree::MapleTree)) -> bool {
+        false
+    }
     /// Whether the engine can run `op`; an engine that cannot leaves the
     /// program there (the executor stops comparing it).
     fn supports(&self, _op: &VmaOp) -> bool {
@@ -191,6 +196,11 @@ impl VmaEngine for ModelEngine {
     fn path_stats(&self) -> Option<crate::tree::PathStats> {
         Some(self.mm.tree().path_stats())
     }
+
+    fn with_mm_tree(&self, f: &mut dyn FnMut(&crate::tree::MapleTree)) -> bool {
+        f(self.mm.tree());
+        true
+    }
 }
 
 /// The naive oracle.
@@ -294,6 +304,15 @@ pub struct KernelVmaEngine {
 }
 
 impl KernelVmaEngine {
+    /// The kernel's `mm_mt` copied node by node into a port tree (the lock
+    /// bits of `ma_flags`, which the port has no use for, cleared).
+    fn import_mm_tree(&self) -> crate::tree::MapleTree {
+        let (root, flags, tree_addr) = self.k.mm_tree();
+        let nodes = self.k.nodes();
+        let src = |addr: u64| nodes.get(&addr).copied();
+        crate::tree::MapleTree::from_raw(root, flags & !MT_FLAGS_LOCK_MASK, tree_addr, &src)
+    }
+
     pub fn new(
         info: &maplefuzz_kernel::vma::VmaEngineInfo,
         setup: VmaSetup,
@@ -417,7 +436,23 @@ impl VmaEngine for KernelVmaEngine {
             .collect()
     }
 
+    /// The C side's validate_mm (mt_validate, entry ranges, map_count,
+    /// leaks, WARNs), then the port's own validate() over the kernel's
+    /// nodes (every mt_validate check and the stricter ones: no stale slot
+    /// or pivot past a node's end, ...).
     fn validate(&self) -> Result<(), String> {
-        self.k.validate()
+        self.k.validate()?;
+        self.import_mm_tree()
+            .validate()
+            .map_err(|e| format!("the port's validate() over the kernel's mm_mt: {e:?}"))
+    }
+
+    fn with_mm_tree(&self, f: &mut dyn FnMut(&crate::tree::MapleTree)) -> bool {
+        f(&self.import_mm_tree());
+        true
     }
 }
+
+/// `MT_FLAGS_LOCK_MASK`: how the tree is locked (the mm's is
+/// `MT_FLAGS_LOCK_EXTERN`).
+const MT_FLAGS_LOCK_MASK: u32 = 0x300;

@@ -148,6 +148,19 @@ fn word_name(ty: NodeType, i: usize) -> String {
 /// lead to the corresponding child, a parent word to the node it hangs
 /// from, with the same slot and type bits).
 pub fn structure_diff(a: &MapleTree, b: &MapleTree) -> Option<String> {
+    structure_diff_by(a, b, &|x, y| x == y)
+}
+
+/// [`structure_diff`] for trees whose entries differ by representation
+/// (the same VMA is a pointer in one tree and a handle in the other):
+/// entries (a leaf's slots, a root entry) are compared by `same_entry`,
+/// which must also accept two equal words that are not entries (a leaf's
+/// metadata shares its last slot).
+pub fn structure_diff_by(
+    a: &MapleTree,
+    b: &MapleTree,
+    same_entry: &dyn Fn(u64, u64) -> bool,
+) -> Option<String> {
     if a.flags != b.flags {
         return Some(format!(
             "ma_flags differ: {:#x} and {:#x}",
@@ -161,7 +174,7 @@ pub fn structure_diff(a: &MapleTree, b: &MapleTree) -> Option<String> {
         ));
     }
     if !xa_is_node(ra) {
-        return (ra != rb).then(|| format!("root entry: {ra:#x} and {rb:#x}"));
+        return (!same_entry(ra, rb)).then(|| format!("root entry: {ra:#x} and {rb:#x}"));
     }
     if ra & MAPLE_NODE_MASK != rb & MAPLE_NODE_MASK {
         return Some(format!(
@@ -191,8 +204,8 @@ pub fn structure_diff(a: &MapleTree, b: &MapleTree) -> Option<String> {
             ));
         }
         let (wa, wb) = (a.arena.words(ia), b.arena.words(ib));
-        let is_slot =
-            |i: usize| !ty.is_leaf() && i >= ty.slot_base() && i < ty.slot_base() + ty.slots();
+        let in_slots = |i: usize| i >= ty.slot_base() && i < ty.slot_base() + ty.slots();
+        let is_slot = |i: usize| !ty.is_leaf() && in_slots(i);
         let mut children = Vec::new();
         for i in 0..NODE_WORDS {
             let (x, y) = (wa[i], wb[i]);
@@ -227,6 +240,8 @@ pub fn structure_diff(a: &MapleTree, b: &MapleTree) -> Option<String> {
                 } else {
                     false
                 }
+            } else if ty.is_leaf() && in_slots(i) {
+                same_entry(x, y)
             } else {
                 x == y
             };

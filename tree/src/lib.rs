@@ -50,7 +50,7 @@ mod validate;
 mod write;
 
 pub use cow::RcuImage;
-pub use import::{structure_diff, NodeSource};
+pub use import::{structure_diff, structure_diff_by, NodeSource};
 pub use node::{FaultSchedule, NodeCounters, NodeType, Store};
 pub use state::Status;
 pub use typed::{Erased, MapleMap};
@@ -418,6 +418,11 @@ impl MapleTree {
             flags: flags & !MT_FLAGS_HEIGHT_MASK,
             ..MapleTree::default()
         }
+    }
+
+    /// The attribute flags (`ma_flags` without the height).
+    pub fn attr_flags(&self) -> u32 {
+        self.flags & !MT_FLAGS_HEIGHT_MASK
     }
 
     /// Applies fixes for known Linux 6.12 bugs (see [`Fixes`]).

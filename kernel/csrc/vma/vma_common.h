@@ -1156,7 +1156,7 @@ __attribute__((unused)) static const char *mfv_errname(int e)
 	}
 }
 
-#define MFV_ABI 1
+#define MFV_ABI 2
 
 /* One VMA as the harness sees it; file is UINT32_MAX for none. */
 struct mfv_row {
@@ -1406,6 +1406,59 @@ static size_t mfv_validate(void *h, char *out, size_t cap)
 	return (size_t)n;
 }
 
+/* The mm's tree for the harness's structure check: its root, flags and
+ * address (the parent word of a root node). */
+static uint64_t mfv_tree_root(void *h, uint32_t *flags, uint64_t *addr)
+{
+	struct mfv_proc *p = h;
+
+	*flags = p->mm->mm_mt.ma_flags;
+	*addr = (uint64_t)(uintptr_t)&p->mm->mm_mt;
+	return (uint64_t)(uintptr_t)p->mm->mm_mt.ma_root;
+}
+
+/*
+ * Every node the tree reaches from its root, in pre-order: its address
+ * and its 32 words (up to cap nodes; answers how many there are).
+ */
+static size_t mfv_nodes(void *h, uint64_t *addrs, uint64_t *words, size_t cap)
+{
+	struct mfv_proc *p = h;
+	struct maple_enode *stack[MAPLE_HEIGHT_MAX * MAPLE_NODE_SLOTS + 1];
+	size_t depth = 0, n = 0;
+	void *root = p->mm->mm_mt.ma_root;
+
+	if (!xa_is_node(root))
+		return 0;
+	stack[depth++] = mte_safe_root(root);
+	while (depth) {
+		struct maple_enode *enode = stack[--depth];
+		struct maple_node *node = mte_to_node(enode);
+		enum maple_type type = mte_node_type(enode);
+
+		if (n < cap) {
+			addrs[n] = (uint64_t)(uintptr_t)node;
+			memcpy(&words[32 * n], node, sizeof(*node));
+		}
+		n++;
+		if (ma_is_leaf(type))
+			continue;
+		/* Children pushed last first, so they come out in order. */
+		for (int i = mt_slots[type] - 1; i >= 0; i--) {
+			void *child = ma_slots(node, type)[i];
+
+			/* An encoded node (not NULL, nor the metadata that
+			 * may share the last slot). */
+			uintptr_t w = (uintptr_t)child;
+
+			if (w >= 4096 && (w & 0x87) == 0x04 &&
+			    depth < MAPLE_HEIGHT_MAX * MAPLE_NODE_SLOTS)
+				stack[depth++] = child;
+		}
+	}
+	return n;
+}
+
 struct mfv_vtable {
 	uint32_t abi;
 	void *(*create)(uint64_t max_map_count);
@@ -1417,6 +1470,8 @@ struct mfv_vtable {
 	size_t (*points)(void *h, uint8_t *out, size_t cap);
 	void (*fail_at)(void *h, uint32_t nth);
 	size_t (*validate)(void *h, char *out, size_t cap);
+	uint64_t (*tree_root)(void *h, uint32_t *flags, uint64_t *addr);
+	size_t (*nodes)(void *h, uint64_t *addrs, uint64_t *words, size_t cap);
 };
 
 __attribute__((visibility("default"))) const struct mfv_vtable mfv_vtable = {
@@ -1430,4 +1485,6 @@ __attribute__((visibility("default"))) const struct mfv_vtable mfv_vtable = {
 	.points = mfv_points,
 	.fail_at = mfv_fail_at,
 	.validate = mfv_validate,
+	.tree_root = mfv_tree_root,
+	.nodes = mfv_nodes,
 };
