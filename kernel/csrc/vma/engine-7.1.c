@@ -54,6 +54,15 @@ void maple_rcu_cb(struct rcu_head *head)
 /* x86-64's sizes (the test harness builds with 128 of each). */
 #define NUM_VMA_FLAG_BITS BITS_PER_LONG
 #define NUM_MM_FLAG_BITS 64
+/*
+ * x86's data flags (arch/x86/include/asm/page_types.h) are
+ * VMA_DATA_FLAGS_TSK_EXEC: VM_EXEC only with READ_IMPLIES_EXEC, where the
+ * test header's generic default always has it. Our task has no
+ * READ_IMPLIES_EXEC, so that is VMA_DATA_FLAGS_NON_EXEC (the header's
+ * TASK_EXEC_BIT names VM_EXEC_BIT/VM_READ_BIT, which 7.1.3 does not
+ * define, so TSK_EXEC itself does not compile).
+ */
+#define VMA_DATA_DEFAULT_FLAGS VMA_DATA_FLAGS_NON_EXEC
 
 /* The test header's stubs we replace take other names while it is read. */
 #define anon_vma_clone mfv_stub_anon_vma_clone
