@@ -68,12 +68,18 @@ const NEEDED: &[&str] = &[
     // The VMA engine: mm/vma.c on the tree's own test header.
     "mm/vma.c",
     "mm/vma.h",
+    "mm/vma_init.c",
     "tools/testing/vma",
     "tools/lib/slab.c",
 ];
 
-/// The kernel VMA engine's shims (`csrc/vma/`), by the tree's `X.Y`.
-const VMA_SHIMS: &[(&str, &str)] = &[("6.12", "csrc/vma/engine-6.12.c")];
+/// The kernel VMA engine's shims (`csrc/vma/`), by the tree's `X.Y`, each
+/// with what it needs of the tree besides [`VMA_NEEDS`].
+const VMA_SHIMS: &[(&str, &str, &[&str])] = &[
+    ("6.12", "csrc/vma/engine-6.12.c", &[]),
+    // 7.1's vm_area_alloc/dup/free live in mm/vma_init.c.
+    ("7.1", "csrc/vma/engine-7.1.c", &["mm/vma_init.c"]),
+];
 
 /// What the VMA engine needs of a tree besides its shim.
 const VMA_NEEDS: &[&str] = &[
@@ -382,15 +388,19 @@ fn compile_vma(
     sanitize: &[String],
     coverage: Option<&Coverage>,
 ) -> Result<Vec<VmaBuilt>, String> {
-    let Some((_, shim)) = VMA_SHIMS.iter().find(|(t, _)| *t == tree) else {
-        let have: Vec<&str> = VMA_SHIMS.iter().map(|(t, _)| *t).collect();
+    let Some((_, shim, shim_needs)) = VMA_SHIMS.iter().find(|(t, _, _)| *t == tree) else {
+        let have: Vec<&str> = VMA_SHIMS.iter().map(|(t, _, _)| *t).collect();
         return Err(format!(
             "Linux {version}: the kernel VMA engine has shims for Linux {} only; \
              kernel@{tree} runs tree programs but not vma_ops",
             have.join(", ")
         ));
     };
-    if let Some(missing) = VMA_NEEDS.iter().find(|n| !src.join(n).is_file()) {
+    if let Some(missing) = VMA_NEEDS
+        .iter()
+        .chain(shim_needs.iter())
+        .find(|n| !src.join(n).is_file())
+    {
         return Err(format!(
             "Linux {version}'s tree has no {missing}, which the kernel VMA engine needs"
         ));
@@ -443,7 +453,9 @@ fn compile_vma(
             .include(src.join("tools/testing/shared"))
             .include(src.join("tools/include"))
             .include(src.join("lib"))
-            .include(src);
+            .include(src)
+            // 7.1's tools/include/asm/atomic.h wants the arch's asm/asm.h.
+            .include(src.join("tools/arch/x86/include"));
         c_flags(&mut cc, sanitize, coverage);
         let objs = cc
             .out_dir(dir.join("obj"))

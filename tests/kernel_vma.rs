@@ -444,6 +444,67 @@ fn the_mm_tree_structure_check_fires_on_other_nodes() {
     assert!(d.detail.contains("mm_mt node layouts differ"), "{d}");
 }
 
+/// Linux 7.1's VMA engine is built from 7.1.3's own mm/vma.c; where its
+/// rules differ from the 6.12 ones the model and oracle follow, 6.12's
+/// kernel answers as the oracle and 7.1's does not. These are the two
+/// differences its first campaigns met (both in mremap: 7.1 checks the
+/// arguments and the map count before looking the VMA up), pinned until
+/// the model and oracle have a 7.1 profile; until then kernel@7.1 does not
+/// run vma_ops programs.
+#[test]
+fn linux_7_1_differs_where_known() {
+    let (Some(k612), Some(k71)) = (kernel_6_12("exact"), {
+        let v = maplefuzz_kernel::vma::vma_build("7.1", "exact");
+        if v.is_none() {
+            eprintln!("skipped: no 7.1 VMA engine");
+        }
+        v
+    }) else {
+        return;
+    };
+    use maplefuzz::ops::vma::{VmaErrno, VmaOutcome};
+    let cases = [
+        // Source and target overlap: 7.1's check_mremap_params() refuses
+        // that before the lookup; 6.12 looks the VMA up first.
+        (
+            "config vma max_map_count=24 profile=6.12\n\
+             mremap 0x0 0x1 0x1 maymove|fixed 0x0\n",
+            VmaErrno::EFAULT,
+            VmaErrno::EINVAL,
+        ),
+        // A full address space: 7.1's do_mremap() checks the map count
+        // against an early split on every call, before the lookup.
+        (
+            "config vma max_map_count=4 profile=6.12\n\
+             mmap 0x0 0x1 --- shared anon\n\
+             mremap 0x0 0x1 0x1 0 0x0\n",
+            VmaErrno::EFAULT,
+            VmaErrno::ENOMEM,
+        ),
+    ];
+    for (text, old, new) in cases {
+        let p = program(text);
+        let answer = |info: &maplefuzz_kernel::vma::VmaEngineInfo| {
+            let mut e = KernelVmaEngine::new(info, p.setup).unwrap();
+            let mut out = VmaOutcome::Armed;
+            for op in &p.ops {
+                out = e.apply(op);
+            }
+            out
+        };
+        let mut oracle = OracleEngine::new(p.setup);
+        let expect = p.ops.iter().map(|op| oracle.apply(op)).last().unwrap();
+        assert_eq!(expect, VmaOutcome::Addr(Err(old)), "{text}");
+        assert_eq!(answer(&k612), expect, "6.12 answers as the oracle: {text}");
+        assert_eq!(answer(&k71), VmaOutcome::Addr(Err(new)), "7.1: {text}");
+    }
+    // And kernel@7.1 is refused on vma_ops with the reason.
+    let set = EngineSet::parse("oracle,rust,kernel@7.1").expect("7.1 is built");
+    assert!(set.vma_trees().is_empty());
+    let why = set.vma_missing().join("\n");
+    assert!(why.contains("no 7.1 profile"), "{why}");
+}
+
 /// A tree without a VMA engine is named with the reason; the tree engines
 /// are unaffected.
 #[test]

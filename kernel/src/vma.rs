@@ -7,7 +7,7 @@ use std::ffi::{c_char, c_void};
 use std::ptr::NonNull;
 
 /// The C side's function table (`struct mfv_vtable` in
-/// `csrc/vma/vma_common.h`).
+/// `csrc/vma/vma_api.h`).
 #[repr(C)]
 pub struct RawVmaVtable {
     abi: u32,

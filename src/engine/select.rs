@@ -141,6 +141,7 @@ impl EngineSet {
             .iter()
             .map(|k| k.tree)
             .filter(|t| have.iter().any(|v| v.tree == *t))
+            .filter(|t| super::vma::PROFILED_TREES.contains(t))
             .collect()
     }
 
@@ -152,6 +153,14 @@ impl EngineSet {
             .iter()
             .filter(|k| !have.contains(&k.tree))
             .map(|k| {
+                if let Some(why) = maplefuzz_kernel::vma::vma_engines()
+                    .iter()
+                    .any(|v| v.tree == k.tree)
+                    .then(|| super::vma::unprofiled_reason(k.tree))
+                    .flatten()
+                {
+                    return format!("kernel@{} does not run vma_ops: {why}", k.tree);
+                }
                 let why = maplefuzz_kernel::vma::vma_refused()
                     .iter()
                     .find(|(t, _)| *t == k.tree)

@@ -279,6 +279,26 @@ pub fn engines(setup: VmaSetup) -> Vec<Box<dyn VmaEngine>> {
     ]
 }
 
+/// The trees whose VMA rules the model and the oracle follow (their 6.12
+/// profile): only these kernels' VMA engines run `vma_ops` programs. A
+/// tree with a VMA engine but other rules (7.1: mremap checks its
+/// arguments and the map count before the VMA lookup, anon_vma_fork
+/// allocates before cloning; docs/kernel-vma.md#versions) is built and
+/// tested, and waits for a profile of its own.
+pub const PROFILED_TREES: &[&str] = &["6.12"];
+
+/// Why `tree`'s VMA engine does not run `vma_ops` programs, if it is
+/// built but not profiled.
+pub fn unprofiled_reason(tree: &str) -> Option<String> {
+    (!PROFILED_TREES.contains(&tree)).then(|| {
+        format!(
+            "its VMA engine is built, but Linux {tree}'s VMA rules differ from the 6.12 rules \
+             the model and the oracle follow (see docs/kernel-vma.md#versions), and they have \
+             no {tree} profile yet"
+        )
+    })
+}
+
 /// The oracle, the model, and the kernel VMA engine of every tree in
 /// `kernels` that has one (`maplefuzz_kernel::vma`). A kernel engine runs
 /// the 6.12 profile's programs only: the 6.1 profile is a way of driving
@@ -287,7 +307,7 @@ pub fn engines_with(setup: VmaSetup, kernels: &[&str]) -> Vec<Box<dyn VmaEngine>
     let mut v = engines(setup);
     if setup.profile == VmaProfile::V6_12 {
         for info in maplefuzz_kernel::vma::vma_engines() {
-            if kernels.contains(&info.tree) {
+            if kernels.contains(&info.tree) && PROFILED_TREES.contains(&info.tree) {
                 match KernelVmaEngine::new(&info, setup) {
                     Ok(e) => v.push(Box::new(e)),
                     Err(why) => panic!("{why}"),

@@ -15,7 +15,7 @@
  *    test header's stubs, so chains and anon_vma identity are comparable;
  *  - files (four regular files, one with ->close, and a shmem file per
  *    anonymous shared mapping);
- *  - vma_common.h: the syscall glue. Where 6.12 keeps a path outside
+ *  - vma_glue-6.12.h: the syscall glue. Where 6.12 keeps a path outside
  *    mm/vma.c (mm/mmap.c, mm/mprotect.c, mm/madvise.c, mm/mremap.c,
  *    kernel/fork.c), a function named after the kernel's calls vma.c's
  *    functions in the kernel's order; no merge or split decision is made
@@ -39,7 +39,7 @@ static void mfv_dump_stack(void);
 
 /*
  * The engine's writer is the only thread: reads need no read-side
- * section, and RCU callbacks run when the op is over (vma_common.h).
+ * section, and RCU callbacks run when the op is over (vma_api.h).
  */
 struct mfv_rcu_cb;
 static void mfv_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *));
@@ -81,4 +81,5 @@ static void mfv_call_rcu(struct rcu_head *head, void (*func)(struct rcu_head *))
 
 #include "mm/vma.c"
 
-#include "vma_common.h"
+#include "vma_glue-6.12.h"
+#include "vma_api.h"
