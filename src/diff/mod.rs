@@ -302,7 +302,8 @@ pub fn fuzz_program(p: &Program) {
 }
 
 /// Runs a program of either language ([`run`] on `engines`, or
-/// [`vma::run`], whose engines are always the VMA oracle and the model).
+/// [`vma::run_set`]: the VMA oracle, the model and the kernel VMA engines
+/// of `engines`' trees).
 pub fn run_any(
     program: &crate::ops::AnyProgram,
     engines: &EngineSet,

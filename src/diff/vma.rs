@@ -310,9 +310,12 @@ pub fn fuzz_bytes(data: &[u8]) {
     fuzz_program(&p);
 }
 
-/// [`fuzz_bytes`] after decoding.
+/// [`fuzz_bytes`] after decoding: on the engines `MAPLEFUZZ_ENGINES`
+/// names (read once per process), the kernel VMA engines of its trees
+/// included.
 pub fn fuzz_program(p: &VmaProgram) {
-    if let Err(d) = run(p) {
+    static ENGINES: std::sync::OnceLock<crate::engine::EngineSet> = std::sync::OnceLock::new();
+    if let Err(d) = run_set(p, ENGINES.get_or_init(crate::engine::EngineSet::from_env)) {
         panic!(
             "maplefuzz divergence; the program:\n{}\n{}",
             crate::ops::vma::text::format_program(p),
