@@ -522,6 +522,20 @@ fn undefined_symbols(dir: &Path, object: &Path, sanitize: &[String]) -> Result<(
         .filter_map(|l| l.split("undefined reference to `").nth(1))
         .filter_map(|l| l.split('\'').next())
         .filter(|s| *s != "main")
+        // The sanitizer and coverage runtimes the final link brings.
+        .filter(|s| {
+            ![
+                "__asan_",
+                "__sanitizer_",
+                "__sancov_",
+                "__ubsan_",
+                "__tsan_",
+                "__msan_",
+                "__lsan_",
+            ]
+            .iter()
+            .any(|p| s.starts_with(p))
+        })
         .collect();
     missing.sort();
     missing.dedup();

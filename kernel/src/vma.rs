@@ -238,7 +238,8 @@ impl KernelVma {
     /// Every node the mm's tree reaches from its root (through node
     /// pointers), by address: its 32 words.
     pub fn nodes(&self) -> std::collections::HashMap<u64, [u64; 32]> {
-        let mut cap = 64usize;
+        // An mm of a few dozen VMAs has a handful of nodes.
+        let mut cap = 8usize;
         loop {
             let mut addrs = vec![0u64; cap];
             let mut words = vec![0u64; 32 * cap];

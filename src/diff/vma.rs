@@ -126,38 +126,53 @@ fn two_lists(what: &str, a: &str, av: &[Vma], b: &str, bv: &[Vma]) -> String {
 /// maple tree generation.
 fn mm_structure(engines: &[Box<dyn VmaEngine>]) -> Option<(String, String)> {
     use crate::tree::MapleTree;
-    let starts = |t: &MapleTree| -> HashMap<u64, u64> {
-        t.entries().map(|(first, _, e)| (e, first)).collect()
+    // Entry -> the start of the range it is stored over, sorted by entry
+    // (a few dozen VMAs: a sorted vector, no hashing).
+    let starts = |t: &MapleTree| -> Vec<(u64, u64)> {
+        let mut v: Vec<(u64, u64)> = t.entries().map(|(first, _, e)| (e, first)).collect();
+        v.sort_unstable();
+        v
     };
-    let with: Vec<usize> = (0..engines.len())
-        .filter(|&i| engines[i].with_mm_tree(&mut |_| {}))
-        .collect();
-    let (&first, rest) = with.split_first()?;
-    for &i in rest {
-        let mut found = None;
-        engines[first].with_mm_tree(&mut |a| {
+    let start_of = |v: &[(u64, u64)], e: u64| -> Option<u64> {
+        v.binary_search_by_key(&e, |p| p.0).ok().map(|i| v[i].1)
+    };
+    // The first engine with a tree is the base; the others are compared
+    // with it as they come.
+    let mut found: Option<(usize, usize, String)> = None;
+    let mut first: Option<usize> = None;
+    for i in 0..engines.len() {
+        let Some(f) = first else {
+            if engines[i].with_mm_tree(&mut |_| {}) {
+                first = Some(i);
+            }
+            continue;
+        };
+        engines[f].with_mm_tree(&mut |a| {
             let ka = starts(a);
             engines[i].with_mm_tree(&mut |b| {
                 let kb = starts(b);
-                let same = |x: u64, y: u64| match (ka.get(&x), kb.get(&y)) {
+                let same = |x: u64, y: u64| match (start_of(&ka, x), start_of(&kb, y)) {
                     (Some(p), Some(q)) => p == q,
                     _ => x == y,
                 };
-                found = crate::tree::structure_diff_by(a, b, &same);
+                if let Some(d) = crate::tree::structure_diff_by(a, b, &same) {
+                    found = Some((f, i, d));
+                }
             });
         });
-        if let Some(d) = found {
-            return Some((
-                engines[i].name().to_string(),
-                format!(
-                    "mm_mt node layouts differ ({} first, {} second): {d}",
-                    engines[first].name(),
-                    engines[i].name()
-                ),
-            ));
+        if found.is_some() {
+            break;
         }
     }
-    None
+    let (first, i, d) = found?;
+    Some((
+        engines[i].name().to_string(),
+        format!(
+            "mm_mt node layouts differ ({} first, {} second): {d}",
+            engines[first].name(),
+            engines[i].name()
+        ),
+    ))
 }
 
 /// Runs `program` on `engines` (the first is the reference).

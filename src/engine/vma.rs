@@ -316,16 +316,25 @@ pub fn engines_with(setup: VmaSetup, kernels: &[&str]) -> Vec<Box<dyn VmaEngine>
 /// A tree's own mm/vma.c (`maplefuzz_kernel::vma`).
 pub struct KernelVmaEngine {
     k: maplefuzz_kernel::vma::KernelVma,
+    /// The kernel's `mm_mt` imported since the last op (validate and the
+    /// structure check both read it; an op clears it).
+    imported: std::cell::RefCell<Option<crate::tree::MapleTree>>,
 }
 
 impl KernelVmaEngine {
     /// The kernel's `mm_mt` copied node by node into a port tree (the lock
     /// bits of `ma_flags`, which the port has no use for, cleared).
-    fn import_mm_tree(&self) -> crate::tree::MapleTree {
-        let (root, flags, tree_addr) = self.k.mm_tree();
-        let nodes = self.k.nodes();
-        let src = |addr: u64| nodes.get(&addr).copied();
-        crate::tree::MapleTree::from_raw(root, flags & !MT_FLAGS_LOCK_MASK, tree_addr, &src)
+    /// Runs `f` on the kernel's `mm_mt` imported as a port tree (once per
+    /// op).
+    fn on_mm_tree<R>(&self, f: impl FnOnce(&crate::tree::MapleTree) -> R) -> R {
+        let mut cached = self.imported.borrow_mut();
+        let t = cached.get_or_insert_with(|| {
+            let (root, flags, tree_addr) = self.k.mm_tree();
+            let nodes = self.k.nodes();
+            let src = |addr: u64| nodes.get(&addr).copied();
+            crate::tree::MapleTree::from_raw(root, flags & !MT_FLAGS_LOCK_MASK, tree_addr, &src)
+        });
+        f(t)
     }
 
     pub fn new(
@@ -334,6 +343,7 @@ impl KernelVmaEngine {
     ) -> Result<Self, String> {
         Ok(KernelVmaEngine {
             k: maplefuzz_kernel::vma::KernelVma::new(info, setup.max_map_count)?,
+            imported: std::cell::RefCell::new(None),
         })
     }
 }
@@ -396,6 +406,7 @@ impl VmaEngine for KernelVmaEngine {
     }
 
     fn apply(&mut self, op: &VmaOp) -> VmaOutcome {
+        self.imported.get_mut().take();
         let Some((kind, args)) = kernel_call(op) else {
             if let VmaOp::FailAt { nth } = *op {
                 self.k.fail_at(nth);
@@ -457,13 +468,12 @@ impl VmaEngine for KernelVmaEngine {
     /// or pivot past a node's end, ...).
     fn validate(&self) -> Result<(), String> {
         self.k.validate()?;
-        self.import_mm_tree()
-            .validate()
+        self.on_mm_tree(|t| t.validate())
             .map_err(|e| format!("the port's validate() over the kernel's mm_mt: {e:?}"))
     }
 
     fn with_mm_tree(&self, f: &mut dyn FnMut(&crate::tree::MapleTree)) -> bool {
-        f(&self.import_mm_tree());
+        self.on_mm_tree(|t| f(t));
         true
     }
 }
