@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+
+#include "vma_glue_common.h"
 /*
  * maplefuzz kernel VMA engine, Linux 6.12: the syscalls of the VMA contract
  * on the tree's mm/vma.c (the flat API is vma_api.h).
@@ -11,19 +13,6 @@
  * unprivileged process: no CAP_SYS_RAWIO), userfaultfd, mseal, MDWE,
  * protection keys, THP and hugetlb, perf and uprobes.
  */
-
-/* find_vma(): the first VMA ending above addr. */
-static struct vm_area_struct *mfv_find_vma(struct mm_struct *mm, unsigned long addr)
-{
-	unsigned long index = addr;
-
-	return mt_find(&mm->mm_mt, &index, ULONG_MAX);
-}
-
-static inline unsigned long mfv_page_align(unsigned long x)
-{
-	return (x + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-}
 
 /* vm_start_gap(): a stack's guard gap below it. */
 static unsigned long mfv_vm_start_gap(struct vm_area_struct *vma)
@@ -132,25 +121,6 @@ static unsigned long mfv_generic_get_unmapped_area_topdown(unsigned long addr, u
 	addr = mfv_unmapped_area_topdown(len, PAGE_SIZE, MFV_MMAP_BASE);
 	if (offset_in_page(addr))
 		addr = mfv_unmapped_area(len, MFV_TASK_UNMAPPED_BASE, mmap_end);
-	return addr;
-}
-
-/* __get_unmapped_area(): files and shmem use the mm's allocator too. */
-static unsigned long mfv_get_unmapped_area(unsigned long addr, unsigned long len,
-					   unsigned long flags)
-{
-	if (len > MFV_TASK_SIZE)
-		return -ENOMEM;
-	addr = mfv_generic_get_unmapped_area_topdown(addr, len, flags);
-	if (IS_ERR_VALUE(addr))
-		return addr;
-	if (addr > MFV_TASK_SIZE - len)
-		return -ENOMEM;
-	if (offset_in_page(addr))
-		return -EINVAL;
-	/* security_mmap_addr(): no CAP_SYS_RAWIO. */
-	if (addr < MFV_MMAP_MIN_ADDR)
-		return -EPERM;
 	return addr;
 }
 
@@ -344,14 +314,6 @@ static unsigned long mfv_do_mmap(struct mfv_file *mf, unsigned long addr, unsign
 
 /* ---- munmap ------------------------------------------------------------ */
 
-/* __vm_munmap(): mm/vma.c's do_vmi_munmap(). */
-static int mfv_munmap(unsigned long start, size_t len)
-{
-	VMA_ITERATOR(vmi, current->mm, start);
-
-	return do_vmi_munmap(&vmi, current->mm, start, len, NULL, false);
-}
-
 /* ---- mprotect (mm/mprotect.c) ----------------------------------------- */
 
 /* mprotect_fixup(): the VM_ACCOUNT rules, then vma_modify_flags(). */
@@ -381,87 +343,6 @@ static int mfv_mprotect_fixup(struct vma_iterator *vmi, struct vm_area_struct *v
 	vm_stat_account(current->mm, oldflags, -(long)PHYS_PFN(end - start));
 	vm_stat_account(current->mm, newflags, (long)PHYS_PFN(end - start));
 	return 0;
-}
-
-/* do_mprotect_pkey() without a key. */
-static int mfv_mprotect(unsigned long start, size_t len, unsigned long prot)
-{
-	unsigned long nstart, end, tmp;
-	struct vm_area_struct *vma, *prev;
-	const int grows = prot & (MFV_PROT_GROWSDOWN | MFV_PROT_GROWSUP);
-	struct vma_iterator vmi;
-	int error;
-
-	prot &= ~(MFV_PROT_GROWSDOWN | MFV_PROT_GROWSUP);
-	if (grows == (MFV_PROT_GROWSDOWN | MFV_PROT_GROWSUP))
-		return -EINVAL;
-	if (start & ~PAGE_MASK)
-		return -EINVAL;
-	if (!len)
-		return 0;
-	len = mfv_page_align(len);
-	end = start + len;
-	if (end <= start)
-		return -ENOMEM;
-	/* arch_validate_prot() */
-	if (prot & ~(MFV_PROT_READ | MFV_PROT_WRITE | MFV_PROT_EXEC | MFV_PROT_SEM))
-		return -EINVAL;
-
-	vma_iter_init(&vmi, current->mm, start);
-	vma = vma_find(&vmi, end);
-	error = -ENOMEM;
-	if (!vma)
-		return error;
-	if (grows & MFV_PROT_GROWSDOWN) {
-		if (vma->vm_start >= end)
-			return error;
-		start = vma->vm_start;
-		if (!(vma->vm_flags & VM_GROWSDOWN))
-			return -EINVAL;
-	} else {
-		if (vma->vm_start > start)
-			return error;
-		if (grows & MFV_PROT_GROWSUP)
-			return -EINVAL; /* no VM_GROWSUP on x86 */
-	}
-	prev = vma_prev(&vmi);
-	if (start > vma->vm_start)
-		prev = vma;
-
-	nstart = start;
-	tmp = vma->vm_start;
-	error = 0;
-	for_each_vma_range(vmi, vma, end) {
-		vm_flags_t newflags = 0;
-
-		if (vma->vm_start != tmp) {
-			error = -ENOMEM;
-			break;
-		}
-		if (prot & MFV_PROT_READ)
-			newflags |= VM_READ;
-		if (prot & MFV_PROT_WRITE)
-			newflags |= VM_WRITE;
-		if (prot & MFV_PROT_EXEC)
-			newflags |= VM_EXEC;
-		newflags |= vma->vm_flags & ~VM_ACCESS_FLAGS;
-		/* newflags >> 4 shift VM_MAY% in place of VM_% */
-		if ((newflags & ~(newflags >> 4)) & VM_ACCESS_FLAGS) {
-			error = -EACCES;
-			break;
-		}
-		tmp = vma->vm_end;
-		if (tmp > end)
-			tmp = end;
-		error = mfv_mprotect_fixup(&vmi, vma, &prev, nstart, tmp, newflags);
-		if (error)
-			break;
-		tmp = vma_iter_end(&vmi);
-		nstart = tmp;
-	}
-	if (!error && tmp < end)
-		error = -ENOMEM;
-	return error;
 }
 
 /* ---- madvise (mm/madvise.c) -------------------------------------------- */
@@ -729,20 +610,6 @@ static struct vm_area_struct *mfv_vma_to_resize(unsigned long addr, unsigned lon
 	return vma;
 }
 
-/* vma_expandable() */
-static int mfv_vma_expandable(struct vm_area_struct *vma, unsigned long delta)
-{
-	unsigned long end = vma->vm_end + delta;
-
-	if (end < vma->vm_end)
-		return 0;
-	if (find_vma_intersection(vma->vm_mm, vma->vm_end, end))
-		return 0;
-	if (mfv_get_unmapped_area(vma->vm_start, end - vma->vm_start, MFV_MAP_FIXED) & ~PAGE_MASK)
-		return 0;
-	return 1;
-}
-
 /*
  * move_vma(): copy_vma() (mm/vma.c) at the new address, then unmap the
  * old range and give VM_ACCOUNT back to what is left of the old VMA.
@@ -929,39 +796,6 @@ static unsigned long mfv_mremap(unsigned long addr, unsigned long old_len,
 
 /* ---- a page fault ------------------------------------------------------ */
 
-/*
- * The part of the x86 fault handler VMAs see: no VMA is EFAULT (no stack
- * expansion), an access the VMA does not allow is EACCES, and a write
- * fault on a private VMA runs anon_vma_prepare().
- */
-static int mfv_touch(unsigned long addr, bool write)
-{
-	struct vm_area_struct *vma = vma_lookup(current->mm, addr);
-
-	if (!vma)
-		return -EFAULT;
-	if (write) {
-		if (!(vma->vm_flags & VM_WRITE))
-			return -EACCES;
-	} else if (!(vma->vm_flags & VM_ACCESS_FLAGS)) {
-		return -EACCES;
-	}
-	if (write && !(vma->vm_flags & VM_SHARED))
-		return anon_vma_prepare(vma);
-	return 0;
-}
-
-#define MFV_MM_MT_FLAGS (MT_FLAGS_ALLOC_RANGE | MT_FLAGS_LOCK_EXTERN | MT_FLAGS_USE_RCU)
-
-static struct mm_struct *mfv_mm_alloc(void)
-{
-	struct mm_struct *mm = calloc(1, sizeof(*mm));
-
-	if (!mm)
-		abort();
-	mt_init_flags(&mm->mm_mt, MFV_MM_MT_FLAGS);
-	return mm;
-}
 
 /* ---- fork (kernel/fork.c) and exit (mm/mmap.c) ------------------------ */
 
@@ -1060,32 +894,6 @@ loop_out:
 fail_nomem:
 	retval = -ENOMEM;
 	goto loop_out;
-}
-
-/*
- * fork(2) and the exit of one of the two: keep_child says which mm the
- * process goes on with. A failed fork leaves the parent.
- */
-static int mfv_fork(bool keep_child)
-{
-	struct mfv_proc *p = mfv_p;
-	struct mm_struct *parent = p->mm;
-	struct mm_struct *child = mfv_mm_alloc();
-	int r;
-
-	r = mfv_dup_mmap(child, parent);
-	if (r) {
-		mfv_exit_mmap(child);
-		return r;
-	}
-	if (keep_child) {
-		p->mm = child;
-		mfv_task.mm = child;
-		mfv_exit_mmap(parent);
-	} else {
-		mfv_exit_mmap(child);
-	}
-	return 0;
 }
 
 /* Nothing to set up beyond the maple node cache and the files. */
