@@ -409,16 +409,7 @@ fn compile_vma(
     let vma_h = fs::read_to_string(src.join("mm/vma.h")).map_err(|e| e.to_string())?;
     let out = out.join(format!("vma-{tree}"));
     let generated = out.join("gen");
-    fs::create_dir_all(generated.join("generated")).map_err(|e| e.to_string())?;
-    write(
-        &generated.join("generated/autoconf.h"),
-        "#define CONFIG_64BIT 1\n#define CONFIG_XARRAY_MULTI 1\n",
-    )?;
-    write(&generated.join("generated/bit-length.h"), "")?;
-    write(
-        &generated.join("generated/map-shift.h"),
-        "#define XA_CHUNK_SHIFT 6\n",
-    )?;
+    write_generated(&generated)?;
     let mut built = Vec::new();
     for v in VMA_VARIANTS {
         // The planted builds are for the tests, which use 6.12's: each
@@ -426,22 +417,13 @@ fn compile_vma(
         if !v.edits.is_empty() && tree != "6.12" {
             continue;
         }
-        let mut text = vma_c.clone();
-        let mut planted = true;
-        for (find, replace) in v.edits {
-            if text.matches(find).count() == 1 {
-                text = text.replacen(find, replace, 1);
-            } else {
-                planted = false;
-            }
-        }
-        if !planted {
+        let Some(text) = apply_changes(&vma_c, v.edits) else {
             println!(
                 "cargo:warning=planted VMA bug `{}` does not apply to Linux {version}; skipped",
                 v.name
             );
             continue;
-        }
+        };
         // The variant's mm/vma.c (and the mm/vma.h next to it) come first.
         let dir = out.join(v.name);
         fs::create_dir_all(dir.join("mm")).map_err(|e| e.to_string())?;
@@ -645,17 +627,7 @@ fn compile_variants(
     }
     let out = out.join(format!("tree-{tree}"));
     let generated = out.join("gen");
-    fs::create_dir_all(generated.join("generated")).map_err(|e| e.to_string())?;
-    // The configuration the kernel's userspace test build uses on x86_64.
-    write(
-        &generated.join("generated/autoconf.h"),
-        "#define CONFIG_64BIT 1\n#define CONFIG_XARRAY_MULTI 1\n",
-    )?;
-    write(&generated.join("generated/bit-length.h"), "")?;
-    write(
-        &generated.join("generated/map-shift.h"),
-        "#define XA_CHUNK_SHIFT 6\n",
-    )?;
+    write_generated(&generated)?;
 
     let mut built = Vec::new();
     for v in VARIANTS {
@@ -872,14 +844,35 @@ fn source_tree(out: &Path, i: usize, given: &Path) -> Result<PathBuf, String> {
 
 /// Applies `e` if its text is found exactly once.
 fn apply_edit(text: &str, e: &Edit) -> Option<String> {
+    apply_changes(text, e.changes)
+}
+
+/// `text` with each `(find, replace)` made, if every `find` is found
+/// exactly once.
+fn apply_changes(text: &str, changes: &[(&str, &str)]) -> Option<String> {
     let mut t = text.to_string();
-    for (find, replace) in e.changes {
+    for (find, replace) in changes {
         if t.matches(find).count() != 1 {
             return None;
         }
         t = t.replacen(find, replace, 1);
     }
     Some(t)
+}
+
+/// `dir/generated/`: the configuration headers the kernel's userspace test
+/// build generates, as it has them on x86_64.
+fn write_generated(dir: &Path) -> Result<(), String> {
+    fs::create_dir_all(dir.join("generated")).map_err(|e| e.to_string())?;
+    write(
+        &dir.join("generated/autoconf.h"),
+        "#define CONFIG_64BIT 1\n#define CONFIG_XARRAY_MULTI 1\n",
+    )?;
+    write(&dir.join("generated/bit-length.h"), "")?;
+    write(
+        &dir.join("generated/map-shift.h"),
+        "#define XA_CHUNK_SHIFT 6\n",
+    )
 }
 
 fn symbol(name: &str) -> String {

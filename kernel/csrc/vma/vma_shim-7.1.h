@@ -47,35 +47,10 @@ struct vm_area_struct *mfv_k_vm_area_alloc(struct mm_struct *mm);
 struct vm_area_struct *mfv_k_vm_area_dup(struct vm_area_struct *orig);
 void mfv_k_vm_area_free(struct vm_area_struct *vma);
 
-static struct vm_area_struct *vm_area_alloc(struct mm_struct *mm)
-{
-	struct vm_area_struct *vma;
-
-	if (mfv_point(MFV_POINT_VMA_ALLOC))
-		return NULL;
-	vma = mfv_k_vm_area_alloc(mm);
-	if (vma)
-		mfv_p->live_vmas++;
-	return vma;
-}
-
-static struct vm_area_struct *vm_area_dup(struct vm_area_struct *orig)
-{
-	struct vm_area_struct *vma;
-
-	if (mfv_point(MFV_POINT_VMA_ALLOC))
-		return NULL;
-	vma = mfv_k_vm_area_dup(orig);
-	if (vma)
-		mfv_p->live_vmas++;
-	return vma;
-}
-
-static void vm_area_free(struct vm_area_struct *vma)
-{
-	mfv_p->live_vmas--;
-	mfv_k_vm_area_free(vma);
-}
+/* vm_area_alloc(), vm_area_dup(), vm_area_free(): vma_alloc.h's, over
+ * mfv_k_vm_area_*(). */
+#define MFV_RAW_VM_AREA(name) mfv_k_##name
+#include "vma_alloc.h"
 
 const struct vm_operations_struct vma_dummy_vm_ops;
 
