@@ -689,7 +689,7 @@ fn main() -> ExitCode {
             corpus,
             max,
         } => driver::resolve_targets(&target).and_then(|t| {
-            let r = driver::seeds::import_seeds(&corpus, t[0], &from, max)?;
+            let r = driver::seeds::import_seeds(&corpus, t[0], &from, max, &engines)?;
             println!(
                 "{}: {} seeds written, {} previous nightly seeds removed, {} duplicate inputs",
                 t[0].name(),

@@ -1,5 +1,6 @@
 //! The kernel VMA engine (#20): Linux 6.12's own mm/vma.c, run three-way
-//! with the oracle and the model.
+//! with the oracle and the model; and Linux 7.1's, against their 7.1
+//! profile (each rule 7.1 changed pinned against both kernels).
 //!
 //! - every op of the contract answers as the oracle and the model do, and
 //!   the kernel's own VMA list shows the kernel's decisions (splits,
@@ -397,6 +398,10 @@ impl VmaEngine for Relaid {
     fn last_points(&self) -> Vec<maplefuzz::ops::vma::Point> {
         self.0.last_points()
     }
+    fn tree_generation(&self) -> Option<&'static str> {
+        self.0.tree_generation()
+    }
+
     fn with_mm_tree(&self, f: &mut dyn FnMut(&maplefuzz::tree::MapleTree)) -> bool {
         let t = self.0.mm().tree();
         let mut other = maplefuzz::tree::MapleTree::with_flags(t.attr_flags());
@@ -443,65 +448,154 @@ fn the_mm_tree_structure_check_fires_on_other_nodes() {
     assert!(d.detail.contains("mm_mt node layouts differ"), "{d}");
 }
 
-/// Linux 7.1's VMA engine is built from 7.1.3's own mm/vma.c; where its
-/// rules differ from the 6.12 ones the model and oracle follow, 6.12's
-/// kernel answers as the oracle and 7.1's does not. These are the two
-/// differences its first campaigns met (both in mremap: 7.1 checks the
-/// arguments and the map count before looking the VMA up), pinned until
-/// the model and oracle have a 7.1 profile; until then kernel@7.1 does not
-/// run vma_ops programs.
+/// Linux 7.1's VMA rules that differ from 6.12's, each with the commit
+/// that made the difference: `(what, commit, max_map_count, ops)`.
+const V7_1_DIFFERENCES: &[(&str, &str, u64, &str)] = &[
+    (
+        "source and target overlap: EINVAL before the VMA lookup (6.12: EFAULT after it)",
+        "mm/mremap: the 2025 vma_remap_struct rework, check_mremap_params()",
+        24,
+        "mremap 0x0 0x1 0x1 maymove|fixed 0x0\n",
+    ),
+    (
+        "every mremap checks the map count first, with room for four VMAs (6.12: only a move)",
+        "mm/mremap: the 2025 vma_remap_struct rework, check_map_count_against_split_early()",
+        4,
+        "mmap 0x0 0x1 --- shared anon\n\
+         mremap 0x0 0x1 0x1 0 0x0\n",
+    ),
+    (
+        "MREMAP_FIXED without a resize moves every VMA of the range (6.12: EFAULT)",
+        "d23cb648e365 mm/mremap: permit mremap() move of multiple VMAs",
+        24,
+        "mmap 0x10000000 0x2000 rw- private|fixed anon\n\
+         mmap 0x10003000 0x2000 r-- private|fixed anon\n\
+         mremap 0x10000000 0x5000 0x5000 maymove|fixed 0x20000000\n",
+    ),
+    (
+        "MREMAP_DONTUNMAP leaves the emptied source's pgoff (6.12.118 resets it to its address)",
+        "mm/mremap: the 2025 rework's dontunmap_complete() (6.12's reset is a stable backport)",
+        24,
+        "mmap 0x10000000 0x2000 rw- private|fixed anon\n\
+         touch 0x10000000 w\n\
+         mremap 0x10000000 0x2000 0x2000 maymove|fixed 0x20000000\n\
+         mremap 0x20000000 0x2000 0x2000 maymove|dontunmap 0x30000000\n",
+    ),
+    (
+        "a faulted range merges into an unfaulted neighbour, which takes its anon_vma \
+         (6.12: no merge, a split)",
+        "mm/vma: fix incorrectly disallowed anonymous VMA merges (vma_is_fork_child())",
+        24,
+        "brk 0x555556012000\n\
+         touch 0x55555600e000 w\n\
+         madvise 0x55555600b000 0x8000 sequential\n\
+         brk 0x555556034000\n\
+         madvise 0x55555600e000 0x6000 normal\n",
+    ),
+    (
+        "anon_vma_fork() allocates the child's anon_vma before cloning; the clone links in \
+         the other order and reuses only on fork",
+        "91901a441fa1 mm/rmap: eliminate partial anon_vma tear-down in anon_vma_fork(); \
+         d17f02417a33 mm/rmap: separate out fork-only logic on anon_vma_clone()",
+        24,
+        "brk 0x55555601e000\n\
+         touch 0x555556019000 w\n\
+         fork child\n\
+         fork child\n\
+         fork parent\n",
+    ),
+];
+
+/// What a program does on one engine, step by step: each answer, the
+/// allocation points passed, and the VMAs (anon_vma identities left out,
+/// since they are compared up to renaming).
+fn observe(e: &mut dyn VmaEngine, p: &VmaProgram) -> Vec<String> {
+    p.ops
+        .iter()
+        .map(|op| {
+            let out = e.apply(op);
+            let vmas: Vec<_> = e
+                .vmas()
+                .iter()
+                .map(|v| (v.start, v.end, v.flags, v.file, v.pgoff, v.chain))
+                .collect();
+            format!("{op:?} -> {out:?} {:?} {vmas:x?}", e.last_points())
+        })
+        .collect()
+}
+
+/// Each of 7.1's rule changes, against both kernels: with the 6.12
+/// profile the program runs clean three-way on kernel@6.12, with the 7.1
+/// profile three-way on kernel@7.1, and the two profiles answer
+/// differently (so kernel@7.1 differs from 6.12's rules exactly there).
 #[test]
-fn linux_7_1_differs_where_known() {
-    let (Some(k612), Some(k71)) = (kernel_6_12("exact"), {
-        let v = maplefuzz_kernel::vma::vma_build("7.1", "exact");
-        if v.is_none() {
-            eprintln!("skipped: no 7.1 VMA engine");
-        }
-        v
-    }) else {
+fn linux_7_1_rules_are_the_7_1_profile() {
+    let (Some(k612), Some(k71)) = (kernel_6_12("exact"), kernel_7_1()) else {
         return;
     };
-    use maplefuzz::ops::vma::{VmaErrno, VmaOutcome};
-    let cases = [
-        // Source and target overlap: 7.1's check_mremap_params() refuses
-        // that before the lookup; 6.12 looks the VMA up first.
-        (
-            "config vma max_map_count=24 profile=6.12\n\
-             mremap 0x0 0x1 0x1 maymove|fixed 0x0\n",
-            VmaErrno::EFAULT,
-            VmaErrno::EINVAL,
-        ),
-        // A full address space: 7.1's do_mremap() checks the map count
-        // against an early split on every call, before the lookup.
-        (
-            "config vma max_map_count=4 profile=6.12\n\
-             mmap 0x0 0x1 --- shared anon\n\
-             mremap 0x0 0x1 0x1 0 0x0\n",
-            VmaErrno::EFAULT,
-            VmaErrno::ENOMEM,
-        ),
-    ];
-    for (text, old, new) in cases {
-        let p = program(text);
-        let answer = |info: &maplefuzz_kernel::vma::VmaEngineInfo| {
-            let mut e = KernelVmaEngine::new(info, p.setup).unwrap();
-            let mut out = VmaOutcome::Armed;
-            for op in &p.ops {
-                out = e.apply(op);
-            }
-            out
+    for (what, commit, max, ops) in V7_1_DIFFERENCES {
+        let on = |profile: &str| {
+            program(&format!(
+                "config vma max_map_count={max} profile={profile}\n{ops}"
+            ))
         };
-        let mut oracle = OracleEngine::new(p.setup);
-        let expect = p.ops.iter().map(|op| oracle.apply(op)).last().unwrap();
-        assert_eq!(expect, VmaOutcome::Addr(Err(old)), "{text}");
-        assert_eq!(answer(&k612), expect, "6.12 answers as the oracle: {text}");
-        assert_eq!(answer(&k71), VmaOutcome::Addr(Err(new)), "7.1: {text}");
+        let (p612, p71) = (on("6.12"), on("7.1"));
+        if let Err(d) = run_with(&p612, &mut three(&p612, &k612)) {
+            panic!("{what}: 6.12 rules against kernel@6.12: {d}");
+        }
+        if let Err(d) = run_with(&p71, &mut three(&p71, &k71)) {
+            panic!("{what} ({commit}): 7.1 rules against kernel@7.1: {d}");
+        }
+        let old = observe(&mut OracleEngine::new(p612.setup), &p612);
+        let new = observe(&mut OracleEngine::new(p71.setup), &p71);
+        assert_ne!(old, new, "{what}: the profiles must differ here");
     }
-    // And kernel@7.1 is refused on vma_ops with the reason.
+}
+
+/// The 7.1 VMA engine, or `None` (the test says so and passes) when this
+/// build has none; CI requires it (MAPLEFUZZ_REQUIRE_GENERATIONS=4).
+fn kernel_7_1() -> Option<maplefuzz_kernel::vma::VmaEngineInfo> {
+    if !common::kernel_available() {
+        return None;
+    }
+    let found = maplefuzz_kernel::vma::vma_build("7.1", "exact");
+    if found.is_none() {
+        assert!(
+            std::env::var("MAPLEFUZZ_REQUIRE_GENERATIONS").map_or(true, |n| n != "4"),
+            "MAPLEFUZZ_REQUIRE_GENERATIONS=4 but this build has no 7.1 VMA engine (refused: {:?})",
+            maplefuzz_kernel::vma::vma_refused()
+        );
+        eprintln!("skipped: no 7.1 VMA engine");
+    }
+    found
+}
+
+/// kernel@7.1 runs the 7.1 profile's programs: named alone, every
+/// generated program is a 7.1 one, and a short campaign runs clean.
+#[test]
+fn kernel_7_1_runs_the_7_1_profile() {
+    if kernel_7_1().is_none() {
+        return;
+    }
+    use maplefuzz::ops::vma::VmaProfile;
     let set = EngineSet::parse("oracle,rust,kernel@7.1").expect("7.1 is built");
-    assert!(set.vma_trees().is_empty());
-    let why = set.vma_missing().join("\n");
-    assert!(why.contains("no 7.1 profile"), "{why}");
+    assert_eq!(set.vma_trees(), ["7.1"]);
+    assert_eq!(set.vma_profiles(), [VmaProfile::V7_1]);
+    assert!(set.vma_missing().is_empty(), "{:?}", set.vma_missing());
+    for i in 0..300 {
+        let AnyProgram::Vma(p) =
+            maplefuzz::driver::exec_program_on(Target::VmaOps, 0x71, i, &set.vma_profiles())
+        else {
+            unreachable!()
+        };
+        assert_eq!(p.setup.profile, VmaProfile::V7_1);
+        if let Err(d) = run_set(&p, &set) {
+            panic!(
+                "program {i}:\n{}\n{d}",
+                maplefuzz::ops::vma::text::format_program(&p)
+            );
+        }
+    }
 }
 
 /// A tree without a VMA engine is named with the reason; the tree engines

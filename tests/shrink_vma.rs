@@ -305,11 +305,12 @@ fn a_raw_vma_input_is_read_as_its_target_says() {
     .unwrap();
     let raw = dir.join("crash-raw");
     std::fs::write(&raw, &encode(&p)[MAGIC.len()..]).unwrap();
-    let (read, target) = load_for_target(&raw, Some(Target::VmaOps)).unwrap();
+    let set = maplefuzz::engine::EngineSet::parse("oracle,rust").unwrap();
+    let (read, target) = load_for_target(&raw, Some(Target::VmaOps), &set).unwrap();
     assert_eq!(target, Target::VmaOps);
     p.setup.profile = VmaProfile::V6_12;
     assert_eq!(read, AnyProgram::Vma(p));
     // Without the target it is a tree program.
-    let (read, target) = load_for_target(&raw, None).unwrap();
+    let (read, target) = load_for_target(&raw, None, &set).unwrap();
     assert!(matches!(read, AnyProgram::Tree(_)), "{target:?}");
 }

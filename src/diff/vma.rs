@@ -120,10 +120,10 @@ fn two_lists(what: &str, a: &str, av: &[Vma], b: &str, bv: &[Vma]) -> String {
 }
 
 /// **structure**: the mm trees of the engines that have one (the model's,
-/// each kernel's), node by node against the first: same shape, node types
-/// and words, a VMA's entry compared by the VMA it names (its start), not
-/// by its representation. Every tree engine of this build is Linux 6.12's
-/// maple tree generation.
+/// each kernel's), node by node against the first of the same maple tree
+/// generation (the port is 6.12's; 7.1's tree splits and rebalances its
+/// nodes differently): same shape, node types and words, a VMA's entry
+/// compared by the VMA it names (its start), not by its representation.
 fn mm_structure(engines: &[Box<dyn VmaEngine>]) -> Option<(String, String)> {
     use crate::tree::MapleTree;
     // Entry -> the start of the range it is stored over, sorted by entry
@@ -136,14 +136,16 @@ fn mm_structure(engines: &[Box<dyn VmaEngine>]) -> Option<(String, String)> {
     let start_of = |v: &[(u64, u64)], e: u64| -> Option<u64> {
         v.binary_search_by_key(&e, |p| p.0).ok().map(|i| v[i].1)
     };
-    // The first engine with a tree is the base; the others are compared
-    // with it as they come.
+    // The first engine of each tree generation is the base of that
+    // generation; the others are compared with it as they come (another
+    // generation splits its nodes elsewhere).
     let mut found: Option<(usize, usize, String)> = None;
-    let mut first: Option<usize> = None;
+    let mut firsts: Vec<(Option<&str>, usize)> = Vec::new();
     for i in 0..engines.len() {
-        let Some(f) = first else {
+        let gen = engines[i].tree_generation();
+        let Some(f) = firsts.iter().find(|(g, _)| *g == gen).map(|&(_, f)| f) else {
             if engines[i].with_mm_tree(&mut |_| {}) {
-                first = Some(i);
+                firsts.push((gen, i));
             }
             continue;
         };
@@ -297,21 +299,37 @@ pub fn run_with(
     Ok(stats)
 }
 
-/// The body of the `vma_ops` fuzz targets: the bytes as a 6.12 program
-/// (the 6.1 profile's finding is expected, so coverage-guided fuzzing
-/// keeps to 6.12), run, and on a divergence panic with the text program.
+/// The body of the `vma_ops` fuzz targets: the bytes as a program on one
+/// of the engine set's profiles ([`fuzz_profile`]), run, and on a
+/// divergence panic with the text program.
 pub fn fuzz_bytes(data: &[u8]) {
     let mut p = crate::ops::vma::binary::decode(data);
-    p.setup.profile = crate::ops::vma::VmaProfile::V6_12;
+    fuzz_profile(&mut p, fuzz_engines());
     fuzz_program(&p);
 }
 
-/// [`fuzz_bytes`] after decoding: on the engines `MAPLEFUZZ_ENGINES`
-/// names (read once per process), the kernel VMA engines of its trees
-/// included.
-pub fn fuzz_program(p: &VmaProgram) {
+/// The profile a fuzz target runs a decoded program on: its own if the
+/// engine set runs that profile's programs
+/// ([`EngineSet::vma_profiles`](crate::engine::EngineSet::vma_profiles)),
+/// else the set's first. The 6.1 profile, whose finding is expected, is
+/// never one of them, so coverage-guided fuzzing keeps to kernels' rules.
+pub fn fuzz_profile(p: &mut VmaProgram, set: &crate::engine::EngineSet) {
+    let profiles = set.vma_profiles();
+    if !profiles.contains(&p.setup.profile) {
+        p.setup.profile = profiles[0];
+    }
+}
+
+/// The engines `MAPLEFUZZ_ENGINES` names (read once per process).
+fn fuzz_engines() -> &'static crate::engine::EngineSet {
     static ENGINES: std::sync::OnceLock<crate::engine::EngineSet> = std::sync::OnceLock::new();
-    if let Err(d) = run_set(p, ENGINES.get_or_init(crate::engine::EngineSet::from_env)) {
+    ENGINES.get_or_init(crate::engine::EngineSet::from_env)
+}
+
+/// [`fuzz_bytes`] after decoding: on the engines `MAPLEFUZZ_ENGINES`
+/// names, the kernel VMA engines of its trees included.
+pub fn fuzz_program(p: &VmaProgram) {
+    if let Err(d) = run_set(p, fuzz_engines()) {
         panic!(
             "maplefuzz divergence; the program:\n{}\n{}",
             crate::ops::vma::text::format_program(p),

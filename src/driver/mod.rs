@@ -36,6 +36,7 @@ pub use stats::CampaignStats;
 use crate::diff::panic_message;
 use crate::diff::{self, Divergence};
 use crate::ops::gen::{generate_profile, Profile};
+use crate::ops::vma::VmaProfile;
 use crate::ops::AnyProgram;
 use maplefuzz_kernel::inflight;
 use rand::SeedableRng;
@@ -109,11 +110,12 @@ impl Target {
         }
     }
 
-    /// This target's program for one execution.
-    fn program(self, rng: &mut ChaCha8Rng) -> AnyProgram {
+    /// This target's program for one execution (a VMA program on one of
+    /// `vma_profiles`).
+    fn program(self, rng: &mut ChaCha8Rng, vma_profiles: &[VmaProfile]) -> AnyProgram {
         match self.profile() {
             Some(profile) => AnyProgram::Tree(generate_profile(profile, rng)),
-            None => AnyProgram::Vma(crate::ops::vma::binary::generate(rng)),
+            None => AnyProgram::Vma(crate::ops::vma::binary::generate(rng, vma_profiles)),
         }
     }
 }
@@ -266,10 +268,29 @@ pub fn exec_seed(campaign: u64, index: u64) -> u64 {
     splitmix64(campaign.wrapping_add(index.wrapping_add(1).wrapping_mul(GAMMA)))
 }
 
-/// The program execution `index` of campaign `campaign` runs on `target`.
+/// The program execution `index` of campaign `campaign` runs on `target`
+/// with an engine set that has no kernel VMA engine, or those of every
+/// profile (see [`exec_program_on`]).
 pub fn exec_program(target: Target, campaign: u64, index: u64) -> AnyProgram {
+    exec_program_on(
+        target,
+        campaign,
+        index,
+        crate::engine::vma::DEFAULT_PROFILES,
+    )
+}
+
+/// The program execution `index` of campaign `campaign` runs on `target`
+/// when VMA programs are drawn on `vma_profiles`
+/// ([`EngineSet::vma_profiles`](crate::engine::EngineSet::vma_profiles)).
+pub fn exec_program_on(
+    target: Target,
+    campaign: u64,
+    index: u64,
+    vma_profiles: &[VmaProfile],
+) -> AnyProgram {
     let mut rng = ChaCha8Rng::seed_from_u64(exec_seed(campaign, index));
-    target.program(&mut rng)
+    target.program(&mut rng, vma_profiles)
 }
 
 /// A campaign seed from the clock and the process id.
@@ -300,7 +321,7 @@ fn execute(
 ) -> Exec {
     let generated = catch_unwind(|| {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        target.program(&mut rng)
+        target.program(&mut rng, &engines.vma_profiles())
     });
     let program = match generated {
         Ok(p) => p,

@@ -115,6 +115,17 @@ pub fn load_any_as(path: &Path, vma_binary: bool) -> Result<(AnyProgram, Format)
     }
 }
 
+/// A VMA program read from a fuzzer's raw input (binary without the
+/// magic) runs on the profile the fuzz target gave it
+/// ([`fuzz_profile`](crate::diff::vma::fuzz_profile)); a program the
+/// harness encoded keeps its own.
+pub(crate) fn as_fuzzed(path: &Path, p: &mut vma::VmaProgram, engines: &EngineSet) {
+    let raw = std::fs::read(path).is_ok_and(|b| !b.starts_with(vma::binary::MAGIC));
+    if raw {
+        crate::diff::vma::fuzz_profile(p, engines);
+    }
+}
+
 /// Replays `path`, printing to stdout (see [`replay_to`]).
 pub fn replay(path: &Path, trace: bool, engines: &EngineSet) -> Result<ReplayOutcome, DriverError> {
     let mut out = std::io::stdout().lock();
@@ -140,7 +151,10 @@ pub fn replay_to(
     maplefuzz_kernel::inflight::watch();
     let program = match any {
         AnyProgram::Tree(p) => p,
-        AnyProgram::Vma(p) => {
+        AnyProgram::Vma(mut p) => {
+            if format == Format::Binary {
+                as_fuzzed(path, &mut p, engines);
+            }
             let result = replay_vma(path, &p, format, trace, engines, out).map_err(out_err)?;
             return Ok(ReplayOutcome {
                 format,

@@ -47,6 +47,7 @@ pub fn import_seeds(
     target: Target,
     from: &Path,
     max: usize,
+    engines: &crate::engine::EngineSet,
 ) -> Result<Imported, DriverError> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(from)
         .map_err(io_err(from))?
@@ -57,7 +58,7 @@ pub fn import_seeds(
     let mut seeds: Vec<(Vec<u8>, String)> = Vec::new();
     let mut imported = Imported::default();
     for f in &files {
-        let (program, _) = load_for_target(f, Some(target))?;
+        let (program, _) = load_for_target(f, Some(target), engines)?;
         let bytes = program.encode();
         if seeds.iter().any(|(b, _)| *b == bytes) {
             imported.duplicates += 1;
@@ -128,7 +129,14 @@ mod tests {
         )
         .unwrap();
         std::fs::write(corpus.join("tree_alloc/mine.bin"), [1u8]).unwrap();
-        let r = import_seeds(&corpus, Target::TreeAlloc, &from, 1).unwrap();
+        let r = import_seeds(
+            &corpus,
+            Target::TreeAlloc,
+            &from,
+            1,
+            &crate::engine::EngineSet::from_env(),
+        )
+        .unwrap();
         assert_eq!(
             r,
             Imported {

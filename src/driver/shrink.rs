@@ -17,14 +17,14 @@
 //!   for a tree program, a C program of the same system calls for a VMA
 //!   program.
 //!
-//! VMA programs (`vma_ops`) are read the same way; a binary one gets the
-//! 6.12 profile its fuzz target forces.
+//! VMA programs (`vma_ops`) are read the same way; a raw fuzzer input gets
+//! the profile its fuzz target gives it on the engine set
+//! (`diff::vma::fuzz_profile`).
 
 use super::replay::{load_any_as, Format};
 use super::{DriverError, Target};
 use crate::diff::{self, Check, Event};
 use crate::engine::EngineSet;
-use crate::ops::vma::VmaProfile;
 use crate::ops::{AnyProgram, Program, TreeOp};
 use crate::shrink::{self, Reproducer, Shrinkable, Shrunk};
 use serde::{Deserialize, Serialize};
@@ -163,6 +163,7 @@ pub fn infer_target(path: &Path, program: &AnyProgram) -> Target {
 pub fn load_for_target(
     path: &Path,
     target: Option<Target>,
+    engines: &EngineSet,
 ) -> Result<(AnyProgram, Target), DriverError> {
     let (mut program, format) = load_any_as(path, target == Some(Target::VmaOps))?;
     let target = target.unwrap_or_else(|| infer_target(path, &program));
@@ -181,10 +182,7 @@ pub fn load_for_target(
             // fuzz/fuzz_targets/tree_alloc.rs forces an allocation tree.
             p.config.alloc = true;
         }
-        (AnyProgram::Vma(p), Format::Binary) => {
-            // fuzz/fuzz_targets/vma_ops.rs runs every input on the 6.12 profile.
-            p.setup.profile = VmaProfile::V6_12;
-        }
+        (AnyProgram::Vma(p), Format::Binary) => super::replay::as_fuzzed(path, p, engines),
         _ => {}
     }
     Ok((program, target))
@@ -229,7 +227,7 @@ pub fn shrink_files(opts: &ShrinkOptions) -> Result<ShrinkReport, DriverError> {
     let mut best: BTreeMap<String, (Target, Shrunk<AnyProgram>, PathBuf, Vec<PathBuf>)> =
         BTreeMap::new();
     for path in &opts.files {
-        let (program, target) = match load_for_target(path, opts.target) {
+        let (program, target) = match load_for_target(path, opts.target, &opts.engines) {
             Ok(p) => p,
             Err(e) => {
                 report.unreadable.push(e);

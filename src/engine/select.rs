@@ -141,8 +141,24 @@ impl EngineSet {
             .iter()
             .map(|k| k.tree)
             .filter(|t| have.iter().any(|v| v.tree == *t))
-            .filter(|t| super::vma::PROFILED_TREES.contains(t))
+            .filter(|t| super::vma::tree_profile(t).is_some())
             .collect()
+    }
+
+    /// The profiles of the `vma_ops` programs this set runs: those of its
+    /// kernel VMA engines, or every profile with a kernel
+    /// ([`DEFAULT_PROFILES`](super::vma::DEFAULT_PROFILES)) if it has none.
+    pub fn vma_profiles(&self) -> Vec<crate::ops::vma::VmaProfile> {
+        let mut v: Vec<_> = self
+            .vma_trees()
+            .iter()
+            .filter_map(|t| super::vma::tree_profile(t))
+            .collect();
+        v.dedup();
+        if v.is_empty() {
+            v = super::vma::DEFAULT_PROFILES.to_vec();
+        }
+        v
     }
 
     /// Why each kernel of the set without a VMA engine has none (for a

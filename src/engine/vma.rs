@@ -54,6 +54,11 @@ pub trait VmaEngine {
     fn with_mm_tree(&self, _f: &mut dyn FnMut(&crate::tree::MapleTree)) -> bool {
         false
     }
+    /// The maple tree generation of the engine's `mm_mt` (engines of one
+    /// generation build the same nodes; see `TreeEngine::generation`).
+    fn tree_generation(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Runs `op` on an address space whose methods follow the contract's
@@ -196,6 +201,10 @@ impl VmaEngine for ModelEngine {
         f(self.mm.tree());
         true
     }
+
+    fn tree_generation(&self) -> Option<&'static str> {
+        Some(super::PORT_GENERATION)
+    }
 }
 
 /// The naive oracle.
@@ -211,6 +220,7 @@ impl OracleEngine {
                 profile: match setup.profile {
                     VmaProfile::V6_12 => oracle::VmaProfile::V6_12,
                     VmaProfile::V6_1 => oracle::VmaProfile::V6_1,
+                    VmaProfile::V7_1 => oracle::VmaProfile::V7_1,
                 },
             }),
         }
@@ -274,39 +284,44 @@ pub fn engines(setup: VmaSetup) -> Vec<Box<dyn VmaEngine>> {
     ]
 }
 
-/// The trees whose VMA rules the model and the oracle follow (their 6.12
-/// profile): only these kernels' VMA engines run `vma_ops` programs. A
-/// tree with a VMA engine but other rules (7.1: mremap checks its
-/// arguments and the map count before the VMA lookup, anon_vma_fork
-/// allocates before cloning; docs/kernel-vma.md#versions) is built and
-/// tested, and waits for a profile of its own.
-pub const PROFILED_TREES: &[&str] = &["6.12"];
+/// The profile whose VMA rules a tree's kernel VMA engine follows, if the
+/// model and the oracle have one: only these kernels' VMA engines run
+/// `vma_ops` programs, each on the programs of its profile. (The 6.1
+/// profile is a way of driving the model's tree, not a kernel of this
+/// build: 6.1 has no mm/vma.c.)
+pub fn tree_profile(tree: &str) -> Option<VmaProfile> {
+    match tree {
+        "6.12" => Some(VmaProfile::V6_12),
+        "7.1" => Some(VmaProfile::V7_1),
+        _ => None,
+    }
+}
+
+/// The profiles of generated `vma_ops` programs when the engine set has
+/// no kernel VMA engine: each kernel whose rules the model follows.
+pub const DEFAULT_PROFILES: &[VmaProfile] = &[VmaProfile::V6_12, VmaProfile::V7_1];
 
 /// Why `tree`'s VMA engine does not run `vma_ops` programs, if it is
-/// built but not profiled.
+/// built but has no profile.
 pub fn unprofiled_reason(tree: &str) -> Option<String> {
-    (!PROFILED_TREES.contains(&tree)).then(|| {
+    tree_profile(tree).is_none().then(|| {
         format!(
-            "its VMA engine is built, but Linux {tree}'s VMA rules differ from the 6.12 rules \
-             the model and the oracle follow (see docs/kernel-vma.md#versions), and they have \
-             no {tree} profile yet"
+            "its VMA engine is built, but the model and the oracle have no Linux {tree} \
+             profile (see docs/kernel-vma.md#versions)"
         )
     })
 }
 
 /// The oracle, the model, and the kernel VMA engine of every tree in
-/// `kernels` that has one (`maplefuzz_kernel::vma`). A kernel engine runs
-/// the 6.12 profile's programs only: the 6.1 profile is a way of driving
-/// the model's tree, not a kernel of this build.
+/// `kernels` that has one (`maplefuzz_kernel::vma`) and whose profile is
+/// the program's.
 pub fn engines_with(setup: VmaSetup, kernels: &[&str]) -> Vec<Box<dyn VmaEngine>> {
     let mut v = engines(setup);
-    if setup.profile == VmaProfile::V6_12 {
-        for info in maplefuzz_kernel::vma::vma_engines() {
-            if kernels.contains(&info.tree) && PROFILED_TREES.contains(&info.tree) {
-                match KernelVmaEngine::new(&info, setup) {
-                    Ok(e) => v.push(Box::new(e)),
-                    Err(why) => panic!("{why}"),
-                }
+    for info in maplefuzz_kernel::vma::vma_engines() {
+        if kernels.contains(&info.tree) && tree_profile(info.tree) == Some(setup.profile) {
+            match KernelVmaEngine::new(&info, setup) {
+                Ok(e) => v.push(Box::new(e)),
+                Err(why) => panic!("{why}"),
             }
         }
     }
@@ -319,6 +334,9 @@ pub struct KernelVmaEngine {
     /// The kernel's `mm_mt` imported since the last op (validate and the
     /// structure check both read it; an op clears it).
     imported: std::cell::RefCell<Option<crate::tree::MapleTree>>,
+    /// The maple tree generation of the tree's `lib/maple_tree.c` (that
+    /// of its tree engine).
+    generation: Option<&'static str>,
 }
 
 impl KernelVmaEngine {
@@ -344,6 +362,10 @@ impl KernelVmaEngine {
         Ok(KernelVmaEngine {
             k: maplefuzz_kernel::vma::KernelVma::new(info, setup.max_map_count)?,
             imported: std::cell::RefCell::new(None),
+            generation: maplefuzz_kernel::variants()
+                .iter()
+                .find(|v| v.tree == info.tree)
+                .map(|v| v.generation),
         })
     }
 }
@@ -475,6 +497,10 @@ impl VmaEngine for KernelVmaEngine {
     fn with_mm_tree(&self, f: &mut dyn FnMut(&crate::tree::MapleTree)) -> bool {
         self.on_mm_tree(|t| f(t));
         true
+    }
+
+    fn tree_generation(&self) -> Option<&'static str> {
+        self.generation
     }
 }
 

@@ -128,6 +128,10 @@ impl Mm {
             self.unlink_anon_vmas(dst);
             return Err(Errno::ENOMEM);
         }
+        if self.cfg.profile.v7() {
+            self.anon_vma_clone_links_v7_1(dst, src_anon, src_chain);
+            return Ok(());
+        }
         for &a in src_chain.iter().rev() {
             self.anon_vma_chain_link(dst, a);
             let o = self.anon.get(a);
@@ -145,11 +149,34 @@ impl Mm {
         Ok(())
     }
 
+    /// Linux 7.1's linking half of `anon_vma_clone`: the links are made in
+    /// the source chain's order, each at the head of `dst`'s (so `dst`'s
+    /// chain is the source's reversed), then walked from `dst`'s tail; a
+    /// fork (`dst` without an anon_vma, 7.1's only reusing caller) reuses
+    /// the first anon_vma met with at most one child and no active VMA.
+    fn anon_vma_clone_links_v7_1(&mut self, dst: VmaId, src_anon: Option<u64>, src_chain: &[u64]) {
+        for &a in src_chain {
+            self.anon_vma_chain_link(dst, a);
+        }
+        let fork = self.v(dst).anon.is_none() && src_anon.is_some();
+        if fork {
+            let reuse = self.v(dst).chain.iter().rev().copied().find(|&a| {
+                let o = self.anon.get(a);
+                o.num_active_vmas == 0 && o.num_children <= 1
+            });
+            self.vm(dst).anon = reuse;
+        }
+        if let Some(a) = self.v(dst).anon {
+            self.anon.get_mut(a).num_active_vmas += 1;
+        }
+    }
+
     /// `anon_vma_fork`: chain the child's VMA `vma` to the parent VMA's
     /// anon_vmas (`anon_vma_clone`, reusing one if it can), else give it a
     /// new anon_vma below the parent VMA's (root: that one's root). Two
     /// allocation points at most: the clone, then the new anon_vma with
-    /// its chain link. On failure the child VMA's chain is unlinked.
+    /// its chain link (7.1: always both, the new anon_vma first). On
+    /// failure the child VMA's chain is unlinked.
     pub(crate) fn anon_vma_fork(
         &mut self,
         vma: VmaId,
@@ -160,11 +187,16 @@ impl Mm {
             return Ok(());
         };
         self.vm(vma).anon = None;
+        // Linux 7.1 allocates the child's own anon_vma (and its link)
+        // before the clone, and drops it if the clone reuses one.
+        if self.cfg.profile.v7() && self.point(Point::AnonVma) {
+            return Err(Errno::ENOMEM);
+        }
         self.anon_vma_clone(vma, pvma_anon, pvma_chain)?;
         if self.v(vma).anon.is_some() {
             return Ok(());
         }
-        if self.point(Point::AnonVma) {
+        if !self.cfg.profile.v7() && self.point(Point::AnonVma) {
             self.unlink_anon_vmas(vma);
             return Err(Errno::ENOMEM);
         }

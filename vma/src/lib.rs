@@ -43,6 +43,7 @@ mod merge;
 mod mmap;
 mod modify;
 mod mremap;
+mod mremap71;
 mod munmap;
 mod split;
 mod validate;
@@ -360,7 +361,7 @@ pub enum ForkKeep {
     Child,
 }
 
-/// How the model drives the tree.
+/// Which kernel the model follows: its VMA rules and how it drives the tree.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Profile {
     /// Linux 6.12: one preallocation, then one store.
@@ -370,6 +371,34 @@ pub enum Profile {
     /// then two stores (the trimmed original, then the new piece). VMA
     /// results are those of 6.12.
     V6_1,
+    /// Linux 7.1: 6.12's tree calls, and the VMA rules that changed since
+    /// (docs/kernel-vma.md#versions lists each with its kernel commit).
+    V7_1,
+}
+
+impl Profile {
+    /// Every profile, by name.
+    pub const ALL: [Profile; 3] = [Profile::V6_12, Profile::V6_1, Profile::V7_1];
+
+    /// The kernel version, as the text form writes it (`6.12`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::V6_12 => "6.12",
+            Profile::V6_1 => "6.1",
+            Profile::V7_1 => "7.1",
+        }
+    }
+
+    /// The profile named `name` (`6.12`, `6.1`, `7.1`).
+    pub fn from_name(name: &str) -> Option<Profile> {
+        Profile::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Linux 7.1's rules (mremap after its 2025 rework, fork's anon_vma
+    /// order, ...) rather than 6.12's.
+    pub(crate) fn v7(self) -> bool {
+        self == Profile::V7_1
+    }
 }
 
 /// The configuration of an [`Mm`].

@@ -31,6 +31,8 @@ pub(crate) struct Vmg {
     pub(crate) anon: Option<u64>,
     /// `VMG_FLAG_JUST_EXPAND`.
     pub(crate) just_expand: bool,
+    /// Linux 7.1's `copied_from`: the VMA mremap copies the range from.
+    pub(crate) copied_from: Option<VmaId>,
     pub(crate) state: MergeState,
 }
 
@@ -48,6 +50,7 @@ impl Vmg {
             file: None,
             anon: None,
             just_expand: false,
+            copied_from: None,
             state: MergeState::Start,
         }
     }
@@ -74,6 +77,7 @@ impl Mm {
             file: v.file,
             anon: v.anon,
             just_expand: false,
+            copied_from: None,
             state: MergeState::Start,
         }
     }
@@ -96,12 +100,40 @@ impl Mm {
         a1 == a2
     }
 
+    /// Linux 7.1's `is_mergeable_anon_vma(vmg, merge_next)`: the range
+    /// (of `vmg.anon`, coming from `vmg.vma` or `vmg.copied_from`) and the
+    /// neighbour `tgt`. An unfaulted side is fine unless the faulted side
+    /// was forked (its chain is not singular); two faulted sides must
+    /// share their anon_vma. Since 6.12 this allows a faulted range to
+    /// merge into an unfaulted neighbour, which takes its anon_vma
+    /// (`dup_anon_vma()`).
+    fn is_mergeable_anon_vma_v7_1(&self, vmg: &Vmg, tgt: VmaId) -> bool {
+        let fork_child = |v: Option<VmaId>| {
+            v.is_some_and(|v| self.v(v).anon.is_some() && !self.chain_is_singular(v))
+        };
+        match (self.v(tgt).anon, vmg.anon) {
+            (None, Some(_)) => !fork_child(vmg.vma) && !fork_child(vmg.copied_from),
+            (Some(_), None) => !fork_child(Some(tgt)),
+            (t, s) => t == s,
+        }
+    }
+
+    /// The anon_vma test of the profile's kernel between the range and
+    /// its neighbour `tgt`.
+    fn anon_mergeable(&self, vmg: &Vmg, tgt: VmaId) -> bool {
+        if self.cfg.profile.v7() {
+            self.is_mergeable_anon_vma_v7_1(vmg, tgt)
+        } else {
+            self.is_mergeable_anon_vma(vmg.anon, self.v(tgt).anon, Some(tgt))
+        }
+    }
+
     /// `can_vma_merge_before`: the range can go in front of `vmg.next`.
     fn can_vma_merge_before(&self, vmg: &Vmg) -> bool {
         let next = vmg.next.expect("next");
         let pglen = (vmg.end - vmg.start) >> 12;
         self.is_mergeable_vma(vmg, next)
-            && self.is_mergeable_anon_vma(vmg.anon, self.v(next).anon, Some(next))
+            && self.anon_mergeable(vmg, next)
             && self.v(next).pgoff == vmg.pgoff.wrapping_add(pglen)
     }
 
@@ -114,9 +146,7 @@ impl Mm {
         let pgoff_ok = p.pgoff.wrapping_add(p.pages()) == vmg.pgoff
             || (p.file.is_some()
                 && maple_tree::mutants::active(maple_tree::mutants::Mutant::VmaMergePgoff));
-        self.is_mergeable_vma(vmg, prev)
-            && self.is_mergeable_anon_vma(vmg.anon, p.anon, Some(prev))
-            && pgoff_ok
+        self.is_mergeable_vma(vmg, prev) && self.anon_mergeable(vmg, prev) && pgoff_ok
     }
 
     /// `can_vma_merge_left`.
@@ -385,6 +415,12 @@ impl Mm {
                 remove_next = true;
                 // An error here returns before the state is set.
                 anon_dup = self.dup_anon_vma(vma, n)?;
+            }
+        }
+        // 7.1: a range mremap copies takes its source's anon_vma along.
+        if let Some(src) = vmg.copied_from.filter(|_| self.cfg.profile.v7()) {
+            if let Some(d) = self.dup_anon_vma(vma, src)? {
+                anon_dup = Some(d);
             }
         }
         let remove = if remove_next { next } else { None };

@@ -19,6 +19,9 @@ impl Mm {
         flags: u32,
         new_addr: u64,
     ) -> Result<u64, Errno> {
+        if self.cfg.profile.v7() {
+            return self.sys_mremap_v7_1(addr, old_len, new_len, flags, new_addr);
+        }
         if flags & !(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP) != 0 {
             return Err(Errno::EINVAL);
         }
@@ -77,7 +80,7 @@ impl Mm {
     }
 
     /// `vma_to_resize`: the checks on the VMA being resized.
-    fn vma_to_resize(
+    pub(crate) fn vma_to_resize(
         &self,
         addr: u64,
         old_len: u64,
@@ -112,7 +115,7 @@ impl Mm {
     }
 
     /// `vma_expandable`: nothing in the way of growing `vma` by `delta`.
-    fn vma_expandable(&self, vma: VmaId, delta: u64) -> bool {
+    pub(crate) fn vma_expandable(&self, vma: VmaId, delta: u64) -> bool {
         let (start, vend) = (self.v(vma).start, self.v(vma).end);
         let Some(end) = vend.checked_add(delta) else {
             return false;
@@ -241,7 +244,7 @@ impl Mm {
     /// len)`, merged with the neighbours there if possible, else a new
     /// VMA. If the source itself absorbed the copy, `*vmap` becomes the
     /// merged VMA.
-    fn copy_vma(
+    pub(crate) fn copy_vma(
         &mut self,
         vmap: &mut VmaId,
         addr: u64,
@@ -266,6 +269,9 @@ impl Mm {
         vmg.anon = src.anon;
         vmg.prev = prev;
         vmg.next = self.find_vma(addr);
+        if self.cfg.profile.v7() {
+            vmg.copied_from = Some(vma);
+        }
         if !faulted_in_anon_vma && keep_source {
             if vmg.prev == Some(vma) {
                 vmg.prev = None;

@@ -40,7 +40,7 @@ impl Mm {
         // for the new VMA (the one store); the 6.1 profile preallocates for
         // its first store, the trimmed original.
         let (ps, pe, pentry) = match self.cfg.profile {
-            Profile::V6_12 => (ns, ne, nid),
+            Profile::V6_12 | Profile::V7_1 => (ns, ne, nid),
             Profile::V6_1 if new_below => (addr, old.end, id),
             Profile::V6_1 => (old.start, addr, id),
         };
@@ -65,7 +65,7 @@ impl Mm {
         }
         match self.cfg.profile {
             // vma_complete stores the new VMA: one store.
-            Profile::V6_12 => self.vma_iter_store(&mut mas, nid),
+            Profile::V6_12 | Profile::V7_1 => self.vma_iter_store(&mut mas, nid),
             // 6.1's __vma_adjust: the original over its new range, then the
             // inserted piece.
             Profile::V6_1 => {

@@ -138,6 +138,38 @@ impl AnonRegistry {
         dst_anon
     }
 
+    /// [`anon_vma_clone_link`](Self::anon_vma_clone_link) as Linux 7.1
+    /// links: `src`'s chain walked from its head, each link added at the
+    /// head of `dst`'s chain (so `dst`'s order is `src`'s reversed); then
+    /// `dst`'s chain walked from its tail, and on `fork` (the only caller
+    /// that reuses in 7.1) the first anon_vma met with at most one child
+    /// and no active VMA becomes `dst`'s. Otherwise `dst`'s anon_vma (which
+    /// is `src`'s) gains an active VMA.
+    pub fn anon_vma_clone_link_7_1(
+        &mut self,
+        dst: u64,
+        dst_anon: Option<u64>,
+        src: u64,
+        fork: bool,
+    ) -> Option<u64> {
+        let src_chain = self.chain(src).to_vec();
+        for &anon in &src_chain {
+            self.anon_vma_chain_link(dst, anon);
+        }
+        let mut dst_anon = dst_anon;
+        if fork {
+            let dst_chain = self.chain(dst).to_vec();
+            dst_anon = dst_chain.iter().rev().copied().find(|a| {
+                let a = &self.anon_vmas[a];
+                a.num_active_vmas == 0 && a.num_children <= 1
+            });
+        }
+        if let Some(a) = dst_anon {
+            self.get_mut(a).num_active_vmas += 1;
+        }
+        dst_anon
+    }
+
     /// The second half of `anon_vma_fork()`: a new anon_vma below
     /// `parent` (whose root it shares) becomes `vma`'s, at the head of its
     /// chain.
@@ -211,9 +243,13 @@ impl VmaOracle {
             return Ok(());
         }
         self.alloc_point(Point::AnonVma)?;
-        let got = self
-            .anon
-            .anon_vma_clone_link(dst.id, dst.anon, src.id, src.anon);
+        let got = if self.cfg.profile == super::VmaProfile::V7_1 {
+            self.anon
+                .anon_vma_clone_link_7_1(dst.id, dst.anon, src.id, false)
+        } else {
+            self.anon
+                .anon_vma_clone_link(dst.id, dst.anon, src.id, src.anon)
+        };
         debug_assert_eq!(got, dst.anon, "exact clone changed the anon_vma");
         Ok(())
     }

@@ -83,6 +83,7 @@ impl VmaOracle {
                 file: None,
                 anon: None,
                 pgoff: addr >> PAGE_SHIFT,
+                src: None,
             };
             match self.vma_merge_new_range(&vmg, Some(prev), None, true) {
                 MergeState::Success(_) => return Ok(()),

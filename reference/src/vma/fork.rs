@@ -88,11 +88,24 @@ impl VmaOracle {
     /// if none was reused, a new anon_vma below `pvma`'s (its root shared)
     /// goes at the head of the chain (a second point: the anon_vma and its
     /// chain link). A failure of that second point unlinks the clone.
-    /// Returns `vma`'s anon_vma.
+    /// Linux 7.1 takes the second point first. Returns `vma`'s anon_vma.
     fn anon_vma_fork(&mut self, vma: &Vma, pvma: &Vma) -> Result<Option<u64>, VmaErrno> {
         let Some(parent_anon) = pvma.anon else {
             return Ok(None);
         };
+        if self.cfg.profile == super::VmaProfile::V7_1 {
+            // 7.1 allocates the child's own anon_vma (and its link) first,
+            // then clones, dropping the new one if the clone reused.
+            self.alloc_point(Point::AnonVma)?;
+            self.alloc_point(Point::AnonVma)?;
+            let reused = self
+                .anon
+                .anon_vma_clone_link_7_1(vma.id, None, pvma.id, true);
+            if reused.is_some() {
+                return Ok(reused);
+            }
+            return Ok(Some(self.anon.anon_vma_fork_new(vma.id, parent_anon)));
+        }
         // The inherited pointer is dropped first: vma->anon_vma = NULL.
         // anon_vma_clone(): a failure leaves nothing linked (see
         // VmaOracle::anon_vma_clone for why the oracle fails it up front).

@@ -20,6 +20,9 @@ pub(crate) struct Vmg {
     pub file: Option<u32>,
     pub anon: Option<u64>,
     pub pgoff: u64,
+    /// The VMA the range comes from (the one being modified, or the one
+    /// mremap copies), if any: Linux 7.1 checks whether it was forked.
+    pub src: Option<Vma>,
 }
 
 impl Vmg {
@@ -61,17 +64,38 @@ fn can_merge_remove_vma(v: &Vma) -> bool {
 }
 
 impl VmaOracle {
+    /// Whether the range's anon_vma and its neighbour `other`'s allow a
+    /// merge. 6.12: `is_mergeable_anon_vma()` above, asked about `other`.
+    /// 7.1: one side may lack an anon_vma unless the other side's VMA was
+    /// forked (its chain is not singular), so a faulted range now merges
+    /// into an unfaulted neighbour, which takes its anon_vma.
+    fn anon_ok(&self, vmg: &Vmg, other: &Vma) -> bool {
+        if self.cfg.profile != super::VmaProfile::V7_1 {
+            return is_mergeable_anon_vma(
+                vmg.anon,
+                other.anon,
+                Some(self.chain_is_singular(other)),
+            );
+        }
+        let forked = |v: &Vma| v.anon.is_some() && !self.chain_is_singular(v);
+        match (vmg.anon, other.anon) {
+            (Some(_), None) => !vmg.src.is_some_and(|s| forked(&s)),
+            (None, Some(_)) => !forked(other),
+            (a, b) => a == b,
+        }
+    }
+
     /// `can_vma_merge_before()`: the range can go in front of `next`.
     fn can_vma_merge_before(&self, vmg: &Vmg, next: &Vma) -> bool {
         is_mergeable_vma(vmg, next)
-            && is_mergeable_anon_vma(vmg.anon, next.anon, Some(self.chain_is_singular(next)))
+            && self.anon_ok(vmg, next)
             && next.pgoff == vmg.pgoff.wrapping_add(vmg.pglen())
     }
 
     /// `can_vma_merge_after()`: the range can go after `prev`.
     fn can_vma_merge_after(&self, vmg: &Vmg, prev: &Vma) -> bool {
         is_mergeable_vma(vmg, prev)
-            && is_mergeable_anon_vma(vmg.anon, prev.anon, Some(self.chain_is_singular(prev)))
+            && self.anon_ok(vmg, prev)
             && prev.pgoff.wrapping_add(prev.pages()) == vmg.pgoff
     }
 
@@ -176,7 +200,11 @@ impl VmaOracle {
         let Some(target) = target else {
             return MergeState::NoMerge;
         };
-        match self.vma_expand(target, start, end, pgoff, next) {
+        // 7.1: what mremap copies brings its source's anon_vma along.
+        let copied_from = vmg
+            .src
+            .filter(|_| self.cfg.profile == super::VmaProfile::V7_1);
+        match self.vma_expand(target, start, end, pgoff, next, copied_from) {
             Ok(key) => MergeState::Success(key),
             Err(_) => MergeState::NoMem,
         }
@@ -192,11 +220,17 @@ impl VmaOracle {
         end: u64,
         pgoff: u64,
         next: Option<Vma>,
+        copied_from: Option<Vma>,
     ) -> Result<u64, VmaErrno> {
         let remove_next = next.filter(|n| n.start != vma.start && end == n.end);
         let (mut anon, mut dup) = (vma.anon, false);
         if let Some(n) = &remove_next {
             (anon, dup) = self.dup_anon_vma(&vma, n)?;
+        }
+        if let Some(src) = &copied_from {
+            let (a, d) = self.dup_anon_vma(&Vma { anon, ..vma }, src)?;
+            anon = a;
+            dup |= d;
         }
         // commit_merge(): vma_iter_prealloc().
         self.merge_prealloc(&vma, anon, dup)?;
@@ -218,6 +252,10 @@ impl VmaOracle {
     /// `vma` change to `vmg`; merge with prev and/or next where possible.
     /// `prev` is the VMA just below `vma` (the callers' `*pprev` always is).
     pub(crate) fn vma_merge_existing_range(&mut self, vma: Vma, vmg: &Vmg) -> MergeState {
+        let vmg = &Vmg {
+            src: Some(vma),
+            ..*vmg
+        };
         let (start, end) = (vmg.start, vmg.end);
         let left_side = start == vma.start;
         let right_side = end == vma.end;
@@ -361,6 +399,7 @@ impl VmaOracle {
             file: vma.file,
             anon: vma.anon,
             pgoff: vma_pgoff_offset(&vma, start),
+            src: None,
         };
         self.vma_modify(vma, &vmg)
     }

@@ -225,6 +225,7 @@ impl VmaOracle {
             file,
             anon: None,
             pgoff,
+            src: None,
         };
         if let MergeState::Success(_) = self.vma_merge_new_range(&vmg, prev, next, false) {
             return Ok(addr);

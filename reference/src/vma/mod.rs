@@ -44,6 +44,7 @@ mod merge;
 mod mmap;
 mod modify;
 mod mremap;
+mod mremap71;
 mod munmap;
 mod unmapped;
 
@@ -113,13 +114,15 @@ impl fmt::Display for VmaErrno {
 
 impl std::error::Error for VmaErrno {}
 
-/// Which kernel the model side imitates. The oracle's results are the same
-/// for both (the profile only changes how the model drives its tree).
+/// Which kernel's rules the oracle answers by. 6.1 answers as 6.12 (that
+/// profile only changes how the model drives its tree); 7.1 has the rules
+/// that changed since 6.12 (its mremap rework, fork's anon_vma order, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum VmaProfile {
     #[default]
     V6_12,
     V6_1,
+    V7_1,
 }
 
 /// Construction parameters.
@@ -127,7 +130,7 @@ pub enum VmaProfile {
 pub struct VmaOracleConfig {
     /// `sysctl_max_map_count`.
     pub max_map_count: u64,
-    /// Ignored by the oracle (see [`VmaProfile`]).
+    /// Whose rules (see [`VmaProfile`]).
     pub profile: VmaProfile,
 }
 

@@ -21,6 +21,9 @@ impl VmaOracle {
         flags: u32,
         new_addr: u64,
     ) -> Result<u64, VmaErrno> {
+        if self.cfg.profile == super::VmaProfile::V7_1 {
+            return self.sys_mremap_7_1(addr, old_len, new_len, flags, new_addr);
+        }
         if flags & !(MREMAP_FIXED | MREMAP_MAYMOVE | MREMAP_DONTUNMAP) != 0 {
             return Err(VmaErrno::EINVAL);
         }
@@ -78,7 +81,7 @@ impl VmaOracle {
 
     /// `vma_to_resize()`: the old range must lie in one VMA; checks for a
     /// growing mapping.
-    fn vma_to_resize(
+    pub(crate) fn vma_to_resize(
         &self,
         addr: u64,
         old_len: u64,
@@ -172,7 +175,7 @@ impl VmaOracle {
 
     /// `vma_merge_extend()`: a new range `[vma.end, vma.end + delta)` with
     /// vma's attributes, merged into vma (and maybe the next VMA).
-    fn vma_merge_extend(&mut self, vma: Vma, delta: u64) -> MergeState {
+    pub(crate) fn vma_merge_extend(&mut self, vma: Vma, delta: u64) -> MergeState {
         let vmg = Vmg {
             start: vma.end,
             end: vma.end + delta,
@@ -180,6 +183,7 @@ impl VmaOracle {
             file: vma.file,
             anon: vma.anon,
             pgoff: vma_pgoff_offset(&vma, vma.end),
+            src: None,
         };
         let next = self.first_from(vma.end);
         self.vma_merge_new_range(&vmg, Some(vma), next, false)
@@ -190,7 +194,7 @@ impl VmaOracle {
     /// VMA sharing vma's anon_vma. An unfaulted anonymous VMA gets the pgoff
     /// of its new address. Returns `(key of the new VMA, key of the source
     /// VMA)`; the source changes when it merged with the destination.
-    fn copy_vma(
+    pub(crate) fn copy_vma(
         &mut self,
         vma: Vma,
         addr: u64,
@@ -225,6 +229,7 @@ impl VmaOracle {
             file: vma.file,
             anon: vma.anon,
             pgoff,
+            src: Some(vma),
         };
         if let MergeState::Success(key) = self.vma_merge_new_range(&vmg, prev, next, false) {
             let new = self.get(key);

@@ -14,8 +14,9 @@
 //! [`encode`] starts with [`MAGIC`], so a reproducer's `.bin` file says what
 //! it is; [`decode`] skips it (fuzzer inputs do not have it).
 //!
-//! Layout: one setup byte (max_map_count = 4 + (b & 0x7f) % 60; bit 7:
-//! profile 6.1),
+//! Layout: one setup byte (max_map_count = 4 + (b & 0x3f) % 60; bit 7:
+//! profile 6.1, else bit 6: profile 7.1, else 6.12; encodings written
+//! before 7.1 had a profile never set bit 6, so they read as before),
 //! then per op a tag byte (kind = tag % 8, raw = tag & 0x80) and its
 //! arguments; kind 7 is a fork when bits 5 and 6 of the tag are both set
 //! (one byte: bit 0 keeps the child), else `fail_at`. Missing bytes read as
@@ -230,9 +231,11 @@ pub fn build_op(s: &mut dyn Source) -> VmaOp {
 
 fn setup(b: u8) -> VmaSetup {
     VmaSetup {
-        max_map_count: 4 + u64::from((b & 0x7f) % 60),
+        max_map_count: 4 + u64::from((b & 0x3f) % 60),
         profile: if b & 0x80 != 0 {
             VmaProfile::V6_1
+        } else if b & 0x40 != 0 {
+            VmaProfile::V7_1
         } else {
             VmaProfile::V6_12
         },
@@ -260,10 +263,10 @@ pub fn encode(p: &VmaProgram) -> Vec<u8> {
     let mc = p.setup.max_map_count.clamp(4, 63) - 4;
     out.push(
         mc as u8
-            | if p.setup.profile == VmaProfile::V6_1 {
-                0x80
-            } else {
-                0
+            | match p.setup.profile {
+                VmaProfile::V6_12 => 0,
+                VmaProfile::V6_1 => 0x80,
+                VmaProfile::V7_1 => 0x40,
             },
     );
     let w = |out: &mut Vec<u8>, v: u64| out.extend_from_slice(&v.to_le_bytes());
@@ -343,13 +346,15 @@ pub fn encode(p: &VmaProgram) -> Vec<u8> {
     out
 }
 
-/// A generated `vma_ops` program (profile 6.12): 8 to 80 ops, mostly in
-/// compact mode, a few raw ops with odd values.
-pub fn generate(rng: &mut ChaCha8Rng) -> VmaProgram {
+/// A generated `vma_ops` program on one of `profiles` (drawn after the
+/// ops, and only if there is a choice, so the ops of a seed do not depend
+/// on the profiles): 8 to 80 ops, mostly in compact mode, a few raw ops
+/// with odd values.
+pub fn generate(rng: &mut ChaCha8Rng, profiles: &[VmaProfile]) -> VmaProgram {
     let n = rng.gen_range(8..=80);
-    let setup = VmaSetup {
+    let mut setup = VmaSetup {
         max_map_count: rng.gen_range(4..=40),
-        profile: VmaProfile::V6_12,
+        profile: profiles.first().copied().unwrap_or_default(),
     };
     let mut ops = Vec::with_capacity(n);
     for _ in 0..n {
@@ -359,6 +364,9 @@ pub fn generate(rng: &mut ChaCha8Rng) -> VmaProgram {
             build_op(rng)
         };
         ops.push(op);
+    }
+    if profiles.len() > 1 {
+        setup.profile = profiles[rng.gen_range(0..profiles.len())];
     }
     VmaProgram { setup, ops }
 }
@@ -390,10 +398,8 @@ mod tests {
     fn encode_then_decode_is_the_identity() {
         for seed in 0..200 {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
-            let mut p = generate(&mut rng);
-            if seed % 2 == 1 {
-                p.setup.profile = VmaProfile::V6_1;
-            }
+            let mut p = generate(&mut rng, &[VmaProfile::V6_12]);
+            p.setup.profile = VmaProfile::ALL[seed as usize % 3];
             assert_eq!(decode(&encode(&p)), p, "seed {seed}");
         }
     }

@@ -183,13 +183,10 @@ pub fn format_op(op: &VmaOp) -> String {
 
 /// The `config vma` line.
 pub fn format_setup(s: &VmaSetup) -> String {
-    let profile = match s.profile {
-        VmaProfile::V6_12 => "6.12",
-        VmaProfile::V6_1 => "6.1",
-    };
     format!(
-        "config vma max_map_count={} profile={profile}",
-        s.max_map_count
+        "config vma max_map_count={} profile={}",
+        s.max_map_count,
+        s.profile.name()
     )
 }
 
@@ -271,11 +268,13 @@ fn parse_setup(words: &[&str]) -> Result<VmaSetup, String> {
     for w in words {
         match w.split_once('=') {
             Some(("max_map_count", v)) => s.max_map_count = number(v)?,
-            Some(("profile", "6.12")) => s.profile = VmaProfile::V6_12,
-            Some(("profile", "6.1")) => s.profile = VmaProfile::V6_1,
+            Some(("profile", v)) => {
+                s.profile = VmaProfile::from_name(v)
+                    .ok_or_else(|| format!("unknown profile `{v}` (6.12, 6.1 or 7.1)"))?
+            }
             _ => {
                 return Err(format!(
-                    "unknown setting `{w}` (max_map_count=N, profile=6.12|6.1)"
+                    "unknown setting `{w}` (max_map_count=N, profile=6.12|6.1|7.1)"
                 ))
             }
         }
