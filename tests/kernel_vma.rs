@@ -231,8 +231,9 @@ fn a_leaked_vma_is_caught_by_validate() {
 }
 
 /// `maplefuzz sweep` on a VMA program: every allocation point of every op
-/// fails in its own run, three-way; clean on the kernel as it is, and a
-/// leak on one error path of __split_vma() (planted) is found.
+/// fails in its own run, three-way; clean on the kernel as it is (6.12, and
+/// 7.1 on its profile), and a leak on one error path of __split_vma()
+/// (planted in 6.12) is found.
 #[test]
 fn the_sweep_fails_every_allocation_point_of_the_kernel() {
     let (Some(exact), Some(planted)) = (kernel_6_12("exact"), kernel_6_12("split-fail-leak"))
@@ -258,6 +259,18 @@ fn the_sweep_fails_every_allocation_point_of_the_kernel() {
         assert_eq!(f.divergence.check, Check::Validate, "{}", f.divergence);
         assert!(f.divergence.detail.contains("vm_area_structs alive"));
     }
+    // The same program on the 7.1 profile and 7.1's own mm/vma.c.
+    let Some(k71) = kernel_7_1() else {
+        return;
+    };
+    let p71 = program(&EVERY_OP.replace("profile=6.12", "profile=7.1"));
+    let clean71 = sweep_vma_with(&p71, &|setup| {
+        three(&VmaProgram { setup, ops: vec![] }, &k71)
+    })
+    .unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(clean71.engines, ["oracle", "rust", "kernel@7.1"]);
+    assert!(clean71.points > 30, "{} points", clean71.points);
+    assert!(clean71.failures.is_empty(), "{:?}", clean71.failures);
 }
 
 /// The shrinker's C program for a VMA bug runs on the kernel's own VMA
@@ -453,13 +466,13 @@ fn the_mm_tree_structure_check_fires_on_other_nodes() {
 const V7_1_DIFFERENCES: &[(&str, &str, u64, &str)] = &[
     (
         "source and target overlap: EINVAL before the VMA lookup (6.12: EFAULT after it)",
-        "mm/mremap: the 2025 vma_remap_struct rework, check_mremap_params()",
+        "mm/mremap: the 2025 vma_remap_struct rework and d23cb648e365's series, check_mremap_params()",
         24,
         "mremap 0x0 0x1 0x1 maymove|fixed 0x0\n",
     ),
     (
         "every mremap checks the map count first, with room for four VMAs (6.12: only a move)",
-        "mm/mremap: the 2025 vma_remap_struct rework, check_map_count_against_split_early()",
+        "mm/mremap: correct invalid map count check (2026), check_map_count_against_split_early()",
         4,
         "mmap 0x0 0x1 --- shared anon\n\
          mremap 0x0 0x1 0x1 0 0x0\n",
