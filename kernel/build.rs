@@ -336,6 +336,16 @@ struct VmaBuilt {
     object: PathBuf,
 }
 
+/// The `fixed` VMA builds: `(tree, MFV_FIX_* bits, what they fix)`. A
+/// `fixed` build is the `exact` object run with the fixes of kernel
+/// findings in code our glue transcribes (mm/mremap.c) switched on.
+const VMA_FIXES: &[(&str, u32, &str)] = &[(
+    "7.1",
+    1, // MFV_FIX_DONTUNMAP_MLOCK
+    "the tree's mm/vma.c, with the glue's fix of finding 14 (mremap MREMAP_DONTUNMAP of \
+     mlock()ed memory: docs/findings/mremap-dontunmap-mlock.patch)",
+)];
+
 /// A build of the VMA engine: its name, what it is, and the edits made to
 /// the tree's mm/vma.c (each must be found exactly once, else the variant
 /// is skipped with a warning).
@@ -584,19 +594,26 @@ fn write_vma_engines(out: &Path, built: &[VmaBuilt], refused: &[(String, String)
     }
     s.push_str("}\n/// Every compiled VMA engine.\npub fn vma_compiled() -> Vec<VmaEngineInfo> {\n    vec![\n");
     for b in built {
-        let _ = writeln!(
-            s,
-            "        VmaEngineInfo {{ tree: {:?}, engine: \"kernel@{}\", version: {:?}, \
-             src: {:?}, variant: {:?}, about: {:?}, \
-             vtable: unsafe {{ &*std::ptr::addr_of!({}) }} }},",
-            b.tree,
-            b.tree,
-            b.version,
-            b.src.display().to_string(),
-            b.variant,
-            b.about,
-            vma_vtable_symbol(&b.tree, b.variant)
-        );
+        let fixed = VMA_FIXES
+            .iter()
+            .find(|(t, _, _)| b.variant == "exact" && *t == b.tree);
+        let rows = std::iter::once((b.variant, b.about, 0))
+            .chain(fixed.map(|&(_, bits, about)| ("fixed", about, bits)));
+        for (variant, about, fixes) in rows {
+            let _ = writeln!(
+                s,
+                "        VmaEngineInfo {{ tree: {:?}, engine: \"kernel@{}\", version: {:?}, \
+                 src: {:?}, variant: {:?}, about: {:?}, fixes: {fixes}, \
+                 vtable: unsafe {{ &*std::ptr::addr_of!({}) }} }},",
+                b.tree,
+                b.tree,
+                b.version,
+                b.src.display().to_string(),
+                variant,
+                about,
+                vma_vtable_symbol(&b.tree, b.variant)
+            );
+        }
     }
     s.push_str("    ]\n}\n");
     fs::write(out.join("vma_engines.rs"), s).expect("write vma_engines.rs");

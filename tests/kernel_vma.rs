@@ -408,6 +408,9 @@ impl VmaEngine for Relaid {
     fn map_count(&self) -> u64 {
         self.0.map_count()
     }
+    fn locked_vm(&self) -> u64 {
+        self.0.locked_vm()
+    }
     fn last_points(&self) -> Vec<maplefuzz::ops::vma::Point> {
         self.0.last_points()
     }
@@ -563,6 +566,57 @@ fn linux_7_1_rules_are_the_7_1_profile() {
         let new = observe(&mut OracleEngine::new(p71.setup), &p71);
         assert_ne!(old, new, "{what}: the profiles must differ here");
     }
+}
+
+/// Finding 14 (docs/findings/mremap-dontunmap-mlock.md): 7.1's
+/// `MREMAP_DONTUNMAP` of mlock()ed memory unlocks the whole source VMA
+/// (6.12 split it first) and charges the new mapping to `locked_vm`
+/// without uncharging the source. kernel@7.1's `exact` build (the glue as
+/// 7.1's mm/mremap.c is) is caught on a partial move (it does not split,
+/// so it passes other allocation points) and, on a whole one, by the
+/// `locked_vm` check alone; its `fixed` build (the patch) runs both clean,
+/// and so does kernel@6.12.
+#[test]
+fn finding_14_dontunmap_of_mlocked_memory() {
+    let (Some(k612), Some(exact), Some(fixed)) = (
+        kernel_6_12("exact"),
+        kernel_7_1(),
+        maplefuzz_kernel::vma::vma_build("7.1", "fixed"),
+    ) else {
+        return;
+    };
+    let body = |range: &str| {
+        format!(
+            "mmap 0x10000000 0x4000 rw- private|fixed|locked anon\n\
+             touch 0x10000000 w\n\
+             mremap {range} maymove|dontunmap 0x0\n\
+             munmap 0x10000000 0x4000\n"
+        )
+    };
+    for (range, check, what) in [
+        (
+            "0x10001000 0x1000 0x1000",
+            Check::Result,
+            "allocation points",
+        ),
+        ("0x10000000 0x4000 0x4000", Check::Contents, "locked_vm"),
+    ] {
+        let ops = body(range);
+        let p612 = program(&format!("config vma max_map_count=24 profile=6.12\n{ops}"));
+        let p71 = program(&format!("config vma max_map_count=24 profile=7.1\n{ops}"));
+        run_with(&p612, &mut three(&p612, &k612)).unwrap_or_else(|d| panic!("6.12: {d}"));
+        run_with(&p71, &mut three(&p71, &fixed)).unwrap_or_else(|d| panic!("7.1 fixed: {d}"));
+        let d = run_with(&p71, &mut three(&p71, &exact)).expect_err("7.1 as it is");
+        assert_eq!(
+            (d.check, d.step, d.engine.as_str()),
+            (check, 2, "kernel@7.1"),
+            "{range}: {d}"
+        );
+        assert!(d.detail.contains(what), "{range}: {d}");
+    }
+    // kernel@7.1 on vma_ops is the fixed build.
+    let on = maplefuzz_kernel::vma::vma_engines();
+    assert!(on.iter().any(|v| v.tree == "7.1" && v.variant == "fixed"));
 }
 
 /// The 7.1 VMA engine, or `None` (the test says so and passes) when this

@@ -62,6 +62,8 @@ enum Defect {
     Split,
     /// Reports one VMA more in map_count.
     MapCount,
+    /// Reports one page more in locked_vm.
+    LockedVm,
     /// Fails its own validation.
     Validate,
     /// Counts a node that is neither reachable nor held.
@@ -119,6 +121,9 @@ impl VmaEngine for Broken {
             _ => n,
         }
     }
+    fn locked_vm(&self) -> u64 {
+        self.inner.locked_vm() + u64::from(matches!(self.defect, Defect::LockedVm))
+    }
     fn last_points(&self) -> Vec<Point> {
         let mut p = self.inner.last_points();
         if matches!(self.defect, Defect::Points) && !p.is_empty() {
@@ -168,6 +173,7 @@ fn every_check_fires_on_a_broken_engine() {
         (Defect::Pages, Check::Pages, 0),
         (Defect::Split, Check::Contents, 0),
         (Defect::MapCount, Check::Contents, 0),
+        (Defect::LockedVm, Check::Contents, 0),
         (Defect::Validate, Check::Validate, 0),
         (Defect::Leak, Check::Accounting, 0),
     ] {

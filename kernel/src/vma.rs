@@ -11,7 +11,7 @@ use std::ptr::NonNull;
 #[repr(C)]
 pub struct RawVmaVtable {
     abi: u32,
-    create: unsafe extern "C" fn(u64) -> *mut c_void,
+    create: unsafe extern "C" fn(u64, u32) -> *mut c_void,
     destroy: unsafe extern "C" fn(*mut c_void),
     apply: unsafe extern "C" fn(*mut c_void, u32, *const u64, *mut i32) -> i64,
     rows: unsafe extern "C" fn(*mut c_void, *mut RawRow, usize) -> usize,
@@ -22,10 +22,11 @@ pub struct RawVmaVtable {
     validate: unsafe extern "C" fn(*mut c_void, *mut c_char, usize) -> usize,
     tree_root: unsafe extern "C" fn(*mut c_void, *mut u32, *mut u64) -> u64,
     nodes: unsafe extern "C" fn(*mut c_void, *mut u64, *mut u64, usize) -> usize,
+    locked_vm: unsafe extern "C" fn(*mut c_void) -> u64,
 }
 
 /// The ABI this crate speaks (`MFV_ABI`).
-const ABI: u32 = 2;
+const ABI: u32 = 3;
 
 /// `struct mfv_row`.
 #[repr(C)]
@@ -52,10 +53,14 @@ pub struct VmaEngineInfo {
     /// The unpacked tree it was built from (at build time; for tests and
     /// `ci/check-vma-snippet.sh`).
     pub src: &'static str,
-    /// The build: `exact` (the tree's mm/vma.c as it is) or a planted bug.
+    /// The build: `exact` (the tree's mm/vma.c as it is), `fixed` (`exact`
+    /// with the fixes of the kernel findings in the code our glue
+    /// transcribes), or a planted bug.
     pub variant: &'static str,
     /// What the build is.
     pub about: &'static str,
+    /// The fixes the glue applies (`MFV_FIX_*` in `csrc/vma/vma_base.h`).
+    pub fixes: u32,
     vtable: &'static RawVmaVtable,
 }
 
@@ -69,12 +74,20 @@ pub fn vma_builds() -> Vec<VmaEngineInfo> {
     generated::vma_compiled()
 }
 
-/// The `exact` build of every tree with a VMA engine: what `kernel@X.Y`
-/// names on `vma_ops`.
+/// The build `kernel@X.Y` names on `vma_ops`, for every tree with a VMA
+/// engine: `fixed` where the tree has one (it carries the fixes of kernel
+/// findings, as the tree engines' `fixed` builds do), else `exact`.
 pub fn vma_engines() -> Vec<VmaEngineInfo> {
-    vma_builds()
-        .into_iter()
+    let builds = vma_builds();
+    builds
+        .iter()
         .filter(|v| v.variant == "exact")
+        .map(|e| {
+            *builds
+                .iter()
+                .find(|v| v.tree == e.tree && v.variant == "fixed")
+                .unwrap_or(e)
+        })
         .collect()
 }
 
@@ -138,7 +151,7 @@ impl KernelVma {
             ));
         }
         // SAFETY: the vtable is the C side's; create returns an owned handle.
-        let h = unsafe { (info.vtable.create)(max_map_count) };
+        let h = unsafe { (info.vtable.create)(max_map_count, info.fixes) };
         let h = NonNull::new(h).ok_or_else(|| format!("{}: no memory", info.engine))?;
         Ok(KernelVma {
             vt: info.vtable,
@@ -194,6 +207,12 @@ impl KernelVma {
     pub fn map_count(&self) -> u64 {
         // SAFETY: live handle.
         unsafe { (self.vt.map_count)(self.h.as_ptr()) }
+    }
+
+    /// `mm->locked_vm`, in pages.
+    pub fn locked_vm(&self) -> u64 {
+        // SAFETY: live handle.
+        unsafe { (self.vt.locked_vm)(self.h.as_ptr()) }
     }
 
     /// The allocation points the last op passed (the Rust `Point` order).

@@ -84,7 +84,7 @@ pub fn engine_names(program: &AnyProgram, engines: &EngineSet) -> Vec<String> {
             .iter()
             .map(|e| e.name().to_string())
             .collect(),
-        AnyProgram::Vma(p) => crate::engine::vma::engines_with(p.setup, &engines.vma_trees())
+        AnyProgram::Vma(p) => crate::engine::vma::engines_with(p.setup, &engines.vma_kernels())
             .iter()
             .map(|e| e.name().to_string())
             .collect(),

@@ -13,8 +13,10 @@
 //!    boundaries fall (what the process can observe);
 //! 4. **contents**: the VMA lists are the same (boundaries, flags, file,
 //!    pgoff, anon_vma, with anon_vma and shmem identities renamed by first
-//!    appearance), and so are `brk` and `map_count`: the merge and split
-//!    decisions match the kernel's;
+//!    appearance), and so are `brk`, `map_count` and `locked_vm` (the
+//!    oracle's is the pages of its `VM_LOCKED` VMAs, so a counter that
+//!    drifts from the flags is caught): the merge and split decisions and
+//!    the mlock accounting match;
 //! 5. **prealloc**: no store of the op broke a shared preallocation (the
 //!    6.1 profile's two stores after one preallocation);
 //! 6. **accounting**: the model's tree nodes are all reachable or held,
@@ -48,7 +50,7 @@ pub fn run_set(
 ) -> Result<RunStats, Box<Divergence>> {
     run_with(
         program,
-        &mut crate::engine::vma::engines_with(program.setup, &set.vma_trees()),
+        &mut crate::engine::vma::engines_with(program.setup, &set.vma_kernels()),
     )
 }
 
@@ -256,9 +258,12 @@ pub fn run_with(
             }
             let (b0, b) = (reference.brk(), e.brk());
             let (m0, m) = (reference.map_count(), e.map_count());
-            if b != b0 || m != m0 || m != vmas.len() as u64 {
+            let (l0, l) = (reference.locked_vm(), e.locked_vm());
+            if b != b0 || m != m0 || m != vmas.len() as u64 || l != l0 {
                 let detail = format!(
-                    "brk / map_count differ: {} has brk {b0:#x}, map_count {m0}; {} has brk {b:#x}, map_count {m} over {} VMAs",
+                    "brk / map_count / locked_vm differ: {} has brk {b0:#x}, map_count {m0}, \
+                     locked_vm {l0} pages; {} has brk {b:#x}, map_count {m} over {} VMAs, \
+                     locked_vm {l} pages",
                     reference.name(),
                     e.name(),
                     vmas.len()

@@ -588,12 +588,16 @@ pub fn summary(opts: &FuzzOptions, o: &FuzzOutcome) -> String {
     // VMA engines of the set's trees.
     let vma: Vec<String> = ["oracle".to_string(), "rust".to_string()]
         .into_iter()
-        .chain(
-            opts.engines
-                .vma_trees()
+        .chain(opts.engines.vma_kernels().iter().map(|v| {
+            let default = maplefuzz_kernel::vma::vma_engines()
                 .iter()
-                .map(|t| format!("kernel@{t}")),
-        )
+                .any(|d| d.tree == v.tree && d.variant == v.variant);
+            if default {
+                format!("kernel@{}", v.tree)
+            } else {
+                format!("kernel@{}:{}", v.tree, v.variant)
+            }
+        }))
         .collect();
     let shown = if o.targets.iter().all(|t| *t == Target::VmaOps) {
         format!("{} (VMA layer)", vma.join(","))

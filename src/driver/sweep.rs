@@ -119,9 +119,9 @@ pub fn sweep_vma_program(
     program: &VmaProgram,
     set: &EngineSet,
 ) -> Result<VmaSweepOutcome, Box<Divergence>> {
-    let trees = set.vma_trees();
+    let kernels = set.vma_kernels();
     sweep_vma_with(program, &|setup| {
-        crate::engine::vma::engines_with(setup, &trees)
+        crate::engine::vma::engines_with(setup, &kernels)
     })
 }
 

@@ -326,7 +326,7 @@ pub(crate) fn print_vma_trace(
     p: &vma::VmaProgram,
     set: &crate::engine::EngineSet,
 ) -> io::Result<()> {
-    let mut engines = crate::engine::vma::engines_with(p.setup, &set.vma_trees());
+    let mut engines = crate::engine::vma::engines_with(p.setup, &set.vma_kernels());
     for (i, op) in p.ops.iter().enumerate() {
         write!(out, "{i:>3}  {:<50} ", vma::text::format_op(op))?;
         out.flush()?;

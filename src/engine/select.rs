@@ -133,15 +133,29 @@ impl EngineSet {
     }
 
     /// The trees whose kernel VMA engine a `vma_ops` program runs on: every
-    /// kernel of the set whose tree has one (the variant names the tree's
-    /// maple tree build; the VMA engine has one build per tree).
+    /// kernel of the set whose tree has one ([`vma_kernels`](Self::vma_kernels)).
     pub fn vma_trees(&self) -> Vec<&'static str> {
-        let have = maplefuzz_kernel::vma::vma_engines();
+        self.vma_kernels().iter().map(|v| v.tree).collect()
+    }
+
+    /// The kernel VMA engine builds a `vma_ops` program runs on, one per
+    /// kernel of the set whose tree has a VMA engine with a profile:
+    /// `kernel@X.Y:exact` names the tree's `exact` VMA build, any other
+    /// variant (the maple tree build) the default one, `fixed` where the
+    /// tree has one ([`vma_engines`](maplefuzz_kernel::vma::vma_engines)).
+    pub fn vma_kernels(&self) -> Vec<maplefuzz_kernel::vma::VmaEngineInfo> {
+        let defaults = maplefuzz_kernel::vma::vma_engines();
         self.kernels
             .iter()
-            .map(|k| k.tree)
-            .filter(|t| have.iter().any(|v| v.tree == *t))
-            .filter(|t| super::vma::tree_profile(t).is_some())
+            .filter(|k| super::vma::tree_profile(k.tree).is_some())
+            .filter_map(|k| {
+                let default = defaults.iter().find(|v| v.tree == k.tree).copied();
+                if k.variant == "exact" {
+                    maplefuzz_kernel::vma::vma_build(k.tree, "exact").or(default)
+                } else {
+                    default
+                }
+            })
             .collect()
     }
 

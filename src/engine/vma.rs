@@ -22,6 +22,9 @@ pub trait VmaEngine {
     fn brk(&self) -> u64;
     /// `mm->map_count`.
     fn map_count(&self) -> u64;
+    /// `mm->locked_vm`, in pages (the oracle: the pages of its `VM_LOCKED`
+    /// VMAs, what the counter must say).
+    fn locked_vm(&self) -> u64;
     /// The allocation points the last op passed, in order.
     fn last_points(&self) -> Vec<Point>;
     /// The engine's own consistency checks (`validate_mm`, node
@@ -111,7 +114,7 @@ macro_rules! syscall {
 }
 
 /// The contract's observations (`vmas`, `brk_value`, `map_count`,
-/// `last_points`) as [`VmaEngine`] methods, for an adapter whose address
+/// `locked_vm`, `last_points`) as [`VmaEngine`] methods, for an adapter whose address
 /// space is the field `$mm`, whose VMA rows map through `$vma` and whose
 /// points map through `$point`; the two APIs share the names but not the
 /// types.
@@ -127,6 +130,10 @@ macro_rules! observe {
 
         fn map_count(&self) -> u64 {
             self.$mm.map_count()
+        }
+
+        fn locked_vm(&self) -> u64 {
+            self.$mm.locked_vm()
         }
 
         fn last_points(&self) -> Vec<Point> {
@@ -312,14 +319,16 @@ pub fn unprofiled_reason(tree: &str) -> Option<String> {
     })
 }
 
-/// The oracle, the model, and the kernel VMA engine of every tree in
-/// `kernels` that has one (`maplefuzz_kernel::vma`) and whose profile is
-/// the program's.
-pub fn engines_with(setup: VmaSetup, kernels: &[&str]) -> Vec<Box<dyn VmaEngine>> {
+/// The oracle, the model, and each kernel VMA engine build of `kernels`
+/// (`EngineSet::vma_kernels`) whose profile is the program's.
+pub fn engines_with(
+    setup: VmaSetup,
+    kernels: &[maplefuzz_kernel::vma::VmaEngineInfo],
+) -> Vec<Box<dyn VmaEngine>> {
     let mut v = engines(setup);
-    for info in maplefuzz_kernel::vma::vma_engines() {
-        if kernels.contains(&info.tree) && tree_profile(info.tree) == Some(setup.profile) {
-            match KernelVmaEngine::new(&info, setup) {
+    for info in kernels {
+        if tree_profile(info.tree) == Some(setup.profile) {
+            match KernelVmaEngine::new(info, setup) {
                 Ok(e) => v.push(Box::new(e)),
                 Err(why) => panic!("{why}"),
             }
@@ -468,6 +477,10 @@ impl VmaEngine for KernelVmaEngine {
 
     fn map_count(&self) -> u64 {
         self.k.map_count()
+    }
+
+    fn locked_vm(&self) -> u64 {
+        self.k.locked_vm()
     }
 
     fn last_points(&self) -> Vec<Point> {

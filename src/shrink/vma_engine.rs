@@ -17,6 +17,10 @@ use std::fmt::Write;
 const PRELUDE: &str = r#"#ifndef MFV_ENGINE
 #define MFV_ENGINE "engine-6.12.c"
 #endif
+/* The glue's fixes of kernel findings (MFV_FIX_*): none, the exact kernel. */
+#ifndef MFV_FIXES
+#define MFV_FIXES 0
+#endif
 #include MFV_ENGINE
 
 static int differ;
@@ -82,7 +86,7 @@ pub fn vma_engine_program(r: &Reproducer<'_, VmaProgram>) -> String {
     s.push_str(PRELUDE);
     let _ = writeln!(
         s,
-        "\nint main(void)\n{{\n\tvoid *h = mfv_vtable.create({});\n\tint32_t unsupported;",
+        "\nint main(void)\n{{\n\tvoid *h = mfv_vtable.create({}, MFV_FIXES);\n\tint32_t unsupported;",
         p.setup.max_map_count
     );
     let mut oracle = OracleEngine::new(p.setup);

@@ -463,6 +463,8 @@ pub struct Mm {
     pub(crate) arena: Vec<Option<Vma>>,
     pub(crate) free_ids: Vec<VmaId>,
     pub(crate) map_count: u64,
+    /// `mm->locked_vm`: pages charged as mlock()ed.
+    pub(crate) locked_vm: u64,
     pub(crate) brk: u64,
     pub(crate) start_brk: u64,
     /// The anon_vma registry, shared by a parent and its child during fork.
@@ -491,6 +493,7 @@ impl Mm {
             arena: Vec::new(),
             free_ids: Vec::new(),
             map_count: 0,
+            locked_vm: 0,
             brk: START_BRK,
             start_brk: START_BRK,
             anon: anon::AnonVmas::default(),
@@ -575,6 +578,11 @@ impl Mm {
     /// `mm->map_count`.
     pub fn map_count(&self) -> u64 {
         self.map_count
+    }
+
+    /// `mm->locked_vm`, in pages.
+    pub fn locked_vm(&self) -> u64 {
+        self.locked_vm
     }
 
     /// mmap(2).

@@ -212,6 +212,7 @@ impl Mm {
         self.vms_clean_up_area(&mut vms);
         if self.vma_merge_new_range(&mut vmg).is_some() {
             self.vms_complete_munmap_vmas(&mut vms);
+            self.charge_locked(vm_flags, len);
             return Ok(addr);
         }
         if self.point(Point::VmaAlloc) {
@@ -242,7 +243,17 @@ impl Mm {
         self.vma_iter_store(&mut mas, id);
         self.map_count += 1;
         self.vms_complete_munmap_vmas(&mut vms);
+        self.charge_locked(vm_flags, len);
         Ok(addr)
+    }
+
+    /// `mmap_region`'s end: an mlock()ed mapping charges its pages to
+    /// `locked_vm` (`vma_supports_mlock()` holds: no mapping here is
+    /// special, DAX or hugetlb).
+    pub(crate) fn charge_locked(&mut self, vm_flags: u64, len: u64) {
+        if vm_flags & VM_LOCKED != 0 {
+            self.locked_vm += len >> 12;
+        }
     }
 
     /// `get_unmapped_area` (`__get_unmapped_area` with the mm's top-down

@@ -57,7 +57,11 @@ impl Mm {
             let delta = new_len - old_len;
             if self.vma_expandable(vma, delta) {
                 return match self.vma_merge_extend(vma, delta) {
-                    Some(_) => Ok(addr),
+                    Some(v) => {
+                        let flags = self.v(v).flags;
+                        self.charge_locked(flags, delta);
+                        Ok(addr)
+                    }
                     None => Err(Errno::ENOMEM),
                 };
             }
@@ -237,6 +241,9 @@ impl Mm {
                 self.vm(n).flags |= VM_ACCOUNT;
             }
         }
+        // The moved pages are charged again; the unmap uncharged the old
+        // ones (a DONTUNMAP move, above, transfers them instead).
+        self.charge_locked(vm_flags, new_len);
         Ok(new_addr)
     }
 

@@ -13,8 +13,14 @@
 //!   (`check_prep_vma()`), where 6.12 ran them again after;
 //! - `MREMAP_FIXED` without a resize moves every VMA of the range, keeping
 //!   the gaps between them (`remap_move()`);
-//! - `MREMAP_DONTUNMAP` no longer splits an mlocked source first and no
-//!   longer resets the pgoff of an unfaulted source it emptied.
+//! - `MREMAP_DONTUNMAP` no longer resets the pgoff of a source it
+//!   emptied.
+//!
+//! 7.1 also no longer splits an mlock()ed source before a `MREMAP_DONTUNMAP`
+//! move, so the whole source VMA loses `VM_LOCKED`, and it charges the new
+//! mapping to `locked_vm` without uncharging the source: a kernel bug
+//! (docs/findings/mremap-dontunmap-mlock.md). The profile follows the fix
+//! (`kernel@7.1:fixed`), which is 6.12's split and transfer.
 //!
 //! Page tables are not modelled, so moving them never fails.
 
@@ -241,7 +247,12 @@ impl Mm {
         let vma = vrm.vma.expect("checked");
         if self.v(vma).end - vrm.addr == vrm.old_len && self.vma_expandable(vma, vrm.delta) {
             return match self.vma_merge_extend(vma, vrm.delta) {
-                Some(_) => Ok(vrm.addr),
+                Some(v) => {
+                    // vrm_stat_account()
+                    let flags = self.v(v).flags;
+                    self.charge_locked(flags, vrm.delta);
+                    Ok(vrm.addr)
+                }
                 None => Err(Errno::ENOMEM),
             };
         }
@@ -259,6 +270,18 @@ impl Mm {
             return Err(Errno::ENOMEM);
         }
         let mut vma = vrm.vma.expect("a VMA to move");
+        let dontunmap = vrm.flags & MREMAP_DONTUNMAP != 0;
+        // The fix of finding 14: split the moved range out of an mlock()ed
+        // source, which then alone loses its mlock.
+        if dontunmap && self.v(vma).flags & VM_LOCKED != 0 {
+            let end = vrm.addr + vrm.old_len;
+            if self.v(vma).start != vrm.addr {
+                self.split_vma(vma, vrm.addr, true)?;
+            }
+            if self.v(vma).end != end {
+                self.split_vma(vma, end, false)?;
+            }
+        }
         let v = self.v(vma);
         let new_pgoff = v.pgoff.wrapping_add((vrm.addr - v.start) >> 12);
         let Some(new_vma) = self.copy_vma(&mut vma, vrm.new_addr, vrm.new_len, new_pgoff, false)
@@ -266,12 +289,22 @@ impl Mm {
             return Err(Errno::ENOMEM);
         };
         vrm.vma = Some(vma);
-        if vrm.flags & MREMAP_DONTUNMAP != 0 {
-            // dontunmap_complete(): the source loses its mlock, and its
-            // anon_vma links if it was copied whole.
+        // vrm_stat_account(): the new mapping's pages are charged.
+        let flags = self.v(vma).flags;
+        self.charge_locked(flags, vrm.new_len);
+        if dontunmap {
+            // dontunmap_complete(): the source loses its mlock (and, with
+            // the fix, its charge: the locked pages moved; a source the
+            // copy merged into stays locked with it), and its anon_vma
+            // links if it was copied whole.
             let (start, end) = (vrm.addr, vrm.addr + vrm.old_len);
-            let v = self.vm(vma);
-            v.flags &= !(VM_LOCKED | VM_LOCKONFAULT);
+            if new_vma != vma {
+                if flags & VM_LOCKED != 0 {
+                    self.locked_vm -= vrm.old_len >> 12;
+                }
+                self.vm(vma).flags &= !(VM_LOCKED | VM_LOCKONFAULT);
+            }
+            let v = self.v(vma);
             if new_vma != vma && start == v.start && end == v.end {
                 self.unlink_anon_vmas(vma);
             }

@@ -6,7 +6,7 @@
 //! Gathered VMAs stay in `mm_mt` and are also stored, indexed 0, 1, 2, ...,
 //! in a detached side tree (a maple tree of its own, destroyed at the end).
 
-use super::vmflags::VM_ACCOUNT;
+use super::vmflags::{VM_ACCOUNT, VM_LOCKED};
 use super::{offset_in_page, page_align, Errno, Mm, Point, VmaId, TASK_SIZE};
 use maple_tree::{MaState, MapleTree};
 
@@ -23,6 +23,8 @@ pub(crate) struct Vms {
     /// `mt_detach`.
     side: MapleTree,
     pub(crate) nr_pages: u64,
+    /// Pages of gathered `VM_LOCKED` VMAs (uncharged from `locked_vm`).
+    pub(crate) locked_vm: u64,
     pub(crate) nr_accounted: u64,
     pub(crate) clear_ptes: bool,
 }
@@ -40,6 +42,7 @@ impl Vms {
             detached: Vec::new(),
             side: MapleTree::new(),
             nr_pages: 0,
+            locked_vm: 0,
             nr_accounted: 0,
             clear_ptes: false,
         }
@@ -99,6 +102,9 @@ impl Mm {
             vms.detached.push(n);
             let v = self.v(n);
             vms.nr_pages += v.pages();
+            if v.flags & VM_LOCKED != 0 {
+                vms.locked_vm += v.pages();
+            }
             if v.flags & VM_ACCOUNT != 0 {
                 vms.nr_accounted += v.pages();
             }
@@ -134,6 +140,7 @@ impl Mm {
     /// `mm_mt` (erased or overwritten), are freed.
     pub(crate) fn vms_complete_munmap_vmas(&mut self, vms: &mut Vms) {
         self.map_count -= vms.detached.len() as u64;
+        self.locked_vm -= vms.locked_vm;
         if vms.nr_pages != 0 {
             self.vms_clear_ptes(vms);
         }

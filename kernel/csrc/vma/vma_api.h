@@ -29,7 +29,7 @@ __attribute__((unused)) static const char *mfv_errname(int e)
 	}
 }
 
-#define MFV_ABI 2
+#define MFV_ABI 3
 
 /* One VMA as the harness sees it; file is UINT32_MAX for none. */
 struct mfv_row {
@@ -94,7 +94,7 @@ static void mfv_init_once(void)
 	mfv_version_init();
 }
 
-static void *mfv_create(uint64_t max_map_count)
+static void *mfv_create(uint64_t max_map_count, uint32_t fixes)
 {
 	struct mfv_proc *p = calloc(1, sizeof(*p));
 
@@ -102,6 +102,7 @@ static void *mfv_create(uint64_t max_map_count)
 		abort();
 	pthread_once(&mfv_once, mfv_init_once);
 	p->max_map_count = max_map_count;
+	p->fixes = fixes;
 	p->armed = -1;
 	p->fail_now = -1;
 	p->start_brk = p->brk = MFV_START_BRK;
@@ -224,6 +225,11 @@ static uint64_t mfv_map_count(void *h)
 	return (uint64_t)((struct mfv_proc *)h)->mm->map_count;
 }
 
+static uint64_t mfv_locked_vm(void *h)
+{
+	return (uint64_t)((struct mfv_proc *)h)->mm->locked_vm;
+}
+
 static size_t mfv_points(void *h, uint8_t *out, size_t cap)
 {
 	struct mfv_proc *p = h;
@@ -333,7 +339,7 @@ static size_t mfv_nodes(void *h, uint64_t *addrs, uint64_t *words, size_t cap)
 
 struct mfv_vtable {
 	uint32_t abi;
-	void *(*create)(uint64_t max_map_count);
+	void *(*create)(uint64_t max_map_count, uint32_t fixes);
 	void (*destroy)(void *h);
 	int64_t (*apply)(void *h, uint32_t op, const uint64_t *args, int32_t *unsupported);
 	size_t (*rows)(void *h, struct mfv_row *out, size_t cap);
@@ -344,6 +350,7 @@ struct mfv_vtable {
 	size_t (*validate)(void *h, char *out, size_t cap);
 	uint64_t (*tree_root)(void *h, uint32_t *flags, uint64_t *addr);
 	size_t (*nodes)(void *h, uint64_t *addrs, uint64_t *words, size_t cap);
+	uint64_t (*locked_vm)(void *h);
 };
 
 __attribute__((visibility("default"))) const struct mfv_vtable mfv_vtable = {
@@ -359,4 +366,5 @@ __attribute__((visibility("default"))) const struct mfv_vtable mfv_vtable = {
 	.validate = mfv_validate,
 	.tree_root = mfv_tree_root,
 	.nodes = mfv_nodes,
+	.locked_vm = mfv_locked_vm,
 };

@@ -106,7 +106,15 @@ struct mfv_proc {
 	unsigned long dump_stacks;
 	char report[MFV_REPORT];
 	size_t report_len;
+	/* The fixes of kernel findings this process's glue applies (MFV_FIX_*):
+	 * the `fixed` build of a tree whose glue transcribes buggy code. */
+	uint32_t fixes;
 };
+
+/* Finding 14 (docs/findings/mremap-dontunmap-mlock.md): a MREMAP_DONTUNMAP
+ * move splits the range out of an mlock()ed source and moves its locked_vm
+ * charge (7.1's glue; 6.12 never had the bug). */
+#define MFV_FIX_DONTUNMAP_MLOCK 1u
 
 static __thread struct mfv_proc *mfv_p;
 static __thread struct task_struct mfv_task;

@@ -131,7 +131,7 @@ static unsigned long mfv_generic_get_unmapped_area_topdown(unsigned long addr, u
  * expand a neighbour over it (vma_merge_new_range), else a new VMA; then
  * finish the munmap. Every call is mm/vma.c's. Left out: may_expand_vm()
  * and the commit charge (they cannot fail here), the driver re-merge
- * after ->mmap (our files never change vm_flags), locked_vm.
+ * after ->mmap (our files never change vm_flags).
  */
 static unsigned long mfv_mmap_region(struct file *file, unsigned long addr, unsigned long len,
 				     vm_flags_t vm_flags, unsigned long pgoff)
@@ -204,6 +204,9 @@ static unsigned long mfv_mmap_region(struct file *file, unsigned long addr, unsi
 expanded:
 	vms_complete_munmap_vmas(&vms, &mas_detach);
 	vm_stat_account(mm, vm_flags, PHYS_PFN(len));
+	/* No VMA here is special, DAX or hugetlb: vma_supports_mlock(). */
+	if (vm_flags & VM_LOCKED)
+		mm->locked_vm += PHYS_PFN(len);
 	return addr;
 
 free_vma:
@@ -680,6 +683,9 @@ static unsigned long mfv_move_vma(struct vm_area_struct *vma, unsigned long old_
 		vma = vma_next(&vmi);
 		vm_flags_reset(vma, vma->vm_flags | VM_ACCOUNT);
 	}
+	/* DONTUNMAP (above) moves the charge with the pages. */
+	if (vm_flags & VM_LOCKED)
+		mm->locked_vm += new_len >> PAGE_SHIFT;
 	return new_addr;
 }
 
@@ -777,6 +783,8 @@ static unsigned long mfv_mremap(unsigned long addr, unsigned long old_len,
 			if (!vma)
 				return -ENOMEM;
 			vm_stat_account(mm, vma->vm_flags, delta >> PAGE_SHIFT);
+			if (vma->vm_flags & VM_LOCKED)
+				mm->locked_vm += delta >> PAGE_SHIFT;
 			return addr;
 		}
 	}

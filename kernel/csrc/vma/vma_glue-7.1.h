@@ -451,6 +451,17 @@ static bool mfv_check_map_count_against_split(bool before_unmaps)
 	return map_count + 2 <= get_sysctl_max_map_count();
 }
 
+/* vrm_stat_account(): the mm's counters, locked_vm for a locked VMA. */
+static void mfv_vrm_stat_account(struct mfv_vrm *vrm, unsigned long bytes)
+{
+	unsigned long pages = bytes >> PAGE_SHIFT;
+	struct vm_area_struct *vma = vrm->vma;
+
+	vm_stat_account(current->mm, vma->vm_flags, pages);
+	if (vma->vm_flags & VM_LOCKED)
+		current->mm->locked_vm += pages;
+}
+
 /*
  * unmap_source_vma(): VM_ACCOUNT leaves the source for the munmap, and
  * goes back to what is left of it on either side.
@@ -486,17 +497,37 @@ static void mfv_unmap_source_vma(struct mfv_vrm *vrm)
 
 /*
  * move_vma(): prep_move_vma() (the map count), copy_vma() at the target
- * (mm/vma.c; page tables always move here), then DONTUNMAP's completion
- * or the unmap of the source.
+ * (mm/vma.c; page tables always move here), vrm_stat_account(), then
+ * DONTUNMAP's completion or the unmap of the source.
+ *
+ * 7.1 has finding 14 (docs/findings/mremap-dontunmap-mlock.md): a
+ * DONTUNMAP move clears VM_LOCKED on the whole source VMA and leaves its
+ * locked_vm charge. The `fixed` build (MFV_FIX_DONTUNMAP_MLOCK) runs the
+ * patch: prep_move_vma() splits the range out of a locked source first,
+ * and dontunmap_complete() moves the charge (unless the copy merged into
+ * the source, which then stays locked).
  */
 static unsigned long mfv_move_vma(struct mfv_vrm *vrm)
 {
 	struct vm_area_struct *vma = vrm->vma, *new_vma;
+	const bool fixed = mfv_p->fixes & MFV_FIX_DONTUNMAP_MLOCK;
 	unsigned long new_pgoff;
 	bool need_rmap_locks;
 
 	if (!mfv_check_map_count_against_split(false))
 		return -ENOMEM;
+	if (fixed && (vrm->flags & MFV_MREMAP_DONTUNMAP) && (vma->vm_flags & VM_LOCKED)) {
+		VMA_ITERATOR(vmi, current->mm, vrm->addr);
+		int err = 0;
+
+		if (vma->vm_start != vrm->addr)
+			err = split_vma(&vmi, vma, vrm->addr, 1);
+		if (!err && vma->vm_end != vrm->addr + vrm->old_len)
+			err = split_vma(&vmi, vma, vrm->addr + vrm->old_len, 0);
+		vrm->vmi_needs_invalidate = true;
+		if (err)
+			return err;
+	}
 	vma_start_write(vma);
 	new_pgoff = vma->vm_pgoff + ((vrm->addr - vma->vm_start) >> PAGE_SHIFT);
 	new_vma = copy_vma(&vma, vrm->new_addr, vrm->new_len, new_pgoff, &need_rmap_locks);
@@ -505,12 +536,18 @@ static unsigned long mfv_move_vma(struct mfv_vrm *vrm)
 	if (vma != vrm->vma)
 		vrm->vmi_needs_invalidate = true;
 	vrm->vma = vma;
-	vm_stat_account(current->mm, vma->vm_flags, vrm->new_len >> PAGE_SHIFT);
+	mfv_vrm_stat_account(vrm, vrm->new_len);
 	if (vrm->flags & MFV_MREMAP_DONTUNMAP) {
 		/* dontunmap_complete() */
 		unsigned long start = vrm->addr, end = vrm->addr + vrm->old_len;
 
-		vm_flags_clear(vma, VM_LOCKED_MASK);
+		if (!fixed) {
+			vm_flags_clear(vma, VM_LOCKED_MASK);
+		} else if (new_vma != vma) {
+			if (vma->vm_flags & VM_LOCKED)
+				current->mm->locked_vm -= vrm->old_len >> PAGE_SHIFT;
+			vm_flags_clear(vma, VM_LOCKED_MASK);
+		}
 		if (new_vma != vma && start == vma->vm_start && end == vma->vm_end)
 			unlink_anon_vmas(vma);
 	} else {
@@ -581,7 +618,7 @@ static unsigned long mfv_expand_vma(struct mfv_vrm *vrm)
 		if (!vma)
 			return -ENOMEM;
 		vrm->vma = vma;
-		vm_stat_account(current->mm, vma->vm_flags, vrm->delta >> PAGE_SHIFT);
+		mfv_vrm_stat_account(vrm, vrm->delta);
 		return vrm->addr;
 	}
 	if (!(vrm->flags & MFV_MREMAP_MAYMOVE))

@@ -407,6 +407,16 @@ impl VmaOracle {
 
     // ---- lookups (mm/mmap.c find_vma() and friends) ---------------------
 
+    /// `mm->locked_vm` as it must be: the pages of the `VM_LOCKED` VMAs
+    /// (the kernel keeps a counter; the oracle counts).
+    pub fn locked_vm(&self) -> u64 {
+        self.vmas
+            .values()
+            .filter(|v| v.flags & vm::VM_LOCKED != 0)
+            .map(|v| v.pages())
+            .sum()
+    }
+
     /// `mm->map_count` as the kernel's `int`, for the limit comparisons.
     pub(crate) fn count(&self) -> i64 {
         self.vmas.len() as i64

@@ -196,7 +196,9 @@ impl VmaOracle {
     /// `move_vma()`: room for two more VMAs, the copy, then the source
     /// unmapped (VM_ACCOUNT kept on what is left of it), or with
     /// MREMAP_DONTUNMAP kept without its mlock (and without its anon_vma
-    /// if it moved whole).
+    /// if it moved whole). As 7.1 with the fix of finding 14
+    /// (docs/findings/mremap-dontunmap-mlock.md): only the moved range of
+    /// an mlock()ed source loses its lock.
     fn move_7_1(
         &mut self,
         vma: Vma,
@@ -209,13 +211,31 @@ impl VmaOracle {
         if self.count() + 2 > self.max_count() {
             return Err(VmaErrno::ENOMEM);
         }
+        let dontunmap = flags & MREMAP_DONTUNMAP != 0;
+        // Fixed 7.1 (finding 14): a DONTUNMAP move out of an mlock()ed VMA
+        // first splits the range off, so only it loses the lock.
+        let mut vma = vma;
+        if dontunmap && vma.flags & vm::VM_LOCKED != 0 {
+            if vma.start != old_addr {
+                self.split_vma(vma.start, old_addr, true)?;
+                vma = self.get(old_addr);
+            }
+            if vma.end != old_addr + old_len {
+                self.split_vma(vma.start, old_addr + old_len, false)?;
+                vma = self.get(vma.start);
+            }
+        }
         let new_pgoff = vma_pgoff_offset(&vma, old_addr);
         let (new_key, source) = self
             .copy_vma(vma, new_addr, new_len, new_pgoff, false)
             .ok_or(VmaErrno::ENOMEM)?;
-        if flags & MREMAP_DONTUNMAP != 0 {
+        if dontunmap {
             let src = self.vmas.get_mut(&source).expect("mremap source");
-            src.flags &= !vm::VM_LOCKED_MASK;
+            // A source the copy merged into is the new mapping: it keeps
+            // its lock.
+            if new_key != source {
+                src.flags &= !vm::VM_LOCKED_MASK;
+            }
             if new_key != source && src.start == old_addr && src.end == old_addr + old_len {
                 let before = *src;
                 src.anon = None;

@@ -134,6 +134,10 @@ fn mmap_flags(s: &mut dyn Source, raw: bool) -> u32 {
     if b & 0xe0 == 0xe0 {
         f |= MAP_GROWSDOWN;
     }
+    // One mapping in four is mlock()ed.
+    if b & 0x88 == 0x88 {
+        f |= MAP_LOCKED;
+    }
     f
 }
 

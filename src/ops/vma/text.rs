@@ -47,6 +47,7 @@ const MAP_FLAGS: &[(u32, &str)] = &[
     (MAP_ANONYMOUS, "anonymous"),
     (MAP_GROWSDOWN, "growsdown"),
     (MAP_NORESERVE, "noreserve"),
+    (MAP_LOCKED, "locked"),
     (MAP_FIXED_NOREPLACE, "noreplace"),
 ];
 
