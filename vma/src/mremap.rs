@@ -75,7 +75,7 @@ impl Mm {
     }
 
     /// `MAP_SHARED` for a `VM_MAYSHARE` VMA.
-    fn map_shared_flag(&self, vma: VmaId) -> u32 {
+    pub(crate) fn map_shared_flag(&self, vma: VmaId) -> u32 {
         if self.v(vma).flags & VM_MAYSHARE != 0 {
             MAP_SHARED
         } else {
@@ -195,12 +195,7 @@ impl Mm {
         }
         let mut vma = vma;
         if dontunmap && vm_flags & VM_LOCKED != 0 {
-            if self.v(vma).start != old_addr {
-                self.split_vma(vma, old_addr, true)?;
-            }
-            if self.v(vma).end != old_addr + old_len {
-                self.split_vma(vma, old_addr + old_len, false)?;
-            }
+            self.split_out(vma, old_addr, old_len)?;
         }
         let v = self.v(vma);
         let new_pgoff = v.pgoff.wrapping_add((old_addr - v.start) >> 12);
@@ -208,14 +203,6 @@ impl Mm {
         else {
             return Err(Errno::ENOMEM);
         };
-        let mut account_start = false;
-        let mut account_end = false;
-        if vm_flags & VM_ACCOUNT != 0 && !dontunmap {
-            let v = self.vm(vma);
-            v.flags &= !VM_ACCOUNT;
-            account_start = v.start < old_addr;
-            account_end = v.end > old_addr + old_len;
-        }
         if dontunmap {
             let v = self.vm(vma);
             v.flags &= !(VM_LOCKED | VM_LOCKONFAULT);
@@ -227,24 +214,49 @@ impl Mm {
             }
             return Ok(new_addr);
         }
-        if self.do_vmi_munmap(old_addr, old_len).is_err() {
-            account_start = false;
-            account_end = false;
-        }
-        if account_start {
-            if let Some(p) = self.prev_vma(old_addr) {
-                self.vm(p).flags |= VM_ACCOUNT;
-            }
-        }
-        if account_end {
-            if let Some(n) = self.find_vma(old_addr + old_len) {
-                self.vm(n).flags |= VM_ACCOUNT;
-            }
-        }
+        self.unmap_source_vma(vma, old_addr, old_len);
         // The moved pages are charged again; the unmap uncharged the old
         // ones (a DONTUNMAP move, above, transfers them instead).
         self.charge_locked(vm_flags, new_len);
         Ok(new_addr)
+    }
+
+    /// Splits `[addr, addr + len)` out of `vma`, which keeps that range
+    /// (a `MREMAP_DONTUNMAP` move out of an mlock()ed VMA: 6.12, and 7.1
+    /// with the fix of finding 14).
+    pub(crate) fn split_out(&mut self, vma: VmaId, addr: u64, len: u64) -> Result<(), Errno> {
+        if self.v(vma).start != addr {
+            self.split_vma(vma, addr, true)?;
+        }
+        if self.v(vma).end != addr + len {
+            self.split_vma(vma, addr + len, false)?;
+        }
+        Ok(())
+    }
+
+    /// `unmap_source_vma()` (the end of 6.12's `move_vma`): unmap
+    /// `[addr, addr + len)` of the source `vma` with `VM_ACCOUNT` cleared,
+    /// and give the flag back to what is left of it on either side (not if
+    /// the unmap failed, which the move still reports as success).
+    pub(crate) fn unmap_source_vma(&mut self, vma: VmaId, addr: u64, len: u64) {
+        let accountable = self.v(vma).flags & VM_ACCOUNT != 0;
+        let (vs, ve) = (self.v(vma).start, self.v(vma).end);
+        if accountable {
+            self.vm(vma).flags &= !VM_ACCOUNT;
+        }
+        if self.do_vmi_munmap(addr, len).is_err() || !accountable {
+            return;
+        }
+        if vs < addr {
+            if let Some(p) = self.prev_vma(addr) {
+                self.vm(p).flags |= VM_ACCOUNT;
+            }
+        }
+        if ve > addr + len {
+            if let Some(n) = self.find_vma(addr + len) {
+                self.vm(n).flags |= VM_ACCOUNT;
+            }
+        }
     }
 
     /// `copy_vma`: a copy of `*vmap`'s attributes over `[addr, addr +

@@ -218,12 +218,9 @@ impl Mm {
         } else {
             0
         };
-        let mut map_flags = 0;
+        let mut map_flags = self.map_shared_flag(vma);
         if vrm.flags & MREMAP_FIXED != 0 {
             map_flags |= MAP_FIXED;
-        }
-        if self.v(vma).flags & VM_MAYSHARE != 0 {
-            map_flags |= MAP_SHARED;
         }
         vrm.new_addr = self.get_unmapped_area(hint, vrm.new_len, map_flags)?;
         Ok(())
@@ -274,13 +271,7 @@ impl Mm {
         // The fix of finding 14: split the moved range out of an mlock()ed
         // source, which then alone loses its mlock.
         if dontunmap && self.v(vma).flags & VM_LOCKED != 0 {
-            let end = vrm.addr + vrm.old_len;
-            if self.v(vma).start != vrm.addr {
-                self.split_vma(vma, vrm.addr, true)?;
-            }
-            if self.v(vma).end != end {
-                self.split_vma(vma, end, false)?;
-            }
+            self.split_out(vma, vrm.addr, vrm.old_len)?;
         }
         let v = self.v(vma);
         let new_pgoff = v.pgoff.wrapping_add((vrm.addr - v.start) >> 12);
@@ -309,34 +300,9 @@ impl Mm {
                 self.unlink_anon_vmas(vma);
             }
         } else {
-            self.unmap_source_vma(vrm);
+            self.unmap_source_vma(vma, vrm.addr, vrm.old_len);
         }
         Ok(vrm.new_addr)
-    }
-
-    /// `unmap_source_vma()`: unmap the source with `VM_ACCOUNT` cleared,
-    /// and give the flag back to what is left of it on either side.
-    fn unmap_source_vma(&mut self, vrm: &mut Vrm) {
-        let vma = vrm.vma.take().expect("a VMA to unmap");
-        let (addr, len) = (vrm.addr, vrm.old_len);
-        let accountable = self.v(vma).flags & VM_ACCOUNT != 0;
-        let (vs, ve) = (self.v(vma).start, self.v(vma).end);
-        if accountable {
-            self.vm(vma).flags &= !VM_ACCOUNT;
-        }
-        if self.do_vmi_munmap(addr, len).is_err() || !accountable {
-            return;
-        }
-        if vs < addr {
-            if let Some(p) = self.prev_vma(addr) {
-                self.vm(p).flags |= VM_ACCOUNT;
-            }
-        }
-        if ve > addr + len {
-            if let Some(n) = self.find_vma(addr + len) {
-                self.vm(n).flags |= VM_ACCOUNT;
-            }
-        }
     }
 }
 

@@ -68,12 +68,7 @@ impl VmaOracle {
             }
         }
         if flags & MREMAP_MAYMOVE != 0 {
-            let map_flags = if vma.flags & vm::VM_MAYSHARE != 0 {
-                MAP_SHARED
-            } else {
-                0
-            };
-            let new_addr = self.get_unmapped_area(0, new_len, map_flags)?;
+            let new_addr = self.get_unmapped_area(0, new_len, shared_flag(&vma))?;
             return self.move_vma(vma, addr, old_len, new_len, new_addr, flags);
         }
         Err(VmaErrno::ENOMEM)
@@ -143,12 +138,9 @@ impl VmaOracle {
             old_len = new_len;
         }
         let vma = self.vma_to_resize(addr, old_len, new_len, flags)?;
-        let mut map_flags = 0;
+        let mut map_flags = shared_flag(&vma);
         if flags & MREMAP_FIXED != 0 {
             map_flags |= MAP_FIXED;
-        }
-        if vma.flags & vm::VM_MAYSHARE != 0 {
-            map_flags |= MAP_SHARED;
         }
         let ret = self.get_unmapped_area(new_addr, new_len, map_flags)?;
         let new_addr = if flags & MREMAP_FIXED != 0 {
@@ -262,7 +254,13 @@ impl VmaOracle {
     /// `move_vma()`: copy, then unmap the old range. VM_ACCOUNT is taken off
     /// the source before the unmap and put back on what is left of it on
     /// either side (not if the unmap failed, which still reports success).
-    fn move_vma(
+    /// With MREMAP_DONTUNMAP the source stays, without its mlock (an
+    /// mlock()ed one is split first, so only the moved range loses it) and
+    /// without its anon_vma if it moved whole. 7.1 (with the fix of finding
+    /// 14, docs/findings/mremap-dontunmap-mlock.md) wants room for two VMAs
+    /// where 6.12 wants four, lets the copy merge into the source it keeps
+    /// (which then keeps its lock), and leaves an emptied source's pgoff.
+    pub(crate) fn move_vma(
         &mut self,
         vma: Vma,
         old_addr: u64,
@@ -271,69 +269,99 @@ impl VmaOracle {
         new_addr: u64,
         flags: u32,
     ) -> Result<u64, VmaErrno> {
-        if self.count() >= self.max_count() - 3 {
+        let v7 = self.cfg.profile == super::VmaProfile::V7_1;
+        let room = if v7 {
+            self.count() + 2 <= self.max_count()
+        } else {
+            self.count() < self.max_count() - 3
+        };
+        if !room {
             return Err(VmaErrno::ENOMEM);
         }
-        let vm_flags = vma.flags;
         let dontunmap = flags & MREMAP_DONTUNMAP != 0;
         let mut vma = vma;
         if dontunmap && vma.flags & vm::VM_LOCKED != 0 {
-            let split_after = vma.end != old_addr + old_len;
-            if vma.start != old_addr {
-                self.split_vma(vma.start, old_addr, true)?;
-                vma = self.get(old_addr);
-            }
-            if split_after {
-                self.split_vma(vma.start, old_addr + old_len, false)?;
-                vma = self.get(vma.start);
-            }
+            vma = self.split_out(vma, old_addr, old_len)?;
         }
         let new_pgoff = vma_pgoff_offset(&vma, old_addr);
-        let (_, source) = self
-            .copy_vma(vma, new_addr, new_len, new_pgoff, dontunmap)
+        // 6.12 keeps a DONTUNMAP source apart from its copy.
+        let (new_key, source) = self
+            .copy_vma(vma, new_addr, new_len, new_pgoff, dontunmap && !v7)
             .ok_or(VmaErrno::ENOMEM)?;
         // move_page_tables() succeeds; no ->mremap hook.
-        let mut account_start = false;
-        let mut account_end = false;
-        if vm_flags & vm::VM_ACCOUNT != 0 && !dontunmap {
-            let src = self.vmas.get_mut(&source).expect("mremap source");
-            src.flags &= !vm::VM_ACCOUNT;
-            account_start = src.start < old_addr;
-            account_end = src.end > old_addr + old_len;
-        }
         if dontunmap {
             let src = self.vmas.get_mut(&source).expect("mremap source");
-            src.flags &= !vm::VM_LOCKED_MASK;
-            if src.start == old_addr && src.end == old_addr + old_len {
-                // unlink_anon_vmas(); an unfaulted anonymous VMA's pgoff
-                // follows its address.
+            let apart = new_key != source;
+            if apart {
+                src.flags &= !vm::VM_LOCKED_MASK;
+            }
+            if apart && src.start == old_addr && src.end == old_addr + old_len {
+                // unlink_anon_vmas(); in 6.12 an unfaulted anonymous VMA's
+                // pgoff follows its address.
                 let before = *src;
                 src.anon = None;
-                if src.file.is_none() {
+                if !v7 && src.file.is_none() {
                     src.pgoff = src.start >> PAGE_SHIFT;
                 }
                 self.unlink_anon_vmas(&before);
             }
             return Ok(new_addr);
         }
-        if self.do_vmi_munmap(old_addr, old_len).is_err() {
-            account_start = false;
-            account_end = false;
+        self.unmap_source(source, old_addr, old_len);
+        Ok(new_addr)
+    }
+
+    /// Splits `[addr, addr + len)` out of `vma` and returns the VMA that is
+    /// exactly that range (a `MREMAP_DONTUNMAP` move out of an mlock()ed
+    /// VMA: 6.12, and 7.1 with the fix of finding 14).
+    pub(crate) fn split_out(&mut self, vma: Vma, addr: u64, len: u64) -> Result<Vma, VmaErrno> {
+        let mut vma = vma;
+        if vma.start != addr {
+            self.split_vma(vma.start, addr, true)?;
+            vma = self.get(addr);
         }
-        if account_start {
+        if vma.end != addr + len {
+            self.split_vma(vma.start, addr + len, false)?;
+            vma = self.get(vma.start);
+        }
+        Ok(vma)
+    }
+
+    /// The end of a move: unmap `[addr, addr + len)` of the source (the VMA
+    /// at key `source`) with VM_ACCOUNT taken off, and put the flag back on
+    /// what is left of it on either side (not if the unmap failed, which
+    /// the move still reports as success).
+    pub(crate) fn unmap_source(&mut self, source: u64, addr: u64, len: u64) {
+        let src = self.get(source);
+        let accounted = src.flags & vm::VM_ACCOUNT != 0;
+        if accounted {
+            self.vmas.get_mut(&source).unwrap().flags &= !vm::VM_ACCOUNT;
+        }
+        if self.do_vmi_munmap(addr, len).is_err() || !accounted {
+            return;
+        }
+        if src.start < addr {
             let k = self
-                .last_below(old_addr)
+                .last_below(addr)
                 .expect("lower rest of the source")
                 .start;
             self.vmas.get_mut(&k).unwrap().flags |= vm::VM_ACCOUNT;
         }
-        if account_end {
+        if src.end > addr + len {
             let k = self
-                .first_from(old_addr + old_len)
+                .first_from(addr + len)
                 .expect("upper rest of the source")
                 .start;
             self.vmas.get_mut(&k).unwrap().flags |= vm::VM_ACCOUNT;
         }
-        Ok(new_addr)
+    }
+}
+
+/// `MAP_SHARED` for a `VM_MAYSHARE` VMA.
+pub(crate) fn shared_flag(v: &Vma) -> u32 {
+    if v.flags & vm::VM_MAYSHARE != 0 {
+        MAP_SHARED
+    } else {
+        0
     }
 }

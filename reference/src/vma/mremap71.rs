@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 //! mremap by Linux 7.1's rules (mm/mremap.c after the 2025 rework:
 //! `check_mremap_params()`, `check_prep_vma()`, `remap_move()`,
-//! `mremap_to()`, `mremap_at()`, `move_vma()`).
+//! `mremap_to()`, `mremap_at()`; `move_vma()` is in mremap.rs, with both
+//! versions' rules).
 //!
 //! In the order 7.1 checks things: the arguments alone; the map count
 //! (room for four more VMAs); for a pure move (`MREMAP_FIXED`, equal
@@ -9,11 +10,8 @@
 //! `addr` and its checks, then the move or the in-place resize.
 
 use super::{
-    env::TASK_SIZE,
-    merge::{vma_pgoff_offset, MergeState},
-    offset_in_page, page_align,
-    uapi::*,
-    vm, Vma, VmaErrno, VmaOracle,
+    env::TASK_SIZE, merge::MergeState, mremap::shared_flag, offset_in_page, page_align, uapi::*,
+    Vma, VmaErrno, VmaOracle,
 };
 
 /// What the lengths say the call does.
@@ -103,7 +101,7 @@ impl VmaOracle {
                     return Err(VmaErrno::ENOMEM);
                 }
                 let to = self.get_unmapped_area(0, new_len, shared_flag(&vma))?;
-                self.move_7_1(vma, addr, old_len, new_len, to, flags)
+                self.move_vma(vma, addr, old_len, new_len, to, flags)
             }
         }
     }
@@ -190,86 +188,6 @@ impl VmaOracle {
         let vma = self.vma_lookup(addr).ok_or(VmaErrno::EFAULT)?;
         let map_flags = shared_flag(&vma) | if fixed { MAP_FIXED } else { 0 };
         let to = self.get_unmapped_area(new_addr, new_len, map_flags)?;
-        self.move_7_1(vma, addr, old_len, new_len, to, flags)
-    }
-
-    /// `move_vma()`: room for two more VMAs, the copy, then the source
-    /// unmapped (VM_ACCOUNT kept on what is left of it), or with
-    /// MREMAP_DONTUNMAP kept without its mlock (and without its anon_vma
-    /// if it moved whole). As 7.1 with the fix of finding 14
-    /// (docs/findings/mremap-dontunmap-mlock.md): only the moved range of
-    /// an mlock()ed source loses its lock.
-    fn move_7_1(
-        &mut self,
-        vma: Vma,
-        old_addr: u64,
-        old_len: u64,
-        new_len: u64,
-        new_addr: u64,
-        flags: u32,
-    ) -> Result<u64, VmaErrno> {
-        if self.count() + 2 > self.max_count() {
-            return Err(VmaErrno::ENOMEM);
-        }
-        let dontunmap = flags & MREMAP_DONTUNMAP != 0;
-        // Fixed 7.1 (finding 14): a DONTUNMAP move out of an mlock()ed VMA
-        // first splits the range off, so only it loses the lock.
-        let mut vma = vma;
-        if dontunmap && vma.flags & vm::VM_LOCKED != 0 {
-            if vma.start != old_addr {
-                self.split_vma(vma.start, old_addr, true)?;
-                vma = self.get(old_addr);
-            }
-            if vma.end != old_addr + old_len {
-                self.split_vma(vma.start, old_addr + old_len, false)?;
-                vma = self.get(vma.start);
-            }
-        }
-        let new_pgoff = vma_pgoff_offset(&vma, old_addr);
-        let (new_key, source) = self
-            .copy_vma(vma, new_addr, new_len, new_pgoff, false)
-            .ok_or(VmaErrno::ENOMEM)?;
-        if dontunmap {
-            let src = self.vmas.get_mut(&source).expect("mremap source");
-            // A source the copy merged into is the new mapping: it keeps
-            // its lock.
-            if new_key != source {
-                src.flags &= !vm::VM_LOCKED_MASK;
-            }
-            if new_key != source && src.start == old_addr && src.end == old_addr + old_len {
-                let before = *src;
-                src.anon = None;
-                self.unlink_anon_vmas(&before);
-            }
-            return Ok(new_addr);
-        }
-        let src = self.get(source);
-        let accounted = src.flags & vm::VM_ACCOUNT != 0;
-        if accounted {
-            self.vmas.get_mut(&source).unwrap().flags &= !vm::VM_ACCOUNT;
-        }
-        if self.do_vmi_munmap(old_addr, old_len).is_ok() && accounted {
-            if src.start < old_addr {
-                let k = self.last_below(old_addr).expect("lower rest").start;
-                self.vmas.get_mut(&k).unwrap().flags |= vm::VM_ACCOUNT;
-            }
-            if src.end > old_addr + old_len {
-                let k = self
-                    .first_from(old_addr + old_len)
-                    .expect("upper rest")
-                    .start;
-                self.vmas.get_mut(&k).unwrap().flags |= vm::VM_ACCOUNT;
-            }
-        }
-        Ok(new_addr)
-    }
-}
-
-/// `MAP_SHARED` for a `VM_MAYSHARE` VMA.
-fn shared_flag(v: &Vma) -> u32 {
-    if v.flags & vm::VM_MAYSHARE != 0 {
-        MAP_SHARED
-    } else {
-        0
+        self.move_vma(vma, addr, old_len, new_len, to, flags)
     }
 }
