@@ -45,7 +45,11 @@ include!("src/edits.rs");
 
 #[path = "src/probe.rs"]
 mod probe;
-use probe::{check_given, clang_missing, coverage_mode, probe_tree, Generation, Given};
+use probe::{check_given, clang_missing, coverage_mode, probe_tree, Generation, Given, Probed};
+
+#[path = "src/build_cache.rs"]
+mod build_cache;
+use build_cache::{Cache, Key};
 
 /// The Debian source packages looked for when `LINUX_SRC` is not set, the
 /// default tree first.
@@ -93,18 +97,28 @@ const VMA_NEEDS: &[&str] = &[
 fn main() {
     println!("cargo:rerun-if-changed=csrc");
     println!("cargo:rerun-if-changed=src/edits.rs");
+    println!("cargo:rerun-if-changed=src/build_cache.rs");
     println!("cargo:rerun-if-env-changed=LINUX_SRC");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_LINUX_TARBALL");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_DISABLE");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_SANITIZE");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_COVERAGE");
     println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_CLANG");
+    println!("cargo:rerun-if-env-changed=MAPLEFUZZ_KERNEL_NO_CACHE");
     for t in DEBIAN_TARBALLS {
         println!("cargo:rerun-if-changed={t}");
     }
     let out = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
     let sanitize = sanitizers().unwrap_or_else(|why| panic!("{why}"));
     let coverage = coverage().unwrap_or_else(|why| panic!("{why}"));
+    let no_cache = env::var("MAPLEFUZZ_KERNEL_NO_CACHE").is_ok_and(|v| !v.is_empty() && v != "0");
+    let mut ctx = Ctx {
+        cache: Cache::for_out_dir(&out, no_cache),
+        out,
+        sanitize,
+        coverage,
+        base: Vec::new(),
+    };
     let mut built = Vec::new();
     let mut refused = Vec::new();
     let mut vma_built: Vec<VmaBuilt> = Vec::new();
@@ -114,13 +128,14 @@ fn main() {
         Ok(list) => {
             // With C to compile, a coverage build without clang fails here,
             // saying what to install (a build without a tree needs none).
-            if let Some(c) = &coverage {
+            if let Some(c) = &ctx.coverage {
                 check_clang(c).unwrap_or_else(|why| panic!("{why}"));
             }
-            for (i, source) in list.iter().enumerate() {
-                match build_tree(&out, i, source, &built, &sanitize, coverage.as_ref()) {
+            ctx.base = ctx.base_key_bytes();
+            let trees = probe_sources(&ctx, &list, &mut refused);
+            for (tree, result) in build_trees(&ctx, &trees) {
+                match result {
                     Ok((mut b, vma)) => {
-                        let tree = b.first().map(|x| x.tree.clone()).unwrap_or_default();
                         built.append(&mut b);
                         match vma {
                             Ok(mut v) => vma_built.append(&mut v),
@@ -130,22 +145,184 @@ fn main() {
                             }
                         }
                     }
-                    Err((name, why)) => {
+                    Err(why) => {
                         println!("cargo:warning=maplefuzz kernel engine: {why}");
-                        refused.push((name, why));
+                        refused.push((tree, why));
                     }
                 }
             }
+            ctx.cache.evict_old();
         }
     }
     if !built.is_empty() {
-        link(&out, &built, &vma_built, &sanitize)
+        link(&ctx.out, &built, &vma_built, &ctx.sanitize)
             .unwrap_or_else(|why| panic!("linking the kernel engine: {why}"));
     } else if refused.is_empty() {
         refused.push(("".to_string(), "no Linux tree was given".to_string()));
     }
-    write_variants(&out, &built, &refused, &sanitize, coverage.as_ref());
-    write_vma_engines(&out, &vma_built, &vma_refused);
+    write_variants(
+        &ctx.out,
+        &built,
+        &refused,
+        &ctx.sanitize,
+        ctx.coverage.as_ref(),
+    );
+    write_vma_engines(&ctx.out, &vma_built, &vma_refused);
+}
+
+/// What every compile of the build shares.
+struct Ctx {
+    out: PathBuf,
+    sanitize: Vec<String>,
+    coverage: Option<Coverage>,
+    cache: Cache,
+    /// What goes into every object's key besides its own sources: the
+    /// shim's C, this script's own text, and the compiler's version.
+    base: Vec<u8>,
+}
+
+impl Ctx {
+    fn base_key_bytes(&self) -> Vec<u8> {
+        let mut b = build_cache::tree_bytes(Path::new("csrc"));
+        for text in [
+            include_str!("build.rs"),
+            include_str!("src/edits.rs"),
+            include_str!("src/probe.rs"),
+            include_str!("src/build_cache.rs"),
+        ] {
+            b.extend_from_slice(text.as_bytes());
+        }
+        let mut probe = cc::Build::new();
+        c_flags(&mut probe, &self.sanitize, self.coverage.as_ref());
+        if let Ok(o) = Command::new(probe.get_compiler().path())
+            .arg("--version")
+            .output()
+        {
+            b.extend_from_slice(&o.stdout);
+        }
+        b
+    }
+
+    /// The cache key of what `cc` compiles from `parts` (its sources'
+    /// text), for a tree with key `tree`; none for a tree that is not
+    /// cached. `OUT_DIR` is taken out of the compiler's arguments, so every
+    /// profile finds the same key.
+    fn object_key(&self, cc: &cc::Build, tree: Option<&Key>, parts: &[&[u8]]) -> Option<Key> {
+        let tree = tree?;
+        let tool = cc.get_compiler();
+        let out = self.out.to_string_lossy();
+        let mut cmd = tool.path().to_string_lossy().into_owned();
+        for a in tool.args() {
+            cmd.push('\x1f');
+            cmd.push_str(&a.to_string_lossy().replace(&*out, "$OUT"));
+        }
+        let mut all: Vec<&[u8]> = vec![&self.base, tree.as_str().as_bytes(), cmd.as_bytes()];
+        all.extend_from_slice(parts);
+        Some(Key::of(&all))
+    }
+}
+
+/// How many compiles run at once: Cargo's `NUM_JOBS`.
+fn threads() -> usize {
+    build_cache::threads(env::var("NUM_JOBS").ok().as_deref())
+}
+
+/// One compile to run on the build's threads: the objects it made.
+type Job<'a> = build_cache::Task<'a, Result<Vec<PathBuf>, String>>;
+
+/// A tree given, unpacked and probed: where it is, its cache key (none for
+/// a directory), and what it is.
+struct Tree {
+    src: PathBuf,
+    key: Option<Key>,
+    probed: Probed,
+}
+
+/// Unpacks and probes every tree given, in order; a tree that cannot be
+/// built goes to `refused` with the reason.
+fn probe_sources(ctx: &Ctx, list: &[PathBuf], refused: &mut Vec<(String, String)>) -> Vec<Tree> {
+    // Extracting a tarball is one xz stream: the trees side by side.
+    type Unpacked = Result<(PathBuf, Option<Key>), String>;
+    let unpack: Vec<build_cache::Task<Unpacked>> = list
+        .iter()
+        .enumerate()
+        .map(|(i, given)| Box::new(move || source_tree(ctx, i, given)) as Box<_>)
+        .collect();
+    let unpacked = build_cache::parallel(threads(), unpack);
+    let mut trees: Vec<Tree> = Vec::new();
+    for (given, unpacked) in list.iter().zip(unpacked) {
+        let known: Vec<(String, String)> = trees
+            .iter()
+            .map(|t| (t.probed.tree.clone(), t.probed.version.clone()))
+            .collect();
+        let probed = unpacked.map_err(|e| (String::new(), e));
+        match probed.and_then(|(src, key)| {
+            probe_tree(given, &src, &known).map(|probed| Tree { src, key, probed })
+        }) {
+            Ok(t) => trees.push(t),
+            Err((name, why)) => {
+                println!("cargo:warning=maplefuzz kernel engine: {why}");
+                refused.push((name, why));
+            }
+        }
+    }
+    trees
+}
+
+/// A tree's variants, and its VMA engine or why it has none.
+type TreeBuilt = (Vec<Built>, Result<Vec<VmaBuilt>, String>);
+
+/// Compiles every variant of every tree, all on the build's threads (a
+/// compile is one file, so the trees' variants are what runs side by
+/// side): each tree's `X.Y`, and what it built or why it could not.
+fn build_trees(ctx: &Ctx, trees: &[Tree]) -> Vec<(String, Result<TreeBuilt, String>)> {
+    let mut jobs: Vec<Job> = Vec::new();
+    let mut plans = Vec::new();
+    for t in trees {
+        let p = &t.probed;
+        let variants = prepare_variants(ctx, t, &mut jobs);
+        let vma = prepare_vma(ctx, t, &mut jobs);
+        plans.push((p.tree.clone(), variants, vma));
+    }
+    let mut done = build_cache::parallel(threads(), jobs).into_iter();
+    let mut result = Vec::new();
+    for (tree, variants, vma) in plans {
+        // Every job a plan made has its result, in order: take them all,
+        // even after a failure.
+        let variants = variants.and_then(|list| {
+            let mut first = None;
+            let mut out = Vec::new();
+            for mut b in list {
+                match done.next().expect("a result per job") {
+                    Ok(objects) => b.objects = objects,
+                    Err(e) => {
+                        first.get_or_insert(format!(
+                            "compiling the kernel engine ({}): {e}",
+                            b.name
+                        ));
+                    }
+                }
+                out.push(b);
+            }
+            first.map_or(Ok(out), Err)
+        });
+        let vma = vma.and_then(|list| {
+            let mut first = None;
+            let mut out = Vec::new();
+            for mut v in list {
+                match done.next().expect("a result per job") {
+                    Ok(mut objects) => v.object = objects.pop().unwrap_or_default(),
+                    Err(e) => {
+                        first.get_or_insert(e);
+                    }
+                }
+                out.push(v);
+            }
+            first.map_or(Ok(out), Err)
+        });
+        result.push((tree, variants.map(|b| (b, vma))));
+    }
+    result
 }
 
 /// How the C is compiled for libFuzzer's coverage.
@@ -289,39 +466,6 @@ fn sources() -> Result<Vec<PathBuf>, String> {
     Ok(found)
 }
 
-/// A tree's variants, and its VMA engine or why it has none.
-type TreeBuilt = (Vec<Built>, Result<Vec<VmaBuilt>, String>);
-
-/// Builds every variant of the `i`th tree, or says why it cannot (with the
-/// tree's `X.Y` when it is known).
-fn build_tree(
-    out: &Path,
-    i: usize,
-    given: &Path,
-    so_far: &[Built],
-    sanitize: &[String],
-    coverage: Option<&Coverage>,
-) -> Result<TreeBuilt, (String, String)> {
-    let src = source_tree(out, i, given).map_err(|e| (String::new(), e))?;
-    let known: Vec<(String, String)> = so_far
-        .iter()
-        .map(|b| (b.tree.clone(), b.version.clone()))
-        .collect();
-    let p = probe_tree(given, &src, &known)?;
-    let built = compile_variants(
-        out,
-        &src,
-        &p.tree,
-        &p.version,
-        &p.generation,
-        sanitize,
-        coverage,
-    )
-    .map_err(|why| (p.tree.clone(), why))?;
-    let vma = compile_vma(out, &src, &p.tree, &p.version, sanitize, coverage);
-    Ok((built, vma))
-}
-
 /// One build of a tree's VMA engine: its shim, the tree's mm/vma.c (as it
 /// is, or with a planted bug) and lib/maple_tree.c, and the tree's own
 /// userspace slab (tools/testing/shared/linux.c, tools/lib/slab.c), linked
@@ -390,15 +534,16 @@ const VMA_VARIANTS: &[VmaVariant] = &[
     },
 ];
 
-fn compile_vma(
-    out: &Path,
-    src: &Path,
-    tree: &str,
-    version: &str,
-    sanitize: &[String],
-    coverage: Option<&Coverage>,
+/// Prepares every build of `t`'s VMA engine: the builds, in order, and
+/// their compiles appended to `jobs` (one each); or why the tree has no VMA
+/// engine, with no job added.
+fn prepare_vma<'a>(
+    ctx: &'a Ctx,
+    t: &'a Tree,
+    jobs: &mut Vec<Job<'a>>,
 ) -> Result<Vec<VmaBuilt>, String> {
-    let Some((_, shim, shim_needs)) = VMA_SHIMS.iter().find(|(t, _, _)| *t == tree) else {
+    let (src, tree, version) = (&t.src, &t.probed.tree, &t.probed.version);
+    let Some((_, shim, shim_needs)) = VMA_SHIMS.iter().find(|(t, _, _)| t == tree) else {
         let have: Vec<&str> = VMA_SHIMS.iter().map(|(t, _, _)| *t).collect();
         return Err(format!(
             "Linux {version}: the kernel VMA engine has shims for Linux {} only; \
@@ -417,10 +562,11 @@ fn compile_vma(
     }
     let vma_c = fs::read_to_string(src.join("mm/vma.c")).map_err(|e| e.to_string())?;
     let vma_h = fs::read_to_string(src.join("mm/vma.h")).map_err(|e| e.to_string())?;
-    let out = out.join(format!("vma-{tree}"));
+    let out = ctx.out.join(format!("vma-{tree}"));
     let generated = out.join("gen");
     write_generated(&generated)?;
     let mut built = Vec::new();
+    let mut mine: Vec<Job> = Vec::new();
     for v in VMA_VARIANTS {
         // The planted builds are for the tests, which use 6.12's: each
         // build compiles the maple tree and mm/vma.c once more.
@@ -453,46 +599,67 @@ fn compile_vma(
             .include(src)
             // 7.1's tools/include/asm/atomic.h wants the arch's asm/asm.h.
             .include(src.join("tools/arch/x86/include"));
-        c_flags(&mut cc, sanitize, coverage);
-        let objs = cc
-            .out_dir(dir.join("obj"))
-            .try_compile_intermediates()
-            .map_err(|e| {
-                format!("Linux {version}: the kernel VMA engine's shim does not compile: {e}")
-            })?;
-        let joined = dir.join("joined.o");
-        run(Command::new(ld())
-            .arg("-r")
-            .arg("-o")
-            .arg(&joined)
-            .args(&objs))?;
-        if v.edits.is_empty() {
-            undefined_symbols(&dir, &joined, sanitize).map_err(|m| {
-                format!(
-                    "Linux {version}'s mm/vma.c needs {m}, which the kernel VMA engine's shim \
-                     does not provide"
-                )
-            })?;
-        }
-        let object = dir.join("vma-engine.o");
+        c_flags(&mut cc, &ctx.sanitize, ctx.coverage.as_ref());
         let vtable = vma_vtable_symbol(tree, v.name);
-        run(Command::new(objcopy())
-            .arg("--localize-hidden")
-            .arg("--redefine-sym")
-            .arg(format!("mfv_vtable={vtable}"))
-            .arg("--redefine-sym")
-            .arg(format!("__odr_asan.mfv_vtable=__odr_asan.{vtable}"))
-            .arg(&joined)
-            .arg(&object))?;
+        let key = ctx.object_key(
+            &cc,
+            t.key.as_ref(),
+            &[b"vma", text.as_bytes(), vma_h.as_bytes(), vtable.as_bytes()],
+        );
+        let check_symbols = v.edits.is_empty();
+        mine.push(Box::new(move || {
+            let fill = |dir: &Path| -> Result<(), String> {
+                let objs = cc
+                    .out_dir(dir.join("cc"))
+                    .try_compile_intermediates()
+                    .map_err(|e| {
+                        format!(
+                            "Linux {version}: the kernel VMA engine's shim does not compile: {e}"
+                        )
+                    })?;
+                let joined = dir.join("joined.o");
+                run(Command::new(ld())
+                    .arg("-r")
+                    .arg("-o")
+                    .arg(&joined)
+                    .args(&objs))?;
+                if check_symbols {
+                    undefined_symbols(dir, &joined, &ctx.sanitize).map_err(|m| {
+                        format!(
+                            "Linux {version}'s mm/vma.c needs {m}, which the kernel VMA engine's \
+                             shim does not provide"
+                        )
+                    })?;
+                }
+                run(Command::new(objcopy())
+                    .arg("--localize-hidden")
+                    .arg("--redefine-sym")
+                    .arg(format!("mfv_vtable={vtable}"))
+                    .arg("--redefine-sym")
+                    .arg(format!("__odr_asan.mfv_vtable=__odr_asan.{vtable}"))
+                    .arg(&joined)
+                    .arg(dir.join("vma-engine.o")))?;
+                // Only the engine's object is kept.
+                let _ = fs::remove_dir_all(dir.join("cc"));
+                let _ = fs::remove_file(&joined);
+                let _ = fs::remove_file(dir.join("probe"));
+                Ok(())
+            };
+            let (entry, _) = ctx
+                .cache
+                .entry("vma", key.as_ref(), &dir.join("obj"), fill)?;
+            Ok(vec![entry.join("vma-engine.o")])
+        }));
         built.push(VmaBuilt {
             tree: tree.to_string(),
             version: version.to_string(),
             src: src.to_path_buf(),
             variant: v.name,
             about: v.about,
-            object,
+            object: PathBuf::new(),
         });
     }
+    jobs.append(&mut mine);
     Ok(built)
 }
 
@@ -619,15 +786,16 @@ fn write_vma_engines(out: &Path, built: &[VmaBuilt], refused: &[(String, String)
     fs::write(out.join("vma_engines.rs"), s).expect("write vma_engines.rs");
 }
 
-fn compile_variants(
-    out: &Path,
-    src: &Path,
-    tree: &str,
-    version: &str,
-    gen: &Generation,
-    sanitize: &[String],
-    coverage: Option<&Coverage>,
+/// Prepares every variant of `t`: the variants, in order, and their
+/// compiles appended to `jobs` (one each); or why the tree cannot be built,
+/// with no job added.
+fn prepare_variants<'a>(
+    ctx: &'a Ctx,
+    t: &'a Tree,
+    jobs: &mut Vec<Job<'a>>,
 ) -> Result<Vec<Built>, String> {
+    let (src, tree, version) = (&t.src, &t.probed.tree, &t.probed.version);
+    let gen: &Generation = &t.probed.generation;
     let maple = fs::read_to_string(src.join("lib/maple_tree.c")).map_err(|e| {
         format!(
             "cannot read {}: {e}",
@@ -642,11 +810,12 @@ fn compile_variants(
              of each preallocation's size does not apply to kernel@{tree}"
         );
     }
-    let out = out.join(format!("tree-{tree}"));
+    let out = ctx.out.join(format!("tree-{tree}"));
     let generated = out.join("gen");
     write_generated(&generated)?;
 
     let mut built = Vec::new();
+    let mut mine: Vec<Job> = Vec::new();
     for v in VARIANTS {
         let mut text = maple.clone();
         let mut applied = Vec::new();
@@ -717,32 +886,49 @@ fn compile_variants(
         for inc in gen.includes {
             cc.include(src.join(inc));
         }
-        c_flags(&mut cc, sanitize, coverage);
-        let objs = cc
-            .include(src.join("tools/include"))
-            .include(src)
-            .out_dir(out.join("obj").join(v.name))
-            .try_compile_intermediates()
-            .map_err(|e| format!("compiling the kernel engine ({}): {e}", v.name))?;
-        let mut objects = Vec::new();
+        c_flags(&mut cc, &ctx.sanitize, ctx.coverage.as_ref());
+        cc.include(src.join("tools/include")).include(src);
         let vtable = vtable_symbol(tree, v.name);
-        for (i, o) in objs.iter().enumerate() {
-            let local = out.join(format!("{}-{i}.o", v.name));
-            let sym = format!("mfk_vtable={vtable}");
-            // Under AddressSanitizer (cargo fuzz on nightly: cc passes the
-            // sanitizer on) every global also has an ODR indicator named
-            // after it, which would clash between the variants.
-            let odr = format!("__odr_asan.mfk_vtable=__odr_asan.{vtable}");
-            run(Command::new(objcopy())
-                .arg("--localize-hidden")
-                .arg("--redefine-sym")
-                .arg(&sym)
-                .arg("--redefine-sym")
-                .arg(&odr)
-                .arg(o)
-                .arg(&local))?;
-            objects.push(local);
-        }
+        let key = ctx.object_key(
+            &cc,
+            t.key.as_ref(),
+            &[b"tree", text.as_bytes(), vtable.as_bytes()],
+        );
+        let name = v.name;
+        let fallback = out.join("obj").join(name);
+        mine.push(Box::new(move || {
+            let fill = |dir: &Path| -> Result<(), String> {
+                let objs = cc
+                    .out_dir(dir.join("cc"))
+                    .try_compile_intermediates()
+                    .map_err(|e| e.to_string())?;
+                for (i, o) in objs.iter().enumerate() {
+                    // Under AddressSanitizer (cargo fuzz on nightly: cc
+                    // passes the sanitizer on) every global also has an
+                    // ODR indicator named after it, which would clash
+                    // between the variants.
+                    run(Command::new(objcopy())
+                        .arg("--localize-hidden")
+                        .arg("--redefine-sym")
+                        .arg(format!("mfk_vtable={vtable}"))
+                        .arg("--redefine-sym")
+                        .arg(format!("__odr_asan.mfk_vtable=__odr_asan.{vtable}"))
+                        .arg(o)
+                        .arg(dir.join(format!("{name}-{i}.o"))))?;
+                }
+                let _ = fs::remove_dir_all(dir.join("cc"));
+                Ok(())
+            };
+            let (entry, _) = ctx.cache.entry("obj", key.as_ref(), &fallback, fill)?;
+            let mut objects: Vec<PathBuf> = fs::read_dir(&entry)
+                .map_err(|e| format!("{}: {e}", entry.display()))?
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "o"))
+                .collect();
+            objects.sort();
+            Ok(objects)
+        }));
         built.push(Built {
             tree: tree.to_string(),
             version: version.to_string(),
@@ -752,9 +938,10 @@ fn compile_variants(
             about: v.about.to_string(),
             applied,
             skipped,
-            objects,
+            objects: Vec::new(),
         });
     }
+    jobs.append(&mut mine);
     Ok(built)
 }
 
@@ -812,32 +999,34 @@ fn vtable_symbol(tree: &str, variant: &str) -> String {
     format!("mfk_vtable_{}_{}", symbol(tree), symbol(variant))
 }
 
-/// The `i`th tree given, unpacked: a directory as it is, a tarball
-/// extracted (only [`NEEDED`]) into `OUT_DIR/linux-<i>`.
-fn source_tree(out: &Path, i: usize, given: &Path) -> Result<PathBuf, String> {
+/// The `i`th tree given, unpacked, and its cache key: a directory as it
+/// is (never cached: a worktree may change under the build), a tarball
+/// extracted (only [`NEEDED`]) into the cache, or into `OUT_DIR/linux-<i>`
+/// without one.
+fn source_tree(ctx: &Ctx, i: usize, given: &Path) -> Result<(PathBuf, Option<Key>), String> {
     if check_given(given)? == Given::Tree {
         println!(
             "cargo:rerun-if-changed={}",
             given.join("lib/maple_tree.c").display()
         );
-        return Ok(given.to_path_buf());
+        return Ok((given.to_path_buf(), None));
     }
     println!("cargo:rerun-if-changed={}", given.display());
-    let dest = out.join(format!("linux-{i}"));
-    let stamp = dest.join(".maplefuzz-extracted");
-    // The stamp names what was extracted, and the list of files, so a
-    // longer NEEDED list extracts again.
-    let stamp_text = format!("{}\n{}", given.display(), NEEDED.join(" "));
-    if fs::read_to_string(&stamp).ok().as_deref() == Some(stamp_text.as_str()) {
-        return Ok(dest);
-    }
-    let _ = fs::remove_dir_all(&dest);
-    fs::create_dir_all(&dest).map_err(|e| e.to_string())?;
+    let key = Cache::tarball_key(given, NEEDED);
+    let fallback = ctx.out.join(format!("linux-{i}"));
+    let (dest, _) = ctx
+        .cache
+        .entry("src", key.as_ref(), &fallback, |dest| extract(given, dest))?;
+    Ok((dest, key))
+}
+
+/// Extracts [`NEEDED`] of the tarball `given` into `dest`.
+fn extract(given: &Path, dest: &Path) -> Result<(), String> {
     let mut cmd = Command::new("tar");
     cmd.arg("-xf")
         .arg(given)
         .arg("-C")
-        .arg(&dest)
+        .arg(dest)
         .arg("--strip-components=1")
         .arg("--wildcards");
     for n in NEEDED {
@@ -855,8 +1044,7 @@ fn source_tree(out: &Path, i: usize, given: &Path) -> Result<PathBuf, String> {
             String::from_utf8_lossy(&o.stderr).trim()
         ));
     }
-    write(&stamp, &stamp_text)?;
-    Ok(dest)
+    Ok(())
 }
 
 /// Applies `e` if its text is found exactly once.
