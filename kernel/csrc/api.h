@@ -134,6 +134,12 @@ MFK_API void mfk_free_handle(struct mfk_tree *t)
 		free(t->arena.state[c]);
 		free(t->arena.epoch[c]);
 	}
+	for (size_t c = 0; c < t->arena.seen_chunks; c++) {
+		free(t->arena.seen_state[c]);
+		free(t->arena.seen_bytes[c]);
+	}
+	free(t->arena.seen_state);
+	free(t->arena.seen_bytes);
 	free(t->arena.chunks);
 	free(t->arena.state);
 	free(t->arena.epoch);
@@ -190,6 +196,60 @@ MFK_API int mfk_read_node(struct mfk_tree *t, uint64_t addr, uint64_t out[32])
 		return 0;
 	memcpy(out, (void *)(uintptr_t)addr, MFK_NODE);
 	return 1;
+}
+
+/*
+ * The nodes that changed since the last call: allocated, freed, or with
+ * other bytes (a live node is compared whole with the copy kept of it).
+ * Their addresses go to out (at most cap of them); returns how many there
+ * were. The first call names every live node. Only live nodes are read,
+ * so under ASan a free node's poison is never touched. This is what the
+ * copy-on-write check advances its image by: the shim cannot see the
+ * stores lib/maple_tree.c makes, but it owns every node they go to.
+ */
+MFK_API size_t mfk_changed(struct mfk_tree *t, uint64_t *out, size_t cap)
+{
+	size_t count = 0;
+
+	mfk_cur = t;
+	if (mfk_a.seen_chunks < mfk_a.nchunks) {
+		size_t c0 = mfk_a.seen_chunks, c1 = mfk_a.nchunks;
+
+		mfk_a.seen_state = realloc(mfk_a.seen_state, c1 * sizeof(*mfk_a.seen_state));
+		mfk_a.seen_bytes = realloc(mfk_a.seen_bytes, c1 * sizeof(*mfk_a.seen_bytes));
+		if (!mfk_a.seen_state || !mfk_a.seen_bytes)
+			abort();
+		for (size_t c = c0; c < c1; c++) {
+			mfk_a.seen_state[c] = calloc(MFK_CHUNK, 1);
+			mfk_a.seen_bytes[c] = malloc((size_t)MFK_CHUNK * MFK_NODE);
+			if (!mfk_a.seen_state[c] || !mfk_a.seen_bytes[c])
+				abort();
+		}
+		mfk_a.seen_chunks = c1;
+	}
+	for (size_t c = 0; c < mfk_a.nchunks; c++) {
+		for (size_t i = 0; i < MFK_CHUNK; i++) {
+			size_t n = c * MFK_CHUNK + i;
+			uint8_t now = *mfk_state(n), *was = &mfk_a.seen_state[c][i];
+			unsigned char *copy = mfk_a.seen_bytes[c] + i * MFK_NODE;
+			void *node = mfk_node_at(n);
+			int changed;
+
+			if (now == 1)
+				changed = *was != 1 || memcmp(copy, node, MFK_NODE);
+			else
+				changed = *was == 1;
+			if (!changed)
+				continue;
+			if (now == 1)
+				memcpy(copy, node, MFK_NODE);
+			*was = now;
+			if (count < cap)
+				out[count] = (uint64_t)(uintptr_t)node;
+			count++;
+		}
+	}
+	return count;
 }
 
 MFK_API uint64_t mfk_root(const struct mfk_tree *t)
@@ -908,11 +968,12 @@ struct mfk_vtable {
 	size_t (*readers_drain)(struct mfk_tree *t, struct mfk_obs *out, size_t cap,
 				uint64_t stats[6], char *what, size_t what_len);
 	uint64_t (*readers_seq)(struct mfk_tree *t);
+	size_t (*changed)(struct mfk_tree *t, uint64_t *out, size_t cap);
 };
 
 __attribute__((visibility("default")))
 const struct mfk_vtable mfk_vtable = {
-	.abi = 7,
+	.abi = 8,
 	.new_tree = mfk_new,
 	.free_handle = mfk_free_handle,
 	.apply = mfk_apply,
@@ -931,4 +992,5 @@ const struct mfk_vtable mfk_vtable = {
 	.readers_stop = mfk_readers_stop,
 	.readers_drain = mfk_readers_drain,
 	.readers_seq = mfk_readers_seq,
+	.changed = mfk_changed,
 };

@@ -281,6 +281,13 @@ struct mfk_arena {
 	/* Between the unlock and the relock of mas_nomem(): a refill. */
 	int in_refill, refill_calls;
 	jmp_buf *refill_jmp;
+	/*
+	 * What mfk_changed() saw last, per node: its state and, for a live
+	 * node, its bytes (allocated per chunk on the first call).
+	 */
+	uint8_t **seen_state;
+	unsigned char **seen_bytes;
+	size_t seen_chunks;
 };
 
 static struct mfk_arena *mfk_arena_of(struct mfk_tree *t);

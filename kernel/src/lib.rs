@@ -53,10 +53,11 @@ pub struct RawVtable {
         usize,
     ) -> usize,
     readers_seq: unsafe extern "C" fn(*mut c_void) -> u64,
+    changed: unsafe extern "C" fn(*mut c_void, *mut u64, usize) -> usize,
 }
 
 /// The C side's interface version (`mfk_vtable.abi`).
-pub const ABI: u32 = 7;
+pub const ABI: u32 = 8;
 
 /// What a reader thread did (`enum mfk_rd_kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -468,6 +469,8 @@ pub struct KernelTree {
     vt: &'static RawVtable,
     h: NonNull<c_void>,
     variant: &'static str,
+    /// `changed_nodes`' buffer, kept between calls.
+    changed: Vec<u64>,
 }
 
 // SAFETY: the C side keeps all state in the handle and sets its
@@ -486,6 +489,7 @@ impl KernelTree {
             vt,
             h: NonNull::new(h).expect("kernel engine: out of memory"),
             variant: variant.name,
+            changed: Vec::new(),
         }
     }
 
@@ -629,6 +633,17 @@ impl KernelTree {
         // SAFETY: the C side checks addr against its own chunks first.
         let ok = unsafe { (self.vt.read_node)(self.h.as_ptr(), addr, w.as_mut_ptr()) };
         (ok != 0).then_some(w)
+    }
+
+    /// The addresses of the nodes allocated, freed or written since the
+    /// last call (the first call names every live node): the C side keeps
+    /// a copy of every live node and compares. `None` if more than `cap`
+    /// changed (the copies are taken all the same).
+    pub fn changed_nodes(&mut self, cap: usize) -> Option<Vec<u64>> {
+        self.changed.resize(cap.max(self.changed.len()), 0);
+        // SAFETY: the handle is live and the buffer holds `cap` words.
+        let n = unsafe { (self.vt.changed)(self.h.as_ptr(), self.changed.as_mut_ptr(), cap) };
+        (n <= cap).then(|| self.changed[..n].to_vec())
     }
 
     /// `mt->ma_root`.
@@ -845,6 +860,65 @@ mod tests {
         // Stopped: ops no longer move the sequence number.
         t.apply(OpCode::Store, 1, 1, 3, 0).unwrap();
         assert_eq!(t.readers_seq(), log.seq);
+    }
+
+    /// `changed_nodes` names what was allocated, freed or written, and
+    /// nothing else: checked against copies of every live node taken here.
+    #[test]
+    fn changed_nodes_names_every_node_written_and_no_other() {
+        let Some(v) = fixed() else { return };
+        let mut t = KernelTree::new(&v, 0);
+        for i in 0..200u64 {
+            t.apply(OpCode::Store, i * 4, i * 4 + 1, 2 * i + 1, 0)
+                .unwrap();
+        }
+        // The first call names every live node.
+        let first = t.changed_nodes(1 << 16).unwrap();
+        assert_eq!(first.len() as u64, t.counters().live);
+        assert_eq!(t.changed_nodes(1 << 16), Some(Vec::new()));
+        let snapshot = |t: &KernelTree, addrs: &[u64]| -> Vec<(u64, Option<[u64; 32]>)> {
+            addrs.iter().map(|&a| (a, t.read_node(a))).collect()
+        };
+        let mut known: Vec<u64> = first;
+        let mut x: u64 = 0x2545_f491;
+        for step in 0..400u64 {
+            let before = snapshot(&t, &known);
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let first = x % 900;
+            let last = first + (x >> 20) % if step % 9 == 0 { 90 } else { 3 };
+            if step % 5 == 0 {
+                t.apply(OpCode::Erase, first, 0, 0, 0).unwrap();
+            } else {
+                t.apply(OpCode::Store, first, last, 2 * step + 1, 0)
+                    .unwrap();
+            }
+            let mut changed = t.changed_nodes(1 << 16).unwrap();
+            changed.sort_unstable();
+            // Every node we knew of that differs now is named...
+            for (a, was) in &before {
+                if t.read_node(*a) != *was {
+                    assert!(changed.binary_search(a).is_ok(), "step {step}: {a:#x}");
+                }
+            }
+            // ...and every node named differs, or is new.
+            for a in &changed {
+                match before.iter().find(|(b, _)| b == a) {
+                    Some((_, was)) => assert_ne!(t.read_node(*a), *was, "step {step}"),
+                    None => assert!(t.read_node(*a).is_some(), "step {step}: {a:#x}"),
+                }
+            }
+            for a in changed {
+                if !known.contains(&a) {
+                    known.push(a);
+                }
+            }
+        }
+        // A call with too little room takes the copies all the same.
+        t.apply(OpCode::Store, 3, 900, 7, 0).unwrap();
+        assert_eq!(t.changed_nodes(0), None);
+        assert_eq!(t.changed_nodes(1 << 16), Some(Vec::new()));
     }
 
     #[test]

@@ -307,12 +307,16 @@ pub(crate) fn changes_tree(op: &TreeOp) -> bool {
 /// nodes raw and has no image yet (its image from the last write stands
 /// otherwise: nothing changes the tree between writes).
 pub(crate) fn rcu_capture(
-    engines: &[Box<dyn TreeEngine>],
+    engines: &mut [Box<dyn TreeEngine>],
     images: &mut [Option<crate::tree::RcuImage>],
 ) {
-    for (e, img) in engines.iter().zip(images.iter_mut()) {
+    for (e, img) in engines.iter_mut().zip(images.iter_mut()) {
         if img.is_none() {
             *img = rcu_image(&**e);
+            if img.is_some() {
+                // What changes from now on is what the image advances by.
+                let _ = e.take_changed_nodes();
+            }
         }
     }
 }
@@ -345,6 +349,12 @@ fn rcu_image(e: &dyn TreeEngine) -> Option<crate::tree::RcuImage> {
 /// the value before the write or after it
 /// ([`crate::tree::RcuImage::check_readers`]), so an in-place write in the
 /// wrong order is caught even when its end state is allowed.
+///
+/// Each engine's image is advanced at the cost of what the write changed:
+/// by the port's journal, or by the nodes the kernel's shim saw change
+/// ([`TreeEngine::take_changed_nodes`]); only an engine that can tell
+/// neither, or a write that changed too many nodes to list, has its whole
+/// tree read again.
 pub(crate) fn copy_on_write(
     engines: &mut [Box<dyn TreeEngine>],
     at: &At<'_>,
@@ -359,6 +369,11 @@ pub(crate) fn copy_on_write(
         let Some(mut before) = images[i].take() else {
             continue;
         };
+        let changed = if journal.is_none() {
+            engines[i].take_changed_nodes()
+        } else {
+            None
+        };
         let e = &engines[i];
         let ins = e.inspect().expect("an engine with an image has nodes");
         let Some(root) = ins.raw_root() else {
@@ -368,6 +383,10 @@ pub(crate) fn copy_on_write(
         let verdict = match &journal {
             // The port: the stores it made, at the cost of what they touched.
             Some(stores) => before.advance(stores, &src).map(|()| before),
+            // The kernel: the nodes its shim saw change.
+            None if changed.is_some() => before
+                .advance_changed(changed.as_deref().unwrap_or_default(), root, &src)
+                .map(|()| before),
             None => {
                 let after = crate::tree::RcuImage::capture(root, &src);
                 before.check_write(&after, &src).map(|()| after)

@@ -346,6 +346,12 @@ impl TreeEngine for KernelEngine {
         Some(self)
     }
 
+    fn take_changed_nodes(&mut self) -> Option<Vec<u64>> {
+        // More than this many nodes changed is a bulk change (a destroy, a
+        // load): the whole tree is read again.
+        self.tree.changed_nodes(1 << 14)
+    }
+
     fn grace_period(&mut self) {
         // Whether or not the tree is still in RCU mode (a 6.1 destroy
         // clears it after queueing the free walk).

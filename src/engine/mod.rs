@@ -506,6 +506,15 @@ pub trait TreeEngine {
     fn take_store_journal(&mut self) -> Option<Vec<crate::tree::Store>> {
         None
     }
+    /// The addresses of the nodes allocated, freed or written since the
+    /// last call, in any order, for engines that can tell (the kernel
+    /// engine: its shim compares every live node with a copy); `None` if
+    /// the engine cannot, or if too many changed to list. The copy-on-write
+    /// check advances its image by them instead of reading the whole tree
+    /// again after every write.
+    fn take_changed_nodes(&mut self) -> Option<Vec<u64>> {
+        None
+    }
 }
 
 fn tok(e: Option<u64>) -> Option<u64> {

@@ -449,6 +449,43 @@ impl RcuImage {
                 _ => None,
             })
             .unwrap_or(self.root);
+        self.advance_touched(touched, new_root, now, Some(stores))
+    }
+
+    /// For a writer that does not journal its stores but can name the
+    /// nodes it changed (the kernel engine, whose shim compares every live
+    /// node with its copy: `changed` holds the nodes allocated, freed or
+    /// written since the image was taken, in any order, and may name nodes
+    /// outside the image): the checks of [`check_write`](Self::check_write)
+    /// at the cost of what changed, and the image becomes the image after
+    /// the write, `new_root` the tree's root now. Without the stores'
+    /// order there is no reader replay; the end state is checked as
+    /// [`check_write`](Self::check_write) checks it.
+    pub fn advance_changed(
+        &mut self,
+        changed: &[u64],
+        new_root: u64,
+        now: &dyn NodeSource,
+    ) -> Result<(), String> {
+        let touched: AddrSet = changed
+            .iter()
+            .copied()
+            .filter(|a| self.nodes.contains_key(a))
+            .collect();
+        self.advance_touched(touched, new_root, now, None)
+    }
+
+    /// The common part of [`advance`](Self::advance) and
+    /// [`advance_changed`](Self::advance_changed): `touched` are the
+    /// image's nodes the write stored to or freed; with `stores`, readers
+    /// are replayed beside them.
+    fn advance_touched(
+        &mut self,
+        touched: AddrSet,
+        new_root: u64,
+        now: &dyn NodeSource,
+        stores: Option<&[Store]>,
+    ) -> Result<(), String> {
         if touched.is_empty() && new_root == self.root {
             return Ok(());
         }
@@ -513,8 +550,10 @@ impl RcuImage {
                 }
             }
         }
-        let probes = self.probes(&touched, &after);
-        self.replay_readers(stores, &after, &probes)?;
+        if let Some(stores) = stores {
+            let probes = self.probes(&touched, &after);
+            self.replay_readers(stores, &after, &probes)?;
+        }
         // The image after: the clean subtrees stay, the rest is replaced.
         for a in &dirty {
             self.nodes.remove(a);
@@ -945,6 +984,9 @@ mod tests {
             t.keep_store_journal(true);
             let src = |a: u64| t.raw_node(a);
             let mut img = RcuImage::capture(t.raw_root(), &src);
+            // The same image advanced by the nodes changed alone, named
+            // in another order and with addresses outside the image.
+            let mut by_nodes = img.clone();
             let mut x: u64 = 0x9e37_79b9;
             for step in 0..3000u64 {
                 x ^= x << 13;
@@ -964,15 +1006,31 @@ mod tests {
                 let before = img.clone();
                 assert_eq!(before.check_write(&full, &src), Ok(()), "step {step}");
                 assert_eq!(img.advance(&stores, &src), Ok(()), "step {step}");
-                assert_eq!(img.root, full.root, "step {step}");
-                assert_eq!(img.nodes.len(), full.nodes.len(), "step {step}");
-                for (a, n) in &full.nodes {
-                    let m = &img.nodes[a];
-                    assert_eq!(
-                        (m.enode, m.min, m.max, m.words, m.parent),
-                        (n.enode, n.min, n.max, n.words, n.parent),
-                        "step {step}: node {a:#x}"
-                    );
+                let mut changed: Vec<u64> = stores
+                    .iter()
+                    .filter_map(|s| match s {
+                        super::Store::Word { addr, .. } | super::Store::Freed(addr) => Some(*addr),
+                        super::Store::Root(_) => None,
+                    })
+                    .rev()
+                    .collect();
+                changed.extend([0x40, 0xdead_0000, !0xff]);
+                assert_eq!(
+                    by_nodes.advance_changed(&changed, t.raw_root(), &src),
+                    Ok(()),
+                    "step {step}"
+                );
+                for got in [&img, &by_nodes] {
+                    assert_eq!(got.root, full.root, "step {step}");
+                    assert_eq!(got.nodes.len(), full.nodes.len(), "step {step}");
+                    for (a, n) in &full.nodes {
+                        let m = &got.nodes[a];
+                        assert_eq!(
+                            (m.enode, m.min, m.max, m.words, m.parent),
+                            (n.enode, n.min, n.max, n.words, n.parent),
+                            "step {step}: node {a:#x}"
+                        );
+                    }
                 }
                 t.rcu_barrier();
             }
