@@ -140,6 +140,7 @@ MFK_API void mfk_free_handle(struct mfk_tree *t)
 	}
 	free(t->arena.seen_state);
 	free(t->arena.seen_bytes);
+	free(t->arena.mark);
 	free(t->arena.chunks);
 	free(t->arena.state);
 	free(t->arena.epoch);
@@ -285,7 +286,7 @@ enum mfk_op {
 	MFK_MAS_DESTROY, MFK_DESTROY, MFK_VALIDATE, MFK_EXPECTED_ENTRIES,
 	MFK_ALLOC_CYCLIC, MFK_RESET, MFK_SET_RANGE, MFK_CUR_EMPTY_AREA,
 	MFK_CUR_EMPTY_AREA_REV, MFK_CUR_STORE, MFK_CUR_ERASE, MFK_CUR_RESTORE,
-	MFK_RCU_HOLD, MFK_RCU_BARRIER,
+	MFK_RCU_HOLD, MFK_RCU_BARRIER, MFK_VALIDATE_CHANGED,
 };
 
 struct mfk_result {
@@ -350,6 +351,111 @@ static void mfk_free_orphans(struct mfk_tree *t)
 		    mfk_a.epoch[n / MFK_CHUNK][n % MFK_CHUNK] == mfk_a.op)
 			mfk_free(mfk_node_at(n));
 	free(keep);
+}
+
+/*
+ * mt_validate()'s checks on one node and, below it, on the children mark
+ * names: the node's parent slot, limits, child slots and (in an allocation
+ * tree) gaps, by the kernel's own static validators, with the node's range
+ * from the walk down, as mt_validate() has it from its depth-first walk.
+ */
+static void mfk_validate_marked(struct ma_state *mas, const uint8_t *mark)
+{
+	enum maple_type type = mte_node_type(mas->node);
+	unsigned char end = mas_data_end(mas);
+	void __rcu **slots;
+
+	if (mte_dead_node(mas->node))
+		MT_BUG_ON(mas->tree, 1);
+	if (end < mt_min_slot_count(mas->node) && mas->max != ULONG_MAX) {
+		pr_err("Invalid size %u of %p\n", end, mas_mn(mas));
+		MT_BUG_ON(mas->tree, 1);
+	}
+	mas_validate_parent_slot(mas);
+	mas_validate_limits(mas);
+	mas_validate_child_slot(mas);
+	if (mt_is_alloc(mas->tree))
+		mas_validate_gaps(mas);
+	if (ma_is_leaf(type))
+		return;
+	slots = ma_slots(mas_mn(mas), type);
+	for (unsigned char off = 0; off <= end; off++) {
+		struct maple_enode *child = mas_slot(mas, slots, off);
+		long n = mfk_node_no(mte_to_node(child));
+		struct ma_state sub;
+
+		if (n < 0 || !mark[n])
+			continue;
+		sub = *mas;
+		sub.offset = off;
+		mas_descend(&sub);
+		mfk_validate_marked(&sub, mark);
+	}
+}
+
+/*
+ * mt_validate()'s per-node checks on the nodes at the n addresses of
+ * nodes[] (nodes mfk_changed() named) that are still in the tree, and on
+ * every node on the way to them from the root: what the ops since the
+ * last check wrote, at the cost of what they wrote. A node is marked with
+ * its ancestors (by parent pointers, each checked to be a live node of
+ * ours); the walk goes down from the root into marked children only, so a
+ * marked node the tree does not reach (a leak, for the node accounting) is
+ * not visited.
+ */
+static void mfk_validate_changed(struct mfk_tree *t, const uint64_t *nodes, size_t count)
+{
+	void *root = rcu_dereference_protected(t->mt.ma_root, 1);
+	size_t total = mfk_a.nchunks * MFK_CHUNK;
+	struct maple_enode *top;
+	struct ma_state mas;
+	uint8_t *mark;
+	long n;
+
+	if (!xa_is_node(root) || !count)
+		return;
+	if (mfk_a.mark_len < total) {
+		free(mfk_a.mark);
+		mfk_a.mark = calloc(total, 1);
+		if (!mfk_a.mark)
+			abort();
+		mfk_a.mark_len = total;
+	}
+	mark = mfk_a.mark;
+	for (size_t i = 0; i < count; i++) {
+		n = mfk_node_no((void *)(uintptr_t)nodes[i]);
+		while (n >= 0 && *mfk_state((size_t)n) == 1 && !mark[n]) {
+			struct maple_node *node = mfk_node_at((size_t)n);
+
+			mark[n] = 1;
+			if (ma_is_root(node))
+				break;
+			n = mfk_node_no(mte_parent((struct maple_enode *)node));
+		}
+	}
+	top = mte_safe_root(root);
+	n = mfk_node_no(mte_to_node(top));
+	if (n >= 0 && mark[n]) {
+		mfk_gen_init_state(&mas, &t->mt);
+		mas.node = top;
+		mas.min = 0;
+		mas.max = ULONG_MAX;
+		mfk_gen_set_active(&mas);
+		mfk_validate_marked(&mas, mark);
+	}
+	/* Unmarked for the next call, the same way (a BUG above leaves marks:
+	 * the tree is then crashed and never validated again). */
+	for (size_t i = 0; i < count; i++) {
+		n = mfk_node_no((void *)(uintptr_t)nodes[i]);
+		while (n >= 0 && mark[n]) {
+			struct maple_node *node = mfk_node_at((size_t)n);
+
+			mark[n] = 0;
+			if (ma_is_root(node))
+				break;
+			n = mfk_node_no(mte_parent((struct maple_enode *)node));
+		}
+	}
 }
 
 /*
@@ -488,6 +594,10 @@ cursor:
 		break;
 	case MFK_VALIDATE:
 		mt_validate(&t->mt);
+		break;
+	case MFK_VALIDATE_CHANGED:
+		/* a: the address of an array of b node addresses. */
+		mfk_validate_changed(t, (const uint64_t *)(uintptr_t)a, (size_t)b);
 		break;
 	case MFK_EXPECTED_ENTRIES:
 		/* Bulk mode, on the writer as a fresh MA_STATE would start it. */

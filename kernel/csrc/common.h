@@ -288,6 +288,9 @@ struct mfk_arena {
 	uint8_t **seen_state;
 	unsigned char **seen_bytes;
 	size_t seen_chunks;
+	/* mfk_validate_changed()'s marks, one per node, all 0 between calls. */
+	uint8_t *mark;
+	size_t mark_len;
 };
 
 static struct mfk_arena *mfk_arena_of(struct mfk_tree *t);

@@ -63,6 +63,12 @@ static int32_t mfk_gen_status(const struct ma_state *mas)
 	return (int32_t)mas->status;
 }
 
+/* A state whose node is set by hand. */
+static void mfk_gen_set_active(struct ma_state *mas)
+{
+	mas->status = ma_active;
+}
+
 #include "maple_alloc_state.h"
 
 #include "api.h"

@@ -312,6 +312,12 @@ static int32_t mfk_gen_status(const struct ma_state *mas)
 	return (int32_t)mas->status;
 }
 
+/* A state whose node is set by hand. */
+static void mfk_gen_set_active(struct ma_state *mas)
+{
+	mas->status = ma_active;
+}
+
 static int mfk_gen_preallocate(struct ma_state *mas, void *entry)
 {
 	return mas_preallocate(mas, entry, GFP_KERNEL);

@@ -394,6 +394,11 @@ pub enum OpCode {
     RcuHold,
     /// A grace period ends: every queued RCU callback runs.
     RcuBarrier,
+    /// `mt_validate()`'s checks of each node on the nodes at the `b`
+    /// addresses of the array at address `a` that the tree still reaches,
+    /// and on the nodes on the way to them
+    /// ([`KernelTree::validate_changed`]).
+    ValidateChanged,
 }
 
 /// `-ENOSYS`: the answer of an op the kernel tree has no function for.
@@ -563,6 +568,19 @@ impl KernelTree {
     /// The kernel's `mt_validate()`; its complaint if it has one.
     pub fn mt_validate(&self) -> Result<(), Report> {
         self.call(OpCode::Validate, 0, 0, 0, 0).map(|_| ())
+    }
+
+    /// `mt_validate()`'s checks of each node (parent slot, limits, child
+    /// slots, gaps, occupancy, no dead node), by the kernel's own static
+    /// validators, on the nodes of `nodes` (as
+    /// [`changed_nodes`](Self::changed_nodes) names them) that the tree
+    /// reaches, and on the nodes on the way to them: what ops wrote, at the
+    /// cost of what they wrote. Addresses that are not live nodes are
+    /// passed over.
+    pub fn validate_changed(&self, nodes: &[u64]) -> Result<(), Report> {
+        let at = nodes.as_ptr() as u64;
+        self.call(OpCode::ValidateChanged, at, nodes.len() as u64, 0, 0)
+            .map(|_| ())
     }
 
     /// Every entry as `(first, last, entry)`, found by the kernel's own

@@ -42,6 +42,52 @@ pub struct KernelEngine {
     /// The kernel's nodes as a port tree, made when first asked for after
     /// an op.
     image: RefCell<Option<MapleTree>>,
+    /// The nodes the C ops changed since the last validation, for the
+    /// per-op one (`None`: more than [`CHANGED_CAP`]; the next per-op
+    /// validation is the kernel's whole `mt_validate()`).
+    written: RefCell<Option<Vec<u64>>>,
+    /// The nodes changed since the copy-on-write check last took them, in
+    /// an RCU-mode program (`None`: too many; the check reads the whole
+    /// tree again).
+    rcu_changed: Option<Vec<u64>>,
+}
+
+/// How many changed nodes the engine lists between two checks; beyond, the
+/// checks read the whole tree (a destroy, a bulk load).
+const CHANGED_CAP: usize = 1 << 14;
+
+/// Whether the C op `op` only reads the tree (by the kernel's contract).
+fn reads_only(op: OpCode) -> bool {
+    use OpCode::*;
+    matches!(
+        op,
+        Load | Find
+            | Walk
+            | MasFind
+            | MasFindRev
+            | MasNext
+            | MasPrev
+            | Pause
+            | Set
+            | Reset
+            | SetRange
+            | EmptyArea
+            | EmptyAreaRev
+            | CurEmptyArea
+            | CurEmptyAreaRev
+            | CurRestore
+            | Validate
+            | RcuHold
+    )
+}
+
+/// Adds `changed` to the list `into`; a list that would grow past
+/// [`CHANGED_CAP`], or an unknown change, makes it `None`.
+fn note_changed(into: &mut Option<Vec<u64>>, changed: Option<&[u64]>) {
+    match (into.as_mut(), changed) {
+        (Some(v), Some(c)) if v.len() + c.len() <= CHANGED_CAP => v.extend_from_slice(c),
+        _ => *into = None,
+    }
 }
 
 /// Why a kernel engine cannot be made.
@@ -109,6 +155,8 @@ impl KernelEngine {
             alloc_tree: config.alloc,
             rcu: config.rcu,
             image: RefCell::new(None),
+            written: RefCell::new(Some(Vec::new())),
+            rcu_changed: Some(Vec::new()),
         };
         if config.rcu {
             // Replaced nodes wait for grace_period(): the executor looks at
@@ -160,6 +208,17 @@ impl KernelEngine {
     ) -> Result<RawResult, Report> {
         self.image.replace(None);
         let r = self.tree.apply(op, a, b, c, d)?;
+        // The nodes the op changed, for the per-op validation and the
+        // copy-on-write check. A search or a cursor move writes no node
+        // (if one did, the next write's list would name it: the shim
+        // compares with its copies from the last time it was asked).
+        if !reads_only(op) {
+            let changed = self.tree.changed_nodes(CHANGED_CAP);
+            note_changed(self.written.get_mut(), changed.as_deref());
+            if self.rcu {
+                note_changed(&mut self.rcu_changed, changed.as_deref());
+            }
+        }
         self.cur_status = status(r.status);
         self.cur_range = (r.cur_index, r.cur_last);
         Ok(r)
@@ -347,9 +406,10 @@ impl TreeEngine for KernelEngine {
     }
 
     fn take_changed_nodes(&mut self) -> Option<Vec<u64>> {
-        // More than this many nodes changed is a bulk change (a destroy, a
-        // load): the whole tree is read again.
-        self.tree.changed_nodes(1 << 14)
+        if !self.rcu {
+            return None;
+        }
+        std::mem::replace(&mut self.rcu_changed, Some(Vec::new()))
     }
 
     fn grace_period(&mut self) {
@@ -550,12 +610,34 @@ impl KernelEngine {
 
 impl Inspect for KernelEngine {
     fn validate(&self) -> Result<(), String> {
+        self.written.replace(Some(Vec::new()));
         self.tree
             .mt_validate()
             .map_err(|rep| format!("the kernel's mt_validate(): {rep}"))?;
         self.image()
             .validate()
             .map_err(|e| format!("over the kernel's nodes: {e}"))
+    }
+
+    /// The kernel's own checks of each node (`mt_validate()`'s), on the
+    /// nodes the ops since the last validation changed and the paths to
+    /// them; the port's stricter checks over the kernel's nodes wait for
+    /// the full pass, which imports the whole tree.
+    fn validate_written(&self, _range: Option<(u64, u64)>) -> Result<(), String> {
+        match self.written.replace(Some(Vec::new())) {
+            Some(nodes) if nodes.is_empty() => Ok(()),
+            Some(nodes) => self.tree.validate_changed(&nodes).map_err(|rep| {
+                format!(
+                    "the kernel's mt_validate() checks, on the {} nodes the op changed and \
+                     the paths to them: {rep}",
+                    nodes.len()
+                )
+            }),
+            None => self
+                .tree
+                .mt_validate()
+                .map_err(|rep| format!("the kernel's mt_validate(): {rep}")),
+        }
     }
 
     fn accounting(&self) -> NodeAccounting {
