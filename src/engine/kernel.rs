@@ -409,7 +409,7 @@ impl TreeEngine for KernelEngine {
         if !self.rcu {
             return None;
         }
-        std::mem::replace(&mut self.rcu_changed, Some(Vec::new()))
+        self.rcu_changed.replace(Vec::new())
     }
 
     fn grace_period(&mut self) {
