@@ -10,6 +10,10 @@
 //! BENCH_QUICK=1 cargo bench --bench harness   # 12 programs per cell
 //! ```
 //!
+//! Each row also gives the ratio on the programs of RCU-mode trees and on
+//! the others: the copy-on-write check runs after every write of an
+//! RCU-mode tree in both modes.
+//!
 //! Both modes find the same divergences at the same ops (tests/mutants.rs
 //! `a_late_full_pass_reports_the_op_that_broke_the_tree`); this measures
 //! only the time. The kernel rows need the kernel engine in the build.
@@ -30,21 +34,39 @@ fn programs(target: Target, n: u64) -> Vec<Program> {
         .collect()
 }
 
-/// Runs every program once in each mode, alternating, and returns the
-/// time each mode took.
-fn time_both(ps: &[Program], set: &EngineSet) -> (Duration, Duration) {
-    let (mut full, mut fast) = (Duration::ZERO, Duration::ZERO);
+/// The time each mode took, and the ops run: all programs, then those of
+/// RCU-mode trees, then the others (the copy-on-write check runs after
+/// every write of an RCU-mode tree in both modes, so it weighs on the
+/// ratio of those alone).
+#[derive(Default, Clone, Copy)]
+struct Times {
+    full: Duration,
+    fast: Duration,
+    ops: usize,
+}
+
+/// Runs every program once in each mode, alternating: the times of all
+/// programs, of the RCU-mode ones and of the others.
+fn time_both(ps: &[Program], set: &EngineSet) -> [Times; 3] {
+    let mut t = [Times::default(); 3];
     for p in ps {
+        let mut full = Duration::ZERO;
+        let mut fast = Duration::ZERO;
         for (every, total) in [(1, &mut full), (CHECK_EVERY, &mut fast)] {
-            let t = Instant::now();
+            let start = Instant::now();
             let r = run_checked_every(p, set, every);
-            *total += t.elapsed();
+            *total += start.elapsed();
             if let Err(d) = r {
                 panic!("the benchmark's programs must run clean: {d}");
             }
         }
+        for k in [0, if p.config.rcu { 1 } else { 2 }] {
+            t[k].full += full;
+            t[k].fast += fast;
+            t[k].ops += p.ops.len();
+        }
     }
-    (full, fast)
+    t
 }
 
 fn main() {
@@ -59,9 +81,9 @@ fn main() {
          what the op wrote)\n"
     );
     println!(
-        "| target | engines | ops | every op: ops/s | programs/s | every {CHECK_EVERY}: ops/s | programs/s | speed-up |"
+        "| target | engines | ops | every op: ops/s | programs/s | every {CHECK_EVERY}: ops/s | programs/s | speed-up | RCU-mode programs: ops, speed-up | the others: ops, speed-up |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     for target in [
         Target::TreeOps,
         Target::TreeAlloc,
@@ -69,19 +91,30 @@ fn main() {
         Target::TreeFaults,
     ] {
         let ps = programs(target, n);
-        let ops: usize = ps.iter().map(|p| p.ops.len()).sum();
         for s in &sets {
             let set = EngineSet::parse(s).expect("a valid engine list");
-            let (full, fast) = time_both(&ps, &set);
+            let [all, rcu, other] = time_both(&ps, &set);
             let rate = |d: Duration, k: f64| k / d.as_secs_f64();
+            let ratio = |t: Times| {
+                if t.ops == 0 {
+                    "-".to_string()
+                } else {
+                    format!("{:.1}x", t.full.as_secs_f64() / t.fast.as_secs_f64())
+                }
+            };
             println!(
-                "| {} | {s} | {ops} | {:.0} | {:.1} | {:.0} | {:.1} | {:.1}x |",
+                "| {} | {s} | {} | {:.0} | {:.1} | {:.0} | {:.1} | {} | {}, {} | {}, {} |",
                 target.name(),
-                rate(full, ops as f64),
-                rate(full, ps.len() as f64),
-                rate(fast, ops as f64),
-                rate(fast, ps.len() as f64),
-                full.as_secs_f64() / fast.as_secs_f64()
+                all.ops,
+                rate(all.full, all.ops as f64),
+                rate(all.full, ps.len() as f64),
+                rate(all.fast, all.ops as f64),
+                rate(all.fast, ps.len() as f64),
+                ratio(all),
+                rcu.ops,
+                ratio(rcu),
+                other.ops,
+                ratio(other),
             );
         }
     }

@@ -140,17 +140,13 @@ impl Cache {
         fill: impl FnOnce(&Path) -> Result<(), String>,
     ) -> Result<(PathBuf, bool), String> {
         let (Some(root), Some(key)) = (&self.root, key) else {
-            let _ = fs::remove_dir_all(fallback);
-            fs::create_dir_all(fallback).map_err(|e| format!("{}: {e}", fallback.display()))?;
-            fill(fallback)?;
-            return Ok((fallback.to_path_buf(), false));
+            return fill_fallback(fallback, fill);
         };
         let dir = root.join(format!("{kind}-{}", key.as_str()));
         if dir.is_dir() {
             touch(&dir);
             return Ok((dir, true));
         }
-        fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
         let tmp = root.join(format!(
             ".tmp-{kind}-{}-{}-{}",
             key.as_str(),
@@ -158,7 +154,11 @@ impl Cache {
             next_tmp()
         ));
         let _ = fs::remove_dir_all(&tmp);
-        fs::create_dir_all(&tmp).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        // A cache that cannot be written (a read-only target directory) is
+        // no cache: the build goes on without it.
+        if fs::create_dir_all(&tmp).is_err() {
+            return fill_fallback(fallback, fill);
+        }
         if let Err(e) = fill(&tmp) {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
@@ -198,6 +198,17 @@ impl Cache {
             }
         }
     }
+}
+
+/// Fills `fallback`, emptied first: the entry of a build without a cache.
+fn fill_fallback(
+    fallback: &Path,
+    fill: impl FnOnce(&Path) -> Result<(), String>,
+) -> Result<(PathBuf, bool), String> {
+    let _ = fs::remove_dir_all(fallback);
+    fs::create_dir_all(fallback).map_err(|e| format!("{}: {e}", fallback.display()))?;
+    fill(fallback)?;
+    Ok((fallback.to_path_buf(), false))
 }
 
 /// Marks an entry used now (its directory's modification time).

@@ -98,6 +98,24 @@ fn without_a_key_or_a_cache_the_fallback_is_filled_every_time() {
 }
 
 #[test]
+fn a_cache_that_cannot_be_written_is_no_cache() {
+    let root = scratch("readonly");
+    // The cache's place is taken by a file: nothing can be made there.
+    fs::write(root.join("cache"), "not a directory").unwrap();
+    let cache = Cache::at(&root.join("cache"));
+    let (dir, hit) = cache
+        .entry(
+            "obj",
+            Some(&Key::of(&[b"r"])),
+            &root.join("fb"),
+            |d: &Path| fs::write(d.join("a.o"), "").map_err(|e| e.to_string()),
+        )
+        .unwrap();
+    assert_eq!((dir.as_path(), hit), (root.join("fb").as_path(), false));
+    assert!(root.join("fb/a.o").exists());
+}
+
+#[test]
 fn a_failed_fill_leaves_no_entry_and_the_next_build_fills_again() {
     let root = scratch("fail");
     let cache = Cache::at(&root.join("cache"));
