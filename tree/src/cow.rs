@@ -136,15 +136,13 @@ impl RcuImage {
     /// Adds to the image the nodes reachable from `stack`'s entries
     /// (`enode`, its range, its parent's address), read from `src`; a node
     /// for which `keep` (address, range, parent) says so is not read nor
-    /// descended into (it stands in the image already). Returns the
-    /// addresses read.
+    /// descended into (it stands in the image already).
     fn walk(
         &mut self,
         stack: &mut Vec<(u64, u64, u64, u64)>,
         src: &dyn NodeSource,
         keep: &mut dyn FnMut(u64, u64, u64, u64) -> bool,
-    ) -> Vec<u64> {
-        let mut read = Vec::new();
+    ) {
         let mut seen = AddrSet::default();
         while let Some((enode, min, max, parent)) = stack.pop() {
             let addr = enode_addr(enode);
@@ -154,7 +152,6 @@ impl RcuImage {
             let Some(words) = src.node(addr) else {
                 continue;
             };
-            read.push(addr);
             self.nodes.insert(
                 addr,
                 ImageNode {
@@ -184,7 +181,6 @@ impl RcuImage {
                 lo = hi.wrapping_add(1);
             }
         }
-        read
     }
 
     /// How many nodes the image holds.
@@ -266,12 +262,18 @@ impl RcuImage {
             v.push((1, u64::MAX, 0));
             return v;
         }
-        let mut out = Vec::new();
-        let mut leaf = |n: &ImageNode| {
+        // The leaves in index order: each gives its ranges in order, so the
+        // list is sorted without sorting it (unless the tree is not sound,
+        // which the sort at the end mends).
+        let mut leaves: Vec<&ImageNode> = match only {
+            Some(addrs) => addrs.filter_map(|a| self.nodes.get(&a)).collect(),
+            None => self.nodes.values().collect(),
+        };
+        leaves.retain(|n| enode_type(n.enode).is_leaf());
+        leaves.sort_unstable_by_key(|n| (n.min, n.max, n.enode));
+        let mut out = Vec::with_capacity(16 * leaves.len());
+        for n in leaves {
             let ty = enode_type(n.enode);
-            if !ty.is_leaf() {
-                return;
-            }
             let end = data_end(&n.words, ty, n.max);
             let mut lo = n.min;
             for i in 0..=end {
@@ -286,12 +288,10 @@ impl RcuImage {
                 }
                 lo = hi + 1;
             }
-        };
-        match only {
-            Some(addrs) => addrs.filter_map(|a| self.nodes.get(&a)).for_each(&mut leaf),
-            None => self.nodes.values().for_each(&mut leaf),
         }
-        out.sort_unstable();
+        if out.windows(2).any(|w| w[0] > w[1]) {
+            out.sort_unstable();
+        }
         out
     }
 
@@ -505,7 +505,7 @@ impl RcuImage {
         // The tree after the write, but for the clean subtrees it reaches.
         let mut after = RcuImage {
             root: new_root,
-            nodes: AddrMap::default(),
+            nodes: AddrMap::with_capacity_and_hasher(2 * dirty.len() + 8, Default::default()),
         };
         let mut kept: Vec<(u64, u64)> = Vec::new();
         if xa_is_node(new_root) {

@@ -545,7 +545,9 @@ impl NodeArena {
     pub(crate) fn take_journal(&mut self) -> Option<Vec<Store>> {
         let j = self.journal.as_mut()?;
         j.settle(&self.words);
-        Some(std::mem::take(&mut j.stores))
+        // The next write journals about as many stores: no regrowing.
+        let room = j.stores.capacity();
+        Some(std::mem::replace(&mut j.stores, Vec::with_capacity(room)))
     }
 
     #[inline]
