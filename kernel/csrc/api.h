@@ -141,6 +141,8 @@ MFK_API void mfk_free_handle(struct mfk_tree *t)
 	free(t->arena.seen_state);
 	free(t->arena.seen_bytes);
 	free(t->arena.mark);
+	free(t->arena.track);
+	free(t->arena.born);
 	free(t->arena.chunks);
 	free(t->arena.state);
 	free(t->arena.epoch);
@@ -208,6 +210,29 @@ MFK_API int mfk_read_node(struct mfk_tree *t, uint64_t addr, uint64_t out[32])
  * copy-on-write check advances its image by: the shim cannot see the
  * stores lib/maple_tree.c makes, but it owns every node they go to.
  */
+/* mfk_changed() for node n: whether it changed, noted; the new count. */
+static size_t mfk_changed_one(size_t n, uint64_t *out, size_t cap, size_t count)
+{
+	size_t c = n / MFK_CHUNK, i = n % MFK_CHUNK;
+	uint8_t now = *mfk_state(n), *was = &mfk_a.seen_state[c][i];
+	unsigned char *copy = mfk_a.seen_bytes[c] + i * MFK_NODE;
+	void *node = mfk_node_at(n);
+	int changed;
+
+	if (now == 1)
+		changed = *was != 1 || memcmp(copy, node, MFK_NODE);
+	else
+		changed = *was == 1;
+	if (!changed)
+		return count;
+	if (now == 1)
+		memcpy(copy, node, MFK_NODE);
+	*was = now;
+	if (count < cap)
+		out[count] = (uint64_t)(uintptr_t)node;
+	return count + 1;
+}
+
 MFK_API size_t mfk_changed(struct mfk_tree *t, uint64_t *out, size_t cap)
 {
 	size_t count = 0;
@@ -228,26 +253,54 @@ MFK_API size_t mfk_changed(struct mfk_tree *t, uint64_t *out, size_t cap)
 		}
 		mfk_a.seen_chunks = c1;
 	}
-	for (size_t c = 0; c < mfk_a.nchunks; c++) {
-		for (size_t i = 0; i < MFK_CHUNK; i++) {
-			size_t n = c * MFK_CHUNK + i;
-			uint8_t now = *mfk_state(n), *was = &mfk_a.seen_state[c][i];
-			unsigned char *copy = mfk_a.seen_bytes[c] + i * MFK_NODE;
-			void *node = mfk_node_at(n);
-			int changed;
+	if (!mfk_a.tracking) {
+		/* The first call: every node the arena has, once. */
+		mfk_a.tracking = 1;
+		for (size_t n = 0; n < mfk_a.nchunks * MFK_CHUNK; n++)
+			if (*mfk_state(n) == 1)
+				mfk_push(&mfk_a.born, &mfk_a.nborn, &mfk_a.born_cap, (uint32_t)n);
+	}
+	/*
+	 * Only a node live at the last call, or allocated since, can have
+	 * changed: the others were free then and are free now (a node is made
+	 * live by mfk_alloc() alone, which notes it in born).
+	 */
+	for (int list = 0; list < 2; list++) {
+		const uint32_t *a = list ? mfk_a.born : mfk_a.track;
+		size_t len = list ? mfk_a.nborn : mfk_a.ntrack;
 
-			if (now == 1)
-				changed = *was != 1 || memcmp(copy, node, MFK_NODE);
-			else
-				changed = *was == 1;
-			if (!changed)
-				continue;
-			if (now == 1)
-				memcpy(copy, node, MFK_NODE);
-			*was = now;
-			if (count < cap)
-				out[count] = (uint64_t)(uintptr_t)node;
-			count++;
+		for (size_t k = 0; k < len; k++)
+			count = mfk_changed_one(a[k], out, cap, count);
+	}
+	/* The next call's list: the nodes live now, each once (bit 7 of the
+	 * seen state marks one already listed, and is cleared after). */
+	{
+		size_t keep = 0;
+
+		for (int list = 0; list < 2; list++) {
+			uint32_t *a = list ? mfk_a.born : mfk_a.track;
+			size_t len = list ? mfk_a.nborn : mfk_a.ntrack;
+
+			for (size_t k = 0; k < len; k++) {
+				uint32_t n = a[k];
+				uint8_t *was = &mfk_a.seen_state[n / MFK_CHUNK][n % MFK_CHUNK];
+
+				if (*was != 1)
+					continue;
+				*was |= 0x80;
+				/* keep <= k while the track list is read: in place. */
+				if (list == 0)
+					mfk_a.track[keep++] = n;
+				else
+					mfk_push(&mfk_a.track, &keep, &mfk_a.track_cap, n);
+			}
+		}
+		mfk_a.ntrack = keep;
+		mfk_a.nborn = 0;
+		for (size_t k = 0; k < keep; k++) {
+			uint32_t n = mfk_a.track[k];
+
+			mfk_a.seen_state[n / MFK_CHUNK][n % MFK_CHUNK] &= 0x7f;
 		}
 	}
 	return count;

@@ -288,6 +288,14 @@ struct mfk_arena {
 	uint8_t **seen_state;
 	unsigned char **seen_bytes;
 	size_t seen_chunks;
+	/*
+	 * Once mfk_changed() has been called: the nodes live at its last call
+	 * (track) and those allocated since (born), so that a call looks at
+	 * those only, not at every node the arena ever had.
+	 */
+	int tracking;
+	uint32_t *track, *born;
+	size_t ntrack, track_cap, nborn, born_cap;
 	/* mfk_validate_changed()'s marks, one per node, all 0 between calls. */
 	uint8_t *mark;
 	size_t mark_len;
@@ -388,6 +396,18 @@ static void mfk_grow(void)
 	}
 }
 
+/* Appends v to the growing array *a (*n used, *cap room). */
+static void mfk_push(uint32_t **a, size_t *n, size_t *cap, uint32_t v)
+{
+	if (*n == *cap) {
+		*cap = 2 * *cap + 256;
+		*a = realloc(*a, *cap * sizeof(**a));
+		if (!*a)
+			abort();
+	}
+	(*a)[(*n)++] = v;
+}
+
 /* One node allocation attempt, counted against the fault schedule. */
 static void *mfk_alloc(void)
 {
@@ -410,6 +430,8 @@ static void *mfk_alloc(void)
 	mfk_unpoison(p, MFK_NODE);
 	memset(p, 0, MFK_NODE);
 	*mfk_state(n) = 1;
+	if (mfk_a.tracking)
+		mfk_push(&mfk_a.born, &mfk_a.nborn, &mfk_a.born_cap, (uint32_t)n);
 	mfk_a.epoch[n / MFK_CHUNK][n % MFK_CHUNK] = mfk_a.op;
 	mfk_a.live++;
 	mfk_a.allocated++;
