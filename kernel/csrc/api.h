@@ -201,15 +201,6 @@ MFK_API int mfk_read_node(struct mfk_tree *t, uint64_t addr, uint64_t out[32])
 	return 1;
 }
 
-/*
- * The nodes that changed since the last call: allocated, freed, or with
- * other bytes (a live node is compared whole with the copy kept of it).
- * Their addresses go to out (at most cap of them); returns how many there
- * were. The first call names every live node. Only live nodes are read,
- * so under ASan a free node's poison is never touched. This is what the
- * copy-on-write check advances its image by: the shim cannot see the
- * stores lib/maple_tree.c makes, but it owns every node they go to.
- */
 /* mfk_changed() for node n: whether it changed, noted; the new count. */
 static size_t mfk_changed_one(size_t n, uint64_t *out, size_t cap, size_t count)
 {
@@ -233,6 +224,16 @@ static size_t mfk_changed_one(size_t n, uint64_t *out, size_t cap, size_t count)
 	return count + 1;
 }
 
+/*
+ * The nodes that changed since the last call: allocated, freed, or with
+ * other bytes (a live node is compared whole with the copy kept of it).
+ * Their addresses go to out (at most cap of them); returns how many there
+ * were. The first call names every live node. Only live nodes are read,
+ * so under ASan a free node's poison is never touched. This is what the
+ * copy-on-write check advances its image by and what the per-op
+ * validation (mfk_validate_changed) checks: the shim cannot see the
+ * stores lib/maple_tree.c makes, but it owns every node they go to.
+ */
 MFK_API size_t mfk_changed(struct mfk_tree *t, uint64_t *out, size_t cap)
 {
 	size_t count = 0;
