@@ -631,14 +631,7 @@ fn prepare_vma<'a>(
                         )
                     })?;
                 }
-                run(Command::new(objcopy())
-                    .arg("--localize-hidden")
-                    .arg("--redefine-sym")
-                    .arg(format!("mfv_vtable={vtable}"))
-                    .arg("--redefine-sym")
-                    .arg(format!("__odr_asan.mfv_vtable=__odr_asan.{vtable}"))
-                    .arg(&joined)
-                    .arg(dir.join("vma-engine.o")))?;
+                export_vtable(&joined, &dir.join("vma-engine.o"), "mfv_vtable", &vtable)?;
                 // Only the engine's object is kept.
                 let _ = fs::remove_dir_all(dir.join("cc"));
                 let _ = fs::remove_file(&joined);
@@ -903,18 +896,7 @@ fn prepare_variants<'a>(
                     .try_compile_intermediates()
                     .map_err(|e| e.to_string())?;
                 for (i, o) in objs.iter().enumerate() {
-                    // Under AddressSanitizer (cargo fuzz on nightly: cc
-                    // passes the sanitizer on) every global also has an
-                    // ODR indicator named after it, which would clash
-                    // between the variants.
-                    run(Command::new(objcopy())
-                        .arg("--localize-hidden")
-                        .arg("--redefine-sym")
-                        .arg(format!("mfk_vtable={vtable}"))
-                        .arg("--redefine-sym")
-                        .arg(format!("__odr_asan.mfk_vtable=__odr_asan.{vtable}"))
-                        .arg(o)
-                        .arg(dir.join(format!("{name}-{i}.o"))))?;
+                    export_vtable(o, &dir.join(format!("{name}-{i}.o")), "mfk_vtable", &vtable)?;
                 }
                 let _ = fs::remove_dir_all(dir.join("cc"));
                 Ok(())
@@ -1082,6 +1064,22 @@ fn write_generated(dir: &Path) -> Result<(), String> {
 
 fn symbol(name: &str) -> String {
     name.replace(['-', '.'], "_")
+}
+
+/// `object` as `out` with every hidden symbol made local and the one
+/// exported `symbol` renamed `vtable` (one name per variant), its ASan ODR
+/// indicator too: under AddressSanitizer (cargo fuzz on nightly: cc passes
+/// the sanitizer on) every global has one named after it, which would
+/// clash between the variants.
+fn export_vtable(object: &Path, out: &Path, symbol: &str, vtable: &str) -> Result<(), String> {
+    run(Command::new(objcopy())
+        .arg("--localize-hidden")
+        .arg("--redefine-sym")
+        .arg(format!("{symbol}={vtable}"))
+        .arg("--redefine-sym")
+        .arg(format!("__odr_asan.{symbol}=__odr_asan.{vtable}"))
+        .arg(object)
+        .arg(out))
 }
 
 fn objcopy() -> String {

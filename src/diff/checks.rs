@@ -380,14 +380,12 @@ pub(crate) fn copy_on_write(
             continue;
         };
         let src = |a: u64| ins.raw_node(a);
-        let verdict = match &journal {
+        let verdict = match (&journal, &changed) {
             // The port: the stores it made, at the cost of what they touched.
-            Some(stores) => before.advance(stores, &src).map(|()| before),
+            (Some(stores), _) => before.advance(stores, &src).map(|()| before),
             // The kernel: the nodes its shim saw change.
-            None if changed.is_some() => before
-                .advance_changed(changed.as_deref().unwrap_or_default(), root, &src)
-                .map(|()| before),
-            None => {
+            (None, Some(nodes)) => before.advance_changed(nodes, root, &src).map(|()| before),
+            (None, None) => {
                 let after = crate::tree::RcuImage::capture(root, &src);
                 before.check_write(&after, &src).map(|()| after)
             }
